@@ -1,0 +1,97 @@
+"""From a results document to rankings: per workload and placement, every method's
+summary, its ratio to the ``host`` baseline, its rank, and what was observed.
+
+Reads only the document, so a stored run can be analysed again without measuring.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from . import stats
+from .results import CellResult, RunDocument
+
+BASELINE = "host"
+
+
+@dataclass(frozen=True)
+class MethodRow:
+    method: str
+    rank: str
+    summary: stats.Summary
+    vs_baseline: stats.Ratio | None
+    listeners: tuple[str, ...]  # helper kinds observed owning the published port
+    peers: tuple[str, ...]  # addresses the server saw the client connect from
+    failed_trials: int
+    extra: dict[str, stats.Summary] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RankTable:
+    workload: str
+    placement: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+    rows: tuple[MethodRow, ...]
+    #: Methods without a ranking here, with why (not applicable, failed, no samples).
+    unranked: tuple[tuple[str, str], ...]
+
+
+def _observed(cell: CellResult, key: str) -> tuple[str, ...]:
+    values: Counter[str] = Counter()
+    for trial in cell.trials:
+        if trial.status != "ok":
+            continue
+        value = trial.observations.get(key)
+        if key == "listener" and isinstance(value, dict):
+            value = value.get("kind")
+        if isinstance(value, str):
+            values[value] += 1
+    return tuple(v for v, _ in values.most_common())
+
+
+def groups(document: RunDocument) -> dict[tuple[str, str], list[CellResult]]:
+    """Cells by (workload, placement), in the document's order."""
+    grouped: dict[tuple[str, str], list[CellResult]] = {}
+    for cell in document.cells:
+        grouped.setdefault((cell.workload, cell.placement), []).append(cell)
+    return grouped
+
+
+def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[RankTable]:
+    tables = []
+    for (workload, placement), cells in groups(document).items():
+        first = cells[0]
+        samples = {c.method: c.samples() for c in cells if c.status == "measured" and c.samples()}
+        unranked = []
+        for c in cells:
+            if c.method in samples:
+                continue
+            if c.status == "not_applicable":
+                unranked.append((c.method, f"not applicable: {c.reason}"))
+            elif c.status == "failed":
+                unranked.append((c.method, f"failed: {c.reason}"))
+            else:
+                unranked.append((c.method, "no samples"))
+        ranked = stats.rank(samples, higher_is_better=first.higher_is_better) if samples else []
+        by_method = {c.method: c for c in cells}
+        rows = []
+        for item in ranked:
+            cell = by_method[item.key]
+            base = samples.get(baseline)
+            vs = stats.ratio(samples[item.key], base) if base and item.key != baseline else None
+            extra = {}
+            for info in cell.extra_metrics:
+                values = cell.samples(info.id)
+                if values:
+                    extra[info.id] = stats.summarize(values)
+            rows.append(MethodRow(
+                method=item.key, rank=item.rank, summary=item.summary, vs_baseline=vs,
+                listeners=_observed(cell, "listener"), peers=_observed(cell, "peer_address"),
+                failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra,
+            ))
+        tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,
+                                tuple(rows), tuple(unranked)))
+    return tables

@@ -1,0 +1,80 @@
+"""``python -m bench_runner COMMAND``: one module per command under ``commands/``.
+
+Exit codes: 0 ok; 1 a measurement failed (or a verdict was violated where asked); 2 bad
+usage or a host that is not set up; 130/143 interrupted by Ctrl-C/SIGTERM. Errors are one
+line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from typing import NoReturn, Sequence
+
+from .errors import BenchError
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP, raised in the main thread so every ``finally`` runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (with a pointer to --help) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def build_parser() -> Parser:
+    from .commands import COMMANDS
+
+    parser = Parser(
+        prog="python -m bench_runner",
+        description="Benchmark suite for rootless Podman networking: measures pasta, slirp4netns "
+                    "(rootlesskit or slirp4netns port handler), host networking and socket activation "
+                    "on identical workloads in a two-host lab of network namespaces, ranks them with "
+                    "bootstrap intervals, and checks the claims of the podman-networking-docs guide.",
+        epilog="Exit codes: 0 ok; 1 a measurement failed or a verdict was violated (with "
+               "--fail-on-violation); 2 bad usage or the host is not set up (run scripts/setup.sh); "
+               "130/143 interrupted.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    sub.required = True
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.main)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        return int(args.handler(args) or 0)
+    except BenchError as exc:
+        print(f"bench_runner: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bench_runner: interrupted (Ctrl-C); everything the run created was removed", file=sys.stderr)
+        return 130
+    except Interrupted as exc:
+        print(f"bench_runner: interrupted ({exc}); everything the run created was removed", file=sys.stderr)
+        return 128 + exc.signum
+    except BrokenPipeError:
+        return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -1,0 +1,13 @@
+"""One module per command, each with HELP, DESCRIPTION, add_arguments() and main()."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from . import doctor, list_ids, run
+
+COMMANDS: dict[str, ModuleType] = {
+    "run": run,
+    "list": list_ids,
+    "doctor": doctor,
+}

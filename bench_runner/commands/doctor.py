@@ -1,0 +1,127 @@
+"""``doctor``: what this host can measure, and what the set-up still has to fix."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+from pathlib import Path
+
+from .. import procs, stack
+from ..errors import BenchError
+from ..matrix import METHODS
+from ..paths import BENCH_USER, IMAGE, VENV_PYTHON
+from ..providers import PROVIDER_IDS, choose, make
+from ..user import BenchUser, subordinate_range
+
+HELP = "show each method's availability per provider, the stack, and what set-up must fix"
+DESCRIPTION = (
+    "Check this host: the stack's versions, whether each method can run under each provider "
+    "(and why not), and what scripts/setup.sh still has to fix. --cleanup also removes "
+    "whatever a killed run left behind (its namespaces, processes and containers only)."
+)
+SETUP_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "setup.sh"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--cleanup", action="store_true",
+                        help="remove what killed runs left behind (needs root; waits for a running run)")
+
+
+def host_problems() -> list[str]:
+    """What the set-up has not done yet, in the set-up's own words where possible."""
+    problems: list[str] = []
+    if SETUP_SCRIPT.exists():
+        result = procs.run(["bash", str(SETUP_SCRIPT), "--check", "--quiet"], timeout=120, check=False)
+        problems += [line.split("- ", 1)[1] for line in result.stderr.splitlines() if line.startswith("setup:   - ")]
+    if os.geteuid() != 0:
+        problems.append("not root: measuring needs root to build the lab")
+    if not VENV_PYTHON.exists() and not any("virtual environment" in p for p in problems):
+        problems.append(f"{VENV_PYTHON} is missing")
+    try:
+        user = BenchUser.lookup(BENCH_USER)
+    except BenchError as exc:
+        problems.append(str(exc))
+        return sorted(set(problems))
+    for path in ("/etc/subuid", "/etc/subgid"):
+        if subordinate_range(user.name, path) is None:
+            problems.append(f"{path} has no range for {user.name}")
+    if os.path.exists("/dev/net/tun") and (os.stat("/dev/net/tun").st_mode & 0o006) != 0o006:
+        problems.append("/dev/net/tun is not usable by unprivileged users (needs mode 0666)")
+    return sorted(set(problems))
+
+
+def image_present() -> bool | None:
+    if os.geteuid() != 0 or shutil.which("podman") is None:
+        return None
+    try:
+        user = BenchUser.lookup(BENCH_USER)
+    except BenchError:
+        return False
+    made = user.ensure_runtime_dir()
+    try:
+        result = procs.run(user.argv(["podman", "image", "exists", IMAGE]), timeout=60, check=False)
+        return result.returncode == 0
+    finally:
+        if made:
+            from ..runstate import _stop_pause_process
+
+            _stop_pause_process(user.runtime_dir)
+            user.remove_runtime_dir()
+
+
+def main(args: argparse.Namespace) -> int:
+    cleaned: list[str] = []
+    if args.cleanup:
+        from ..runstate import RunLock, cleanup_stale
+
+        with RunLock() as _:
+            problems = cleanup_stale(log=cleaned.append)
+        cleaned += [f"problem: {p}" for p in problems]
+    detected = stack.detect()
+    availability: dict[str, dict[str, dict[str, object]]] = {}
+    for provider_id in PROVIDER_IDS:
+        provider = make(provider_id, podman_version=detected.podman)
+        availability[provider_id] = {m: provider.check(m).to_json() for m in METHODS}
+    try:
+        auto = choose("auto", list(METHODS), podman_version=detected.podman)
+        auto_text = {"provider": auto.provider.id, "reason": auto.reason}
+    except BenchError as exc:
+        auto_text = {"provider": None, "reason": str(exc)}
+    problems = host_problems()
+    image = image_present()
+    if image is False:
+        problems.append(f"container image {IMAGE} is missing")
+    report = {
+        "stack": detected.to_json(),
+        "availability": availability,
+        "auto_provider": auto_text,
+        "image": image,
+        "setup_needed": problems,
+        "cleanup": cleaned,
+        "ready": not problems,
+    }
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0 if not problems else 2
+    keys = detected.key_versions()
+    print("stack: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in keys.items()))
+    print(f"       {detected.distribution}; {detected.cpu_count} x {detected.cpu_model}; "
+          f"virtualisation: {detected.virtualization}")
+    for provider_id, methods in availability.items():
+        print(f"provider {provider_id}:")
+        for method, state in methods.items():
+            mark = "available" if state["available"] else f"not available: {state['reason']}"
+            print(f"  {method:<26} {mark}")
+    print(f"--provider auto would use: {auto_text['provider']} ({auto_text['reason']})")
+    for line in cleaned:
+        print(f"cleanup: {line}")
+    if problems:
+        print("set-up still needed (run scripts/setup.sh as root):")
+        for problem in problems:
+            print(f"  - {problem}")
+        return 2
+    print("host ready")
+    return 0

@@ -1,0 +1,45 @@
+"""``list``: the ids a run accepts, one line each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..matrix import METHODS, PLACEMENTS, WORKLOADS
+from ..providers import CHOICES
+
+HELP = "list the method, workload and placement ids"
+DESCRIPTION = "List the ids that --methods, --workloads, --placements and --provider accept, with one line each."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps({
+            "methods": {m.id: m.summary for m in METHODS.values()},
+            "workloads": {w.id: {"summary": w.summary, "metric": w.metric.id, "unit": w.metric.unit,
+                                 "higher_is_better": w.metric.higher_is_better, "methods": list(w.methods),
+                                 "placements": list(w.placements)} for w in WORKLOADS.values()},
+            "placements": {p.id: p.summary for p in PLACEMENTS.values()},
+            "providers": list(CHOICES),
+        }, indent=1))
+        return 0
+    width = max(len(k) for k in [*METHODS, *WORKLOADS, *PLACEMENTS])
+    print("methods:")
+    for method in METHODS.values():
+        print(f"  {method.id:<{width}}  {method.summary}")
+    print("workloads:")
+    for workload in WORKLOADS.values():
+        direction = "higher is better" if workload.metric.higher_is_better else "lower is better"
+        print(f"  {workload.id:<{width}}  {workload.summary} [{workload.metric.unit}, {direction}]")
+    print("placements:")
+    for placement in PLACEMENTS.values():
+        print(f"  {placement.id:<{width}}  {placement.summary}")
+    print("providers:")
+    print(f"  {'auto':<{width}}  podman when it can run every requested method, else bare")
+    print(f"  {'podman':<{width}}  real podman run with the method's --network option")
+    print(f"  {'bare':<{width}}  the same helpers (pasta, slirp4netns, rootlesskit) without Podman")
+    return 0

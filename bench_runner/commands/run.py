@@ -1,0 +1,218 @@
+"""``run``: measure the matrix, write the results document, print the ranked tables."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import time
+from pathlib import Path
+
+from .. import matrix
+from ..errors import UsageError
+from ..matrix import METHODS, PLACEMENTS, WORKLOADS
+from ..providers import CHOICES
+
+HELP = "measure the methods and print ranked tables"
+DESCRIPTION = (
+    "Build the two-host lab, run repeated interleaved trials of every method x workload x "
+    "placement (each trial a fresh server and client, as the unprivileged benchmark user), "
+    "write the results document after every trial, and print per workload and placement a "
+    "ranked table of medians with 95%% bootstrap intervals and ratios to host."
+)
+DEFAULT_WORKLOADS = "tcp-stream"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--methods", action="append", metavar="IDS",
+                        help=f"comma-separated method ids, or all (default: all that the workloads apply to): "
+                             f"{', '.join(METHODS)}")
+    parser.add_argument("--workloads", action="append", metavar="IDS",
+                        help=f"comma-separated workload ids, or all (default: {DEFAULT_WORKLOADS}): {', '.join(WORKLOADS)}")
+    parser.add_argument("--placements", action="append", metavar="IDS",
+                        help=f"comma-separated placement ids (default: all): {', '.join(PLACEMENTS)}")
+    parser.add_argument("--provider", default="auto", help=f"one of {', '.join(CHOICES)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="CI-sized: 1 s trials, no warm-up, one round (no intervals)")
+    parser.add_argument("--duration", type=_positive_int, default=3, help="seconds measured per trial")
+    parser.add_argument("--omit", type=_non_negative_int, default=1,
+                        help="seconds of warm-up discarded at the start of each trial")
+    parser.add_argument("--rounds", type=_positive_int, default=5, help="measured rounds (trials per cell)")
+    parser.add_argument("--warmup-rounds", type=_non_negative_int, default=1,
+                        help="rounds run first and left out of the statistics")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the trial order (default: random, recorded)")
+    parser.add_argument("--mtu", type=_positive_int, default=1500, help="MTU of the lab's veth link")
+    parser.add_argument("--pasta", default="pasta", metavar="PATH",
+                        help="pasta binary for the bare provider (e.g. a local build)")
+    parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
+                        help="add a fact about the stack to the record, e.g. passt=custom-build")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="results document to write (default: runs/<UTC time>-<tag>.json)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the ranked tables as JSON on stdout instead of text")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value} is negative")
+    return value
+
+
+def parse_stack_facts(items: list[str]) -> dict[str, str]:
+    facts = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or not value or not key.replace("_", "").replace("-", "").replace(".", "").isalnum():
+            raise UsageError(f"--stack {item!r}: expected KEY=VALUE with a plain key, e.g. passt=custom-build")
+        facts[key] = value
+    return facts
+
+
+def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
+    workloads = matrix.parse_ids(args.workloads or [DEFAULT_WORKLOADS], WORKLOADS, "workload")
+    placements = matrix.parse_ids(args.placements, PLACEMENTS, "placement")
+    if args.methods:
+        methods = matrix.parse_ids(args.methods, METHODS, "method")
+    else:
+        applicable = {m for w in workloads for m in WORKLOADS[w].methods}
+        methods = tuple(m for m in METHODS if m in applicable)
+    built = matrix.build(methods, workloads, placements)
+    if not built.cells:
+        raise UsageError("nothing to measure: no selected method applies to the selected workloads")
+    return built
+
+
+def default_output(tag: str) -> Path:
+    directory = Path("runs")
+    directory.mkdir(exist_ok=True)
+    return directory / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{tag}.json"
+
+
+def _progress_printer(quiet: bool):  # type: ignore[no-untyped-def]
+    def show(progress) -> None:  # type: ignore[no-untyped-def]
+        if quiet:
+            return
+        trial = progress.trial
+        if trial.status == "ok":
+            value = trial.samples.get(next(iter(trial.samples), ""), float("nan"))
+            what = f"{value:.3g}"
+            listener = trial.observations.get("listener", {})
+            what += f" (carried by {listener.get('kind', '?')}, server saw {trial.observations.get('peer_address', '?')})"
+        else:
+            what = f"FAILED: {trial.error}"
+        tag = " warm-up" if trial.warmup else ""
+        print(f"[{progress.done}/{progress.total} {progress.elapsed_s:5.0f}s] {progress.cell.label}{tag}: {what}",
+              file=sys.stderr, flush=True)
+    return show
+
+
+def main(args: argparse.Namespace) -> int:
+    built = selected_matrix(args)
+    facts = parse_stack_facts(args.stack)
+    if args.provider not in CHOICES:
+        raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
+    # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
+    from .. import analysis, results, stack, tables
+    from ..labsession import open_session, preflight, worker_dir
+    from ..providers import choose
+    from ..results import RunDocument
+    from ..trials import Plan, TrialRunner, new_cell_results, now_iso
+    from ..workloads import TrialSettings
+
+    if args.quick:
+        settings, warmup, rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1
+    else:
+        settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    output = results.check_writable(args.output) if args.output else None
+    preflight()
+    detected = stack.detect(facts)
+    chosen = choose(args.provider, built.methods(), podman_version=detected.podman, pasta_binary=args.pasta)
+    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log(f"provider: {chosen.provider.id} ({chosen.reason})")
+    plan = Plan(built, settings, warmup, rounds, seed)
+    document = RunDocument(
+        run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
+             "command": ["python", "-m", "bench_runner", *sys.argv[1:]],
+             "options": {"methods": built.methods(), "workloads": sorted({c.workload for c in built.cells}),
+                         "placements": sorted({c.placement for c in built.cells}), "provider": args.provider,
+                         "duration_s": settings.duration_s, "omit_s": settings.omit_s, "rounds": rounds,
+                         "warmup_rounds": warmup, "quick": bool(args.quick), "mtu": args.mtu,
+                         "pasta": args.pasta},
+             "seed": seed},
+        stack=detected.to_json(), lab={}, provider={"id": chosen.provider.id, "reason": chosen.reason},
+        availability={chosen.provider.id: {m: chosen.provider.check(m).to_json() for m in METHODS}},
+        cells=new_cell_results(built),
+    )
+    status = "incomplete"
+    with open_session(mtu=args.mtu, log=log) as session:
+        document.run["id"] = session.lab.tag
+        document.lab = {**session.lab.to_json(), "server_ip_unprivileged_port_start": _port_floor(session)}
+        output = output or default_output(session.lab.tag)
+        log(f"results: {output}  ({plan.total_trials} trials, about "
+            f"{_estimate(plan):.0f} s)")
+        results.save(document, output)
+        try:
+            runner = TrialRunner(document, output, session, chosen.provider, worker_dir(session),
+                                 _progress_printer(args.json))
+            runner.run(plan)
+            status = "complete"
+        finally:
+            document.run["status"] = status
+            document.run["finished_at"] = now_iso()
+            results.save(document, output)
+    rendered = analysis.rank_tables(document)
+    if args.json:
+        print(json.dumps({"results": str(output), "tables": [_table_json(t) for t in rendered]}, indent=1))
+    else:
+        print(tables.render_all(rendered))
+        print(f"\nresults document: {output}")
+    failed = sum(1 for c in document.cells for t in c.trials if t.status != "ok")
+    if failed:
+        log(f"{failed} trial(s) failed; their reasons are in the results document")
+        return 1
+    return 0
+
+
+def _port_floor(session) -> int | None:  # type: ignore[no-untyped-def]
+    from .. import procs
+
+    result = procs.run(session.lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]),
+                       timeout=10, check=False)
+    text = result.stdout.strip()
+    return int(text) if text.isdigit() else None
+
+
+def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
+    per_trial = plan.settings.duration_s + plan.settings.omit_s + 1.5
+    return plan.total_trials * per_trial
+
+
+def _table_json(table) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {
+        "workload": table.workload, "placement": table.placement, "metric": table.metric, "unit": table.unit,
+        "higher_is_better": table.higher_is_better,
+        "rows": [{"rank": r.rank, "method": r.method, "median": r.summary.median, "ci": [r.summary.ci_low, r.summary.ci_high],
+                  "n": r.summary.n, "ratio_to_host": r.vs_baseline.value if r.vs_baseline else (1.0 if r.method == "host" else None),
+                  "ratio_ci": [r.vs_baseline.ci_low, r.vs_baseline.ci_high] if r.vs_baseline else None,
+                  "carried_by": list(r.listeners), "server_saw": list(r.peers)} for r in table.rows],
+        "unranked": [{"method": m, "why": why} for m, why in table.unranked],
+    }
+
+

@@ -1,0 +1,163 @@
+"""The two-host lab: a server host and a client host as network namespaces on a veth pair.
+
+Addresses are in 198.51.100.0/24 (TEST-NET-2). The server host's default route points at
+the client host, so "outbound" traffic from a container lands where the suite can serve
+it; everything outside the lab's subnet is a ``prohibit`` route on both hosts, so a
+connection anywhere else fails at once, and nothing can leave.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import asdict, dataclass
+
+from . import procs
+from .errors import MeasurementError, SetupError
+
+SUBNET = "198.51.100.0/24"
+SERVER_ADDR = "198.51.100.1"
+CLIENT_ADDR = "198.51.100.2"
+PREFIX_LEN = 24
+NETNS_DIR = "/run/netns"
+NAME_PREFIX = "netbench-"
+IP_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class Lab:
+    tag: str
+    server_ns: str
+    client_ns: str
+    server_if: str
+    client_if: str
+    mtu: int
+    server_addr: str = SERVER_ADDR
+    client_addr: str = CLIENT_ADDR
+
+    @property
+    def server_ns_path(self) -> str:
+        return f"{NETNS_DIR}/{self.server_ns}"
+
+    @property
+    def client_ns_path(self) -> str:
+        return f"{NETNS_DIR}/{self.client_ns}"
+
+    def in_server(self, argv: list[str]) -> list[str]:
+        """A command run as root in the server host (observation, not workload)."""
+        return ["nsenter", f"--net={self.server_ns_path}", "--", *argv]
+
+    def in_client(self, argv: list[str]) -> list[str]:
+        return ["nsenter", f"--net={self.client_ns_path}", "--", *argv]
+
+    def namespaces(self) -> list[str]:
+        return [self.server_ns, self.client_ns]
+
+    def to_json(self) -> dict[str, object]:
+        data = asdict(self)
+        data["subnet"] = SUBNET
+        return data
+
+
+def new_tag() -> str:
+    return secrets.token_hex(4)
+
+
+def names_for(tag: str) -> tuple[str, str, str, str]:
+    """Namespace and interface names; interface names stay within 15 characters."""
+    return f"{NAME_PREFIX}{tag}-srv", f"{NAME_PREFIX}{tag}-cli", f"nb{tag}s", f"nb{tag}c"
+
+
+def _ip(*args: str) -> None:
+    procs.run(["ip", *args], timeout=IP_TIMEOUT)
+
+
+def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
+    """Build the lab; on any failure, remove what was built and re-raise."""
+    if os.geteuid() != 0:
+        raise SetupError("building the lab needs root (network namespaces and a veth pair): run as root")
+    if not 1280 <= mtu <= 65535:
+        raise MeasurementError(f"lab MTU {mtu} out of range 1280..65535")
+    tag = tag or new_tag()
+    server_ns, client_ns, server_if, client_if = names_for(tag)
+    lab = Lab(tag, server_ns, client_ns, server_if, client_if, mtu)
+    try:
+        _ip("netns", "add", server_ns)
+        _ip("netns", "add", client_ns)
+        _ip("link", "add", server_if, "mtu", str(mtu), "netns", server_ns,
+            "type", "veth", "peer", "name", client_if, "mtu", str(mtu), "netns", client_ns)
+        for ns, ifname, addr in ((server_ns, server_if, SERVER_ADDR), (client_ns, client_if, CLIENT_ADDR)):
+            _ip("-n", ns, "link", "set", "lo", "up")
+            _ip("-n", ns, "addr", "add", f"{addr}/{PREFIX_LEN}", "dev", ifname)
+            _ip("-n", ns, "link", "set", ifname, "up")
+        # pasta and slirp4netns take their template from the default route.
+        _ip("-n", server_ns, "route", "add", "default", "via", CLIENT_ADDR, "dev", server_if)
+        # ... but nothing outside the lab is reachable: more specific prohibit routes.
+        for half in ("0.0.0.0/1", "128.0.0.0/1"):
+            _ip("-n", server_ns, "route", "add", "prohibit", half)
+        _ip("-n", client_ns, "route", "add", "prohibit", "default")
+        for ns in (server_ns, client_ns):
+            _ip("-n", ns, "-6", "route", "add", "prohibit", "default")
+    except BaseException:
+        destroy(lab)
+        raise
+    return lab
+
+
+def netns_inode(name: str) -> int | None:
+    try:
+        return os.stat(f"{NETNS_DIR}/{name}").st_ino
+    except OSError:
+        return None
+
+
+def pids_in_netns(name: str) -> list[int]:
+    """Processes whose network namespace is the named one (zombies excluded)."""
+    inode = netns_inode(name)
+    if inode is None:
+        return []
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}/ns/net").st_ino == inode and not procs.is_zombie(int(entry)):
+                found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def destroy(lab: Lab) -> list[str]:
+    """Remove the lab. Any process still inside one of its namespaces was started by this
+    run (the names are unique to it), so it is stopped first. Returns what went wrong."""
+    problems: list[str] = []
+    for ns in lab.namespaces():
+        if netns_inode(ns) is None:
+            continue
+        for pid in pids_in_netns(ns):
+            ref = procs.ProcRef.of(pid)
+            if ref is not None and not procs.stop(ref, grace=1.0):
+                problems.append(f"process {pid} in {ns} did not stop")
+        try:
+            procs.run(["ip", "netns", "del", ns], timeout=IP_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - teardown collects, never raises
+            problems.append(f"removing namespace {ns}: {exc}")
+    return problems
+
+
+def existing_lab_namespaces() -> list[str]:
+    """Every namespace that carries the suite's name prefix."""
+    try:
+        return sorted(n for n in os.listdir(NETNS_DIR) if n.startswith(NAME_PREFIX))
+    except FileNotFoundError:
+        return []
+
+
+def tag_of_namespace(name: str) -> str | None:
+    if not name.startswith(NAME_PREFIX):
+        return None
+    rest = name[len(NAME_PREFIX):]
+    tag, _, role = rest.rpartition("-")
+    return tag if role in ("srv", "cli") and tag else None
+

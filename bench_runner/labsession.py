@@ -1,0 +1,110 @@
+"""Open and close everything a measurement needs, in one place: the lock, stale-state
+clean-up, the lab, the benchmark user's runtime directory, and the directories the
+benchmark user reads workers from and keeps sockets in. Closing removes all of it, also
+on Ctrl-C and SIGTERM (the CLI turns SIGTERM into an exception)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+from . import lab as lab_mod
+from . import procs
+from .errors import SetupError
+from .paths import RUN_DIR, VENV_PYTHON
+from .providers import Session
+from .runstate import RunLock, RunState, cleanup_stale
+from .user import BenchUser
+from .workers import WORKER_DIR, WORKER_FILES
+
+
+def _copy_workers(target: Path) -> None:
+    target.mkdir(parents=True, mode=0o755)
+    for name in WORKER_FILES:
+        shutil.copy2(WORKER_DIR / name, target / name)
+        os.chmod(target / name, 0o644)
+
+
+def preflight() -> BenchUser:
+    """What every measurement needs before anything is built; clear errors, no traceback."""
+    if os.geteuid() != 0:
+        raise SetupError("measuring needs root to build the lab (the servers still run unprivileged): run as root")
+    if not VENV_PYTHON.exists():
+        raise SetupError(f"{VENV_PYTHON} is missing: run scripts/setup.sh as root")
+    user = BenchUser.lookup()
+    for path in ("/etc/subuid", "/etc/subgid"):
+        from .user import subordinate_range
+
+        if subordinate_range(user.name, path) is None:
+            raise SetupError(f"{path} has no range for {user.name}: run scripts/setup.sh as root")
+    return user
+
+
+@contextlib.contextmanager
+def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
+                 lock_wait: float = 0.0) -> Iterator[Session]:
+    user = preflight()
+    procs.become_subreaper()
+    lock = RunLock()
+    lock.acquire(wait=lock_wait)
+    state: RunState | None = None
+    try:
+        for problem in cleanup_stale(log=log):
+            log(f"warning: {problem}")
+        tag = lab_mod.new_tag()
+        state = RunState(tag)
+        run_dir = RUN_DIR / tag
+        run_dir.mkdir(parents=True, mode=0o755)
+        os.chmod(run_dir, 0o755)
+        state.add("dir", path=str(run_dir))
+        if user.ensure_runtime_dir():
+            state.add("runtime-dir", path=str(user.runtime_dir))
+        else:
+            # Pre-existing (a real login session): leave it, but still end our pause process.
+            state.add("pause-process", path=str(user.runtime_dir))
+        user_dir = run_dir / "user"
+        user_dir.mkdir(mode=0o700)
+        os.chown(user_dir, user.uid, user.gid)
+        _copy_workers(run_dir / "workers")
+        lab = lab_mod.create(tag, mtu=mtu)
+        state.add("lab", **{k: v for k, v in lab.to_json().items()
+                            if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+        yield Session(lab=lab, user=user, state=state, user_dir=user_dir)
+    finally:
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            if state is not None:
+                for problem in state.teardown():
+                    log(f"warning: clean-up: {problem}")
+            _reap_for(2.0)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            lock.release()
+
+
+def _reap_for(seconds: float) -> None:
+    """Orphans exit a moment after their parents were stopped: reap for a short while."""
+    deadline = time.monotonic() + seconds
+    while True:
+        procs.reap_orphans()
+        if time.monotonic() >= deadline or not _zombie_children():
+            return
+        time.sleep(0.05)
+
+
+def _zombie_children() -> bool:
+    try:
+        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
+    except OSError:
+        return False
+    return any(procs.is_zombie(int(pid)) for pid in children)
+
+
+def worker_dir(session: Session) -> Path:
+    return session.user_dir.parent / "workers"

@@ -1,0 +1,158 @@
+"""The declarative matrix: methods x workloads x placements, with their ids validated up front.
+
+This module holds only data. How a method is provided lives in ``providers``, how a
+workload is driven in ``workloads``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, TypeVar
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Method:
+    id: str
+    summary: str
+    #: Podman's ``--network`` value; None where the method is not a Podman network mode.
+    podman_network: str | None
+    #: Whether clients reach the server through a published port (a forwarding helper).
+    publishes_port: bool
+    #: The helper kind expected to own the listening socket in the server host, per provider
+    #: ("server" = the workload's own server process, i.e. no helper in the data path).
+    expected_listener: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    unit: str
+    higher_is_better: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    id: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Workload:
+    id: str
+    summary: str
+    metric: Metric
+    extra_metrics: tuple[Metric, ...] = ()
+    #: Methods it runs under; any other method shows as "not applicable" with the reason.
+    methods: tuple[str, ...] = ()
+    not_applicable: Mapping[str, str] = field(default_factory=dict)
+    placements: tuple[str, ...] = ("remote", "loopback")
+
+    def metrics(self) -> tuple[Metric, ...]:
+        return (self.metric, *self.extra_metrics)
+
+
+T = TypeVar("T")
+
+
+def _registry(items: Iterable[T]) -> dict[str, T]:
+    return {item.id: item for item in items}  # type: ignore[attr-defined]
+
+METHODS: dict[str, Method] = _registry([
+    Method("host", "--network=host: the server shares the server host's network; the baseline",
+           "host", False, {"podman": "server", "bare": "server"}),
+    Method("pasta", "--network=pasta: pasta forwards the published port into the container",
+           "pasta", True, {"podman": "pasta", "bare": "pasta"}),
+    Method("slirp4netns-rootlesskit",
+           "--network=slirp4netns:port_handler=rootlesskit: rootlessport forwards the published port",
+           "slirp4netns:port_handler=rootlesskit", True, {"podman": "rootlessport", "bare": "rootlesskit"}),
+    Method("slirp4netns-slirp4netns",
+           "--network=slirp4netns:port_handler=slirp4netns: slirp4netns forwards the published port",
+           "slirp4netns:port_handler=slirp4netns", True, {"podman": "slirp4netns", "bare": "slirp4netns"}),
+])
+
+PLACEMENTS: dict[str, Placement] = _registry([
+    Placement("remote", "client on the client host, across the veth link (198.51.100.2 -> 198.51.100.1)"),
+    Placement("loopback", "client on the server host itself, to 127.0.0.1"),
+])
+
+GBITS = Metric("throughput", "Gbit/s", True, "goodput at the receiver")
+RETRANSMITS = Metric("retransmits", "count", False, "TCP retransmissions during the test")
+HELPER_CPU = Metric("helper_cpu_s_per_gb", "CPU s/GB", False,
+                    "CPU seconds the forwarding helper spent per GB moved")
+
+WORKLOADS: dict[str, Workload] = _registry([
+    Workload(
+        "tcp-stream",
+        "iperf3 TCP, client to server through the published port",
+        GBITS,
+        (RETRANSMITS, HELPER_CPU),
+        methods=("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns"),
+    ),
+])
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    workload: str
+    placement: str
+    method: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.workload}/{self.placement}/{self.method}"
+
+
+@dataclass(frozen=True)
+class Matrix:
+    cells: tuple[Cell, ...]
+    not_applicable: tuple[tuple[Cell, str], ...]
+
+    def methods(self) -> list[str]:
+        return sorted({c.method for c in self.cells}, key=list(METHODS).index)
+
+
+def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object], kind: str) -> tuple[str, ...]:
+    """Comma-separated or repeated ids, in registry order; "all" means every id.
+    An unknown id is a UsageError that names the valid choices."""
+    if values is None:
+        return tuple(registry)
+    if isinstance(values, str):
+        values = [values]
+    chosen: list[str] = []
+    for value in values:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item == "all":
+                chosen.extend(registry)
+            elif item not in registry:
+                raise UsageError(f"unknown {kind} '{item}'; valid: {', '.join(registry)}")
+            else:
+                chosen.append(item)
+    if not chosen:
+        raise UsageError(f"no {kind} given; valid: {', '.join(registry)}")
+    order = list(registry)
+    return tuple(sorted(set(chosen), key=order.index))
+
+
+def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str]) -> Matrix:
+    """Every cell to measure, and every requested cell that does not apply (with why)."""
+    cells: list[Cell] = []
+    skipped: list[tuple[Cell, str]] = []
+    for workload_id in workloads:
+        workload = WORKLOADS[workload_id]
+        for placement in placements:
+            for method in methods:
+                cell = Cell(workload_id, placement, method)
+                if method not in workload.methods:
+                    reason = workload.not_applicable.get(method, f"{workload_id} does not run under {method}")
+                    skipped.append((cell, reason))
+                elif placement not in workload.placements:
+                    skipped.append((cell, f"{workload_id} has no {placement} placement"))
+                else:
+                    cells.append(cell)
+    return Matrix(tuple(cells), tuple(skipped))

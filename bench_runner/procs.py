@@ -1,0 +1,306 @@
+"""Subprocesses: every call has a timeout, its return code and stderr are checked.
+
+Two shapes: ``run`` for commands that finish (returns a ``ProcessResult``), and ``spawn``
+for long-lived helpers and servers (returns a ``Spawned`` handle that can stop its whole
+process group). Processes are always identified by pid *and* start time (``ProcRef``),
+so a recycled pid is never signalled by mistake.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from .errors import CommandFailed, CommandTimeout, SetupError
+
+
+#: Children this process still waits for through ``subprocess``; never reaped behind its back.
+_WAITED: set[int] = set()
+
+
+def become_subreaper() -> None:
+    """Orphans of our helpers (conmon, a daemonised pasta, Podman's pause process) are
+    re-parented to us instead of to PID 1, which on some machines never reaps them; we reap
+    them in ``reap_orphans``, so not even a zombie is left behind."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+def reap_orphans() -> int:
+    """Reap exited children that no ``subprocess`` object waits for. Returns how many."""
+    reaped = 0
+    me = os.getpid()
+    try:
+        tasks = os.listdir(f"/proc/{me}/task")
+    except OSError:
+        return 0
+    children: set[int] = set()
+    for task in tasks:
+        try:
+            with open(f"/proc/{me}/task/{task}/children") as fh:
+                children.update(int(p) for p in fh.read().split())
+        except OSError:
+            continue
+    for pid in children - _WAITED:
+        if not is_zombie(pid):
+            continue
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            continue
+        reaped += 1 if done else 0
+    return reaped
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    argv: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def _kill_group(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    check: bool = True,
+    env: Mapping[str, str] | None = None,
+    input_text: str | None = None,
+    cwd: str | None = "/",
+) -> ProcessResult:
+    """Run a command to completion; raise on timeout, on a missing binary, and (with
+    ``check``) on a non-zero exit."""
+    args = [str(a) for a in argv]
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            args,
+            stdin=subprocess.PIPE if input_text is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except FileNotFoundError as exc:
+        raise SetupError(f"{args[0]}: command not found (run scripts/setup.sh as root)") from exc
+    _WAITED.add(proc.pid)
+    try:
+        stdout, stderr = proc.communicate(input=input_text, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise CommandTimeout(args, timeout) from None
+    except BaseException:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        if proc.returncode is not None:
+            _WAITED.discard(proc.pid)
+    result = ProcessResult(args, proc.returncode, stdout, stderr, time.monotonic() - started)
+    if check and proc.returncode != 0:
+        raise CommandFailed(args, proc.returncode, stderr)
+    return result
+
+
+@dataclass(frozen=True)
+class ProcRef:
+    """A process identity that survives pid reuse: pid plus kernel start time."""
+
+    pid: int
+    start_ticks: int
+
+    @classmethod
+    def of(cls, pid: int) -> "ProcRef | None":
+        ticks = start_ticks(pid)
+        return None if ticks is None else cls(pid, ticks)
+
+    def alive(self) -> bool:
+        """True while this very process exists and is not a zombie."""
+        return start_ticks(self.pid) == self.start_ticks and not is_zombie(self.pid)
+
+    def signal(self, sig: int) -> bool:
+        if start_ticks(self.pid) != self.start_ticks:
+            return False
+        try:
+            os.kill(self.pid, sig)
+            return True
+        except (ProcessLookupError, PermissionError):
+            return False
+
+    def to_json(self) -> dict[str, int]:
+        return {"pid": self.pid, "start_ticks": self.start_ticks}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, int]) -> "ProcRef":
+        return cls(int(data["pid"]), int(data["start_ticks"]))
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
+            raw = fh.read()
+    except OSError:
+        return None
+    # comm may contain spaces and parentheses: split after the last ')'.
+    return raw[raw.rfind(")") + 2 :].split()
+
+
+def start_ticks(pid: int) -> int | None:
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def is_zombie(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return bool(fields) and fields[0] in ("Z", "X")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time the kernel accounted to the process so far."""
+    fields = _stat_fields(pid)
+    if not fields:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stop(ref: ProcRef, *, grace: float = 3.0) -> bool:
+    """SIGTERM, then SIGKILL after ``grace`` seconds. True when the process is gone."""
+    if not ref.alive():
+        return True
+    ref.signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not ref.alive():
+            return True
+        time.sleep(0.02)
+    ref.signal(signal.SIGKILL)
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        if not ref.alive():
+            return True
+        time.sleep(0.02)
+    return not ref.alive()
+
+
+class Spawned:
+    """A long-lived child in its own session, so that stopping it takes its whole tree
+    (``pasta ... -- CMD`` once outlived pasta when only pasta was killed)."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        pass_fds: Sequence[int] = (),
+        capture: bool = True,
+    ) -> None:
+        self.argv = [str(a) for a in argv]
+        # Files, not pipes: a daemonising helper that keeps its stdout open cannot block us.
+        self._stdout = tempfile.TemporaryFile() if capture else None  # noqa: SIM115
+        self._stderr = tempfile.TemporaryFile() if capture else None  # noqa: SIM115
+        try:
+            self.popen = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=self._stdout or subprocess.DEVNULL,
+                stderr=self._stderr or subprocess.DEVNULL,
+                env=dict(env) if env is not None else None,
+                cwd="/",
+                pass_fds=tuple(pass_fds),
+                start_new_session=True,
+            )
+        except FileNotFoundError as exc:
+            self._close_files()
+            raise SetupError(f"{self.argv[0]}: command not found (run scripts/setup.sh as root)") from exc
+        self.ref = ProcRef.of(self.popen.pid) or ProcRef(self.popen.pid, -1)
+        _WAITED.add(self.popen.pid)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def poll(self) -> int | None:
+        return self._settled(self.popen.poll())
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self._settled(self.popen.wait(timeout=timeout))  # type: ignore[return-value]
+        except subprocess.TimeoutExpired:
+            raise CommandTimeout(self.argv, timeout) from None
+
+    def _settled(self, code: int | None) -> int | None:
+        if code is not None:
+            _WAITED.discard(self.popen.pid)
+        return code
+
+    def stop(self, grace: float = 3.0) -> int | None:
+        """Stop the process group: SIGTERM, then SIGKILL. Returns the exit code."""
+        if self.popen.poll() is None:
+            _kill_group(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                pass
+        # Anything left in the group (also after a clean exit of the leader) is killed.
+        _kill_group(self.popen.pid, signal.SIGKILL)
+        try:
+            self._settled(self.popen.wait(timeout=5))
+        except subprocess.TimeoutExpired:
+            pass
+        return self.popen.returncode
+
+    def close(self) -> None:
+        """Release the output files (after ``stop`` and ``output``)."""
+        self._close_files()
+
+    def output(self) -> tuple[str, str]:
+        """What the process wrote so far to its stdout and stderr files."""
+        return self._read(self._stdout), self._read(self._stderr)
+
+    @staticmethod
+    def _read(fh) -> str:  # type: ignore[no-untyped-def]
+        if fh is None or fh.closed:
+            return ""
+        fh.flush()
+        fh.seek(0)
+        return fh.read().decode("utf-8", errors="replace")
+
+    def _close_files(self) -> None:
+        for fh in (self._stdout, self._stderr):
+            if fh is not None and not fh.closed:
+                fh.close()
+
+
+def wait_until(predicate, *, timeout: float, interval: float = 0.02, what: str) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` until it is true; raise a MeasurementError naming ``what``."""
+    from .errors import MeasurementError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if predicate():
+            return
+        if time.monotonic() >= deadline:
+            raise MeasurementError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(interval)

@@ -1,0 +1,61 @@
+"""Providers start servers under a method: ``podman`` (real Podman) or ``bare`` (the same
+helpers without Podman). One run uses one provider for every method it ranks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import SetupError, UsageError
+from .bare import BareProvider
+from .base import Availability, Provider, RunningServer, ServerExit, ServerSpec, Session
+from .podman import PodmanProvider
+
+PROVIDER_IDS = ("podman", "bare")
+CHOICES = ("auto", *PROVIDER_IDS)
+
+
+@dataclass(frozen=True)
+class Choice:
+    provider: Provider
+    reason: str
+
+
+def make(provider_id: str, *, podman_version: str | None, pasta_binary: str = "pasta") -> Provider:
+    if provider_id == "podman":
+        return PodmanProvider(podman_version)
+    if provider_id == "bare":
+        return BareProvider(pasta_binary)
+    raise UsageError(f"unknown provider '{provider_id}'; valid: {', '.join(CHOICES)}")
+
+
+def choose(requested: str, methods: list[str], *, podman_version: str | None,
+           pasta_binary: str = "pasta") -> Choice:
+    """Podman when it can run every requested method, else bare; an explicit provider that
+    cannot run a method is an error that says why."""
+    if requested not in CHOICES:
+        raise UsageError(f"unknown provider '{requested}'; valid: {', '.join(CHOICES)}")
+    if requested == "auto":
+        podman = make("podman", podman_version=podman_version)
+        missing = [(m, podman.check(m)) for m in methods]
+        missing = [(m, a) for m, a in missing if not a.available]
+        if not missing:
+            return Choice(podman, f"Podman {podman_version} can run every requested method")
+        bare = make("bare", podman_version=podman_version, pasta_binary=pasta_binary)
+        why = "; ".join(f"{m}: {a.reason}" for m, a in missing)
+        choice = Choice(bare, f"Podman cannot run every requested method ({why}), so the bare helpers run all of them")
+        _require_all(bare, methods)
+        return choice
+    provider = make(requested, podman_version=podman_version, pasta_binary=pasta_binary)
+    _require_all(provider, methods)
+    return Choice(provider, f"--provider {requested} was requested")
+
+
+def _require_all(provider: Provider, methods: list[str]) -> None:
+    for method in methods:
+        availability = provider.check(method)
+        if not availability.available:
+            raise SetupError(f"provider {provider.id} cannot run {method}: {availability.reason}")
+
+
+__all__ = ["Availability", "BareProvider", "Choice", "PodmanProvider", "Provider", "RunningServer",
+           "ServerExit", "ServerSpec", "Session", "choose", "make", "PROVIDER_IDS", "CHOICES"]

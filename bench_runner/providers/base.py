@@ -1,0 +1,139 @@
+"""What every provider offers: start one server under one method, with a published port,
+as the unprivileged user in the server host; stop it and hand back what it printed."""
+
+from __future__ import annotations
+
+import abc
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import observe, procs
+from ..errors import MeasurementError
+from ..lab import Lab
+from ..runstate import RunState
+from ..user import BenchUser
+
+READY_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    """A server command, run identically under every method."""
+
+    argv: tuple[str, ...]
+    port: int  # where it listens inside its network namespace
+    protocols: tuple[str, ...] = ("tcp",)
+    #: The host port published in the server host (same as ``port`` unless stated).
+    host_port: int | None = None
+    #: Must the server be listening before clients come? (False for socket activation.)
+    wait_listening: bool = True
+
+    @property
+    def published_port(self) -> int:
+        return self.host_port if self.host_port is not None else self.port
+
+
+@dataclass
+class Availability:
+    available: bool
+    reason: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {"available": self.available, "reason": self.reason}
+
+
+@dataclass
+class ServerExit:
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Session:
+    """Everything a provider needs from the run: the lab, the user, where to record
+    resources, and a directory the benchmark user owns for sockets and pid files."""
+
+    lab: Lab
+    user: BenchUser
+    state: RunState
+    user_dir: Path
+    counter: int = 0
+
+    def next_name(self, what: str) -> str:
+        self.counter += 1
+        return f"netbench-{self.lab.tag}-{what}{self.counter}"
+
+    def private_dir(self, name: str) -> Path:
+        """A fresh directory owned by the benchmark user (sockets, pid files, state)."""
+        path = self.user_dir / name
+        if path.exists():
+            shutil.rmtree(path)
+        path.mkdir(mode=0o700)
+        os.chown(path, self.user.uid, self.user.gid)
+        return path
+
+
+class RunningServer(abc.ABC):
+    """A server that is up and listening, with what a trial records about it."""
+
+    def __init__(self, method: str, provider: str, host_port: int, netns_pid: int,
+                 helper_argv: list[list[str]]) -> None:
+        self.method = method
+        self.provider = provider
+        self.host_port = host_port
+        #: A process inside the server's own network namespace (for readiness checks).
+        self.netns_pid = netns_pid
+        #: The command lines the provider started, for the record.
+        self.helper_argv = helper_argv
+
+    @abc.abstractmethod
+    def collect(self, timeout: float) -> ServerExit:
+        """Wait for the server to exit on its own (one-off servers); return its output."""
+
+    @abc.abstractmethod
+    def stop(self) -> list[str]:
+        """Stop the server and its helpers; verify they are gone. Returns problems."""
+
+
+class Provider(abc.ABC):
+    id: str = ""
+
+    @abc.abstractmethod
+    def check(self, method: str) -> Availability:
+        """Can this provider run the method here? Fast, without starting anything."""
+
+    @abc.abstractmethod
+    def start(self, session: Session, method: str, spec: ServerSpec) -> RunningServer:
+        """Start the server under the method; return once it and its forwarder listen."""
+
+
+def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the server listens inside its own namespace: connecting to find out would
+    use up a one-off server, so look at the socket table instead."""
+    path = f"/proc/{netns_pid}/ns/net"
+
+    def ready() -> bool:
+        if alive is not None and not alive():
+            raise MeasurementError(f"{what} exited before it was listening")
+        try:
+            found = observe.listeners_in(path)
+        except MeasurementError:
+            return False
+        return all(any(l.protocol == p and l.port == spec.port for l in found) for p in spec.protocols)
+
+    procs.wait_until(ready, timeout=READY_TIMEOUT, what=f"{what} to listen on port {spec.port}")
+
+
+def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until the published port is bound in the server host."""
+
+    def ready() -> bool:
+        if alive is not None and not alive():
+            raise MeasurementError(f"{what} exited before the published port was bound")
+        found = observe.listeners_in(lab.server_ns_path)
+        return all(any(l.protocol == p and l.port == spec.published_port for l in found) for p in spec.protocols)
+
+    procs.wait_until(ready, timeout=READY_TIMEOUT, what=f"{what} to bind port {spec.published_port}")

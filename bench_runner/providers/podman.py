@@ -1,0 +1,138 @@
+"""The ``podman`` provider: a real ``podman run`` with the method's ``--network`` option, a
+published port and the local image, as the benchmark user inside the server host."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from .. import procs, runstate
+from ..errors import BenchError, MeasurementError
+from ..matrix import METHODS
+from ..paths import IMAGE
+from ..stack import version_tuple
+from ..user import BenchUser
+from .base import (Availability, Provider, RunningServer, ServerExit, ServerSpec, Session,
+                   wait_host_port, wait_server_listening)
+
+PODMAN_TIMEOUT = 60.0
+#: Podman gained ``--network=pasta`` in 4.4.
+PASTA_SINCE = (4, 4)
+#: The host's own programs, read-only: containers run exactly the host's iperf3 and Python.
+HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
+
+
+def podman_argv(user: BenchUser, args: list[str], netns_path: str | None = None) -> list[str]:
+    return user.argv(["podman", *args], netns_path=netns_path)
+
+
+def run_argv(name: str, network: str, spec: ServerSpec, extra: tuple[str, ...] = ()) -> list[str]:
+    """The ``podman run`` arguments for one server (without the user wrapper)."""
+    publish: list[str] = []
+    if network != "host" and network != "none":
+        for protocol in spec.protocols:
+            publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
+    return ["run", "-d", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
+            *extra, IMAGE, *spec.argv]
+
+
+class PodmanServer(RunningServer):
+    def __init__(self, session: Session, name: str, entries: list[dict[str, Any]], refs: list[procs.ProcRef],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.name = name
+        self.entries = entries
+        self.refs = refs
+
+    def _podman(self, args: list[str], timeout: float = PODMAN_TIMEOUT, check: bool = True) -> procs.ProcessResult:
+        return procs.run(podman_argv(self.session.user, args), timeout=timeout, check=check)
+
+    def collect(self, timeout: float) -> ServerExit:
+        waited = self._podman(["wait", self.name], timeout=timeout)
+        code = waited.stdout.strip().splitlines()[-1] if waited.stdout.strip() else ""
+        logs = self._podman(["logs", self.name])
+        return ServerExit(int(code) if code.lstrip("-").isdigit() else None, logs.stdout, logs.stderr)
+
+    def stop(self) -> list[str]:
+        problems = remove_container(self.session.user, self.name, self.refs)
+        for entry in self.entries:
+            self.session.state.discard(entry)
+        return problems
+
+
+def remove_container(user: BenchUser, name: str, refs: list[procs.ProcRef]) -> list[str]:
+    """``podman rm -f``, then make sure conmon and the server really are gone: once a
+    rootless ``runc kill`` failed and left both running."""
+    problems = []
+    try:
+        procs.run(podman_argv(user, ["rm", "-f", "-t", "0", "--ignore", name]), timeout=PODMAN_TIMEOUT)
+    except BenchError as exc:
+        problems.append(f"podman rm {name}: {exc}")
+    for ref in refs:
+        if not procs.stop(ref, grace=1.0):
+            problems.append(f"process {ref.pid} of container {name} did not stop")
+    return problems
+
+
+def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
+    user = BenchUser.lookup(entry["user"])
+    refs = [procs.ProcRef.from_json(r) for r in entry.get("processes", [])]
+    return remove_container(user, entry["name"], refs)
+
+
+runstate.register_remover("container", _remove_container_entry)
+
+
+class PodmanProvider(Provider):
+    id = "podman"
+
+    def __init__(self, podman_version: str | None) -> None:
+        self.version = podman_version
+
+    def check(self, method: str) -> Availability:
+        if shutil.which("podman") is None or self.version is None:
+            return Availability(False, "podman is not installed")
+        network = METHODS[method].podman_network
+        if network is None:
+            return Availability(False, f"{method} is not a Podman network mode")
+        if network == "pasta":
+            if version_tuple(self.version) < PASTA_SINCE:
+                return Availability(False, f"Podman {self.version} has no pasta network mode (needs 4.4 or later)")
+            if shutil.which("pasta") is None:
+                return Availability(False, "pasta (package passt) is not installed")
+        if network.startswith("slirp4netns") and shutil.which("slirp4netns") is None:
+            return Availability(False, "slirp4netns is not installed")
+        return Availability(True)
+
+    def start(self, session: Session, method: str, spec: ServerSpec,
+              extra: tuple[str, ...] = ()) -> PodmanServer:
+        network = METHODS[method].podman_network
+        if network is None:
+            raise MeasurementError(f"{method} is not a Podman network mode")
+        name = session.next_name("c")
+        entry = session.state.add("container", name=name, user=session.user.name, processes=[])
+        args = run_argv(name, network, spec, extra)
+        argv = podman_argv(session.user, args, session.lab.server_ns_path)
+        try:
+            procs.run(argv, timeout=PODMAN_TIMEOUT)
+            inspect = procs.run(podman_argv(session.user, [
+                "inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", name]), timeout=PODMAN_TIMEOUT)
+            refs = [ref for ref in (procs.ProcRef.of(int(p)) for p in inspect.stdout.split() if p.isdigit() and p != "0")
+                    if ref is not None]
+            entry["processes"] = [r.to_json() for r in refs]
+            session.state.save()
+            if not refs:
+                raise MeasurementError(f"container {name} is not running (podman inspect shows no pid)")
+            server = PodmanServer(session, name, [entry], refs, method=method, provider=self.id,
+                                  host_port=spec.published_port, netns_pid=refs[0].pid,
+                                  helper_argv=[["podman", *args]])
+            if spec.wait_listening:
+                wait_server_listening(refs[0].pid, spec, f"the server in container {name}", refs[0].alive)
+            if METHODS[method].publishes_port:
+                wait_host_port(session.lab, spec, f"the {method} port forwarder", refs[0].alive)
+        except BaseException:
+            remove_container(session.user, name, [procs.ProcRef.from_json(r) for r in entry["processes"]])
+            session.state.discard(entry)
+            raise
+        return server

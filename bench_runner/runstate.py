@@ -1,0 +1,219 @@
+"""What a run created, recorded on disk as it is created, so that it is always removed:
+at the end of the run, on Ctrl-C or SIGTERM, and, after a SIGKILL, by the next run or by
+``doctor --cleanup``.
+
+Only resources recorded here (or namespaces carrying the suite's unique name prefix) are
+ever touched; processes are identified by pid and start time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import lab as lab_mod
+from . import procs
+from .errors import BenchError, SetupError
+from .paths import RUN_DIR
+
+
+class RunBusy(BenchError):
+    """Another run holds the lab lock."""
+
+    exit_code = 2
+
+
+def _runs_dir() -> Path:
+    return RUN_DIR / "runs"
+
+
+@dataclass
+class RunLock:
+    """One run at a time per host: the lab, the benchmark user's Podman state and its
+    pause process are shared, so a second run refuses instead of mixing results."""
+
+    path: Path = field(default_factory=lambda: RUN_DIR / "lock")
+    _fh: Any = None
+
+    def acquire(self, *, wait: float = 0.0) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    holder = fh.read().strip() or "unknown"
+                    fh.close()
+                    raise RunBusy(f"another benchmark run is in progress ({holder}); wait for it to finish") from None
+                time.sleep(0.2)
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> "RunLock":
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# A hook per resource kind, for kinds whose removal needs a later module (containers).
+_REMOVERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
+
+
+def register_remover(kind: str, func: Callable[[dict[str, Any]], list[str]]) -> None:
+    _REMOVERS[kind] = func
+
+
+class RunState:
+    """The resources of one run, persisted after every change (atomic replace)."""
+
+    def __init__(self, tag: str, *, owner: procs.ProcRef | None = None) -> None:
+        self.tag = tag
+        self.owner = owner or procs.ProcRef.of(os.getpid())
+        self.resources: list[dict[str, Any]] = []
+        self.path = _runs_dir() / f"{tag}.json"
+
+    # ------------------------------------------------------------ recording
+    def add(self, kind: str, **data: Any) -> dict[str, Any]:
+        entry = {"kind": kind, **data}
+        self.resources.append(entry)
+        self.save()
+        return entry
+
+    def add_process(self, ref: procs.ProcRef, label: str) -> None:
+        self.add("process", label=label, **ref.to_json())
+
+    def discard(self, entry: dict[str, Any]) -> None:
+        if entry in self.resources:
+            self.resources.remove(entry)
+            self.save()
+
+    def save(self) -> None:
+        """Persist after an entry was changed in place."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({
+            "tag": self.tag,
+            "owner": self.owner.to_json() if self.owner else None,
+            "resources": self.resources,
+        }, indent=1))
+        os.replace(tmp, self.path)
+
+    @classmethod
+    def load(cls, path: Path) -> "RunState":
+        data = json.loads(path.read_text())
+        owner = procs.ProcRef.from_json(data["owner"]) if data.get("owner") else None
+        state = cls(str(data["tag"]), owner=owner)
+        state.resources = list(data.get("resources", []))
+        state.path = path
+        return state
+
+    # ------------------------------------------------------------ teardown
+    def teardown(self) -> list[str]:
+        """Remove every resource, newest first. Never raises; returns the problems."""
+        problems: list[str] = []
+        for entry in reversed(list(self.resources)):
+            try:
+                problems.extend(_remove(entry))
+            except Exception as exc:  # noqa: BLE001 - teardown must go on
+                problems.append(f"{entry.get('kind')}: {exc}")
+        self.resources.clear()
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            pass
+        return problems
+
+
+def _remove(entry: dict[str, Any]) -> list[str]:
+    kind = entry["kind"]
+    if kind in _REMOVERS:
+        return _REMOVERS[kind](entry)
+    if kind == "process":
+        ref = procs.ProcRef.from_json(entry)
+        if not procs.stop(ref, grace=2.0):
+            return [f"process {ref.pid} ({entry.get('label')}) did not stop"]
+        return []
+    if kind == "lab":
+        lab = lab_mod.Lab(**{k: entry[k] for k in (
+            "tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+        return lab_mod.destroy(lab)
+    if kind == "dir":
+        shutil.rmtree(entry["path"], ignore_errors=True)
+        return []
+    if kind == "runtime-dir":
+        problems = _stop_pause_process(Path(entry["path"]))
+        shutil.rmtree(entry["path"], ignore_errors=True)
+        return problems
+    if kind == "pause-process":
+        return _stop_pause_process(Path(entry["path"]))
+    return [f"unknown resource kind {kind!r}"]
+
+
+def _stop_pause_process(path: Path) -> list[str]:
+    """Rootless Podman leaves a pause process (catatonit -P) per user, started here by our
+    Podman calls; end it by the pid Podman recorded in the runtime directory."""
+    problems: list[str] = []
+    pid_file = path / "libpod" / "tmp" / "pause.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pid = None
+    if pid is not None:
+        try:
+            comm = Path(f"/proc/{pid}/comm").read_text().strip()
+        except OSError:
+            comm = ""
+        ref = procs.ProcRef.of(pid)
+        if comm == "catatonit" and ref is not None and not procs.stop(ref, grace=1.0):
+            problems.append(f"Podman pause process {pid} did not stop")
+    return problems
+
+
+def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
+    """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
+    namespace with the suite's prefix that no live run claims. Call with the lock held."""
+    problems: list[str] = []
+    live_tags: set[str] = set()
+    runs = _runs_dir()
+    if os.geteuid() != 0:
+        raise SetupError("cleaning up needs root (the lab's namespaces belong to root)")
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            state = RunState.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"unreadable run state {path}: {exc}")
+            path.unlink(missing_ok=True)
+            continue
+        if state.owner is not None and state.owner.alive() and state.owner.pid != os.getpid():
+            live_tags.add(state.tag)
+            continue
+        log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
+        problems.extend(state.teardown())
+    for ns in lab_mod.existing_lab_namespaces():
+        tag = lab_mod.tag_of_namespace(ns)
+        if tag is not None and tag not in live_tags:
+            log(f"removing orphaned namespace {ns}")
+            server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
+            problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
+    return problems

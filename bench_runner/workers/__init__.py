@@ -1,0 +1,12 @@
+"""Standalone programs run as the benchmark user (clients) or inside containers (servers).
+
+They import nothing from ``bench_runner``: each run copies them into a directory the
+benchmark user can read, since the repository itself may not be readable to that user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+WORKER_DIR = Path(__file__).resolve().parent
+WORKER_FILES = ("iperf_client.py",)

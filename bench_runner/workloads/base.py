@@ -1,0 +1,69 @@
+"""What every workload driver offers: the server to start, the client to run, and a pure
+step from their output to samples."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..matrix import Workload
+from ..paths import VENV_PYTHON
+from ..providers.base import ServerExit, ServerSpec, Session
+
+
+@dataclass(frozen=True)
+class TrialSettings:
+    duration_s: int = 3
+    omit_s: int = 1
+
+    @property
+    def client_timeout(self) -> float:
+        return self.duration_s + self.omit_s + 30.0
+
+
+@dataclass(frozen=True)
+class ClientContext:
+    session: Session
+    placement: str
+    host_port: int
+    settings: TrialSettings
+    worker_dir: Path
+
+    @property
+    def netns_path(self) -> str:
+        lab = self.session.lab
+        return lab.client_ns_path if self.placement == "remote" else lab.server_ns_path
+
+    @property
+    def target(self) -> str:
+        return self.session.lab.server_addr if self.placement == "remote" else "127.0.0.1"
+
+    def worker_argv(self, worker: str, *args: str) -> list[str]:
+        """A worker run as the benchmark user in the placement's namespace."""
+        argv = [str(VENV_PYTHON), "-I", str(self.worker_dir / worker), *args]
+        return self.session.user.argv(argv, netns_path=self.netns_path)
+
+
+@dataclass
+class Measurement:
+    samples: dict[str, float]
+    observations: dict[str, object] = field(default_factory=dict)
+    #: Bytes moved through the forwarder during the client run (for CPU per GB), if known.
+    bytes_moved: int | None = None
+
+
+class WorkloadDriver(abc.ABC):
+    spec: Workload
+
+    @abc.abstractmethod
+    def server(self, port: int) -> ServerSpec:
+        """The server command, identical under every method."""
+
+    @abc.abstractmethod
+    def run_client(self, ctx: ClientContext) -> str:
+        """Run one client against the published port; return its raw output."""
+
+    @abc.abstractmethod
+    def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        """Pure: raw outputs to samples and observations (raises ParseError)."""

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Prepare this host for the rootless Podman networking benchmark suite.
+#
+# Idempotent: every step first checks whether it is already done, so a second run only
+# checks. It prints each change it makes to the host, and records it in
+# /var/lib/podman-netbench/host-changes.log so that scripts/undo-setup.sh can reverse it.
+#
+# What it may change (only when missing):
+#   * distribution packages: podman, passt (pasta), slirp4netns, rootlesskit, iperf3,
+#     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2
+#   * /dev/net/tun made usable by unprivileged users (mode 0666, as on most distributions)
+#   * an unprivileged user "netbench" (NETBENCH_USER) with subordinate uid/gid ranges
+#   * that user's rootless Podman configuration (runc + cgroupfs when cgroups are not
+#     unified v2; the file events logger when systemd is not PID 1)
+#   * a Python virtual environment in /var/lib/podman-netbench/venv with requirements.txt
+#   * a local container image localhost/netbench-base built without any registry
+#
+# Usage: scripts/setup.sh [--check] [--quiet]
+#   --check   change nothing; exit 0 when the host is ready, else 2 and list what is missing
+#   --quiet   print only the changes made and errors
+set -euo pipefail
+
+REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE_DIR=${NETBENCH_STATE_DIR:-/var/lib/podman-netbench}
+VENV_DIR="$STATE_DIR/venv"
+CHANGES_LOG="$STATE_DIR/host-changes.log"
+BENCH_USER=${NETBENCH_USER:-netbench}
+IMAGE=localhost/netbench-base:1
+CHECK_ONLY=0
+QUIET=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) CHECK_ONLY=1 ;;
+    --quiet) QUIET=1 ;;
+    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "setup.sh: unknown option '$arg' (valid: --check, --quiet, --help)" >&2; exit 2 ;;
+  esac
+done
+
+MISSING=()
+say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
+change() {
+  # A change to the host: always printed, and logged for undo-setup.sh.
+  echo "setup: CHANGE: $*"
+  mkdir -p "$STATE_DIR"
+  printf '%s\t%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >> "$CHANGES_LOG"
+}
+need() { MISSING+=("$*"); }
+die() { echo "setup: error: $*" >&2; exit 2; }
+with_timeout() { timeout --kill-after=10 "$@"; }
+
+# ---------------------------------------------------------------- distribution
+. /etc/os-release
+case " ${ID:-} ${ID_LIKE:-} " in
+  *" debian "*|*" ubuntu "*) FAMILY=debian ;;
+  *" fedora "*|*" rhel "*|*" centos "*) FAMILY=fedora ;;
+  *) die "unsupported distribution '${ID:-unknown}': supported are Debian 12/13 (apt) and Fedora (dnf)" ;;
+esac
+
+if [ "$FAMILY" = debian ]; then
+  PACKAGES=(podman passt slirp4netns rootlesskit iperf3 libiperf0 uidmap runc conmon catatonit
+            systemd sockperf python3 python3-venv iproute2 util-linux procps)
+  installed() { dpkg-query -W -f '${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
+  install_packages() {
+    with_timeout 600 apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive with_timeout 1800 apt-get install -y -qq "$@" >/dev/null
+  }
+else
+  # Fedora: the same components; pasta is in the passt package, newuidmap in shadow-utils.
+  PACKAGES=(podman passt slirp4netns rootlesskit iperf3 shadow-utils runc conmon catatonit
+            systemd sockperf python3 iproute util-linux procps-ng)
+  installed() { rpm -q "$1" >/dev/null 2>&1; }
+  install_packages() { with_timeout 1800 dnf install -y -q "$@" >/dev/null; }
+fi
+
+IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
+
+# ---------------------------------------------------------------- 1. packages
+to_install=()
+for p in "${PACKAGES[@]}"; do installed "$p" || to_install+=("$p"); done
+if [ ${#to_install[@]} -gt 0 ]; then
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then
+    need "packages not installed: ${to_install[*]}"
+  else
+    say "installing ${to_install[*]}"
+    install_packages "${to_install[@]}" || die "package installation failed: ${to_install[*]}"
+    change "installed packages: ${to_install[*]}"
+  fi
+else
+  say "packages present"
+fi
+
+# ---------------------------------------------------------------- 2. /dev/net/tun
+if [ ! -c /dev/net/tun ]; then
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun is missing"; else
+    mkdir -p /dev/net && mknod -m 0666 /dev/net/tun c 10 200
+    change "created /dev/net/tun (mode 0666)"
+  fi
+fi
+if [ -c /dev/net/tun ]; then
+  mode=$(stat -c '%a' /dev/net/tun)
+  if [ "$mode" != 666 ]; then
+    if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun is mode $mode, needs 0666"; else
+      chmod 0666 /dev/net/tun
+      change "chmod /dev/net/tun from $mode to 666 (tun-mode-was $mode)"
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------- 3. benchmark user
+if ! getent passwd "$BENCH_USER" >/dev/null; then
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "user $BENCH_USER does not exist"; else
+    useradd --create-home --shell /usr/sbin/nologin --comment "podman-netbench benchmark user" "$BENCH_USER"
+    change "created user $BENCH_USER (user-created $BENCH_USER)"
+  fi
+fi
+if getent passwd "$BENCH_USER" >/dev/null; then
+  for f in subuid subgid; do
+    if ! grep -q "^$BENCH_USER:" "/etc/$f" 2>/dev/null; then
+      if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "no /etc/$f range for $BENCH_USER"; else
+        # The first 65536-id block above every existing range.
+        start=$(awk -F: 'BEGIN{m=100000} {e=$2+$3; if (e>m) m=e} END{print m}' /etc/subuid /etc/subgid 2>/dev/null)
+        echo "$BENCH_USER:$start:65536" >> "/etc/$f"
+        change "added $BENCH_USER:$start:65536 to /etc/$f"
+      fi
+    fi
+  done
+fi
+
+# ---------------------------------------------------------------- 4. rootless Podman configuration
+if getent passwd "$BENCH_USER" >/dev/null; then
+  home=$(getent passwd "$BENCH_USER" | cut -d: -f6)
+  conf="$home/.config/containers/containers.conf"
+  engine=()
+  if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
+    # Hybrid or v1 cgroups: crun refuses them ("cgroups in hybrid mode not supported").
+    engine+=('runtime = "runc"' 'cgroup_manager = "cgroupfs"')
+  fi
+  if [ "$(cat /proc/1/comm 2>/dev/null)" != systemd ]; then
+    # No systemd: no journald for events, no systemd cgroup manager.
+    engine+=('events_logger = "file"')
+    [[ " ${engine[*]} " == *cgroup_manager* ]] || engine+=('cgroup_manager = "cgroupfs"')
+  fi
+  want="# Written by podman-netbench scripts/setup.sh for this host's cgroup layout."$'\n'"[engine]"
+  for line in "${engine[@]}"; do want+=$'\n'"$line"; done
+  have=$(cat "$conf" 2>/dev/null || true)
+  if [ ${#engine[@]} -gt 0 ] && [ "$have" != "$want" ]; then
+    if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "rootless Podman configuration $conf is not written"; else
+      install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$home/.config" "$home/.config/containers"
+      printf '%s\n' "$want" > "$conf"
+      chown "$BENCH_USER:$BENCH_USER" "$conf"
+      change "wrote $conf (${engine[*]})"
+    fi
+  fi
+fi
+
+# ---------------------------------------------------------------- 5. Python virtual environment
+req_hash=$(sha256sum "$REPO_DIR/requirements.txt" | cut -d' ' -f1)
+if [ "$(cat "$VENV_DIR/.requirements-sha256" 2>/dev/null)" != "$req_hash" ] || [ ! -x "$VENV_DIR/bin/python" ]; then
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "virtual environment $VENV_DIR is missing or out of date"; else
+    say "creating the virtual environment $VENV_DIR (a minute the first time)"
+    rm -rf "$VENV_DIR"
+    mkdir -p "$STATE_DIR"
+    chmod 0755 "$STATE_DIR"
+    # The distribution's interpreter, not one under /root: the benchmark user runs it too.
+    with_timeout 300 /usr/bin/python3 -m venv "$VENV_DIR"
+    # pip's own chatter goes to a log; on failure its last lines are shown.
+    if ! with_timeout 1200 "$VENV_DIR/bin/pip" install --disable-pip-version-check \
+        -r "$REPO_DIR/requirements.txt" > "$STATE_DIR/pip-install.log" 2>&1; then
+      tail -n 15 "$STATE_DIR/pip-install.log" >&2
+      die "pip install of requirements.txt failed (full log: $STATE_DIR/pip-install.log)"
+    fi
+    echo "$req_hash" > "$VENV_DIR/.requirements-sha256"
+    chmod -R a+rX "$VENV_DIR"
+    change "created virtual environment $VENV_DIR"
+  fi
+fi
+
+# ---------------------------------------------------------------- 6. local container image
+# An empty root skeleton; the host's /usr and /etc/ld.so.cache are bind-mounted read-only at
+# run time, so containers run exactly the host's iperf3 and Python. No registry involved.
+as_bench_user() {
+  local uid; uid=$(id -u "$BENCH_USER")
+  local rt=/run/user/$uid
+  setpriv --reuid "$uid" --regid "$(id -g "$BENCH_USER")" --init-groups -- \
+    env -i HOME="$(getent passwd "$BENCH_USER" | cut -d: -f6)" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
+    XDG_RUNTIME_DIR="$rt" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"
+}
+stop_pause_process() {
+  # Rootless Podman leaves a pause process per user; we started it, so we end it by its pid.
+  local rt=$1 pid
+  pid=$(cat "$rt/libpod/tmp/pause.pid" 2>/dev/null || true)
+  if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = catatonit ]; then kill "$pid" 2>/dev/null || true; fi
+}
+if getent passwd "$BENCH_USER" >/dev/null && command -v podman >/dev/null && [ "$IS_ROOT" = 1 ]; then
+  uid=$(id -u "$BENCH_USER"); rt=/run/user/$uid; made_rt=0
+  if [ ! -d "$rt" ]; then install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0700 "$rt"; made_rt=1; fi
+  if ! (cd / && as_bench_user timeout 60 podman image exists "$IMAGE" 2>/dev/null); then
+    if [ "$CHECK_ONLY" = 1 ]; then need "container image $IMAGE is not built"; else
+      skel=$(mktemp -d)
+      ( cd "$skel" && mkdir -p usr etc tmp proc sys dev run var/tmp root \
+        && ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib && ln -s usr/lib64 lib64 \
+        && printf 'root:x:0:0:root:/root:/bin/sh\n' > etc/passwd && printf 'root:x:0:\n' > etc/group \
+        && touch etc/ld.so.cache && chmod 1777 tmp var/tmp \
+        && tar -cf "$skel.tar" --numeric-owner --owner=0 --group=0 . )
+      chmod 0644 "$skel.tar"
+      (cd / && as_bench_user timeout 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$skel.tar" "$IMAGE" >/dev/null) \
+        || { rm -rf "$skel" "$skel.tar"; die "podman import of $IMAGE failed"; }
+      rm -rf "$skel" "$skel.tar"
+      change "built container image $IMAGE for user $BENCH_USER"
+    fi
+  fi
+  stop_pause_process "$rt"
+  [ "$made_rt" = 1 ] && rm -rf "$rt"
+elif [ "$IS_ROOT" = 0 ]; then
+  :  # the image is checked by 'python -m bench_runner doctor'
+fi
+
+# ---------------------------------------------------------------- summary
+if [ ${#MISSING[@]} -gt 0 ]; then
+  echo "setup: the host is not ready:" >&2
+  for m in "${MISSING[@]}"; do echo "setup:   - $m" >&2; done
+  [ "$IS_ROOT" = 0 ] && echo "setup: run scripts/setup.sh as root to fix this" >&2
+  exit 2
+fi
+say "host ready (changes so far are listed in $CHANGES_LOG; scripts/undo-setup.sh reverses them)"

@@ -1,0 +1,103 @@
+"""Integration tests run the real components in the real lab: they need root and the
+set-up (scripts/run-tests.sh does both). After every test nothing of the suite may remain:
+no namespace, no process of the benchmark user, no container, no run state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from bench_runner import lab, procs
+from bench_runner.paths import BENCH_USER, RUN_DIR, VENV_PYTHON
+from bench_runner.user import BenchUser
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _setup_problem() -> str | None:
+    if os.geteuid() != 0:
+        return "integration tests need root (they build network namespaces)"
+    if not VENV_PYTHON.exists():
+        return "the set-up has not run (scripts/setup.sh)"
+    try:
+        BenchUser.lookup(BENCH_USER)
+    except Exception as exc:  # noqa: BLE001
+        return str(exc)
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    problem = _setup_problem()
+    for item in items:
+        if "integration" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
+            if problem:
+                item.add_marker(pytest.mark.skip(reason=problem))
+
+
+def user_processes(user: BenchUser) -> list[str]:
+    """Live (non-zombie) processes of the benchmark user or its subordinate ids."""
+    from bench_runner.user import subordinate_range
+
+    start, count = subordinate_range(user.name, "/etc/subuid") or (0, 0)
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            owner = os.stat(f"/proc/{entry}").st_uid
+        except OSError:
+            continue
+        if (owner == user.uid or start <= owner < start + count) and not procs.is_zombie(int(entry)):
+            try:
+                cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            except OSError:
+                cmd = "?"
+            found.append(f"{entry} {cmd}")
+    return found
+
+
+def leftovers() -> list[str]:
+    user = BenchUser.lookup(BENCH_USER)
+    problems = [f"namespace {ns}" for ns in lab.existing_lab_namespaces()]
+    problems += [f"process {p}" for p in user_processes(user)]
+    runs = RUN_DIR / "runs"
+    if runs.is_dir():
+        problems += [f"run state {p.name}" for p in runs.glob("*.json")]
+    if user.runtime_dir.exists():
+        made = False
+    else:
+        made = user.ensure_runtime_dir()
+    try:
+        listed = procs.run(user.argv(["podman", "ps", "-a", "--format", "{{.Names}}"]), timeout=60, check=False)
+        problems += [f"container {name}" for name in listed.stdout.split()]
+    finally:
+        if made:
+            from bench_runner.runstate import _stop_pause_process
+
+            _stop_pause_process(user.runtime_dir)
+            user.remove_runtime_dir()
+    return problems
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    if _setup_problem():
+        yield
+        return
+    before = leftovers()
+    assert before == [], f"the machine held suite state before the test: {before}"
+    yield
+    procs.reap_orphans()
+    after = leftovers()
+    assert after == [], f"left behind: {after}"
+
+
+def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(VENV_PYTHON), "-m", "bench_runner", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=timeout)

@@ -1,0 +1,69 @@
+"""Bad input gets one clear line and exit code 2, never a traceback; help explains."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench_runner.matrix import METHODS
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench_runner", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=60)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["run", "--methods", "pasta,nosuch"], "unknown method 'nosuch'; valid: host, pasta"),
+    (["run", "--workloads", "tcp-rr-x"], "unknown workload 'tcp-rr-x'; valid:"),
+    (["run", "--placements", "moon"], "unknown placement 'moon'; valid: remote, loopback"),
+    (["run", "--provider", "docker"], "unknown provider 'docker'; valid: auto, podman, bare"),
+    (["run", "--stack", "passt"], "--stack 'passt': expected KEY=VALUE"),
+    (["run", "--stack", "=x"], "expected KEY=VALUE"),
+    (["run", "--duration", "0"], "argument --duration: 0 is not positive"),
+    (["run", "--rounds", "many"], "argument --rounds: 'many' is not an integer"),
+    (["run", "--output", "/nonexistent-dir/x.json"], "directory /nonexistent-dir does not exist"),
+    (["run", "--output", "/"], "is a directory"),
+    (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+    (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
+    ([], "the following arguments are required: COMMAND"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], expected: str) -> None:
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert result.stdout == ""
+
+
+def test_unknown_method_lists_every_valid_one() -> None:
+    result = cli("run", "--methods", "slirp")
+    for method in METHODS:
+        assert method in result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "list", "doctor"])
+def test_help_explains_every_command(command: str) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    assert "usage:" in result.stdout and "--" in result.stdout
+
+
+def test_top_level_help_documents_exit_codes() -> None:
+    result = cli("--help")
+    assert result.returncode == 0
+    assert "Exit codes" in result.stdout and "2 bad usage" in result.stdout
+
+
+def test_list_names_every_id() -> None:
+    result = cli("list")
+    assert result.returncode == 0
+    for method in METHODS:
+        assert method in result.stdout
+    assert "tcp-stream" in result.stdout and "loopback" in result.stdout

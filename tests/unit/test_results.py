@@ -1,0 +1,95 @@
+"""The results document: schema, round trip, atomic writes, and refusing bad files."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench_runner import results
+from bench_runner.errors import UsageError
+from tests.conftest import DATA
+
+RECORDED = DATA / "results-bare-quick.json"
+
+
+def test_recorded_document_loads_and_round_trips(tmp_path: Path) -> None:
+    document = results.load(RECORDED)
+    assert document.schema_version == results.SCHEMA_VERSION
+    assert document.provider["id"] == "bare"
+    cell = document.cell("tcp-stream", "remote", "pasta")
+    assert cell.higher_is_better and cell.unit == "Gbit/s"
+    assert cell.samples() and all(v > 0 for v in cell.samples())
+    target = tmp_path / "copy.json"
+    results.save(document, target)
+    assert json.loads(target.read_text()) == json.loads(RECORDED.read_text())
+
+
+def test_every_cell_records_stack_and_observations() -> None:
+    document = results.load(RECORDED)
+    for key in ("kernel", "podman", "passt", "slirp4netns", "rootlesskit", "iperf3", "distribution", "cpu_model"):
+        assert key in document.stack
+    for cell in document.cells:
+        for trial in cell.trials:
+            if trial.status == "ok":
+                assert "listener" in trial.observations and "peer_address" in trial.observations
+
+
+def test_save_replaces_atomically_and_leaves_no_temporary(tmp_path: Path) -> None:
+    document = results.load(RECORDED)
+    target = tmp_path / "run.json"
+    target.write_text("old")
+    results.save(document, target)
+    assert results.load(target).run["id"] == document.run["id"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(schema_version=99), "schema_version 99"),
+    (lambda d: d.pop("cells"), "'cells' is a required property"),
+    (lambda d: d["cells"][0].update(higher_is_better="yes"), "cells/0/higher_is_better"),
+    (lambda d: d["cells"][0]["trials"][0]["samples"].update(throughput="fast"), "samples/throughput"),
+    (lambda d: d["cells"][0].update(status="great"), "cells/0/status"),
+    (lambda d: d["run"].update(status="paused"), "run/status"),
+    (lambda d: d["provider"].update(id="docker"), "provider/id"),
+])
+def test_hand_edited_nonsense_is_refused_with_the_place(tmp_path: Path, mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(RECORDED.read_text())
+    mutate(data)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match=message.replace("/", ".")) as info:
+        results.load(path)
+    assert "\n" not in str(info.value)
+
+
+def test_truncated_document_is_refused(tmp_path: Path) -> None:
+    text = RECORDED.read_text()
+    path = tmp_path / "cut.json"
+    path.write_text(text[: len(text) // 3])
+    with pytest.raises(UsageError, match="not valid JSON"):
+        results.load(path)
+
+
+def test_missing_and_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no such results document"):
+        results.load(tmp_path / "absent.json")
+    with pytest.raises(UsageError, match="not a results document|schema_version"):
+        path = tmp_path / "list.json"
+        path.write_text("[]")
+        results.load(path)
+
+
+def test_check_writable(tmp_path: Path) -> None:
+    assert results.check_writable(tmp_path / "new.json") == tmp_path / "new.json"
+    with pytest.raises(UsageError, match="is a directory"):
+        results.check_writable(tmp_path)
+    with pytest.raises(UsageError, match="does not exist"):
+        results.check_writable(tmp_path / "nope" / "x.json")
+    if os.geteuid() != 0:  # root writes anywhere
+        locked = tmp_path / "locked"
+        locked.mkdir(mode=0o500)
+        with pytest.raises(UsageError, match="not writable"):
+            results.check_writable(locked / "x.json")
