@@ -74,7 +74,7 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
         lab = lab_mod.create(tag, mtu=mtu)
         state.add("lab", **{k: v for k, v in lab.to_json().items()
                             if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
-        yield Session(lab=lab, user=user, state=state, user_dir=user_dir)
+        yield Session(lab=lab, user=user, state=state, user_dir=user_dir, worker_dir=run_dir / "workers")
     finally:
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -105,6 +105,3 @@ def _zombie_children() -> bool:
         return False
     return any(procs.is_zombie(int(pid)) for pid in children)
 
-
-def worker_dir(session: Session) -> Path:
-    return session.user_dir.parent / "workers"

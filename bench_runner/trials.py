@@ -64,12 +64,11 @@ def now_iso() -> str:
 
 class TrialRunner:
     def __init__(self, document: RunDocument, output: Path, session: Session, provider: Provider,
-                 worker_dir: Path, on_progress: Callable[[Progress], None] = lambda p: None) -> None:
+                 on_progress: Callable[[Progress], None] = lambda p: None) -> None:
         self.document = document
         self.output = output
         self.session = session
         self.provider = provider
-        self.worker_dir = worker_dir
         self.on_progress = on_progress
         self.trial_index = sum(len(c.trials) for c in document.cells)
 
@@ -119,7 +118,7 @@ class TrialRunner:
                     f"{cell.method} should be carried by {expected}, but port {spec.published_port} is owned by "
                     f"{listener.kind} (pid {listener.pid}, {listener.exe})")
             cpu_before = procs.cpu_seconds(listener.pid)
-            ctx = ClientContext(self.session, cell.placement, spec.published_port, settings, self.worker_dir)
+            ctx = ClientContext(self.session, cell.placement, spec.published_port, settings)
             client_output = driver.run_client(ctx)
             cpu_after = procs.cpu_seconds(listener.pid)
             exit_ = server.collect(timeout=settings.client_timeout)

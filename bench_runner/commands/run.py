@@ -129,7 +129,7 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
     from .. import analysis, results, stack, tables
-    from ..labsession import open_session, preflight, worker_dir
+    from ..labsession import open_session, preflight
     from ..providers import choose
     from ..results import RunDocument
     from ..trials import Plan, TrialRunner, new_cell_results, now_iso
@@ -169,8 +169,7 @@ def main(args: argparse.Namespace) -> int:
             f"{_estimate(plan):.0f} s)")
         results.save(document, output)
         try:
-            runner = TrialRunner(document, output, session, chosen.provider, worker_dir(session),
-                                 _progress_printer(args.json))
+            runner = TrialRunner(document, output, session, chosen.provider, _progress_printer(args.json))
             runner.run(plan)
             status = "complete"
         finally:

@@ -122,7 +122,8 @@ class BareProvider(Provider):
 
     def _holder(self, session: Session, spec: ServerSpec, cleanup: list, entries: list) -> procs.Spawned:
         """The server in a fresh user+network namespace of its own."""
-        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", LO_UP_EXEC, "sh", *spec.argv]
+        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", LO_UP_EXEC, "sh",
+                *spec.command(str(session.worker_dir))]
         holder = self._spawn(session, argv, "server", cleanup, entries)
         # Listening inside its namespace also proves that unshare has happened.
         wait_server_listening(holder.pid, spec, "the server", holder.ref.alive)
@@ -130,7 +131,7 @@ class BareProvider(Provider):
 
     def _start_host(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
         entries: list = []
-        server = self._spawn(session, list(spec.argv), "server", cleanup, entries)
+        server = self._spawn(session, spec.command(str(session.worker_dir)), "server", cleanup, entries)
         if spec.wait_listening:
             wait_server_listening(server.pid, spec, "the server", server.ref.alive)
         return BareServer(session, server, [], [], entries, method="host", provider=self.id,
@@ -193,7 +194,8 @@ class BareProvider(Provider):
         state_dir = private / "state"
         argv = ["rootlesskit", "--net=slirp4netns", "--mtu=65520", "--disable-host-loopback",
                 "--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto", "--port-driver=builtin",
-                "--state-dir", str(state_dir), "--", "sh", "-c", LO_UP_EXEC, "sh", *spec.argv]
+                "--state-dir", str(state_dir), "--", "sh", "-c", LO_UP_EXEC, "sh",
+                *spec.command(str(session.worker_dir))]
         kit = self._spawn(session, argv, "rootlesskit", cleanup, entries)
         child_pid_file = state_dir / "child_pid"
         api_socket = state_dir / "api.sock"

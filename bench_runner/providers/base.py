@@ -18,6 +18,11 @@ from ..user import BenchUser
 READY_TIMEOUT = 30.0
 
 
+#: Placeholder in a server command for the directory holding the worker programs; each
+#: provider puts in where it made them visible (a bind mount inside a container).
+WORKERS = "{workers}"
+
+
 @dataclass(frozen=True)
 class ServerSpec:
     """A server command, run identically under every method."""
@@ -33,6 +38,10 @@ class ServerSpec:
     @property
     def published_port(self) -> int:
         return self.host_port if self.host_port is not None else self.port
+
+    def command(self, workers: str) -> list[str]:
+        """The server command with the worker directory filled in."""
+        return [arg.replace(WORKERS, workers) for arg in self.argv]
 
 
 @dataclass
@@ -60,6 +69,8 @@ class Session:
     user: BenchUser
     state: RunState
     user_dir: Path
+    #: Read-only copies of bench_runner/workers, readable by the benchmark user.
+    worker_dir: Path
     counter: int = 0
 
     def next_name(self, what: str) -> str:

@@ -20,20 +20,22 @@ PODMAN_TIMEOUT = 60.0
 PASTA_SINCE = (4, 4)
 #: The host's own programs, read-only: containers run exactly the host's iperf3 and Python.
 HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
+#: Where the worker programs appear inside containers.
+CONTAINER_WORKERS = "/opt/netbench-workers"
 
 
 def podman_argv(user: BenchUser, args: list[str], netns_path: str | None = None) -> list[str]:
     return user.argv(["podman", *args], netns_path=netns_path)
 
 
-def run_argv(name: str, network: str, spec: ServerSpec, extra: tuple[str, ...] = ()) -> list[str]:
+def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The ``podman run`` arguments for one server (without the user wrapper)."""
     publish: list[str] = []
     if network != "host" and network != "none":
         for protocol in spec.protocols:
             publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
     return ["run", "-d", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
-            *extra, IMAGE, *spec.argv]
+            "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", *extra, IMAGE, *spec.command(CONTAINER_WORKERS)]
 
 
 class PodmanServer(RunningServer):
@@ -112,7 +114,7 @@ class PodmanProvider(Provider):
             raise MeasurementError(f"{method} is not a Podman network mode")
         name = session.next_name("c")
         entry = session.state.add("container", name=name, user=session.user.name, processes=[])
-        args = run_argv(name, network, spec, extra)
+        args = run_argv(name, network, spec, str(session.worker_dir), extra)
         argv = podman_argv(session.user, args, session.lab.server_ns_path)
         try:
             procs.run(argv, timeout=PODMAN_TIMEOUT)

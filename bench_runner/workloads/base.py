@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..matrix import Workload
 from ..paths import VENV_PYTHON
@@ -28,7 +27,6 @@ class ClientContext:
     placement: str
     host_port: int
     settings: TrialSettings
-    worker_dir: Path
 
     @property
     def netns_path(self) -> str:
@@ -41,7 +39,7 @@ class ClientContext:
 
     def worker_argv(self, worker: str, *args: str) -> list[str]:
         """A worker run as the benchmark user in the placement's namespace."""
-        argv = [str(VENV_PYTHON), "-I", str(self.worker_dir / worker), *args]
+        argv = [str(VENV_PYTHON), "-I", str(self.session.worker_dir / worker), *args]
         return self.session.user.argv(argv, netns_path=self.netns_path)
 
 

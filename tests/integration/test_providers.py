@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bench_runner import stack
-from bench_runner.labsession import open_session, worker_dir
+from bench_runner.labsession import open_session
 from bench_runner.matrix import METHODS, Cell
 from bench_runner.providers import make
 from bench_runner.results import RunDocument
@@ -42,7 +42,7 @@ def test_method_is_carried_by_its_helper_and_sees_the_client(provider_id: str, m
     provider = make(provider_id, podman_version=PODMAN_VERSION)
     with open_session() as session:
         document = RunDocument(run={}, stack={}, lab={}, provider={"id": provider_id, "reason": "test"})
-        runner = TrialRunner(document, tmp_path / "unused.json", session, provider, worker_dir(session))
+        runner = TrialRunner(document, tmp_path / "unused.json", session, provider)
         trial = runner.run_trial(Cell("tcp-stream", "remote", method), 0, False, QUICK)
     assert trial.status == "ok", trial.error
     assert trial.samples["throughput"] > 0.05  # Gbit/s: something real went through
@@ -62,7 +62,7 @@ def test_loopback_placement_reaches_the_server_through_127_0_0_1(tmp_path) -> No
     provider = make("bare", podman_version=PODMAN_VERSION)
     with open_session() as session:
         document = RunDocument(run={}, stack={}, lab={}, provider={"id": "bare", "reason": "test"})
-        runner = TrialRunner(document, tmp_path / "unused.json", session, provider, worker_dir(session))
+        runner = TrialRunner(document, tmp_path / "unused.json", session, provider)
         trial = runner.run_trial(Cell("tcp-stream", "loopback", "pasta"), 0, False, QUICK)
     assert trial.status == "ok", trial.error
     assert trial.observations["client_address"] == "127.0.0.1"
@@ -73,7 +73,7 @@ def test_a_helper_that_fails_to_start_fails_the_trial_with_its_reason(tmp_path) 
     provider = make("bare", podman_version=PODMAN_VERSION, pasta_binary="/bin/false")
     with open_session() as session:
         document = RunDocument(run={}, stack={}, lab={}, provider={"id": "bare", "reason": "test"})
-        runner = TrialRunner(document, tmp_path / "unused.json", session, provider, worker_dir(session))
+        runner = TrialRunner(document, tmp_path / "unused.json", session, provider)
         trial = runner.run_trial(Cell("tcp-stream", "remote", "pasta"), 0, False, QUICK)
     assert trial.status == "failed"
     assert "pasta exited with 1" in (trial.error or "")
