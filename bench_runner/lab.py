@@ -19,6 +19,11 @@ SUBNET = "198.51.100.0/24"
 SERVER_ADDR = "198.51.100.1"
 CLIENT_ADDR = "198.51.100.2"
 PREFIX_LEN = 24
+#: A second link between the hosts, so a client can arrive on another interface of the
+#: server host (for the device-binding check).
+SECOND_SERVER_ADDR = "198.51.100.129"
+SECOND_CLIENT_ADDR = "198.51.100.130"
+SECOND_PREFIX_LEN = 25
 NETNS_DIR = "/run/netns"
 NAME_PREFIX = "netbench-"
 IP_TIMEOUT = 15.0
@@ -34,6 +39,10 @@ class Lab:
     mtu: int
     server_addr: str = SERVER_ADDR
     client_addr: str = CLIENT_ADDR
+    second_server_if: str = ""
+    second_client_if: str = ""
+    second_server_addr: str = SECOND_SERVER_ADDR
+    second_client_addr: str = SECOND_CLIENT_ADDR
 
     @property
     def server_ns_path(self) -> str:
@@ -68,6 +77,10 @@ def names_for(tag: str) -> tuple[str, str, str, str]:
     return f"{NAME_PREFIX}{tag}-srv", f"{NAME_PREFIX}{tag}-cli", f"nb{tag}s", f"nb{tag}c"
 
 
+def second_link_names(tag: str) -> tuple[str, str]:
+    return f"nb{tag}t", f"nb{tag}d"
+
+
 def _ip(*args: str) -> None:
     procs.run(["ip", *args], timeout=IP_TIMEOUT)
 
@@ -80,16 +93,22 @@ def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
         raise MeasurementError(f"lab MTU {mtu} out of range 1280..65535")
     tag = tag or new_tag()
     server_ns, client_ns, server_if, client_if = names_for(tag)
-    lab = Lab(tag, server_ns, client_ns, server_if, client_if, mtu)
+    server_if2, client_if2 = second_link_names(tag)
+    lab = Lab(tag, server_ns, client_ns, server_if, client_if, mtu,
+              second_server_if=server_if2, second_client_if=client_if2)
     try:
         _ip("netns", "add", server_ns)
         _ip("netns", "add", client_ns)
-        _ip("link", "add", server_if, "mtu", str(mtu), "netns", server_ns,
-            "type", "veth", "peer", "name", client_if, "mtu", str(mtu), "netns", client_ns)
-        for ns, ifname, addr in ((server_ns, server_if, SERVER_ADDR), (client_ns, client_if, CLIENT_ADDR)):
+        for ns in (server_ns, client_ns):
             _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "addr", "add", f"{addr}/{PREFIX_LEN}", "dev", ifname)
-            _ip("-n", ns, "link", "set", ifname, "up")
+        links = ((server_if, client_if, SERVER_ADDR, CLIENT_ADDR, PREFIX_LEN),
+                 (server_if2, client_if2, SECOND_SERVER_ADDR, SECOND_CLIENT_ADDR, SECOND_PREFIX_LEN))
+        for s_if, c_if, s_addr, c_addr, prefix in links:
+            _ip("link", "add", s_if, "mtu", str(mtu), "netns", server_ns,
+                "type", "veth", "peer", "name", c_if, "mtu", str(mtu), "netns", client_ns)
+            for ns, ifname, addr in ((server_ns, s_if, s_addr), (client_ns, c_if, c_addr)):
+                _ip("-n", ns, "addr", "add", f"{addr}/{prefix}", "dev", ifname)
+                _ip("-n", ns, "link", "set", ifname, "up")
         # pasta and slirp4netns take their template from the default route.
         _ip("-n", server_ns, "route", "add", "default", "via", CLIENT_ADDR, "dev", server_if)
         # ... but nothing outside the lab is reachable: more specific prohibit routes.

@@ -56,3 +56,79 @@ def render(table: RankTable, *, tablefmt: str = "simple") -> str:
 
 def render_all(tables: list[RankTable], *, tablefmt: str = "simple") -> str:
     return "\n\n".join(f"{title(t)}\n{render(t, tablefmt=tablefmt)}" for t in tables)
+
+
+def render_verdicts(verdicts: list, *, tablefmt: str = "simple") -> str:  # list[OrderingVerdict]
+    """One table per expectation: every adjacent pair per workload and placement."""
+    if not verdicts:
+        return "no ordering could be judged (the methods it names were not measured)"
+    rows = []
+    for verdict in verdicts:
+        for pair in verdict.pairs:
+            rows.append([
+                f"{verdict.workload} / {verdict.placement}",
+                f"{pair.better} > {pair.worse}",
+                fmt(pair.ratio),
+                fmt_interval(pair.ci_low, pair.ci_high),
+                pair.verdict + (f" ({pair.why})" if pair.why else ""),
+            ])
+    expectation = verdicts[0].expectation.replace(">", " > ")
+    headers = ["workload / placement", "expected", "ratio", "95% CI", "verdict"]
+    note = ("ratio = median of the first / median of the second; for metrics where lower is better, "
+            "'holds' needs the ratio below 1")
+    return f"ordering {expectation}\n{tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)}\n{note}"
+
+
+def render_warnings(warnings: list) -> str:  # list[stability.Warning_]
+    """One line per distinct finding; cells that share it are listed together."""
+    if not warnings:
+        return "no stability warnings"
+    grouped: dict[str, list[str]] = {}
+    for warning in warnings:
+        grouped.setdefault(warning.text().split(": ", 1)[1], []).append(warning.cell)
+    lines = []
+    for text, cells in grouped.items():
+        where = cells[0] if len(cells) == 1 else f"{len(cells)} cells ({', '.join(cells)})"
+        lines.append(f"  - {where}: {text}")
+    return "warnings:\n" + "\n".join(lines)
+
+
+def _yes_no(value: object) -> str:
+    if value is None:
+        return "?"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value == 0:
+        return "0"
+    return {"ip_unprivileged_port_start": "floor", "below-floor refused": "floor",
+            "below-floor allowed": "below floor"}.get(str(value), str(value))
+
+
+def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[claims.MatrixCell]
+    """A matrix, claims x methods, each cell "documented / observed", then the evidence
+    for every disagreement."""
+    from .claims import CLAIMS
+
+    methods = list(dict.fromkeys(c.method for c in cells))
+    by_key = {(c.claim, c.method): c for c in cells}
+    rows = []
+    for claim in CLAIMS.values():
+        row = [claim.title]
+        for method in methods:
+            cell = by_key.get((claim.id, method))
+            if cell is None or (cell.documented is None and cell.observed is None):
+                row.append("")
+                continue
+            mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
+            row.append(f"{_yes_no(cell.documented)} / {_yes_no(cell.observed)}{mark}")
+        rows.append(row)
+    table = tabulate(rows, headers=["claim (documented / observed)", *methods], tablefmt=tablefmt,
+                     disable_numparse=True)
+    disagreements = [c for c in cells if c.agrees is False]
+    lines = [table, "'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start"]
+    if disagreements:
+        lines.append("disagreements with the document:")
+        lines += [f"  - {c.method}, {CLAIMS[c.claim].title}: {c.evidence}" for c in disagreements]
+    return "\n".join(lines)

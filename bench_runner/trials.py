@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import observe, procs
+from . import observe, procs, stats
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
 from .parsers import ParseError
@@ -34,11 +34,17 @@ class Plan:
     matrix: Matrix
     settings: TrialSettings
     warmup_rounds: int
+    #: Measured rounds every cell gets.
     rounds: int
     seed: int
+    #: More rounds, up to this many, for cells whose 95% interval of the median is wider
+    #: than ``precision`` (relative half-width) after ``rounds``.
+    max_rounds: int = 0
+    precision: float = 0.05
 
     @property
     def total_trials(self) -> int:
+        """The minimum; adaptive rounds may add to it."""
         return len(self.matrix.cells) * (self.warmup_rounds + self.rounds)
 
 
@@ -74,23 +80,46 @@ class TrialRunner:
 
     def run(self, plan: Plan) -> None:
         started = time.monotonic()
-        done = 0
-        failures: dict[Cell, int] = {}
-        for round_index in range(plan.warmup_rounds + plan.rounds):
-            warmup = round_index < plan.warmup_rounds
-            for cell in round_order(plan.matrix.cells, round_index, plan.seed):
-                result = self.document.cell(cell.workload, cell.placement, cell.method)
-                if failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES and not result.samples(include_warmup=True):
-                    done += 1
-                    continue
-                trial = self.run_trial(cell, round_index, warmup, plan.settings)
-                result.trials.append(trial)
-                failures[cell] = 0 if trial.status == "ok" else failures.get(cell, 0) + 1
-                result.status = "measured" if result.samples(include_warmup=True) else "failed"
-                result.reason = None if result.status == "measured" else trial.error
-                save(self.document, self.output)
-                done += 1
-                self.on_progress(Progress(done, plan.total_trials, cell, trial, time.monotonic() - started))
+        self._done = 0
+        self._total = plan.total_trials
+        self._failures: dict[Cell, int] = {}
+        fixed_rounds = plan.warmup_rounds + plan.rounds
+        for round_index in range(fixed_rounds):
+            self._run_round(plan, round_index, plan.matrix.cells, started)
+        round_index = fixed_rounds
+        while round_index < plan.warmup_rounds + plan.max_rounds:
+            pending = tuple(c for c in plan.matrix.cells if self._imprecise(c, plan.precision))
+            if not pending:
+                break
+            self._total = self._done + len(pending)
+            self._run_round(plan, round_index, pending, started)
+            round_index += 1
+
+    def _imprecise(self, cell: Cell, precision: float) -> bool:
+        """Still worth another round: measured, not given up, interval wider than wanted."""
+        result = self.document.cell(cell.workload, cell.placement, cell.method)
+        values = result.samples()
+        if self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES or not values:
+            return False
+        width = stats.summarize(values).half_width
+        return width is None or width > precision
+
+    def _run_round(self, plan: Plan, round_index: int, cells: tuple[Cell, ...], started: float) -> None:
+        warmup = round_index < plan.warmup_rounds
+        for cell in round_order(cells, round_index, plan.seed):
+            result = self.document.cell(cell.workload, cell.placement, cell.method)
+            if self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES and not result.samples(include_warmup=True):
+                self._done += 1
+                continue
+            trial = self.run_trial(cell, round_index, warmup, plan.settings)
+            result.trials.append(trial)
+            self._failures[cell] = 0 if trial.status == "ok" else self._failures.get(cell, 0) + 1
+            result.status = "measured" if result.samples(include_warmup=True) else "failed"
+            result.reason = None if result.status == "measured" else trial.error
+            save(self.document, self.output)
+            self._done += 1
+            self.on_progress(Progress(self._done, max(self._total, self._done), cell, trial,
+                                      time.monotonic() - started))
 
     def run_trial(self, cell: Cell, round_index: int, warmup: bool, settings: TrialSettings) -> Trial:
         driver = DRIVERS[cell.workload]

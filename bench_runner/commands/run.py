@@ -38,7 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=_positive_int, default=3, help="seconds measured per trial")
     parser.add_argument("--omit", type=_non_negative_int, default=1,
                         help="seconds of warm-up discarded at the start of each trial")
-    parser.add_argument("--rounds", type=_positive_int, default=5, help="measured rounds (trials per cell)")
+    parser.add_argument("--rounds", type=_positive_int, default=5,
+                        help="measured rounds every cell gets (trials per method x workload x placement)")
+    parser.add_argument("--max-rounds", type=_positive_int, default=15,
+                        help="keep adding rounds for cells whose interval is wider than --precision, up to this")
+    parser.add_argument("--precision", type=_percentage, default=5.0, metavar="PCT",
+                        help="target relative half-width of each median's 95%% interval, in percent")
     parser.add_argument("--warmup-rounds", type=_non_negative_int, default=1,
                         help="rounds run first and left out of the statistics")
     parser.add_argument("--seed", type=int, default=None, help="seed of the trial order (default: random, recorded)")
@@ -49,6 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add a fact about the stack to the record, e.g. passt=custom-build")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="results document to write (default: runs/<UTC time>-<tag>.json)")
+    parser.add_argument("--expect", action="append", metavar="ORDER",
+                        help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' "
+                             "(repeatable; default: the documented pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns)")
+    parser.add_argument("--skip-claims", action="store_true",
+                        help="do not probe the document's claims (device binding, port floor, host loopback, "
+                             "outbound) after the trials")
+    parser.add_argument("--tolerance", type=_percentage, default=10.0, metavar="PCT",
+                        help="how close to host counts as native performance, in percent")
+    parser.add_argument("--fail-on-violation", action="store_true",
+                        help="exit 1 when the data violate an expected ordering (for CI pipelines)")
     parser.add_argument("--json", action="store_true",
                         help="print the ranked tables as JSON on stdout instead of text")
 
@@ -60,6 +75,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is not positive")
+    return value
+
+
+def _percentage(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 100")
     return value
 
 
@@ -89,6 +114,8 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
     placements = matrix.parse_ids(args.placements, PLACEMENTS, "placement")
     if args.methods:
         methods = matrix.parse_ids(args.methods, METHODS, "method")
+        # The baseline is always measured in the same run: ratios to it need it.
+        methods = matrix.parse_ids(["host", *methods], METHODS, "method")
     else:
         applicable = {m for w in workloads for m in WORKLOADS[w].methods}
         methods = tuple(m for m in METHODS if m in applicable)
@@ -125,6 +152,11 @@ def _progress_printer(quiet: bool):  # type: ignore[no-untyped-def]
 def main(args: argparse.Namespace) -> int:
     built = selected_matrix(args)
     facts = parse_stack_facts(args.stack)
+    from ..verdicts import DOCUMENTED, parse_expectation
+
+    expectations = args.expect or [DOCUMENTED]
+    for expectation in expectations:
+        parse_expectation(expectation)
     if args.provider not in CHOICES:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
@@ -136,9 +168,10 @@ def main(args: argparse.Namespace) -> int:
     from ..workloads import TrialSettings
 
     if args.quick:
-        settings, warmup, rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1
+        settings, warmup, rounds, max_rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1, 1
     else:
         settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
+        max_rounds = max(args.max_rounds, rounds)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     output = results.check_writable(args.output) if args.output else None
     preflight()
@@ -146,15 +179,17 @@ def main(args: argparse.Namespace) -> int:
     chosen = choose(args.provider, built.methods(), podman_version=detected.podman, pasta_binary=args.pasta)
     log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
     log(f"provider: {chosen.provider.id} ({chosen.reason})")
-    plan = Plan(built, settings, warmup, rounds, seed)
+    plan = Plan(built, settings, warmup, rounds, seed, max_rounds=max_rounds, precision=args.precision / 100)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
              "command": ["python", "-m", "bench_runner", *sys.argv[1:]],
              "options": {"methods": built.methods(), "workloads": sorted({c.workload for c in built.cells}),
                          "placements": sorted({c.placement for c in built.cells}), "provider": args.provider,
                          "duration_s": settings.duration_s, "omit_s": settings.omit_s, "rounds": rounds,
-                         "warmup_rounds": warmup, "quick": bool(args.quick), "mtu": args.mtu,
-                         "pasta": args.pasta},
+                         "warmup_rounds": warmup, "max_rounds": max_rounds, "precision": args.precision / 100,
+                         "quick": bool(args.quick), "mtu": args.mtu, "pasta": args.pasta,
+                         "expect": expectations, "tolerance": args.tolerance / 100,
+                         "claims_probed": not args.skip_claims},
              "seed": seed},
         stack=detected.to_json(), lab={}, provider={"id": chosen.provider.id, "reason": chosen.reason},
         availability={chosen.provider.id: {m: chosen.provider.check(m).to_json() for m in METHODS}},
@@ -171,22 +206,46 @@ def main(args: argparse.Namespace) -> int:
         try:
             runner = TrialRunner(document, output, session, chosen.provider, _progress_printer(args.json))
             runner.run(plan)
+            if not args.skip_claims:
+                from ..claims_probe import Prober
+
+                prober = Prober(session, chosen.provider, document.lab.get("server_ip_unprivileged_port_start"), log)
+                document.checks["claims"] = [o.to_json() for o in prober.all(built.methods())]
+                results.save(document, output)
             status = "complete"
         finally:
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
             results.save(document, output)
+    from .. import claims, stability
+    from ..verdicts import ordering_verdicts
+
     rendered = analysis.rank_tables(document)
+    verdicts = {e: ordering_verdicts(document, e) for e in expectations}
+    warnings = stability.warnings_for(document)
+    claim_cells = claims.matrix(document, args.tolerance / 100)
     if args.json:
-        print(json.dumps({"results": str(output), "tables": [_table_json(t) for t in rendered]}, indent=1))
+        print(json.dumps({"results": str(output), "tables": [_table_json(t) for t in rendered],
+                          "verdicts": {e: [_verdict_json(v) for v in vs] for e, vs in verdicts.items()},
+                          "claims": [vars(c) for c in claim_cells],
+                          "warnings": [w.text() for w in warnings]}, indent=1))
     else:
         print(tables.render_all(rendered))
+        for found in verdicts.values():
+            print("\n" + tables.render_verdicts(found))
+        print("\n" + tables.render_claims(claim_cells))
+        print("\n" + tables.render_warnings(warnings))
         print(f"\nresults document: {output}")
+    code = 0
     failed = sum(1 for c in document.cells for t in c.trials if t.status != "ok")
     if failed:
         log(f"{failed} trial(s) failed; their reasons are in the results document")
-        return 1
-    return 0
+        code = 1
+    violated = [f"{v.workload}/{v.placement}" for vs in verdicts.values() for v in vs if v.violated]
+    if args.fail_on_violation and violated:
+        log(f"expected ordering violated in: {', '.join(violated)}")
+        code = 1
+    return code
 
 
 def _port_floor(session) -> int | None:  # type: ignore[no-untyped-def]
@@ -201,6 +260,12 @@ def _port_floor(session) -> int | None:  # type: ignore[no-untyped-def]
 def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
     per_trial = plan.settings.duration_s + plan.settings.omit_s + 1.5
     return plan.total_trials * per_trial
+
+
+def _verdict_json(verdict) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    return {"workload": verdict.workload, "placement": verdict.placement, "metric": verdict.metric,
+            "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
+                       "verdict": p.verdict} for p in verdict.pairs]}
 
 
 def _table_json(table) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -21,15 +21,21 @@ from typing import Callable
 from .. import procs
 from ..errors import MeasurementError
 from ..matrix import METHODS
-from .base import (Availability, Provider, RunningServer, ServerExit, ServerSpec, Session,
-                   wait_host_port, wait_server_listening)
+from .. import lab as lab_mod
+from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
+                   ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
 
 HELPER_START_TIMEOUT = 20.0
 SLIRP_GUEST_ADDR = "10.0.2.100"
 #: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing.
-SLIRP_FLAGS = ("--configure", "--mtu=65520", "--disable-host-loopback", "--enable-sandbox", "--enable-seccomp")
+SLIRP_FLAGS = ("--configure", "--mtu=65520", "--enable-sandbox", "--enable-seccomp")
+NO_HOST_LOOPBACK = "--disable-host-loopback"
 #: Bring the namespace's loopback up, as Podman's network setup does, then exec the server.
 LO_UP_EXEC = 'ip link set lo up && exec "$@"'
+#: For a client (outbound), also wait until the helper has configured the namespace (its
+#: default route appears), as Podman starts the container only once the network is up.
+LO_UP_WAIT_ROUTE_EXEC = ('ip link set lo up && i=0 && until ip -4 route show default | grep -q .; do '
+                         'i=$((i+1)); [ $i -gt 1000 ] && exit 97; sleep 0.01; done && exec "$@"')
 
 
 def _required(method: str) -> tuple[str, ...]:
@@ -89,6 +95,16 @@ class BareProvider(Provider):
         return Availability(True)
 
     # ------------------------------------------------------------------ start
+    @staticmethod
+    def _refuse(spec: ServerSpec, method: str, *names: str) -> None:
+        for name in names:
+            if spec.option(name) is not None:
+                what = {TCP_NS: "forward the container's loopback to the host's",
+                        BIND_DEVICE: "bind the published port to a device"}[name]
+                if method == "host":
+                    raise UnsupportedOption(f"with host networking the server itself must {what}")
+                raise UnsupportedOption(f"{method} has no option to {what}")
+
     def start(self, session: Session, method: str, spec: ServerSpec) -> BareServer:
         starters: dict[str, Callable[[Session, ServerSpec, list], BareServer]] = {
             "host": self._start_host,
@@ -109,7 +125,7 @@ class BareProvider(Provider):
                 else:
                     procs.stop(item, grace=1.0)
             raise
-        if METHODS[method].publishes_port:
+        if METHODS[method].publishes_port and spec.publish:
             wait_host_port(session.lab, spec, f"the {method} port forwarder", server.server.ref.alive)
         return server
 
@@ -121,19 +137,34 @@ class BareProvider(Provider):
         return spawned
 
     def _holder(self, session: Session, spec: ServerSpec, cleanup: list, entries: list) -> procs.Spawned:
-        """The server in a fresh user+network namespace of its own."""
-        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", LO_UP_EXEC, "sh",
+        """The server (or client) in a fresh user+network namespace of its own."""
+        gate = LO_UP_EXEC if spec.wait_listening else LO_UP_WAIT_ROUTE_EXEC
+        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", gate, "sh",
                 *spec.command(str(session.worker_dir))]
         holder = self._spawn(session, argv, "server", cleanup, entries)
-        # Listening inside its namespace also proves that unshare has happened.
-        wait_server_listening(holder.pid, spec, "the server", holder.ref.alive)
+        if spec.wait_listening:
+            # Listening inside its namespace also proves that unshare has happened.
+            wait_server_listening(holder.pid, spec, "the server", holder.ref.alive, lambda: _last_words(holder))
+        else:
+            outer = lab_mod.netns_inode(session.lab.server_ns)
+
+            def unshared() -> bool:
+                if not holder.ref.alive():
+                    raise MeasurementError("the container command exited before its namespace was set up")
+                try:
+                    return os.stat(f"/proc/{holder.pid}/ns/net").st_ino != outer
+                except OSError:
+                    return False
+
+            procs.wait_until(unshared, timeout=HELPER_START_TIMEOUT, what="the namespace to be created")
         return holder
 
     def _start_host(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
+        self._refuse(spec, "host", BIND_DEVICE)
         entries: list = []
         server = self._spawn(session, spec.command(str(session.worker_dir)), "server", cleanup, entries)
         if spec.wait_listening:
-            wait_server_listening(server.pid, spec, "the server", server.ref.alive)
+            wait_server_listening(server.pid, spec, "the server", server.ref.alive, lambda: _last_words(server))
         return BareServer(session, server, [], [], entries, method="host", provider=self.id,
                           host_port=spec.published_port, netns_pid=server.pid, helper_argv=[])
 
@@ -143,10 +174,14 @@ class BareProvider(Provider):
         private = session.private_dir(f"pasta{holder.pid}")
         pid_file = private / "pasta.pid"
         forward = f"{spec.published_port}:{spec.port}"
-        argv = [self.pasta_binary, "--config-net", "--quiet", "--no-map-gw",
-                "-t", forward if "tcp" in spec.protocols else "none",
-                "-u", forward if "udp" in spec.protocols else "none",
-                "-T", "none", "-U", "none",
+        device = spec.option(BIND_DEVICE)
+        tcp = (f"0.0.0.0%{device}/{forward}" if device else forward) if spec.publish and "tcp" in spec.protocols else "none"
+        udp = forward if spec.publish and "udp" in spec.protocols else "none"
+        tcp_ns = spec.option(TCP_NS) or "none"
+        # Podman passes --no-map-gw unless asked for --map-gw; this pasta maps by default.
+        gateway = [] if spec.option(HOST_LOOPBACK) is not None else ["--no-map-gw"]
+        argv = [self.pasta_binary, "--config-net", "--quiet", *gateway,
+                "-t", tcp, "-u", udp, "-T", tcp_ns, "-U", "none",
                 "--netns", f"/proc/{holder.pid}/ns/net", "--userns", f"/proc/{holder.pid}/ns/user",
                 "--pid", str(pid_file)]
         # pasta daemonises once the namespace is configured, as it does under Podman.
@@ -163,6 +198,8 @@ class BareProvider(Provider):
                           host_port=spec.published_port, netns_pid=holder.pid, helper_argv=[argv])
 
     def _start_slirp4netns(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
+        self._refuse(spec, "slirp4netns-slirp4netns", TCP_NS, BIND_DEVICE)
+        loopback = [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
         entries: list = []
         holder = self._holder(session, spec, cleanup, entries)
         private = session.private_dir(f"slirp{holder.pid}")
@@ -172,7 +209,7 @@ class BareProvider(Provider):
             # slirp4netns must sit in the server host's network namespace but inside the
             # namespace owner's user namespace, as Podman runs it.
             argv = ["nsenter", f"--user=/proc/{holder.pid}/ns/user", "--preserve-credentials", "--",
-                    "slirp4netns", *SLIRP_FLAGS, "--api-socket", str(api_socket), "--ready-fd", str(ready_w),
+                    "slirp4netns", *SLIRP_FLAGS, *loopback, "--api-socket", str(api_socket), "--ready-fd", str(ready_w),
                     "--netns-type=path", f"/proc/{holder.pid}/ns/net", "tap0"]
             slirp = self._spawn(session, argv, "slirp4netns", cleanup, entries, pass_fds=(ready_w,))
             os.close(ready_w)
@@ -182,19 +219,22 @@ class BareProvider(Provider):
             os.close(ready_r)
             if ready_w >= 0:
                 os.close(ready_w)
-        for protocol in spec.protocols:
+        for protocol in spec.protocols if spec.publish else ():
             _slirp_add_hostfwd(api_socket, protocol, spec.published_port, spec.port)
         return BareServer(session, holder, [slirp], [], entries, method="slirp4netns-slirp4netns",
                           provider=self.id, host_port=spec.published_port, netns_pid=holder.pid,
                           helper_argv=[argv[argv.index("slirp4netns"):]])
 
     def _start_rootlesskit(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
+        self._refuse(spec, "slirp4netns-rootlesskit", TCP_NS, BIND_DEVICE)
+        loopback = [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
         entries: list = []
         private = session.private_dir(session.next_name("rootlesskit"))
         state_dir = private / "state"
-        argv = ["rootlesskit", "--net=slirp4netns", "--mtu=65520", "--disable-host-loopback",
+        gate = LO_UP_EXEC if spec.wait_listening else LO_UP_WAIT_ROUTE_EXEC
+        argv = ["rootlesskit", "--net=slirp4netns", "--mtu=65520", *loopback,
                 "--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto", "--port-driver=builtin",
-                "--state-dir", str(state_dir), "--", "sh", "-c", LO_UP_EXEC, "sh",
+                "--state-dir", str(state_dir), "--", "sh", "-c", gate, "sh",
                 *spec.command(str(session.worker_dir))]
         kit = self._spawn(session, argv, "rootlesskit", cleanup, entries)
         child_pid_file = state_dir / "child_pid"
@@ -202,19 +242,30 @@ class BareProvider(Provider):
 
         def started() -> bool:
             if not kit.ref.alive():
+                if not spec.wait_listening:
+                    return True  # a client that already finished: collect() has its output
                 _, err = kit.output()
                 raise MeasurementError(f"rootlesskit exited: {_last_line(err)}")
             return child_pid_file.is_file() and api_socket.exists() and child_pid_file.read_text().strip().isdigit()
 
         procs.wait_until(started, timeout=HELPER_START_TIMEOUT, what="rootlesskit to start")
+        if not kit.ref.alive():
+            return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
+                              host_port=spec.published_port, netns_pid=0, helper_argv=[argv])
         child = int(child_pid_file.read_text().strip())
-        wait_server_listening(child, spec, "the server under rootlesskit", kit.ref.alive)
-        for protocol in spec.protocols:
+        if spec.wait_listening:
+            wait_server_listening(child, spec, "the server under rootlesskit", kit.ref.alive)
+        for protocol in spec.protocols if spec.publish else ():
             procs.run(session.user.argv(["rootlessctl", "--socket", str(api_socket), "add-ports",
                                          f"0.0.0.0:{spec.published_port}:{spec.port}/{protocol}"]),
                       timeout=HELPER_START_TIMEOUT)
         return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
+
+
+def _last_words(process: procs.Spawned) -> str:
+    out, err = process.output()
+    return _last_line(err + "\n" + out) if (out.strip() or err.strip()) else ""
 
 
 def _last_line(text: str) -> str:

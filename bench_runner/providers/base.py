@@ -23,21 +23,46 @@ READY_TIMEOUT = 30.0
 WORKERS = "{workers}"
 
 
+#: Network options a spec may ask for; each provider maps them to its helper's flags or
+#: refuses them (UnsupportedOption) where the method has no such thing.
+HOST_LOOPBACK = "host-loopback"  # the container may reach the host's 127.0.0.1
+TCP_NS = "tcp-ns"  # "tcp-ns:PORT": the container's 127.0.0.1:PORT goes to the host's (pasta -T)
+BIND_DEVICE = "bind-device"  # "bind-device:DEV": the published port listens on DEV only
+
+
+class UnsupportedOption(MeasurementError):
+    """The method offers no way to do what the spec asks (an observation, not a bug)."""
+
+
 @dataclass(frozen=True)
 class ServerSpec:
-    """A server command, run identically under every method."""
+    """A command run in the container identically under every method: a server with a
+    published port (inbound), or a client that connects out and exits (``publish=False``)."""
 
     argv: tuple[str, ...]
     port: int  # where it listens inside its network namespace
     protocols: tuple[str, ...] = ("tcp",)
     #: The host port published in the server host (same as ``port`` unless stated).
     host_port: int | None = None
-    #: Must the server be listening before clients come? (False for socket activation.)
+    #: Must the server be listening before clients come? (False for clients and socket activation.)
     wait_listening: bool = True
+    #: Publish ``port`` on the server host? (False for outbound clients.)
+    publish: bool = True
+    options: tuple[str, ...] = ()
+    #: How long to wait for the server and the published port (probes expecting refusal wait less).
+    ready_timeout: float = READY_TIMEOUT
 
     @property
     def published_port(self) -> int:
         return self.host_port if self.host_port is not None else self.port
+
+    def option(self, name: str) -> str | None:
+        """The value of ``name:VALUE`` (or "" for a bare ``name``), None if absent."""
+        for option in self.options:
+            key, _, value = option.partition(":")
+            if key == name:
+                return value
+        return None
 
     def command(self, workers: str) -> list[str]:
         """The server command with the worker directory filled in."""
@@ -121,21 +146,23 @@ class Provider(abc.ABC):
         """Start the server under the method; return once it and its forwarder listen."""
 
 
-def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=None) -> None:  # type: ignore[no-untyped-def]
+def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=None, explain=None) -> None:  # type: ignore[no-untyped-def]
     """Wait until the server listens inside its own namespace: connecting to find out would
-    use up a one-off server, so look at the socket table instead."""
+    use up a one-off server, so look at the socket table instead. ``explain`` gives the
+    server's last words when it exits first."""
     path = f"/proc/{netns_pid}/ns/net"
 
     def ready() -> bool:
         if alive is not None and not alive():
-            raise MeasurementError(f"{what} exited before it was listening")
+            said = explain() if explain is not None else ""
+            raise MeasurementError(f"{what} exited before it was listening" + (f": {said}" if said else ""))
         try:
             found = observe.listeners_in(path)
         except MeasurementError:
             return False
         return all(any(l.protocol == p and l.port == spec.port for l in found) for p in spec.protocols)
 
-    procs.wait_until(ready, timeout=READY_TIMEOUT, what=f"{what} to listen on port {spec.port}")
+    procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to listen on port {spec.port}")
 
 
 def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None) -> None:  # type: ignore[no-untyped-def]
@@ -147,4 +174,4 @@ def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None) -> None:  
         found = observe.listeners_in(lab.server_ns_path)
         return all(any(l.protocol == p and l.port == spec.published_port for l in found) for p in spec.protocols)
 
-    procs.wait_until(ready, timeout=READY_TIMEOUT, what=f"{what} to bind port {spec.published_port}")
+    procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to bind port {spec.published_port}")

@@ -12,8 +12,8 @@ from ..matrix import METHODS
 from ..paths import IMAGE
 from ..stack import version_tuple
 from ..user import BenchUser
-from .base import (Availability, Provider, RunningServer, ServerExit, ServerSpec, Session,
-                   wait_host_port, wait_server_listening)
+from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
+                   ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
 
 PODMAN_TIMEOUT = 60.0
 #: Podman gained ``--network=pasta`` in 4.4.
@@ -28,11 +28,42 @@ def podman_argv(user: BenchUser, args: list[str], netns_path: str | None = None)
     return user.argv(["podman", *args], netns_path=netns_path)
 
 
+def network_value(method: str, spec: ServerSpec) -> str:
+    """The method's ``--network`` value with the spec's options in Podman's syntax."""
+    base = METHODS[method].podman_network
+    if base is None:
+        raise MeasurementError(f"{method} is not a Podman network mode")
+    loopback = spec.option(HOST_LOOPBACK) is not None
+    tcp_ns = spec.option(TCP_NS)
+    device = spec.option(BIND_DEVICE)
+    if base == "host":
+        if device is not None:
+            raise UnsupportedOption("with host networking the server itself binds to a device")
+        return base  # the host's loopback is the container's own
+    if base.startswith("slirp4netns"):
+        if tcp_ns is not None or device is not None:
+            raise UnsupportedOption("slirp4netns has no option to " + ("bind a port to a device" if device is not None
+                                                                      else "forward the container's loopback"))
+        return base + (",allow_host_loopback=true" if loopback else "")
+    if base == "pasta":
+        args: list[str] = []
+        if loopback:
+            args.append("--map-gw")
+        if tcp_ns:
+            args += ["-T", tcp_ns]
+        if device:
+            args += ["-t", f"0.0.0.0%{device}/{spec.published_port}:{spec.port}"]
+        return base + (":" + ",".join(args) if args else "")
+    return base
+
+
 def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The ``podman run`` arguments for one server (without the user wrapper)."""
     publish: list[str] = []
-    if network != "host" and network != "none":
+    if network != "host" and network != "none" and spec.publish:
         for protocol in spec.protocols:
+            if protocol == "tcp" and spec.option(BIND_DEVICE) is not None:
+                continue  # pasta's own -t ADDR%DEV/PORT publishes it
             publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
     return ["run", "-d", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
             "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", *extra, IMAGE, *spec.command(CONTAINER_WORKERS)]
@@ -109,9 +140,7 @@ class PodmanProvider(Provider):
 
     def start(self, session: Session, method: str, spec: ServerSpec,
               extra: tuple[str, ...] = ()) -> PodmanServer:
-        network = METHODS[method].podman_network
-        if network is None:
-            raise MeasurementError(f"{method} is not a Podman network mode")
+        network = network_value(method, spec)
         name = session.next_name("c")
         entry = session.state.add("container", name=name, user=session.user.name, processes=[])
         args = run_argv(name, network, spec, str(session.worker_dir), extra)
@@ -124,14 +153,17 @@ class PodmanProvider(Provider):
                     if ref is not None]
             entry["processes"] = [r.to_json() for r in refs]
             session.state.save()
-            if not refs:
-                raise MeasurementError(f"container {name} is not running (podman inspect shows no pid)")
+            if not refs and spec.wait_listening:
+                logs = procs.run(podman_argv(session.user, ["logs", name]), timeout=PODMAN_TIMEOUT, check=False)
+                said = [line for line in (logs.stderr + "\n" + logs.stdout).splitlines() if line.strip()]
+                raise MeasurementError(f"the server in container {name} exited before it was listening"
+                                       + (f": {said[-1]}" if said else ""))
             server = PodmanServer(session, name, [entry], refs, method=method, provider=self.id,
-                                  host_port=spec.published_port, netns_pid=refs[0].pid,
+                                  host_port=spec.published_port, netns_pid=refs[0].pid if refs else 0,
                                   helper_argv=[["podman", *args]])
             if spec.wait_listening:
                 wait_server_listening(refs[0].pid, spec, f"the server in container {name}", refs[0].alive)
-            if METHODS[method].publishes_port:
+            if METHODS[method].publishes_port and spec.publish:
                 wait_host_port(session.lab, spec, f"the {method} port forwarder", refs[0].alive)
         except BaseException:
             remove_container(session.user, name, [procs.ProcRef.from_json(r) for r in entry["processes"]])

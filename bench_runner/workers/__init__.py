@@ -9,4 +9,5 @@ from __future__ import annotations
 from pathlib import Path
 
 WORKER_DIR = Path(__file__).resolve().parent
-WORKER_FILES = ("iperf_client.py",)
+#: Every program in this directory is copied (``__init__`` excepted).
+WORKER_FILES = tuple(sorted(p.name for p in WORKER_DIR.glob("*.py") if p.name != "__init__.py"))

@@ -1,0 +1,168 @@
+"""The seed document's claims, and the claims matrix: each claim beside what was observed.
+
+Observations come from the results document only: probes (``claims_probe``) store theirs in
+``checks["claims"]`` with their evidence; source address and native performance are derived
+here from the trials themselves. So a stored run renders its matrix again unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import stats
+from .results import RunDocument
+
+FLOOR = "ip_unprivileged_port_start"
+
+
+@dataclass(frozen=True)
+class Claim:
+    id: str
+    title: str
+    #: method -> what podman-networking-docs states (True/False, or the port floor text).
+    documented: dict[str, Any]
+
+
+#: From the guide's tables (see ../shared/seed/podman-networking-docs.txt): listening
+#: sockets, performance, device binding, outbound to the host's localhost.
+CLAIMS: dict[str, Claim] = {c.id: c for c in (
+    Claim("source_address_preserved", "source address preserved", {
+        "socket-activation-user": True, "socket-activation-system": True, "pasta": True,
+        "slirp4netns-slirp4netns": True, "slirp4netns-rootlesskit": False, "host": True}),
+    Claim("native_performance", "native performance", {
+        "socket-activation-user": True, "socket-activation-system": True, "pasta": False,
+        "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
+    Claim("device_binding", "binding to a specific network device", {
+        "socket-activation-user": True, "socket-activation-system": True, "pasta": True,
+        "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
+    Claim("minimum_port", "minimum port number", {
+        "socket-activation-user": FLOOR, "socket-activation-system": 0, "pasta": FLOOR,
+        "slirp4netns-slirp4netns": FLOOR, "slirp4netns-rootlesskit": FLOOR, "host": FLOOR}),
+    Claim("host_loopback_default", "outbound to the host's localhost allowed by default", {
+        "pasta": False, "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
+    Claim("outbound_remote", "outbound connections to a remote host", {
+        "pasta": True, "slirp4netns-slirp4netns": True, "slirp4netns-rootlesskit": True, "host": True}),
+)}
+
+DEFAULT_TOLERANCE = 0.10
+
+
+@dataclass(frozen=True)
+class Observation:
+    claim: str
+    method: str
+    #: True/False for yes-no claims; for minimum_port the lowest port that worked, as text.
+    observed: Any
+    evidence: str
+    #: Any further observations, e.g. with the option that enables a feature.
+    extra: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"claim": self.claim, "method": self.method, "observed": self.observed,
+                "evidence": self.evidence, "extra": self.extra}
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    claim: str
+    method: str
+    documented: Any  # None: the guide says nothing for this method
+    observed: Any  # None: not observed in this run
+    agrees: bool | None
+    evidence: str
+
+
+def source_address(document: RunDocument) -> list[Observation]:
+    """Preserved when every remote trial's server saw the client host's own address."""
+    client = document.lab.get("client_addr")
+    found = []
+    for method in sorted({c.method for c in document.cells}):
+        peers: dict[str, int] = {}
+        workloads = set()
+        for cell in document.cells:
+            if cell.method != method or cell.placement != "remote":
+                continue
+            for trial in cell.trials:
+                peer = trial.observations.get("peer_address")
+                if trial.status == "ok" and isinstance(peer, str):
+                    peers[peer] = peers.get(peer, 0) + 1
+                    workloads.add(cell.workload)
+        if not peers or client is None:
+            continue
+        preserved = set(peers) == {client}
+        seen = ", ".join(f"{p} ({n} trials)" for p, n in sorted(peers.items()))
+        found.append(Observation("source_address_preserved", method, preserved,
+                                 f"client {client}; server saw {seen} ({', '.join(sorted(workloads))})", {}))
+    return found
+
+
+def native_performance(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[Observation]:
+    """Native when every measured workload's ratio to host is within the tolerance, judged by
+    its interval: not native when an interval lies wholly beyond it, else inconclusive (None)."""
+    from .analysis import rank_tables
+
+    per_method: dict[str, list[tuple[str, stats.Ratio, bool]]] = {}
+    for table in rank_tables(document):
+        for row in table.rows:
+            if row.method == "host" or row.vs_baseline is None:
+                continue
+            per_method.setdefault(row.method, []).append(
+                (f"{table.workload}/{table.placement}", row.vs_baseline, table.higher_is_better))
+    found = []
+    if any(c.method == "host" and c.samples() for c in document.cells):
+        found.append(Observation("native_performance", "host", True, "host is the baseline the others are divided by",
+                                 {"tolerance": tolerance}))
+    for method, ratios in sorted(per_method.items()):
+        outcomes = []
+        parts = []
+        for where, ratio, higher in ratios:
+            low, high = ratio.ci_low, ratio.ci_high
+            if low is None or high is None:
+                outcomes.append(None)
+            elif higher:
+                outcomes.append(True if low >= 1 - tolerance else False if high < 1 - tolerance else None)
+            else:
+                outcomes.append(True if high <= 1 + tolerance else False if low > 1 + tolerance else None)
+            interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+            parts.append(f"{where} {ratio.value:.2f}{interval}")
+        observed = False if False in outcomes else (True if outcomes and all(outcomes) else None)
+        found.append(Observation("native_performance", method, observed,
+                                 f"ratio to host (tolerance {tolerance:.0%}): " + "; ".join(parts),
+                                 {"tolerance": tolerance}))
+    return found
+
+
+def observations(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[Observation]:
+    stored = [Observation(o["claim"], o["method"], o.get("observed"), o.get("evidence", ""), o.get("extra", {}))
+              for o in document.checks.get("claims", [])]
+    derived = {o.claim for o in stored}
+    found = list(stored)
+    if "source_address_preserved" not in derived:
+        found += source_address(document)
+    found += native_performance(document, tolerance)
+    return found
+
+
+def agrees(claim: str, documented: Any, observed: Any) -> bool | None:
+    if documented is None or observed is None:
+        return None
+    if claim == "minimum_port":
+        # observed: "below-floor allowed" or "below-floor refused"
+        return (documented == 0) == (observed == "below-floor allowed")
+    return bool(documented) == bool(observed)
+
+
+def matrix(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[MatrixCell]:
+    methods = [m for m in dict.fromkeys(c.method for c in document.cells)]
+    seen = {(o.claim, o.method): o for o in observations(document, tolerance)}
+    cells = []
+    for claim in CLAIMS.values():
+        for method in methods:
+            documented = claim.documented.get(method)
+            observation = seen.get((claim.id, method))
+            observed = observation.observed if observation else None
+            cells.append(MatrixCell(claim.id, method, documented, observed,
+                                    agrees(claim.id, documented, observed),
+                                    observation.evidence if observation else "not observed in this run"))
+    return cells

@@ -1,0 +1,218 @@
+"""Probes that observe the guide's claims under each method, in the run's lab and with the
+run's provider: device binding, the port floor, outbound to the host's localhost (by default
+and with the option that allows it), and outbound to a remote host.
+
+Each probe tries the thing and records what happened, with the evidence; a probe that cannot
+run records that instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Callable
+
+from . import observe, procs
+from .claims import Observation
+from .errors import BenchError
+from .providers import Provider, Session
+from .providers.base import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec, UnsupportedOption
+
+PROBE = ("python3", "-I", "{workers}/probe.py")
+# Every probe connection has the client speak first: pasta 2023_03_09 (Debian 12) did not
+# pass data a server sent first over its tap path until the client had sent something.
+PORT_BASE = 21000
+CONTAINER_PORT = 8080
+#: Below the usual unprivileged floor (1024).
+LOW_PORT = 80
+PROBE_TIMEOUT = 30.0
+
+
+class Prober:
+    def __init__(self, session: Session, provider: Provider, floor: int | None,
+                 log: Callable[[str], None] = lambda s: None) -> None:
+        self.session = session
+        self.provider = provider
+        self.floor = floor
+        self.log = log
+        self.port = PORT_BASE
+        self._entries: dict[int, dict] = {}
+
+    def _next_port(self) -> int:
+        self.port += 1
+        return self.port
+
+    # ------------------------------------------------------------------ plumbing
+    def _host_server(self, netns_path: str, port: int, *, bind: str = "0.0.0.0", count: int = 1) -> procs.Spawned:
+        """A probe server as the benchmark user in one of the lab's hosts."""
+        argv = [*PROBE, "serve", "--port", str(port), "--bind", bind, "--count", str(count), "--timeout", "25",
+                "--client-first"]
+        argv = [a.replace("{workers}", str(self.session.worker_dir)) for a in argv]
+        server = procs.Spawned(self.session.user.argv(argv, netns_path=netns_path))
+        self._entries[server.pid] = self.session.state.add("process", label="probe server", **server.ref.to_json())
+        procs.wait_until(lambda: observe.is_listening(netns_path, "tcp", port) or not server.ref.alive(),
+                         timeout=10, what=f"the probe server on port {port}")
+        return server
+
+    def _finish(self, server: procs.Spawned) -> dict:
+        server.stop(grace=1.0)
+        out, _ = server.output()
+        server.close()
+        self.session.state.discard(self._entries.pop(server.pid))
+        return _json_line(out)
+
+    def _client(self, host: str, port: int, *, netns_path: str | None = None) -> dict:
+        argv = [*PROBE, "connect", "--host", host, "--port", str(port), "--timeout", "3", "--client-first"]
+        argv = [a.replace("{workers}", str(self.session.worker_dir)) for a in argv]
+        result = procs.run(self.session.user.argv(argv, netns_path=netns_path or self.session.lab.client_ns_path),
+                           timeout=PROBE_TIMEOUT)
+        return _json_line(result.stdout)
+
+    def _in_container(self, method: str, argv: list[str], options: tuple[str, ...] = ()) -> dict:
+        """Run a probe client inside the method's container and return its report."""
+        spec = ServerSpec(tuple(argv), 0, (), publish=False, wait_listening=False, options=options)
+        server = self.provider.start(self.session, method, spec)
+        try:
+            exit_ = server.collect(timeout=PROBE_TIMEOUT)
+        finally:
+            server.stop()
+        return _json_line(exit_.stdout) or {"error": f"no report (exit {exit_.returncode}): {exit_.stderr.strip()[-200:]}"}
+
+    # ------------------------------------------------------------------ probes
+    def device_binding(self, method: str) -> Observation:
+        lab = self.session.lab
+        port = self._next_port()
+        device = lab.server_if
+        # The same port inside and out, as in the guide's example (-t 0.0.0.0%eth0/8080).
+        serve = [*PROBE, "serve", "--port", str(port), "--count", "2", "--client-first"]
+        if method == "host":
+            spec = ServerSpec(tuple([*serve, "--device", device]), port, ready_timeout=10)
+        else:
+            spec = ServerSpec(tuple(serve), port, options=(f"{BIND_DEVICE}:{device}",), ready_timeout=10)
+        try:
+            server = self.provider.start(self.session, method, spec)
+        except UnsupportedOption as exc:
+            # No way to bind: show the effect, a client on the other interface gets in.
+            plain = ServerSpec(tuple(serve), spec.port, host_port=spec.host_port, ready_timeout=10)
+            server = self.provider.start(self.session, method, plain)
+            try:
+                other = self._client(lab.second_server_addr, port)
+            finally:
+                server.stop()
+            return Observation("device_binding", method, False,
+                               f"{exc}; published on every interface, a client arriving on {lab.second_server_if} "
+                               f"({lab.second_server_addr}) {_outcome(other)}", {"other_interface": other})
+        try:
+            primary = self._client(lab.server_addr, port)
+            other = self._client(lab.second_server_addr, port)
+        finally:
+            server.stop()
+        works = primary.get("reply") == "ok" and not other.get("connected")
+        return Observation("device_binding", method, works,
+                           f"bound to {device}: a client on {device} ({lab.server_addr}) {_outcome(primary)}; "
+                           f"on {lab.second_server_if} ({lab.second_server_addr}) {_outcome(other)}",
+                           {"bound_interface": primary, "other_interface": other})
+
+    def minimum_port(self, method: str) -> Observation:
+        floor = self.floor
+        if floor is None or floor <= LOW_PORT:
+            return Observation("minimum_port", method, None,
+                               f"the server host's ip_unprivileged_port_start is {floor}: port {LOW_PORT} is not below it",
+                               {"floor": floor})
+        if method == "host":
+            spec = ServerSpec(tuple([*PROBE, "serve", "--port", str(LOW_PORT), "--client-first"]), LOW_PORT,
+                              ready_timeout=8)
+        else:
+            spec = ServerSpec(tuple([*PROBE, "serve", "--port", str(CONTAINER_PORT), "--client-first"]), CONTAINER_PORT,
+                              host_port=LOW_PORT, ready_timeout=8)
+        try:
+            server = self.provider.start(self.session, method, spec)
+        except BenchError as exc:
+            return Observation("minimum_port", method, "below-floor refused",
+                               f"publishing port {LOW_PORT} (floor {floor}) failed: {exc}", {"floor": floor})
+        try:
+            reply = self._client(self.session.lab.server_addr, LOW_PORT)
+        finally:
+            server.stop()
+        allowed = bool(reply.get("connected")) and reply.get("reply") == "ok"
+        return Observation("minimum_port", method, "below-floor allowed" if allowed else "below-floor refused",
+                           f"port {LOW_PORT} (floor {floor}) was published; a client {_outcome(reply)}",
+                           {"floor": floor, "client": reply})
+
+    def host_loopback(self, method: str) -> Observation:
+        """Can the container reach a service on the server host's 127.0.0.1?"""
+        lab = self.session.lab
+        port = self._next_port()
+        target = {"host": "127.0.0.1", "pasta": lab.client_addr}.get(method, "10.0.2.2")
+        attempts: dict[str, tuple[str, tuple[str, ...]]] = {"default": (target, ())}
+        if method != "host":
+            attempts["with host-loopback option"] = (target, (HOST_LOOPBACK,))
+        if method == "pasta":
+            attempts["with -T (tcp-ns)"] = ("127.0.0.1", (f"{TCP_NS}:{port}",))
+        server = self._host_server(lab.server_ns_path, port, bind="127.0.0.1", count=len(attempts))
+        results: dict[str, dict] = {}
+        try:
+            for name, (host, options) in attempts.items():
+                argv = [*PROBE, "connect", "--host", host, "--port", str(port), "--client-first"]
+                try:
+                    results[name] = self._in_container(method, argv, options)
+                except BenchError as exc:
+                    results[name] = {"error": str(exc)}
+        finally:
+            served = self._finish(server)
+        reached = {name: r.get("reply") == "ok" for name, r in results.items()}
+        parts = [f"{name}: to {attempts[name][0]}:{port} {_outcome(r)}" for name, r in results.items()]
+        return Observation("host_loopback_default", method, reached["default"],
+                           f"a service on the server host's 127.0.0.1:{port}; " + "; ".join(parts)
+                           + f"; it accepted {len(served.get('accepted', []))} connection(s)",
+                           {"attempts": results, "reached": reached})
+
+    def outbound_remote(self, method: str) -> Observation:
+        lab = self.session.lab
+        port = self._next_port()
+        server = self._host_server(lab.client_ns_path, port)
+        try:
+            result = self._in_container(method, [*PROBE, "connect", "--host", lab.client_addr, "--port", str(port),
+                                                 "--client-first"])
+        except BenchError as exc:
+            result = {"error": str(exc)}
+        finally:
+            served = self._finish(server)
+        peers = served.get("accepted", [])
+        ok = result.get("reply") == "ok"
+        return Observation("outbound_remote", method, ok,
+                           f"to {lab.client_addr}:{port} on the client host: {_outcome(result)}"
+                           + (f"; the remote host saw {', '.join(peers)}" if peers else ""),
+                           {"client": result, "remote_saw": peers})
+
+    def all(self, methods: list[str]) -> list[Observation]:
+        found = []
+        for method in methods:
+            for probe in (self.device_binding, self.minimum_port, self.host_loopback, self.outbound_remote):
+                name = probe.__name__
+                self.log(f"claims: {name} under {method}")
+                try:
+                    found.append(probe(method))
+                except BenchError as exc:
+                    claim = {"host_loopback": "host_loopback_default"}.get(name, name)
+                    found.append(Observation(claim, method, None, f"probe failed: {exc}", {}))
+                procs.reap_orphans()
+        return found
+
+
+def _json_line(text: str) -> dict:
+    for line in reversed(text.strip().splitlines()):
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+def _outcome(result: dict) -> str:
+    if result.get("reply") == "ok":
+        return "connected and was served"
+    if result.get("connected"):
+        return "connected but got no answer from the probe server"
+    return f"could not connect ({result.get('error', 'unknown error')})"

@@ -1,0 +1,54 @@
+"""The claim probes observe effects on the real helpers (bare provider: every method here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench_runner import procs
+from bench_runner.claims_probe import Prober
+from bench_runner.labsession import open_session
+from bench_runner.providers import BareProvider
+
+
+@pytest.fixture(scope="module")
+def observed():  # type: ignore[no-untyped-def]
+    """Probe once for the module; the lab is gone again before the first test runs."""
+    with open_session() as session:
+        floor = int(procs.run(session.lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]),
+                              timeout=10).stdout)
+        found = Prober(session, BareProvider(), floor).all(["host", "pasta", "slirp4netns-slirp4netns"])
+    return {(o.claim, o.method): o for o in found}
+
+
+def test_device_binding_keeps_the_other_interface_out(observed) -> None:  # type: ignore[no-untyped-def]
+    for method in ("host", "pasta"):
+        o = observed[("device_binding", method)]
+        assert o.observed is True, o.evidence
+        assert o.extra["bound_interface"]["reply"] == "ok"
+        assert not o.extra["other_interface"]["connected"]
+    slirp = observed[("device_binding", "slirp4netns-slirp4netns")]
+    assert slirp.observed is False
+    assert slirp.extra["other_interface"]["reply"] == "ok", "without binding the other interface gets in"
+
+
+def test_ports_below_the_floor_are_refused_to_the_unprivileged_user(observed) -> None:  # type: ignore[no-untyped-def]
+    for method in ("host", "pasta", "slirp4netns-slirp4netns"):
+        o = observed[("minimum_port", method)]
+        assert o.observed == "below-floor refused", o.evidence
+        assert o.extra["floor"] > 80
+
+
+def test_host_loopback_is_closed_by_default_and_opens_with_the_option(observed) -> None:  # type: ignore[no-untyped-def]
+    assert observed[("host_loopback_default", "host")].observed is True
+    for method in ("pasta", "slirp4netns-slirp4netns"):
+        o = observed[("host_loopback_default", method)]
+        assert o.observed is False, o.evidence
+        assert o.extra["reached"]["with host-loopback option"] is True, o.evidence
+    assert observed[("host_loopback_default", "pasta")].extra["reached"]["with -T (tcp-ns)"] is True
+
+
+def test_outbound_to_the_remote_host_works_and_is_seen_from_the_server_host(observed) -> None:  # type: ignore[no-untyped-def]
+    for method in ("host", "pasta", "slirp4netns-slirp4netns"):
+        o = observed[("outbound_remote", method)]
+        assert o.observed is True, o.evidence
+        assert o.extra["remote_saw"] == ["198.51.100.1"]

@@ -1,0 +1,38 @@
+"""Plain-words warnings for unstable results."""
+
+from __future__ import annotations
+
+from bench_runner import stability
+from tests.unit.synthetic import document, normal
+
+
+def _kinds(doc):  # type: ignore[no-untyped-def]
+    return {w.cell: set(w.kinds) for w in stability.warnings_for(doc)}
+
+
+def test_stable_cells_have_no_warnings() -> None:
+    doc = document({("w", "remote", "host"): normal(100, 0.5, 15, 1)})
+    assert stability.warnings_for(doc) == []
+
+
+def test_noisy_cells_are_called_unstable_and_imprecise() -> None:
+    doc = document({("w", "remote", "host"): normal(100, 30, 8, 1)})
+    kinds = _kinds(doc)["w/remote/host"]
+    assert {"unstable", "precision"} <= kinds
+    text = stability.warnings_for(doc)[0].text()
+    assert "coefficient of variation" in text and "max-rounds" in text
+
+
+def test_few_trials_and_outliers_are_named() -> None:
+    doc = document({("w", "remote", "a"): [10.0, 10.1], ("w", "remote", "b"): [10, 10.1, 10.2, 9.9, 10, 10.1, 30]})
+    kinds = _kinds(doc)
+    assert "few" in kinds["w/remote/a"]
+    assert "outliers" in kinds["w/remote/b"]
+
+
+def test_failed_trials_are_reported_with_the_first_reason() -> None:
+    doc = document({("w", "remote", "a"): normal(10, 0.1, 6, 2)})
+    doc.cells[0].trials[0].status = "failed"
+    doc.cells[0].trials[0].error = "pasta exited with 1"
+    text = stability.warnings_for(doc)[0].text()
+    assert "1 of 6 trials failed" in text and "pasta exited with 1" in text
