@@ -51,6 +51,9 @@ class ServerSpec:
     options: tuple[str, ...] = ()
     #: How long to wait for the server and the published port (probes expecting refusal wait less).
     ready_timeout: float = READY_TIMEOUT
+    #: What the server itself listens on before any client comes, if not all of ``protocols``
+    #: (iperf3 binds its UDP socket only once a UDP test starts).
+    listen_protocols: tuple[str, ...] | None = None
 
     @property
     def published_port(self) -> int:
@@ -160,7 +163,8 @@ def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=Non
             found = observe.listeners_in(path)
         except MeasurementError:
             return False
-        return all(any(l.protocol == p and l.port == spec.port for l in found) for p in spec.protocols)
+        wanted = spec.protocols if spec.listen_protocols is None else spec.listen_protocols
+        return all(any(l.protocol == p and l.port == spec.port for l in found) for p in wanted)
 
     procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to listen on port {spec.port}")
 
