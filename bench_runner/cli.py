@@ -23,6 +23,37 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+#: Shown under every command's --help, and in the README.
+EXIT_CODES = ("Exit codes: 0 ok; 1 a measurement failed, or a verdict was violated where asked "
+              "(--fail-on-violation, --fail-on-regression); 2 bad usage, an unreadable or invalid file, or a host "
+              "that is not set up (run scripts/setup.sh); 130/143 interrupted (Ctrl-C/SIGTERM), after removing "
+              "everything the run created.")
+
+
+def _unset(default: object) -> bool:
+    """No default worth stating (0 is one; False, None and [] are not)."""
+    return default is None or default is False or default is argparse.SUPPRESS or default == []
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, unless the help already states it or there
+    is none to state (a flag that is off, an option that is unset)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text.lower() or "%(default)" in text:
+            return text
+        if _unset(action.default) or isinstance(action, argparse._HelpAction):
+            return text
+        if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
+            return text
+        return text + " (default: %(default)s)"
+
+    def _format_text(self, text: str) -> str:
+        # Descriptions get the same %-formatting as option help, so "95%%" reads "95%".
+        return super()._format_text(text.replace("%%", "%") if "%(" not in text else text)
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with a pointer to --help) and exit 2."""
 
@@ -43,16 +74,14 @@ def build_parser() -> Parser:
                     "(rootlesskit or slirp4netns port handler), host networking and socket activation "
                     "on identical workloads in a two-host lab of network namespaces, ranks them with "
                     "bootstrap intervals, and checks the claims of the podman-networking-docs guide.",
-        epilog="Exit codes: 0 ok; 1 a measurement failed or a verdict was violated (with "
-               "--fail-on-violation); 2 bad usage or the host is not set up (run scripts/setup.sh); "
-               "130/143 interrupted.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog=EXIT_CODES,
+        formatter_class=HelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name, module in COMMANDS.items():
-        command = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
-                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        command = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION, epilog=EXIT_CODES,
+                                 formatter_class=HelpFormatter)
         module.add_arguments(command)
         command.set_defaults(handler=module.main)
     return parser

@@ -26,13 +26,24 @@ def fmt_interval(low: float | None, high: float | None) -> str:
     return f"[{fmt(low)}, {fmt(high)}]"
 
 
+def fmt_with_interval(value: float | None, low: float | None, high: float | None) -> str:
+    """ "13.3 [10.9, 14.5]", or just the value when there is no interval."""
+    if low is None or high is None:
+        return fmt(value)
+    return f"{fmt(value)} {fmt_interval(low, high)}"
+
+
 def title(table: RankTable) -> str:
     direction = "higher is better" if table.higher_is_better else "lower is better"
     return f"{table.workload} / {table.placement}: {table.metric} in {table.unit} ({direction})"
 
 
-def render(table: RankTable, *, tablefmt: str = "simple") -> str:
-    headers = ["rank", "method", "median", "95% CI", "vs host", "95% CI", "n", "carried by", "server saw"]
+RANK_HEADERS = ["rank", "method", "median", "95% CI", "vs host", "95% CI", "n", "carried by", "server saw"]
+
+
+def rank_rows(table: RankTable) -> list[list[str]]:
+    """The cells of one ranked table, one row per ranked method (best first), as text, so the
+    terminal, Markdown and HTML all show the same figures."""
     rows = []
     for row in table.rows:
         vs = row.vs_baseline
@@ -47,21 +58,43 @@ def render(table: RankTable, *, tablefmt: str = "simple") -> str:
             ", ".join(row.listeners) or "-",
             ", ".join(row.peers) or "-",
         ])
-    text = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    return rows
+
+
+def render(table: RankTable, *, tablefmt: str = "simple") -> str:
+    text = tabulate(rank_rows(table), headers=RANK_HEADERS, tablefmt=tablefmt, disable_numparse=True)
     notes = [f"  {method}: {why}" for method, why in table.unranked]
     if notes:
         text += "\nnot ranked:\n" + "\n".join(notes)
     return text
 
 
+def extra_rows(table: RankTable, units: dict[str, str]) -> tuple[list[str], list[list[str]]]:
+    """A method's other metrics (median and interval), e.g. retransmits or p99, with units
+    from the document: headers and rows; no columns when the workload records none."""
+    metrics = list(dict.fromkeys(metric for row in table.rows for metric in row.extra))
+    headers = ["method", *(f"{m} ({units[m]})" if units.get(m) else m for m in metrics)]
+    rows = []
+    for row in table.rows:
+        cells = [row.method]
+        for metric in metrics:
+            summary = row.extra.get(metric)
+            cells.append("-" if summary is None else fmt_with_interval(summary.median, summary.ci_low, summary.ci_high))
+        rows.append(cells)
+    return headers, (rows if metrics else [])
+
+
 def render_all(tables: list[RankTable], *, tablefmt: str = "simple") -> str:
     return "\n\n".join(f"{title(t)}\n{render(t, tablefmt=tablefmt)}" for t in tables)
 
 
-def render_verdicts(verdicts: list, *, tablefmt: str = "simple") -> str:  # list[OrderingVerdict]
-    """One table per expectation: every adjacent pair per workload and placement."""
-    if not verdicts:
-        return "no ordering could be judged (the methods it names were not measured)"
+VERDICT_HEADERS = ["workload / placement", "expected", "ratio", "95% CI", "verdict"]
+VERDICT_NOTE = ("ratio = median of the first / median of the second; for metrics where lower is better, "
+                "'holds' needs the ratio below 1")
+
+
+def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
+    """Every adjacent pair of one expectation, per workload and placement."""
     rows = []
     for verdict in verdicts:
         for pair in verdict.pairs:
@@ -72,25 +105,35 @@ def render_verdicts(verdicts: list, *, tablefmt: str = "simple") -> str:  # list
                 fmt_interval(pair.ci_low, pair.ci_high),
                 pair.verdict + (f" ({pair.why})" if pair.why else ""),
             ])
+    return rows
+
+
+def render_verdicts(verdicts: list, *, tablefmt: str = "simple") -> str:  # list[OrderingVerdict]
+    """One table per expectation: every adjacent pair per workload and placement."""
+    if not verdicts:
+        return "no ordering could be judged (the methods it names were not measured)"
+    rows = verdict_rows(verdicts)
     expectation = verdicts[0].expectation.replace(">", " > ")
-    headers = ["workload / placement", "expected", "ratio", "95% CI", "verdict"]
-    note = ("ratio = median of the first / median of the second; for metrics where lower is better, "
-            "'holds' needs the ratio below 1")
-    return f"ordering {expectation}\n{tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)}\n{note}"
+    return (f"ordering {expectation}\n"
+            f"{tabulate(rows, headers=VERDICT_HEADERS, tablefmt=tablefmt, disable_numparse=True)}\n{VERDICT_NOTE}")
 
 
-def render_warnings(warnings: list) -> str:  # list[stability.Warning_]
+def warning_lines(warnings: list) -> list[str]:  # list[stability.Warning_]
     """One line per distinct finding; cells that share it are listed together."""
-    if not warnings:
-        return "no stability warnings"
     grouped: dict[str, list[str]] = {}
     for warning in warnings:
         grouped.setdefault(warning.text().split(": ", 1)[1], []).append(warning.cell)
     lines = []
     for text, cells in grouped.items():
         where = cells[0] if len(cells) == 1 else f"{len(cells)} cells ({', '.join(cells)})"
-        lines.append(f"  - {where}: {text}")
-    return "warnings:\n" + "\n".join(lines)
+        lines.append(f"{where}: {text}")
+    return lines
+
+
+def render_warnings(warnings: list) -> str:  # list[stability.Warning_]
+    if not warnings:
+        return "no stability warnings"
+    return "warnings:\n" + "\n".join(f"  - {line}" for line in warning_lines(warnings))
 
 
 def _yes_no(value: object) -> str:
@@ -106,9 +149,11 @@ def _yes_no(value: object) -> str:
             "below-floor allowed": "below floor"}.get(str(value), str(value))
 
 
-def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[claims.MatrixCell]
-    """A matrix, claims x methods, each cell "documented / observed", then the evidence
-    for every disagreement."""
+CLAIMS_LEGEND = "'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start"
+
+
+def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claims.MatrixCell]
+    """Claims x methods, each cell "documented / observed", marked where they disagree."""
     from .claims import CLAIMS
 
     methods = list(dict.fromkeys(c.method for c in cells))
@@ -124,11 +169,24 @@ def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[clai
             mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
             row.append(f"{_yes_no(cell.documented)} / {_yes_no(cell.observed)}{mark}")
         rows.append(row)
-    table = tabulate(rows, headers=["claim (documented / observed)", *methods], tablefmt=tablefmt,
-                     disable_numparse=True)
-    disagreements = [c for c in cells if c.agrees is False]
-    lines = [table, "'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start"]
+    return ["claim (documented / observed)", *methods], rows
+
+
+def disagreement_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
+    """Each disagreement with the document, with the evidence."""
+    from .claims import CLAIMS
+
+    return [f"{c.method}, {CLAIMS[c.claim].title}: {c.evidence}" for c in cells if c.agrees is False]
+
+
+def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[claims.MatrixCell]
+    """A matrix, claims x methods, each cell "documented / observed", then the evidence
+    for every disagreement."""
+    headers, rows = claims_rows(cells)
+    table = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+    lines = [table, CLAIMS_LEGEND]
+    disagreements = disagreement_lines(cells)
     if disagreements:
         lines.append("disagreements with the document:")
-        lines += [f"  - {c.method}, {CLAIMS[c.claim].title}: {c.evidence}" for c in disagreements]
+        lines += [f"  - {line}" for line in disagreements]
     return "\n".join(lines)

@@ -1,0 +1,59 @@
+"""``report``: a stored run as Markdown (with PNG plots), one-file HTML, or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "render a stored run as a report to attach to a bug (Markdown with plots, HTML or JSON)"
+DESCRIPTION = (
+    "Render a results document written by 'run' without measuring again: the stack and host, the command "
+    "that reproduces the run, per workload and placement the ranked table (medians, 95% intervals, ratios "
+    "to host, ranks) with plots, the ordering verdicts, the podman-networking-docs claims beside what was "
+    "observed, and the stability warnings with what to do about them. Markdown (for GitHub and GitLab "
+    "issues) links PNG plots written beside it; HTML embeds them, so it is one file to attach."
+)
+
+
+def _percentage(text: str) -> float:
+    try:
+        value = float(text.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
+    if not 0 < value < 100:
+        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 100")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("document", metavar="RESULTS.json", help="a results document written by run")
+    parser.add_argument("--format", choices=("md", "html", "json"), default="md",
+                        help="md: Markdown plus PNG files; html: one file with the plots embedded; "
+                             "json: the same figures for scripts, no plots")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="report file, or a directory for the default name "
+                             "(default: beside the document, RESULTS-report.md/.html/.json; PNGs beside the report)")
+    parser.add_argument("--no-plots", action="store_true", help="leave the plots out (Markdown and HTML)")
+    parser.add_argument("--expect", action="append", metavar="ORDER",
+                        help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' (repeatable; "
+                             "default: the orderings the run itself judged)")
+    parser.add_argument("--tolerance", type=_percentage, metavar="PCT",
+                        help="how close to host counts as native performance, in percent (default: the run's own, "
+                             "else 10)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the files written as JSON on stdout instead of one per line")
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..report import write
+
+    written = write(Path(args.document), args.format, args.output, with_plots=not args.no_plots,
+                    expectations=args.expect, tolerance=None if args.tolerance is None else args.tolerance / 100)
+    if args.json:
+        print(json.dumps({"report": str(written.report), "plots": [str(p) for p in written.plots]}))
+    else:
+        print(f"report: {written.report}")
+        for plot in written.plots:
+            print(f"plot:   {plot}")
+    return 0

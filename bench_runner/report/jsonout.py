@@ -1,0 +1,61 @@
+"""The report as JSON, for scripts: the same rankings, verdicts, claims and warnings the
+Markdown shows, with numbers unformatted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..analysis import BASELINE, RankTable
+from ..stats import Summary
+from .content import ReportContent
+
+FORMAT_VERSION = 1
+
+
+def _summary(summary: Summary) -> dict[str, Any]:
+    return {"n": summary.n, "median": summary.median, "ci": [summary.ci_low, summary.ci_high], "cv": summary.cv,
+            "min": summary.minimum, "max": summary.maximum, "outliers": summary.outliers}
+
+
+def table_json(table: RankTable) -> dict[str, Any]:
+    return {
+        "workload": table.workload, "placement": table.placement, "metric": table.metric, "unit": table.unit,
+        "higher_is_better": table.higher_is_better,
+        "rows": [{
+            "rank": row.rank, "method": row.method, **_summary(row.summary),
+            "ratio_to_host": row.vs_baseline.value if row.vs_baseline else (1.0 if row.method == BASELINE else None),
+            "ratio_ci": [row.vs_baseline.ci_low, row.vs_baseline.ci_high] if row.vs_baseline else None,
+            "carried_by": list(row.listeners), "server_saw": list(row.peers), "failed_trials": row.failed_trials,
+            "extra": {metric: _summary(s) for metric, s in row.extra.items()},
+        } for row in table.rows],
+        "unranked": [{"method": m, "why": why} for m, why in table.unranked],
+    }
+
+
+def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
+    document = content.document
+    return {
+        "report_version": FORMAT_VERSION,
+        "source": str(content.source),
+        "run": {k: document.run.get(k) for k in ("id", "started_at", "finished_at", "status", "seed", "command",
+                                                  "options")},
+        "provider": document.provider,
+        "stack": document.stack,
+        "lab": document.lab,
+        "reproduce": {"argv": list(content.reproduction.argv), "shell": content.reproduction.shell,
+                      "not_carried": list(content.reproduction.not_carried)},
+        "tables": [table_json(g.table) for g in content.groups],
+        "verdicts": {expectation: [{
+            "workload": v.workload, "placement": v.placement, "metric": v.metric,
+            "higher_is_better": v.higher_is_better,
+            "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
+                       "verdict": p.verdict, "why": p.why} for p in v.pairs],
+        } for v in verdicts] for expectation, verdicts in content.verdicts.items()},
+        "claims": {"tolerance": content.tolerance, "cells": [{
+            "claim": c.claim, "method": c.method, "documented": c.documented, "observed": c.observed,
+            "agrees": c.agrees, "evidence": c.evidence} for c in content.claims]},
+        "warnings": [{"cell": w.cell, "kinds": list(w.kinds), "text": w.text(), "remedy": w.remedy}
+                     for w in content.warnings],
+        "run_warnings": list(document.warnings),
+        "plots": plot_files,
+    }

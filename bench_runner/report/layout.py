@@ -1,0 +1,301 @@
+"""What a report says and in which order: the stack and the command that reproduces the
+run, the ranked tables with plots, the ordering verdicts, the claims matrix beside the
+guide's claims, and the warnings in plain words. Figures are formatted by ``tables``, the
+same way the terminal shows them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .. import tables
+from ..analysis import BASELINE, RankTable
+from ..claims import CLAIMS
+from ..results import CellResult
+from ..verdicts import DOCUMENTED
+from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Strong, para, table
+from .content import Group, ReportContent
+
+
+
+@dataclass(frozen=True)
+class PlotRef:
+    """A plot as the layout needs it; the renderer knows its file or its bytes by name."""
+
+    workload: str
+    name: str
+    title: str
+
+
+GUIDE = "podman-networking-docs"
+GUIDE_URL = "https://github.com/eriksjolund/podman-networking-docs"
+#: Stack entries in the order a bug triager looks for them; any other key follows.
+STACK_ORDER = ("kernel", "distribution", "cpu_model", "cpu_count", "virtualization", "podman", "passt",
+               "slirp4netns", "libslirp", "rootlesskit", "iperf3", "sockperf", "runc", "conmon", "systemd",
+               "python")
+STACK_LABELS = {"cpu_model": "CPUs", "cpu_count": "CPUs", "virtualization": "virtualisation",
+                "passt": "passt (pasta)"}
+#: Options explained for a reader, with how to show their stored value.
+OPTION_LABELS: dict[str, tuple[str, Any]] = {
+    "duration_s": ("seconds measured per trial", str),
+    "omit_s": ("seconds discarded at the start of each trial", str),
+    "rounds": ("measured rounds per cell", str),
+    "warmup_rounds": ("warm-up rounds (not in the statistics)", str),
+    "max_rounds": ("rounds at most, for cells with wide intervals", str),
+    "precision": ("target half-width of each interval", lambda v: f"{v * 100:g}%"),
+    "tolerance": ("how close to host counts as native", lambda v: f"{v * 100:g}%"),
+    "quick": ("quick (CI-sized) run", lambda v: "yes" if v else "no"),
+    "mtu": ("MTU asked for the lab link", str),
+    "pasta": ("pasta binary", str),
+    "provider": ("provider asked for", str),
+    "claims_probed": ("claims probed", lambda v: "yes" if v else "no"),
+    "expect": ("orderings judged", lambda v: "; ".join(v)),
+}
+LEGEND = ("rank: 1 is best; a shared rank such as 2= means the data do not separate the method from the one "
+          "above it (the 95% interval of their ratio includes 1). median: over whole trials, each a fresh "
+          "server and client, warm-up excluded, with a 95% bootstrap interval. vs host: ratio of the medians to "
+          "the host baseline measured in the same run, with its interval. carried by: the process observed "
+          "owning the published port. server saw: the address the server saw the client connect from.")
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return "-" if value is None else str(value)
+
+
+def _title(content: ReportContent) -> str:
+    stack = content.document.stack
+    workloads = ", ".join(content.workloads()) or "no workload"
+    return (f"Rootless Podman networking: {workloads} on {stack.get('distribution', 'an unknown system')}, "
+            f"kernel {stack.get('kernel', '?')}")
+
+
+def _trial_counts(content: ReportContent) -> tuple[int, int]:
+    trials = [t for c in content.document.cells for t in c.trials]
+    return len(trials), sum(1 for t in trials if t.status != "ok")
+
+
+def _overview(content: ReportContent) -> list[Block]:
+    document = content.document
+    run = document.run
+    total, failed = _trial_counts(content)
+    blocks: list[Block] = [para(
+        "Run ", Code(str(run.get("id") or "?")), f", started {run.get('started_at') or '?'}, finished "
+        f"{run.get('finished_at') or 'never'} ({run.get('status', '?')}); provider ",
+        Strong(str(document.provider.get("id", "?"))), f": {document.provider.get('reason') or 'no reason recorded'}. "
+        f"{total} trials, {failed} failed.")]
+    if run.get("status") != "complete":
+        blocks.append(para(Strong("This run did not complete"), " (it was interrupted, crashed, or is still "
+                           "running): the figures cover only the trials that finished."))
+    items: list[tuple[Inline, ...]] = []
+    for group in content.groups:
+        items.append(_headline(group.table))
+    for expectation, verdicts in content.verdicts.items():
+        counts: dict[str, int] = {}
+        for verdict in verdicts:
+            for pair in verdict.pairs:
+                counts[pair.verdict] = counts.get(pair.verdict, 0) + 1
+        tally = ", ".join(f"{word} {n}" for word, n in sorted(counts.items())) or "nothing could be judged"
+        items.append(("Ordering ", Code(expectation.replace(">", " > ")), f": {tally} (pairs of adjacent methods)."))
+    disagreements = sum(1 for c in content.claims if c.agrees is False)
+    items.append((f"Claims of {GUIDE}: {disagreements} disagreement(s) with what this run observed.",))
+    items.append((f"Stability warnings: {len(content.warnings)} cell(s).",))
+    blocks.append(Bullets(tuple(items)))
+    return blocks
+
+
+def _headline(t: RankTable) -> tuple[Inline, ...]:
+    """ "host 23.3 > pasta 8.20 (0.352x host) ~ ...": best first, '>' where the data separate
+    two methods, '≈' where they do not."""
+    text = ""
+    for index, row in enumerate(t.rows):
+        if index:
+            text += " ≈ " if row.rank.endswith("=") and row.rank == t.rows[index - 1].rank else " > "
+        vs = "" if row.method == BASELINE or row.vs_baseline is None else \
+            f" ({tables.fmt(row.vs_baseline.value)}× host)"
+        text += f"{row.method} {tables.fmt(row.summary.median)}{vs}"
+    direction = "higher" if t.higher_is_better else "lower"
+    return (Strong(f"{t.workload} / {t.placement}"), f" ({t.metric} in {t.unit}, {direction} is better; best first, "
+            "≈ where the data do not separate them): ", text or "nothing ranked")
+
+
+def _stack(content: ReportContent) -> list[Block]:
+    document = content.document
+    stack = dict(document.stack)
+    rows: list[list[str]] = []
+    keys = [k for k in STACK_ORDER if k in stack] + sorted(
+        k for k in stack if k not in STACK_ORDER and not isinstance(stack[k], dict))
+    for key in keys:
+        value = stack[key]
+        if key == "kernel" and stack.get("kernel_build"):
+            value = f"{value} ({stack['kernel_build']})"
+        if key == "cpu_model" and stack.get("cpu_count"):
+            value = f"{stack['cpu_count']} \u00d7 {value}"
+        if key in ("kernel_build", "cpu_count") and (key != "cpu_count" or stack.get("cpu_model")):
+            continue
+        rows.append([STACK_LABELS.get(key, key), _value(value)])
+    for key, value in (stack.get("stated") or {}).items():
+        rows.append([f"{key} (stated with --stack)", _value(value)])
+    lab = document.lab
+    if lab:
+        rows.append(["lab link MTU", _value(lab.get("mtu"))])
+        rows.append(["lab subnet", f"{_value(lab.get('subnet'))}: server host {_value(lab.get('server_addr'))}, "
+                                   f"client host {_value(lab.get('client_addr'))}"])
+        if "server_ip_unprivileged_port_start" in lab:
+            rows.append(["ip_unprivileged_port_start in the server host",
+                         _value(lab.get("server_ip_unprivileged_port_start"))])
+    rows.append(["provider", f"{document.provider.get('id', '?')}: {document.provider.get('reason') or '-'}"])
+    rows.append(["podman-netbench", _value(document.tool.get("version"))])
+    blocks: list[Block] = [Heading(2, "Stack and host"), table(["what", "value"], rows)]
+    options = dict(document.run.get("options") or {})
+    option_rows = [[OPTION_LABELS[k][0], OPTION_LABELS[k][1](v)] for k, v in options.items() if k in OPTION_LABELS]
+    option_rows += [[k, _value(v)] for k, v in options.items()
+                    if k not in OPTION_LABELS and k not in ("methods", "workloads", "placements")]
+    option_rows.append(["seed of the trial order", _value(document.run.get("seed"))])
+    blocks.append(Details("Options used", (table(["option", "value"], option_rows),)))
+    sysctls = stack.get("sysctls") or {}
+    if sysctls:
+        blocks.append(Details("Host sysctls", (table(["sysctl", "value"], [[k, str(v)] for k, v in sysctls.items()]),)))
+    packages = stack.get("packages") or {}
+    if packages:
+        blocks.append(Details("Distribution packages",
+                              (table(["package", "version"], [[k, str(v)] for k, v in packages.items()]),)))
+    reproduction = content.reproduction
+    blocks += [Heading(3, "Reproduce"),
+               para("Measure again with the same options, seed and provider (from a clone of the suite, as root):"),
+               CodeBlock(reproduction.shell, "sh")]
+    if reproduction.typed:
+        blocks.append(para("The run was started as ", Code(reproduction.typed_shell), "."))
+    if reproduction.not_carried:
+        blocks.append(para("Options the command above does not carry: ", ", ".join(reproduction.not_carried), "."))
+    blocks.append(para("Render this report again without measuring: ",
+                       Code(f"python -m bench_runner report {content.source}"), "."))
+    return blocks
+
+
+def _raw(value: float | None) -> str:
+    """Raw figures keep their digits (six significant), and counts stay whole."""
+    if value is None:
+        return "-"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}"
+
+
+def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]]:
+    metrics: list[str] = []
+    for cell in cells:
+        for metric in [cell.metric, *(m.id for m in cell.extra_metrics)]:
+            if metric not in metrics:
+                metrics.append(metric)
+    headers = ["method", "trial", "round", "status", *metrics, "carried by", "server saw", "seconds"]
+    rows = []
+    for cell in cells:
+        for trial in cell.trials:
+            listener = trial.observations.get("listener")
+            kind = listener.get("kind") if isinstance(listener, dict) else None
+            status = "warm-up" if trial.warmup and trial.status == "ok" else trial.status
+            if trial.status != "ok":
+                status += f": {trial.error or 'no reason recorded'}"
+            rows.append([cell.method, str(trial.index), str(trial.round), status,
+                         *(_raw(trial.samples.get(m)) for m in metrics),
+                         _value(kind), _value(trial.observations.get("peer_address")), f"{trial.seconds:g}"])
+    return headers, rows
+
+
+def _group(group: Group) -> list[Block]:
+    t: RankTable = group.table
+    blocks: list[Block] = [Heading(4, tables.title(t))]
+    if t.rows:
+        blocks.append(table(tables.RANK_HEADERS, tables.rank_rows(t)))
+    if t.unranked:
+        blocks.append(para("Not ranked:"))
+        blocks.append(Bullets(tuple((Code(m), f": {why}") for m, why in t.unranked)))
+    headers, rows = tables.extra_rows(t, group.units())
+    if rows:
+        blocks.append(Details(f"Other metrics of {t.workload} / {t.placement} (median [95% interval])",
+                              (table(headers, rows),)))
+    headers, rows = _raw_rows(group.cells)
+    if rows:
+        blocks.append(Details(f"Raw figures of {t.workload} / {t.placement}: every trial, in run order per method",
+                              (table(headers, rows),)))
+    return blocks
+
+
+def _results(content: ReportContent, plots: list[PlotRef]) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Results"), para(LEGEND)]
+    for workload in content.workloads():
+        blocks.append(Heading(3, workload))
+        blocks += [Image(p.name, p.title) for p in plots if p.workload == workload]
+        for group in content.groups_of(workload):
+            blocks += _group(group)
+    return blocks
+
+
+def _verdicts(content: ReportContent) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(2, "Ordering verdicts"),
+        para("For each pair of adjacent methods in an expected ordering (best first), per workload and placement, "
+             "the 95% interval of the ratio of their medians decides: ", Strong("holds"), " when it lies wholly on "
+             "the first method's better side, ", Strong("violated"), " when wholly on the worse side, ",
+             Strong("inconclusive"), " when it straddles 1 (more rounds may settle it)."),
+    ]
+    for expectation, verdicts in content.verdicts.items():
+        source = f" (stated by {GUIDE})" if expectation == DOCUMENTED else ""
+        blocks.append(Heading(3, expectation.replace(">", " > ") + source))
+        if verdicts:
+            blocks.append(table(tables.VERDICT_HEADERS, tables.verdict_rows(verdicts)))
+            blocks.append(para(tables.VERDICT_NOTE + "."))
+        else:
+            blocks.append(para("No pair could be judged: the methods it names were not measured."))
+    return blocks
+
+
+def _claims(content: ReportContent) -> list[Block]:
+    blocks: list[Block] = [
+        Heading(2, f"Claims of {GUIDE}"),
+        para(f"Each cell: what the guide ({GUIDE_URL}) documents / what this run observed. Native performance "
+             f"means within {content.tolerance * 100:g}% of host by the interval of the ratio, on every workload "
+             "measured. ", tables.CLAIMS_LEGEND + "."),
+    ]
+    headers, rows = tables.claims_rows(list(content.claims))
+    blocks.append(table(headers, rows))
+    disagreements = tables.disagreement_lines(list(content.claims))
+    if disagreements:
+        blocks.append(para(Strong("Where this run disagrees with the guide:")))
+        blocks.append(Bullets(tuple((line,) for line in disagreements)))
+    observed = [c for c in content.claims if c.observed is not None]
+    if observed:
+        blocks.append(Details("Evidence for every observation", (table(
+            ["claim", "method", "documented", "observed", "evidence"],
+            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, c.method, _value(c.documented),
+              _value(c.observed), c.evidence] for c in observed]),)))
+    return blocks
+
+
+def _warnings(content: ReportContent) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Warnings")]
+    if content.warnings:
+        blocks.append(para("Cells whose results are less trustworthy than they look, and what to do about it:"))
+        blocks.append(Bullets(tuple((line,) for line in tables.warning_lines(list(content.warnings)))))
+    else:
+        blocks.append(para("No stability warnings: every measured cell met the run's precision target, "
+                           "without failures or outliers."))
+    if content.document.warnings:
+        blocks.append(para("Recorded during the run:"))
+        blocks.append(Bullets(tuple((w,) for w in content.document.warnings)))
+    return blocks
+
+
+def layout(content: ReportContent, plots: list[PlotRef]) -> list[Block]:
+    """The whole report; ``plots`` in display order (each shown under its workload)."""
+    return [Heading(1, _title(content)), *_overview(content), *_stack(content), *_results(content, plots),
+            *_verdicts(content), *_claims(content), *_warnings(content),
+            para(f"Generated by podman-netbench {content.document.tool.get('version', '?')} from ",
+                 Code(content.source.name), " alone.")]
