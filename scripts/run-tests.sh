@@ -4,6 +4,6 @@
 # method on the real components (as root, like CI). Arguments go to pytest.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-"$here/setup.sh" --quiet
+"$here/setup.sh" --quiet --test-tools
 cd "$here/.."
 exec /var/lib/podman-netbench/venv/bin/python -m pytest "$@"

@@ -7,7 +7,8 @@
 #
 # What it may change (only when missing):
 #   * distribution packages: podman, passt (pasta), slirp4netns, rootlesskit, iperf3,
-#     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2
+#     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2,
+#     git and the JavaScript libraries of the published history pages (libjs-*)
 #   * /dev/net/tun made usable by unprivileged users (mode 0666, as on most distributions)
 #   * an unprivileged user "netbench" (NETBENCH_USER) with subordinate uid/gid ranges
 #   * that user's rootless Podman configuration (runc + cgroupfs when cgroups are not
@@ -15,9 +16,10 @@
 #   * a Python virtual environment in /var/lib/podman-netbench/venv with requirements.txt
 #   * a local container image localhost/netbench-base built without any registry
 #
-# Usage: scripts/setup.sh [--check] [--quiet]
-#   --check   change nothing; exit 0 when the host is ready, else 2 and list what is missing
-#   --quiet   print only the changes made and errors
+# Usage: scripts/setup.sh [--check] [--quiet] [--test-tools]
+#   --check       change nothing; exit 0 when the host is ready, else 2 and list what is missing
+#   --quiet       print only the changes made and errors
+#   --test-tools  also install what only the tests use (chromium, to load the published pages)
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,12 +30,14 @@ BENCH_USER=${NETBENCH_USER:-netbench}
 IMAGE=localhost/netbench-base:1
 CHECK_ONLY=0
 QUIET=0
+TEST_TOOLS=0
 for arg in "$@"; do
   case "$arg" in
     --check) CHECK_ONLY=1 ;;
     --quiet) QUIET=1 ;;
+    --test-tools) TEST_TOOLS=1 ;;
     -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "setup.sh: unknown option '$arg' (valid: --check, --quiet, --help)" >&2; exit 2 ;;
+    *) echo "setup.sh: unknown option '$arg' (valid: --check, --quiet, --test-tools, --help)" >&2; exit 2 ;;
   esac
 done
 
@@ -59,7 +63,9 @@ esac
 
 if [ "$FAMILY" = debian ]; then
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 libiperf0 uidmap runc conmon catatonit
-            systemd sockperf python3 python3-venv iproute2 util-linux procps)
+            systemd sockperf python3 python3-venv iproute2 util-linux procps git
+            libjs-jquery libjs-jquery-flot libjs-bootstrap libjs-jquery-stupidtable node-blueimp-md5)
+  TEST_PACKAGES=(chromium)
   installed() { dpkg-query -W -f '${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
   install_packages() {
     with_timeout 600 apt-get update -qq
@@ -68,7 +74,8 @@ if [ "$FAMILY" = debian ]; then
 else
   # Fedora: the same components; pasta is in the passt package, newuidmap in shadow-utils.
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 shadow-utils runc conmon catatonit
-            systemd sockperf python3 iproute util-linux procps-ng)
+            systemd sockperf python3 iproute util-linux procps-ng git)
+  TEST_PACKAGES=(chromium)
   installed() { rpm -q "$1" >/dev/null 2>&1; }
   install_packages() { with_timeout 1800 dnf install -y -q "$@" >/dev/null; }
 fi
@@ -77,6 +84,7 @@ IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 
 # ---------------------------------------------------------------- 1. packages
 to_install=()
+if [ "$TEST_TOOLS" = 1 ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 for p in "${PACKAGES[@]}"; do installed "$p" || to_install+=("$p"); done
 if [ ${#to_install[@]} -gt 0 ]; then
   if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then

@@ -1,0 +1,66 @@
+"""``compare``: two stacks, cell by cell, with verdicts that know each metric's direction."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+HELP = "compare two results documents or two stack snapshots (better / worse / same)"
+DESCRIPTION = (
+    "Compare B against A, where each is a results document or a stack snapshot of the asv "
+    "history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash). Per "
+    "workload, metric, placement and method: both medians, the ratio B/A with its 95%% "
+    "bootstrap interval, and whether B is better, worse or the same, by the metric's direction "
+    "(throughput: higher is better; latency: lower is better). Output is Markdown for a bug "
+    "tracker, or JSON."
+)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is not a non-negative percentage")
+    return value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("a", metavar="A", help="the baseline: a results document, or a stack snapshot (tag or hash)")
+    parser.add_argument("b", metavar="B", help="compared against A: a results document, or a stack snapshot")
+    parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON on stdout")
+    parser.add_argument("--fail-on-regression", type=_percent, default=None, metavar="PCT",
+                        help="exit 1 when any cell of B is significantly worse than A by more than PCT percent "
+                             "(median change, in the metric's direction); default: never")
+    parser.add_argument("--metrics", choices=("primary", "all"), default="primary",
+                        help="each workload's primary metric, or every metric it records")
+    parser.add_argument("--machine", metavar="NAME", default=None,
+                        help="for stack snapshots recorded on several machines: which machine's samples")
+    parser.add_argument("--config", metavar="PATH", type=Path, default=None,
+                        help="asv configuration for stack snapshots (default: NETBENCH_ASV_CONFIG, else the suite's)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from .. import compare
+    from ..history import config
+
+    def conf_loader():  # type: ignore[no-untyped-def]
+        return config.load(args.config)
+
+    a = compare.load_side(args.a, conf_loader, args.machine, args.metrics)
+    b = compare.load_side(args.b, conf_loader, args.machine, args.metrics)
+    result = compare.compare(a, b, threshold_pct=args.fail_on_regression)
+    if args.format == "json":
+        print(json.dumps(compare.to_json(result), indent=1))
+    else:
+        print(compare.render_markdown(result), end="")
+    found = result.regressions()
+    if found:
+        print(f"bench_runner: {len(found)} cell(s) significantly worse than A by more than "
+              f"{args.fail_on_regression:g}%", file=sys.stderr)
+        return 1
+    return 0

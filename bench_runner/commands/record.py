@@ -1,0 +1,62 @@
+"""``record``: add stored results documents to the asv history without measuring again."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HELP = "record results documents into the asv history (one point per stack)"
+DESCRIPTION = (
+    "Add the samples of stored results documents to the asv history in results/: a document "
+    "measured on a stack already in history adds samples to that point; a new stack (kernel, "
+    "podman, passt, slirp4netns, rootlesskit, iperf3, facts given with run --stack, provider) "
+    "adds a point, dated by when the run started and tagged with the versions. Documents are "
+    "recorded oldest first; recording the same run twice adds nothing. Then see it with "
+    "'python -m bench_runner publish', 'asv show' or 'asv compare TAG1 TAG2'."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("documents", nargs="+", metavar="RESULTS.json", help="results documents written by run")
+    parser.add_argument("--machine", metavar="NAME", default=None,
+                        help="asv machine the runs were measured on (default: NETBENCH_MACHINE, else this "
+                             "host's name); give it for archives from another machine")
+    parser.add_argument("--config", metavar="PATH", type=Path, default=None,
+                        help="asv configuration (default: NETBENCH_ASV_CONFIG, else asv.conf.json of the suite)")
+    parser.add_argument("--json", action="store_true", help="print what was recorded as JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    from .. import results
+    from ..history import config
+    from ..history.record import ordered, record_document
+
+    conf = config.load(args.config)
+    loaded = [(str(Path(p).resolve()), results.load(p)) for p in args.documents]
+    outcomes = [record_document(doc, source, conf, machine_name=args.machine) for source, doc in ordered(loaded)]
+    if args.json:
+        print(json.dumps([{
+            "document": o.source, "machine": o.machine,
+            "snapshot": {"commit": o.snapshot.commit, "tag": o.snapshot.tag,
+                         "first_measured": o.snapshot.date.isoformat(),
+                         "versions": o.snapshot.snapshot.as_dict()} if o.snapshot else None,
+            "new_point": o.new_point, "already_recorded": o.already, "cells": o.cells, "samples": o.samples,
+            "samples_in_point": o.total_samples, "notes": o.notes,
+        } for o in outcomes], indent=1))
+        return 0
+    for o in outcomes:
+        point = o.snapshot
+        where = f"{point.tag} ({point.commit[:8]})" if point else "-"
+        if o.already:
+            print(f"{o.source}: already recorded under {where} on machine {o.machine}; nothing added")
+        elif point is None:
+            print(f"{o.source}: nothing recorded")
+        else:
+            kind = "new point" if o.new_point else "added to the existing point"
+            print(f"{o.source}: {o.samples} samples in {o.cells} cells -> {kind} {where} on machine {o.machine} "
+                  f"({o.total_samples} samples there now)")
+        for note in o.notes:
+            print(f"  note: {note}")
+    print(f"history: {conf.results_dir} (publish with: python -m bench_runner publish)")
+    return 0

@@ -1,0 +1,244 @@
+"""Compare two stacks cell by cell, knowing which way is better for each metric.
+
+A side is a results document or a stack snapshot in the asv history (all samples recorded
+for it on one machine). Per workload, metric, placement and method: both medians, the
+ratio B/A with a seeded bootstrap interval (``stats.ratio``), and a verdict for B against
+A from the metric's own direction (``stats.better``): a throughput drop is "worse", a
+latency rise is "worse". asv's compare assumes lower is better for everything, so its
++/- cannot be used for throughput. Too few samples for an interval: "inconclusive".
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import results, stats
+from .errors import UsageError
+from .history import asvfiles
+from .history.config import AsvConfig
+from .history.snapshots import Snapshot, StackRepo
+from .tables import fmt, fmt_interval
+
+METRIC_CHOICES = ("primary", "all")
+
+
+@dataclass(frozen=True, order=True)
+class CellKey:
+    workload: str
+    metric: str
+    placement: str
+    method: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.workload}/{self.placement}/{self.method} {self.metric}"
+
+
+@dataclass(frozen=True)
+class CellSamples:
+    unit: str
+    higher_is_better: bool
+    samples: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Side:
+    label: str
+    kind: str  # "document" or "snapshot"
+    source: str  # a path, or a commit of the stack history
+    versions: tuple[tuple[str, str], ...]
+    cells: dict[CellKey, CellSamples] = field(hash=False)
+
+
+@dataclass(frozen=True)
+class Row:
+    key: CellKey
+    unit: str
+    higher_is_better: bool
+    a: stats.Summary
+    b: stats.Summary
+    ratio: stats.Ratio  # median(B) / median(A)
+    verdict: str  # better / worse / same / inconclusive: B against A
+    worse_by_pct: float  # how much worse B is than A, in the metric's direction (negative: better)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    a: Side
+    b: Side
+    rows: tuple[Row, ...]
+    only_a: tuple[CellKey, ...]
+    only_b: tuple[CellKey, ...]
+    not_compared: tuple[tuple[CellKey, str], ...]
+    threshold_pct: float | None
+
+    def regressions(self) -> list[Row]:
+        """Cells significantly worse by more than the threshold (none without a threshold)."""
+        if self.threshold_pct is None:
+            return []
+        return [r for r in self.rows if r.verdict == "worse" and r.worse_by_pct > self.threshold_pct]
+
+
+def worse_by_pct(ratio_value: float, higher_is_better: bool) -> float:
+    """Percent by which B is worse than A given median(B)/median(A): a drop to 0.8 of a
+    throughput is 20, a rise to 1.2 of a latency is 20; improvements are negative."""
+    if not math.isfinite(ratio_value):
+        return math.inf if higher_is_better is False else -math.inf
+    return (1.0 - ratio_value) * 100.0 if higher_is_better else (ratio_value - 1.0) * 100.0
+
+
+def verdict(ratio_: stats.Ratio, higher_is_better: bool) -> str:
+    if ratio_.ci_low is None or ratio_.ci_high is None:
+        return "inconclusive"
+    return stats.better(ratio_, higher_is_better)
+
+
+def side_from_document(path: Path, metrics: str) -> Side:
+    document = results.load(path)
+    cells: dict[CellKey, CellSamples] = {}
+    for cell in document.cells:
+        if cell.status != "measured":
+            continue
+        infos = [cell.metric_info(cell.metric)] + (list(cell.extra_metrics) if metrics == "all" else [])
+        for info in infos:
+            values = tuple(v for v in cell.samples(info.id) if math.isfinite(v))
+            if values:
+                cells[CellKey(cell.workload, info.id, cell.placement, cell.method)] = CellSamples(
+                    info.unit, info.higher_is_better, values)
+    snapshot = Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
+    return Side(f"{path.name} (run {document.run.get('id', '?')})", "document", str(path), snapshot.items, cells)
+
+
+def side_from_snapshot(conf: AsvConfig, name: str, machine: str | None, metrics: str) -> Side | None:
+    repo = StackRepo(conf.stack_repo, conf.branch)
+    point = repo.resolve(name)
+    if point is None:
+        return None
+    holders = [m for m in asvfiles.machines(conf) if asvfiles.result_path(conf, m, point.commit).is_file()]
+    if machine is None:
+        if not holders:
+            raise UsageError(f"{name}: no samples recorded for this stack snapshot")
+        if len(holders) > 1:
+            raise UsageError(f"{name}: recorded on several machines ({', '.join(holders)}); choose one with --machine")
+        machine = holders[0]
+    elif machine not in holders:
+        raise UsageError(f"{name}: no samples recorded for this stack snapshot on machine {machine}")
+    cells: dict[CellKey, CellSamples] = {}
+    for stored in asvfiles.read_samples(conf, machine, point.commit):
+        if metrics == "primary" and not stored.primary:
+            continue
+        cells[CellKey(stored.workload, stored.metric, stored.placement, stored.method)] = CellSamples(
+            stored.unit, stored.higher_is_better, tuple(stored.samples))
+    label = f"{point.tag or point.commit[:8]} on {machine}"
+    return Side(label, "snapshot", point.commit, point.snapshot.items, cells)
+
+
+def load_side(argument: str, conf_loader: Any, machine: str | None, metrics: str) -> Side:
+    """A results document when ``argument`` is a file, else a stack snapshot (tag or hash)."""
+    path = Path(argument)
+    if path.is_file():
+        return side_from_document(path, metrics)
+    if path.suffix == ".json" or "/" in argument:
+        raise UsageError(f"{argument}: no such results document")
+    conf = conf_loader()
+    side = side_from_snapshot(conf, argument, machine, metrics)
+    if side is None:
+        raise UsageError(f"{argument}: neither a results document nor a stack snapshot in {conf.stack_repo} "
+                         "(python -m bench_runner publish lists them)")
+    return side
+
+
+def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparison:
+    rows: list[Row] = []
+    not_compared: list[tuple[CellKey, str]] = []
+    for key in sorted(set(a.cells) & set(b.cells)):
+        left, right = a.cells[key], b.cells[key]
+        if left.unit != right.unit or left.higher_is_better != right.higher_is_better:
+            not_compared.append((key, f"A is in {left.unit}, B in {right.unit} (or their directions differ)"))
+            continue
+        ratio_ = stats.ratio(right.samples, left.samples)
+        rows.append(Row(key, left.unit, left.higher_is_better, stats.summarize(left.samples),
+                        stats.summarize(right.samples), ratio_, verdict(ratio_, left.higher_is_better),
+                        worse_by_pct(ratio_.value, left.higher_is_better)))
+    if not rows:
+        raise UsageError("A and B have no measured cell in common (same workload, metric, placement and method)")
+    return Comparison(a, b, tuple(rows), tuple(sorted(set(a.cells) - set(b.cells))),
+                      tuple(sorted(set(b.cells) - set(a.cells))), tuple(not_compared), threshold_pct)
+
+
+def _versions_table(comparison: Comparison) -> list[list[str]]:
+    left, right = dict(comparison.a.versions), dict(comparison.b.versions)
+    keys = list(left) + [k for k in right if k not in left]
+    table = []
+    for key in keys:
+        va, vb = left.get(key, "-"), right.get(key, "-")
+        mark = "**" if va != vb else ""
+        table.append([key, f"{mark}{va}{mark}", f"{mark}{vb}{mark}"])
+    return table
+
+
+def render_markdown(comparison: Comparison) -> str:
+    from tabulate import tabulate
+
+    a, b = comparison.a, comparison.b
+    out = ["## podman-netbench compare: B against A", ""]
+    head = [["source", f"`{a.label}`", f"`{b.label}`"], *_versions_table(comparison)]
+    out.append(tabulate(head, headers=["", "A", "B"], tablefmt="github"))
+    out += ["", "B/A is median(B) / median(A) with a 95% bootstrap interval (seeded); the verdict is B's, "
+                "by each metric's direction; p is a two-sided Mann-Whitney U.", ""]
+    rows = []
+    for r in comparison.rows:
+        direction = "higher is better" if r.higher_is_better else "lower is better"
+        rows.append([r.key.workload, f"{r.key.metric} ({r.unit}, {direction})", r.key.placement, r.key.method,
+                     f"{fmt(r.a.median)} (n={r.a.n})", f"{fmt(r.b.median)} (n={r.b.n})", fmt(r.ratio.value),
+                     fmt_interval(r.ratio.ci_low, r.ratio.ci_high),
+                     "-" if r.ratio.p_value is None else f"{r.ratio.p_value:.2g}",
+                     f"**{r.verdict}**" if r.verdict == "worse" else r.verdict])
+    out.append(tabulate(rows, headers=["workload", "metric", "placement", "method", "A median", "B median", "B/A",
+                                       "95% CI", "p", "verdict"], tablefmt="github", disable_numparse=True))
+    if any(r.verdict == "inconclusive" for r in comparison.rows):
+        out += ["", f"inconclusive: fewer than {stats.MIN_SAMPLES_FOR_CI} samples on a side, so no interval."]
+    for title, keys in (("Only in A", comparison.only_a), ("Only in B", comparison.only_b)):
+        if keys:
+            out += ["", f"{title}: " + ", ".join(k.label for k in keys)]
+    for key, why in comparison.not_compared:
+        out += ["", f"Not compared: {key.label}: {why}"]
+    if comparison.threshold_pct is not None:
+        found = comparison.regressions()
+        out += ["", f"**Regressions** (significantly worse by more than {comparison.threshold_pct:g}%): "
+                    + (", ".join(f"{r.key.label} {r.worse_by_pct:.1f}% worse" for r in found) if found else "none")]
+    return "\n".join(out) + "\n"
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+def to_json(comparison: Comparison) -> dict[str, Any]:
+    def side(s: Side) -> dict[str, Any]:
+        return {"label": s.label, "kind": s.kind, "source": s.source, "versions": dict(s.versions)}
+
+    def summary(x: stats.Summary) -> dict[str, Any]:
+        return {"median": x.median, "ci": [x.ci_low, x.ci_high], "n": x.n}
+
+    regressions = {id(r) for r in comparison.regressions()}
+    return {
+        "a": side(comparison.a), "b": side(comparison.b),
+        "ratio": "median(B) / median(A)", "confidence": stats.CONFIDENCE,
+        "threshold_pct": comparison.threshold_pct,
+        "rows": [{
+            "workload": r.key.workload, "metric": r.key.metric, "placement": r.key.placement,
+            "method": r.key.method, "unit": r.unit, "higher_is_better": r.higher_is_better,
+            "a": summary(r.a), "b": summary(r.b),
+            "ratio": _finite(r.ratio.value), "ratio_ci": [r.ratio.ci_low, r.ratio.ci_high],
+            "p_value": r.ratio.p_value, "verdict": r.verdict, "worse_by_pct": _finite(r.worse_by_pct),
+            "regression": id(r) in regressions,
+        } for r in comparison.rows],
+        "only_in_a": [k.label for k in comparison.only_a],
+        "only_in_b": [k.label for k in comparison.only_b],
+        "not_compared": [{"cell": k.label, "why": why} for k, why in comparison.not_compared],
+        "regressions": len(regressions),
+    }

@@ -1,0 +1,15 @@
+"""History across stack snapshots, kept in asv.
+
+Each distinct stack (kernel, Podman, passt, slirp4netns, rootlesskit, iperf3, the facts a
+user states with ``run --stack``, and the provider that ran the methods) is one commit of a
+small synthetic git repository, the *stack history*; asv sees that repository as "the
+project", so every stack is one point on asv's x-axis, dated by its first measurement and
+tagged with its versions. Samples of results documents are written into asv's own result
+files under that commit (``record``), so ``asv publish``, ``asv compare`` and ``asv show``
+work on them as on any asv project.
+
+Modules: ``config`` (where asv keeps things), ``snapshots`` (stack identity and the git
+repository), ``machine`` (kernel-independent machine info), ``specs`` (one asv benchmark
+per workload metric), ``asvfiles`` (asv's result files), ``record`` (a document into
+history), ``publish`` (the HTML site), ``asvbench`` (what ``benchmarks/`` runs under asv).
+"""

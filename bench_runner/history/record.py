@@ -1,0 +1,146 @@
+"""Record a results document into history without measuring again.
+
+The document's stack (and provider) picks the snapshot: an unchanged stack adds samples to
+its existing point, a changed one appends a point dated by this document's start. A ledger
+beside asv's files (``netbench-recorded.tsv``, not JSON so asv ignores it) makes recording
+idempotent: the same run recorded twice adds its samples once.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import UsageError
+from ..results import RunDocument
+from . import asvfiles, machine, specs
+from .config import AsvConfig
+from .snapshots import SnapshotCommit, Snapshot, StackRepo, parse_time
+
+LEDGER = "netbench-recorded.tsv"
+_LEDGER_FIELDS = ("recorded_at", "machine", "commit", "run_id", "run_started_at", "source")
+
+
+@dataclass
+class Recorded:
+    source: str
+    machine: str
+    snapshot: SnapshotCommit | None
+    new_point: bool = False
+    already: bool = False
+    cells: int = 0
+    samples: int = 0
+    total_samples: int = 0  # in this point for this machine, after recording
+    notes: list[str] = field(default_factory=list)
+
+
+def _ledger(conf: AsvConfig) -> list[dict[str, str]]:
+    path = conf.results_dir / LEDGER
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh, delimiter="\t"))
+
+
+def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
+    path = conf.results_dir / LEDGER
+    new = not path.is_file()
+    with path.open("a", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=_LEDGER_FIELDS, delimiter="\t", lineterminator="\n")
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def collect(document: RunDocument) -> tuple[list[asvfiles.NewSamples], list[str]]:
+    """Samples per benchmark spec from a document, and notes on what was left out and why."""
+    notes: list[str] = []
+    started = parse_time(document.run["started_at"])
+    known = {(s.workload, s.metric): s for s in specs.all_specs()}
+    workloads = {s.workload for s in known.values()}
+    samples: dict[str, dict[tuple[str, str], list[float]]] = {}
+    seconds: dict[str, float] = {}
+    for cell in document.cells:
+        if cell.workload not in workloads:
+            notes.append(f"{cell.cell.label}: workload {cell.workload} is not in this suite's benchmarks; not recorded")
+            continue
+        if cell.status != "measured":
+            continue
+        for info in [cell.metric_info(cell.metric), *cell.extra_metrics]:
+            spec = known.get((cell.workload, info.id))
+            if spec is None:
+                notes.append(f"{cell.cell.label}: metric {info.id} is not in this suite's benchmarks; not recorded")
+                continue
+            if (info.unit, info.higher_is_better) != (spec.unit, spec.higher_is_better):
+                notes.append(f"{cell.cell.label}: {info.id} is in {info.unit} here but {spec.unit} in history; "
+                             "not recorded")
+                continue
+            if (cell.method, cell.placement) not in spec.combinations():
+                notes.append(f"{cell.cell.label}: not a parameter of {spec.name}; not recorded")
+                continue
+            values = [v for v in cell.samples(info.id) if math.isfinite(v)]
+            if values:
+                samples.setdefault(spec.name, {})[(cell.method, cell.placement)] = values
+                seconds[spec.name] = seconds.get(spec.name, 0.0) + sum(t.seconds for t in cell.trials)
+    by_name = {s.name: s for s in known.values()}
+    additions = [asvfiles.NewSamples(by_name[name], found, started, seconds[name]) for name, found in samples.items()]
+    return additions, notes
+
+
+def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
+                    machine_name: str | None = None) -> Recorded:
+    """Add one document's samples to history (idempotent per machine and run)."""
+    name = machine.checked_name(machine_name or machine.this_host())
+    if document.run.get("status") == "running":
+        raise UsageError(f"{source}: the run is still going (status running) or was killed; "
+                         "record it once it has finished")
+    run_id = str(document.run.get("id", ""))
+    run_started = str(document.run["started_at"])
+    snapshot = Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
+    outcome = Recorded(source=source, machine=name, snapshot=None)
+    additions, outcome.notes = collect(document)
+    if document.run.get("status") == "incomplete":
+        outcome.notes.append("the run was incomplete: only the cells it measured are recorded")
+    repo = StackRepo(conf.stack_repo, conf.branch)
+    with asvfiles.locked(conf.results_dir):
+        for row in _ledger(conf):
+            if (row["machine"], row["run_id"], row["run_started_at"]) == (name, run_id, run_started):
+                outcome.already = True
+                outcome.snapshot = repo.resolve(row["commit"])
+                outcome.total_samples = asvfiles.count_samples(conf, name, row["commit"])
+                return outcome
+        if not additions:
+            outcome.notes.append("no measured samples in this document; nothing recorded")
+            return outcome
+        discovered = asvfiles.discover(conf)
+        entries = {a.spec.name: asvfiles.checked_entry(discovered, a.spec) for a in additions}
+        point, outcome.new_point = repo.find_or_add(snapshot, parse_time(run_started))
+        outcome.snapshot = point
+        asvfiles.write_benchmarks_json(conf, discovered)
+        info = machine.machine_info(name, document.stack)
+        asvfiles.write_machine_json(conf, info)
+        asvfiles.add_samples(conf, machine_params=machine.params(name, document.stack), commit=point.commit,
+                             date=point.date, entries=entries, additions=additions)
+        _append_ledger(conf, {"recorded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                              "machine": name, "commit": point.commit, "run_id": run_id,
+                              "run_started_at": run_started, "source": source})
+        outcome.cells = len({(a.spec.workload, *combo) for a in additions for combo in a.samples})
+        outcome.samples = sum(len(v) for a in additions for v in a.samples.values())
+        outcome.total_samples = asvfiles.count_samples(conf, name, point.commit)
+    changed = machine.ensure_asv_machine_entry(info)
+    if changed is not None:
+        outcome.notes.append(f"added machine {name} to {changed} (kernel-independent), so a plain asv run "
+                             "finds it")
+    return outcome
+
+
+def ordered(documents: list[tuple[str, RunDocument]]) -> list[tuple[str, RunDocument]]:
+    """Oldest run first, so history rebuilt from archives keeps the measurement order."""
+    return sorted(documents, key=lambda item: parse_time(item[1].run["started_at"]))
+
+
+def default_source(path: Path) -> str:
+    return str(path.resolve())
