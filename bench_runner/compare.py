@@ -5,7 +5,8 @@ for it on one machine). Per workload, metric, placement and method: both medians
 ratio B/A with a seeded bootstrap interval (``stats.ratio``), and a verdict for B against
 A from the metric's own direction (``stats.better``): a throughput drop is "worse", a
 latency rise is "worse". asv's compare assumes lower is better for everything, so its
-+/- cannot be used for throughput. Too few samples for an interval: "inconclusive".
++/- cannot be used for throughput. No finite interval of the ratio (fewer than three
+samples on a side, or medians of 0 in A): "inconclusive", never "same".
 """
 
 from __future__ import annotations
@@ -200,7 +201,8 @@ def render_markdown(comparison: Comparison) -> str:
     out.append(tabulate(rows, headers=["workload", "metric", "placement", "method", "A median", "B median", "B/A",
                                        "95% CI", "p", "verdict"], tablefmt="github", disable_numparse=True))
     if any(r.verdict == "inconclusive" for r in comparison.rows):
-        out += ["", f"inconclusive: fewer than {stats.MIN_SAMPLES_FOR_CI} samples on a side, so no interval."]
+        out += ["", f"inconclusive: no finite interval of the ratio (fewer than {stats.MIN_SAMPLES_FOR_CI} "
+                    "samples on a side, or medians of 0 in A)."]
     for title, keys in (("Only in A", comparison.only_a), ("Only in B", comparison.only_b)):
         if keys:
             out += ["", f"{title}: " + ", ".join(k.label for k in keys)]

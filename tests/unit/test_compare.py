@@ -1,0 +1,153 @@
+"""compare: verdicts by each metric's direction, on copies of a recorded results document
+with known changes injected, and the exit code of --fail-on-regression."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench_runner import compare, stats
+from tests.unit.history_env import REPO, load_doc, variant, write
+
+FULL = "results-bare-full.json"
+#: Cells whose own 95% interval of the median is narrower than this (relative half-width)
+#: must see a 20% change; noisier cells may honestly stay "same", never the wrong way.
+RESOLVABLE = 0.08
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bench_runner", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.fixture
+def injected(tmp_path: Path) -> tuple[Path, Path]:
+    """A recorded document and a copy whose throughput is 20% lower and whose lower-is-better
+    metrics are 20% higher: both changes are for the worse."""
+    data = load_doc(FULL)
+    directions = {}
+    for cell in data["cells"]:
+        directions[cell["metric"]] = cell["higher_is_better"]
+        for extra in cell["extra_metrics"]:
+            directions[extra["id"]] = extra["higher_is_better"]
+
+    def worse(metric: str, method: str, value: float) -> float:
+        return value * (0.8 if directions[metric] else 1.2)
+
+    a = write(tmp_path / "a.json", data)
+    b = write(tmp_path / "b.json", variant(data, run_id="worse", started_at="2026-11-29T00:00:00Z", scale=worse))
+    return a, b
+
+
+def _resolvable(side: compare.Side) -> set[compare.CellKey]:
+    return {k for k, c in side.cells.items() if (stats.summarize(c.samples).half_width or 1) < RESOLVABLE}
+
+
+def test_a_throughput_drop_and_a_cost_rise_are_both_worse(injected: tuple[Path, Path]) -> None:
+    a, b = injected
+    side_a = compare.side_from_document(a, "all")
+    result = compare.compare(side_a, compare.side_from_document(b, "all"), threshold_pct=10)
+    by_key = {r.key: r for r in result.rows}
+    clear = _resolvable(side_a)
+    directions = {r.higher_is_better for r in result.rows if r.key in clear}
+    assert directions == {True, False}  # the test covers both directions
+    for row in result.rows:
+        assert row.verdict != "better", row
+        if row.key in clear:
+            assert row.verdict == "worse", row
+            assert row.worse_by_pct == pytest.approx(20.0, abs=1e-6)
+    pasta = compare.CellKey("tcp-stream", "throughput", "remote", "pasta")
+    cpu = compare.CellKey("tcp-stream", "helper_cpu_s_per_gb", "remote", "pasta")
+    assert by_key[pasta].verdict == "worse" and by_key[pasta].ratio.value == pytest.approx(0.8)
+    assert by_key[cpu].verdict == "worse" and by_key[cpu].ratio.value == pytest.approx(1.2)
+    assert pasta in {r.key for r in result.regressions()} and cpu in {r.key for r in result.regressions()}
+
+
+def test_fail_on_regression_exits_1_and_identical_inputs_are_same(injected: tuple[Path, Path]) -> None:
+    a, b = injected
+    failed = cli("compare", str(a), str(b), "--metrics", "all", "--fail-on-regression", "10")
+    assert failed.returncode == 1, failed.stderr
+    assert "significantly worse than A by more than 10%" in failed.stderr
+    assert "throughput (Gbit/s, higher is better)" in failed.stdout
+    assert "helper_cpu_s_per_gb (CPU s/GB, lower is better)" in failed.stdout
+    assert "**worse**" in failed.stdout
+    relaxed = cli("compare", str(a), str(b), "--fail-on-regression", "25")
+    assert relaxed.returncode == 0, relaxed.stderr  # 20% is within 25%
+    same = cli("compare", str(a), str(a), "--metrics", "all", "--fail-on-regression", "0", "--format", "json")
+    assert same.returncode == 0, same.stderr
+    report = json.loads(same.stdout)
+    assert report["regressions"] == 0
+    for row in report["rows"]:
+        # Counts with zeros (retransmits) can have no finite interval of the ratio: then no
+        # verdict either way, never "better" or "worse".
+        assert row["verdict"] == ("same" if row["ratio_ci"][0] is not None else "inconclusive"), row
+    assert sum(r["verdict"] == "same" for r in report["rows"]) >= 16
+    primary = json.loads(cli("compare", str(a), str(a), "--format", "json").stdout)
+    assert len(primary["rows"]) == 8 and {r["verdict"] for r in primary["rows"]} == {"same"}
+
+
+def test_improvements_are_better_in_both_directions() -> None:
+    rng = np.random.default_rng(7)
+    base = list(rng.normal(100, 1, 10))
+    up = [v * 1.2 for v in base]
+    down = [v * 0.8 for v in base]
+    assert compare.verdict(stats.ratio(up, base), higher_is_better=True) == "better"
+    assert compare.verdict(stats.ratio(down, base), higher_is_better=False) == "better"
+    assert compare.verdict(stats.ratio(down, base), higher_is_better=True) == "worse"
+    assert compare.worse_by_pct(0.8, True) == pytest.approx(20)
+    assert compare.worse_by_pct(1.2, False) == pytest.approx(20)
+    assert compare.worse_by_pct(1.2, True) == pytest.approx(-20)
+
+
+def test_a_significant_change_below_the_threshold_is_not_a_regression(tmp_path: Path) -> None:
+    data = load_doc(FULL)
+    a = compare.side_from_document(write(tmp_path / "a.json", data), "primary")
+    slightly = variant(data, run_id="b", started_at="2026-11-29T00:00:00Z", scale=lambda k, m, v: v * 0.95)
+    b = compare.side_from_document(write(tmp_path / "b.json", slightly), "primary")
+    result = compare.compare(a, b, threshold_pct=10)
+    assert result.regressions() == []
+    assert compare.compare(a, b, threshold_pct=None).regressions() == []
+
+
+def test_one_sample_per_side_is_inconclusive_not_same(tmp_path: Path) -> None:
+    path = REPO / "tests" / "data" / "results-bare-quick.json"
+    side = compare.side_from_document(path, "primary")
+    result = compare.compare(side, side, threshold_pct=0)
+    assert {r.verdict for r in result.rows} == {"inconclusive"}
+    assert "inconclusive: no finite interval of the ratio (fewer than 3 samples" in compare.render_markdown(result)
+
+
+def test_cells_in_only_one_side_are_listed_not_judged(tmp_path: Path) -> None:
+    data = load_doc(FULL)
+    fewer = variant(data, run_id="b", started_at="2026-11-29T00:00:00Z")
+    fewer["cells"] = [c for c in fewer["cells"] if c["method"] != "pasta"]
+    a = compare.side_from_document(write(tmp_path / "a.json", data), "primary")
+    b = compare.side_from_document(write(tmp_path / "b.json", fewer), "primary")
+    result = compare.compare(a, b)
+    assert {k.method for k in result.only_a} == {"pasta"}
+    assert "pasta" not in {r.key.method for r in result.rows}
+    only = next(line for line in compare.render_markdown(result).splitlines() if line.startswith("Only in A:"))
+    assert "tcp-stream/remote/pasta throughput" in only and "tcp-stream/loopback/pasta throughput" in only
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["compare", "nosuch.json", "other.json"], "nosuch.json: no such results document"),
+    (["compare", "tests/data/results-bare-quick.json", "no-such-snapshot"],
+     "no-such-snapshot: neither a results document nor a stack snapshot"),
+    (["compare", "a", "b", "--fail-on-regression", "-5"], "is not a non-negative percentage"),
+    (["compare", "a", "b", "--format", "html"], "invalid choice: 'html'"),
+])
+def test_bad_input_is_one_line_and_exit_2(args: list[str], expected: str, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.unit.history_env import make_config
+
+    monkeypatch.setenv("NETBENCH_ASV_CONFIG", str(make_config(tmp_path)))
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
