@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import doctor, list_ids, run
+from . import compare, doctor, list_ids, publish, record, run
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
     "list": list_ids,
     "doctor": doctor,
+    "record": record,
+    "publish": publish,
+    "compare": compare,
 }
