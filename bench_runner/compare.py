@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from . import results, stats
 from .errors import UsageError
@@ -137,7 +137,7 @@ def side_from_snapshot(conf: AsvConfig, name: str, machine: str | None, metrics:
     return Side(label, "snapshot", point.commit, point.snapshot.items, cells)
 
 
-def load_side(argument: str, conf_loader: Any, machine: str | None, metrics: str) -> Side:
+def load_side(argument: str, conf_loader: Callable[[], AsvConfig], machine: str | None, metrics: str) -> Side:
     """A results document when ``argument`` is a file, else a stack snapshot (tag or hash)."""
     path = Path(argument)
     if path.is_file():

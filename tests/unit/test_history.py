@@ -235,3 +235,30 @@ def test_record_of_a_missing_file_is_one_line(tmp_path: Path, monkeypatch: pytes
     result = cli("record", str(tmp_path / "nope.json"))
     assert result.returncode == 2 and "no such results document" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_asv_run_without_root_says_what_it_needs(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench_runner.history import asvbench
+
+    monkeypatch.setattr(asvbench.os, "geteuid", lambda: 1000)
+    with pytest.raises(RuntimeError, match="run it as root after ./scripts/setup.sh"):
+        asvbench.measure_and_record()
+
+
+def test_asv_benchmarks_report_samples_and_skip_what_was_not_measured() -> None:
+    from bench_runner.history import asvbench
+
+    document = _doc(load_doc(FULL))
+    failed = load_doc(FULL)
+    failed["cells"][1]["status"], failed["cells"][1]["reason"] = "failed", "pasta did not start"
+    cache = asvbench.cache_of(_doc(failed))
+    spec = next(s for s in specs.all_specs() if s.name == "netbench.track_tcp_stream_throughput")
+    track = asvbench.make_track(spec)
+    assert track(asvbench.cache_of(document), "host", "remote") == {
+        "samples": document.cell("tcp-stream", "remote", "host").samples(), "number": 1}
+    with pytest.raises(RuntimeError, match="pasta did not start"):
+        track(cache, "pasta", "remote")
+    cpu = next(s for s in specs.all_specs() if s.name == "netbench.track_tcp_stream_helper_cpu_s_per_gb")
+    with pytest.raises(NotImplementedError):  # asv shows it as skipped: the host has no helper
+        asvbench.make_track(cpu).setup(cache, "host", "remote")
+    assert track.unit == "Gbit/s" and track.higher_is_better is True and track.version == specs.VERSION
