@@ -262,3 +262,24 @@ def test_asv_benchmarks_report_samples_and_skip_what_was_not_measured() -> None:
     with pytest.raises(NotImplementedError):  # asv shows it as skipped: the host has no helper
         asvbench.make_track(cpu).setup(cache, "host", "remote")
     assert track.unit == "Gbit/s" and track.higher_is_better is True and track.version == specs.VERSION
+
+
+def test_machines_keep_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = config.load(use_history(tmp_path, monkeypatch))
+    data = load_doc(FULL)
+    here = record_document(_doc(data), "here", conf)
+    elsewhere = record_document(_doc(variant(data, run_id="x", started_at="2026-11-28T09:00:00Z")), "there", conf,
+                                machine_name="otherhost")
+    assert elsewhere.snapshot.commit == here.snapshot.commit  # same stack, same point ...
+    assert elsewhere.total_samples == here.total_samples  # ... but its own samples
+    assert asvfiles.machines(conf) == ["otherhost", MACHINE]
+    other_machine = json.loads((conf.results_dir / "otherhost" / "machine.json").read_text())
+    assert other_machine["arch"] == "unknown"  # not this host: only what the document says
+    asv_machine = json.loads((tmp_path / "home" / ".asv-machine.json").read_text())
+    assert "otherhost" not in asv_machine
+    tag = here.snapshot.tag
+    ambiguous = cli("compare", tag, tag)
+    assert ambiguous.returncode == 2 and "several machines (otherhost, testhost)" in ambiguous.stderr
+    assert cli("compare", tag, tag, "--machine", "otherhost").returncode == 0
+    with pytest.raises(UsageError, match="machine name"):
+        record_document(_doc(data), "bad", conf, machine_name="../etc")
