@@ -53,11 +53,15 @@ def measure_and_record() -> dict[str, Any]:
         raise RuntimeError(f"{ARGS_ENV}: {exc}") from None
     argv = [sys.executable, "-m", "bench_runner", "run", "--json", *extra]
     _say(f"measuring: {' '.join(argv[1:])}")
+    # The document goes to runs/ beside asv.conf.json; the suite is imported from its own top.
+    suite = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (suite, os.environ.get("PYTHONPATH")) if p)}
     try:
-        done = procs.run(argv, timeout=timeout_s() - 30, check=False, cwd=str(conf.top))
+        done = procs.run(argv, timeout=timeout_s() - 30, check=False, cwd=str(conf.top), env=env)
     except BenchError as exc:
         raise RuntimeError(f"bench_runner run: {exc}") from None
     path = _document_path(done)
+    path = path if path.is_absolute() else conf.top / path
     document = results.load(path)
     outcome = record_document(document, str(path), conf)
     point = outcome.snapshot
