@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
     by_machine: dict[str, list[str]] = {}
     for p in done.points:
         by_machine.setdefault(p.machine, []).append(
-            f"  {p.first_measured:%Y-%m-%d %H:%M} {p.commit[:8]} {p.tag or '-'}  ({p.samples} samples)")
+            f"  {p.first_measured:%Y-%m-%d %H:%M} {p.commit[:8]} {p.tag or '-'}  ({p.samples} metric samples)")
     for name, lines in by_machine.items():
         print(f"machine {name}: {len(lines)} stack snapshot(s)")
         print("\n".join(lines))

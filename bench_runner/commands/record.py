@@ -54,8 +54,8 @@ def main(args: argparse.Namespace) -> int:
             print(f"{o.source}: nothing recorded")
         else:
             kind = "new point" if o.new_point else "added to the existing point"
-            print(f"{o.source}: {o.samples} samples in {o.cells} cells -> {kind} {where} on machine {o.machine} "
-                  f"({o.total_samples} samples there now)")
+            print(f"{o.source}: {o.samples} metric samples of {o.cells} cells -> {kind} {where} on machine {o.machine} "
+                  f"({o.total_samples} metric samples there now)")
         for note in o.notes:
             print(f"  note: {note}")
     print(f"history: {conf.results_dir} (publish with: python -m bench_runner publish)")
