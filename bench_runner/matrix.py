@@ -82,6 +82,27 @@ GBITS = Metric("throughput", "Gbit/s", True, "goodput at the receiver")
 RETRANSMITS = Metric("retransmits", "count", False, "TCP retransmissions during the test")
 HELPER_CPU = Metric("helper_cpu_s_per_gb", "CPU s/GB", False,
                     "CPU seconds the forwarding helper spent per GB moved")
+RTT_P50 = Metric("p50", "us", False, "median round-trip time of the trial's round trips")
+RTT_P90 = Metric("p90", "us", False, "90th percentile of the trial's round-trip times")
+RTT_P99 = Metric("p99", "us", False, "99th percentile of the trial's round-trip times")
+CRR_MEAN = Metric("transaction_us", "us", False,
+                  "time per connect-request-response-close transaction (measured time / transactions)")
+CRR_P50 = Metric("p50", "us", False, "median time of the trial's transactions")
+CRR_P90 = Metric("p90", "us", False, "90th percentile of the trial's transaction times")
+CRR_P99 = Metric("p99", "us", False, "99th percentile of the trial's transaction times")
+UDP_LOSS = Metric("lost_percent", "%", False, "datagrams lost, as iperf3's receiver counts them")
+UDP_JITTER = Metric("jitter_ms", "ms", False, "iperf3's jitter (RFC 1889 interarrival jitter)")
+
+#: What the published-port methods share; the socket-activation methods join the echo
+#: workloads when they exist (the echo service takes inherited sockets).
+PORT_METHODS = ("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")
+#: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
+UDP_STREAM_RATE = 1_000_000_000
+UDP_STREAM_BLKSIZE = 1400
+_NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
+                        "echo-stream measures throughput under socket activation")
+IPERF3_NOT_APPLICABLE = {"socket-activation-user": _NO_INHERITED_IPERF3,
+                         "socket-activation-system": _NO_INHERITED_IPERF3}
 
 WORKLOADS: dict[str, Workload] = _registry([
     Workload(
@@ -89,7 +110,60 @@ WORKLOADS: dict[str, Workload] = _registry([
         "iperf3 TCP, client to server through the published port",
         GBITS,
         (RETRANSMITS, HELPER_CPU),
-        methods=("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns"),
+        methods=PORT_METHODS,
+        not_applicable=IPERF3_NOT_APPLICABLE,
+    ),
+    Workload(
+        "tcp-stream-reverse",
+        "iperf3 TCP -R: the server sends to the client through the published port",
+        GBITS,
+        (RETRANSMITS, HELPER_CPU),
+        methods=PORT_METHODS,
+        not_applicable=IPERF3_NOT_APPLICABLE,
+    ),
+    Workload(
+        "tcp-stream-parallel",
+        "iperf3 TCP -P 4: four streams, client to server through the published port",
+        GBITS,
+        (RETRANSMITS, HELPER_CPU),
+        methods=PORT_METHODS,
+        not_applicable=IPERF3_NOT_APPLICABLE,
+    ),
+    Workload(
+        "udp-stream",
+        f"iperf3 UDP at {UDP_STREAM_RATE / 1e9:g} Gbit/s ({UDP_STREAM_BLKSIZE}-byte datagrams), client to server",
+        GBITS,
+        (UDP_LOSS, UDP_JITTER, HELPER_CPU),
+        methods=PORT_METHODS,
+        not_applicable=IPERF3_NOT_APPLICABLE,
+    ),
+    Workload(
+        "tcp-rr",
+        "echo service, TCP: round trips of 64-byte messages on one connection",
+        RTT_P50,
+        (RTT_P90, RTT_P99),
+        methods=PORT_METHODS,
+    ),
+    Workload(
+        "udp-rr",
+        "echo service, UDP: round trips of 64-byte datagrams",
+        RTT_P50,
+        (RTT_P90, RTT_P99),
+        methods=PORT_METHODS,
+    ),
+    Workload(
+        "tcp-crr",
+        "echo service, TCP: connect, one 64-byte request and response, close",
+        CRR_MEAN,
+        (CRR_P50, CRR_P90, CRR_P99),
+        methods=PORT_METHODS,
+    ),
+    Workload(
+        "echo-stream",
+        "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
+        GBITS,
+        (HELPER_CPU,),
+        methods=PORT_METHODS,
     ),
 ])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import compare, doctor, list_ids, publish, record, run
+from . import calibrate, compare, doctor, list_ids, publish, record, run
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
@@ -13,4 +13,5 @@ COMMANDS: dict[str, ModuleType] = {
     "record": record,
     "publish": publish,
     "compare": compare,
+    "calibrate": calibrate,
 }

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from .base import ClientContext, Measurement, TrialSettings, WorkloadDriver
+from .echo import EchoStream, TcpCrr, TcpRr, UdpRr
 from .iperf import TcpStream
+from .iperf_variants import TcpStreamParallel, TcpStreamReverse, UdpStream
 
-DRIVERS: dict[str, WorkloadDriver] = {driver.spec.id: driver for driver in (TcpStream(),)}
+DRIVERS: dict[str, WorkloadDriver] = {driver.spec.id: driver for driver in (
+    TcpStream(), TcpStreamReverse(), TcpStreamParallel(), UdpStream(),
+    TcpRr(), UdpRr(), TcpCrr(), EchoStream(),
+)}
 
 __all__ = ["ClientContext", "DRIVERS", "Measurement", "TrialSettings", "WorkloadDriver"]

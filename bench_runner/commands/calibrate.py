@@ -1,0 +1,128 @@
+"""``calibrate``: the suite's own overhead, measured against references written in C."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+
+from typing import TYPE_CHECKING
+
+from ..errors import UsageError
+from ..providers import CHOICES
+
+if TYPE_CHECKING:
+    from ..calibration import CalibrationPlan, Comparison
+
+HELP = "measure the suite's overhead against sockperf and iperf3 on the same path (a benchmark, not a test)"
+DESCRIPTION = (
+    "In one lab and one run, on the host method and the remote placement: the suite's tcp-rr p50 "
+    "divided by sockperf ping-pong's p50 round trip (goal: at most 1.25), and the suite's "
+    "echo-stream divided by iperf3's tcp-stream (goal: at least 0.9). Both sides run as the "
+    "benchmark user between the same two namespaces; the suite's side through the same drivers "
+    "and trials as run. Repetitions are interleaved; medians with 95% bootstrap intervals."
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .run import _non_negative_int, _positive_int
+
+    parser.add_argument("--repetitions", type=_positive_int, default=5, help="measured rounds")
+    parser.add_argument("--warmup-rounds", type=_non_negative_int, default=1,
+                        help="rounds run first and left out of the ratios")
+    parser.add_argument("--duration", type=_positive_int, default=3, help="seconds measured per step")
+    parser.add_argument("--omit", type=_non_negative_int, default=1, help="seconds of warm-up in each step")
+    parser.add_argument("--quick", action="store_true", help="one round of 1 s steps, no warm-up (no intervals)")
+    parser.add_argument("--provider", default="auto", help=f"one of {', '.join(CHOICES)}")
+    parser.add_argument("--mtu", type=_positive_int, default=1500, help="MTU of the lab's veth link")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the step order (default: random)")
+    parser.add_argument("--output", "-o", metavar="PATH",
+                        help="write a results document with every trial (sockperf's in checks.calibration)")
+    parser.add_argument("--json", action="store_true", help="print the comparisons as JSON")
+    parser.add_argument("--fail-on-violation", action="store_true", help="exit 1 when a goal is missed")
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.provider not in CHOICES:
+        raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
+    from .. import calibration, results, stack
+    from ..labsession import open_session, preflight
+    from ..providers import choose
+    from ..trials import now_iso
+    from ..workloads import TrialSettings
+
+    if args.quick:
+        plan = calibration.CalibrationPlan(1, 0, TrialSettings(duration_s=1, omit_s=0))
+    else:
+        plan = calibration.CalibrationPlan(args.repetitions, args.warmup_rounds, TrialSettings(args.duration, args.omit))
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    plan = calibration.CalibrationPlan(plan.repetitions, plan.warmup_rounds, plan.settings, seed)
+    output = results.check_writable(args.output) if args.output else None
+    preflight()
+    detected = stack.detect()
+    chosen = choose(args.provider, [calibration.METHOD], podman_version=detected.podman)
+    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log(f"provider: {chosen.provider.id} ({chosen.reason})")
+    document = calibration.new_document(chosen.provider, chosen.reason, detected.to_json(), plan,
+                                        ["python", "-m", "bench_runner", *sys.argv[1:]])
+    status = "incomplete"
+    with open_session(mtu=args.mtu, log=log) as session:
+        document.run["id"] = session.lab.tag
+        document.lab = session.lab.to_json()
+        try:
+            outcome = calibration.Calibration(session, chosen.provider, document, log).run(plan)
+            status = "complete"
+        finally:
+            document.run["status"] = status
+            document.run["finished_at"] = now_iso()
+            if output is not None:
+                results.save(document, output)
+    document.checks["calibration"] = {"comparisons": [c.to_json() for c in outcome.comparisons],
+                                      "steps": outcome.steps}
+    if output is not None:
+        results.save(document, output)
+    if args.json:
+        print(json.dumps({"comparisons": [c.to_json() for c in outcome.comparisons],
+                          "results": str(output) if output else None}, indent=1))
+    else:
+        print(render(outcome.comparisons, plan, chosen.provider.id))
+        if output is not None:
+            print(f"\nresults document: {output}")
+    missing = [c.id for c in outcome.comparisons if c.ratio is None]
+    if missing or outcome.failed_steps:
+        log(f"{outcome.failed_steps} step(s) failed; " + (f"no ratio for {', '.join(missing)}" if missing else
+                                                         "the ratios use the steps that succeeded"))
+        return 1
+    if args.fail_on_violation and not all(c.met for c in outcome.comparisons):
+        return 1
+    return 0
+
+
+def render(comparisons: list[Comparison], plan: CalibrationPlan, provider: str) -> str:
+    """The two ratios with their inputs, one row each."""
+    from tabulate import tabulate
+
+    from .. import stats
+    from ..tables import fmt, fmt_interval
+
+    rows = []
+    for c in comparisons:
+        suite = stats.summarize(c.suite) if c.suite else None
+        reference = stats.summarize(c.reference) if c.reference else None
+        ratio = c.ratio
+        rows.append([
+            c.id,
+            f"{c.suite_label}: {fmt(suite.median) if suite else '-'} {c.unit} {fmt_interval(suite.ci_low, suite.ci_high) if suite else ''}",
+            f"{c.reference_label}: {fmt(reference.median) if reference else '-'} {c.unit} "
+            f"{fmt_interval(reference.ci_low, reference.ci_high) if reference else ''}",
+            f"{fmt(ratio.value) if ratio else '-'} {fmt_interval(ratio.ci_low, ratio.ci_high) if ratio else ''}",
+            c.goal_text,
+            {True: "met", False: "NOT met", None: "not measured"}[c.met],
+        ])
+    settings = plan.settings
+    head = (f"calibration: host method, remote placement, provider {provider}; {plan.repetitions} round(s) of "
+            f"{settings.duration_s} s (+{settings.omit_s} s warm-up) after {plan.warmup_rounds} warm-up round(s); "
+            f"medians with 95% intervals")
+    return head + "\n" + tabulate(rows, headers=["", "suite", "reference", "ratio", "goal", "verdict"],
+                                  tablefmt="simple", disable_numparse=True)

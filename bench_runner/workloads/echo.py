@@ -1,0 +1,146 @@
+"""Workloads through the suite's echo service: round-trip latency (TCP and UDP),
+connect-request-response-close, and a bulk stream into the service's sink.
+
+The service is the same program under every method (it takes an inherited socket under
+socket activation and binds its own port otherwise); the client is a fresh process per
+trial. Each measurement is checked against what the server says it served, so a figure
+only counts if the server that printed the summary is the one the client talked to.
+"""
+
+from __future__ import annotations
+
+from .. import procs
+from ..errors import MeasurementError
+from ..matrix import WORKLOADS
+from ..parsers import ParseError, echo
+from ..providers.base import WORKERS, ServerExit, ServerSpec
+from .base import ClientContext, Measurement, WorkloadDriver
+
+#: The service runs with the distribution's interpreter (inside containers: the host's /usr).
+SERVER_PYTHON = "/usr/bin/python3"
+#: Message size of the round-trip workloads, bytes.
+MESSAGE_SIZE = 64
+
+
+class EchoWorkload(WorkloadDriver):
+    """Shared by every echo workload: the server command, the client run, the checks."""
+
+    client_mode = ""
+    protocols: tuple[str, ...] = ("tcp",)
+
+    def server(self, port: int) -> ServerSpec:
+        argv = (SERVER_PYTHON, "-I", f"{WORKERS}/echo_server.py", "--port", str(port),
+                "--protocols", ",".join(self.protocols))
+        return ServerSpec(argv, port, self.protocols)
+
+    def client_args(self) -> tuple[str, ...]:
+        return ("--size", str(MESSAGE_SIZE))
+
+    def run_client(self, ctx: ClientContext) -> str:
+        argv = ctx.worker_argv(
+            "echo_client.py", "--mode", self.client_mode, "--host", ctx.target, "--port", str(ctx.host_port),
+            "--duration", str(ctx.settings.duration_s), "--omit", str(ctx.settings.omit_s), *self.client_args())
+        result = procs.run(argv, timeout=ctx.settings.client_timeout, check=False)
+        if result.returncode != 0:
+            try:
+                echo.parse_client(result.stdout)
+            except ParseError as exc:
+                raise MeasurementError(f"echo client failed: {exc}") from None
+            raise MeasurementError(f"echo client exited with {result.returncode}: {result.stderr.strip()[-200:]}")
+        return result.stdout
+
+    def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        client = echo.parse_client(client_output)
+        summary = echo.parse_server(server.stdout)
+        if server.returncode not in (0, None):
+            raise MeasurementError(f"echo server exited with {server.returncode}: {server.stderr.strip()[-200:]}")
+        if client.mode != self.client_mode:
+            raise ParseError(f"echo client ran {client.mode}, expected {self.client_mode}")
+        self.check(client, summary)
+        protocol = "udp" if "udp" in self.client_mode else "tcp"
+        observations: dict[str, object] = {
+            "peer_address": summary.peer(protocol),
+            "client_address": client.local_address,
+            "server_listen": summary.listen_json(),
+            "server_uid": summary.uid,
+            "server_uid_map": summary.uid_map,
+            "server_peers": summary.udp_peers if protocol == "udp" else summary.tcp_peers,
+        }
+        if summary.errors:
+            observations["server_errors"] = list(summary.errors)
+        return self.samples(client, summary, observations)
+
+    def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        """The server's own count must match the client's."""
+
+    def samples(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary,
+                observations: dict[str, object]) -> Measurement:
+        latency = client.latency
+        assert latency is not None  # parse_client guarantees it for latency modes
+        observations["measured_count"] = client.count
+        return Measurement({"p50": latency.p50, "p90": latency.p90, "p99": latency.p99}, observations)
+
+
+class TcpRr(EchoWorkload):
+    spec = WORKLOADS["tcp-rr"]
+    client_mode = "tcp-rr"
+
+    def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        if summary.echo_messages != client.transactions_total:
+            raise MeasurementError(f"the echo server answered {summary.echo_messages} round trips, the client "
+                                   f"made {client.transactions_total}: it talked to something else")
+
+
+class UdpRr(EchoWorkload):
+    spec = WORKLOADS["udp-rr"]
+    client_mode = "udp-rr"
+    protocols = ("udp",)
+
+    def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        received, sent = client.udp["received"], client.udp["sent"]
+        # Every echo the client received was sent by the server; lost datagrams fall between.
+        if not received <= summary.udp_datagrams <= sent:
+            raise MeasurementError(f"the echo server answered {summary.udp_datagrams} datagrams, but the client "
+                                   f"sent {sent} and received {received}: it talked to something else")
+
+    def samples(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary,
+                observations: dict[str, object]) -> Measurement:
+        observations["udp_lost"] = client.udp["lost"]
+        observations["udp_stale"] = client.udp["stale"]
+        return super().samples(client, summary, observations)
+
+
+class TcpCrr(EchoWorkload):
+    spec = WORKLOADS["tcp-crr"]
+    client_mode = "tcp-crr"
+
+    def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        if summary.crr_transactions != client.transactions_total:
+            raise MeasurementError(f"the echo server served {summary.crr_transactions} transactions, the client "
+                                   f"made {client.transactions_total}: it talked to something else")
+
+    def samples(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary,
+                observations: dict[str, object]) -> Measurement:
+        measurement = super().samples(client, summary, observations)
+        assert client.transaction_us is not None
+        measurement.samples["transaction_us"] = client.transaction_us
+        return measurement
+
+
+class EchoStream(EchoWorkload):
+    spec = WORKLOADS["echo-stream"]
+    client_mode = "stream"
+
+    def client_args(self) -> tuple[str, ...]:
+        return ()
+
+    def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        if summary.sink_bytes != client.bytes_total:
+            raise MeasurementError(f"the echo server's sink received {summary.sink_bytes} bytes, the client "
+                                   f"sent {client.bytes_total}: it talked to something else")
+
+    def samples(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary,
+                observations: dict[str, object]) -> Measurement:
+        assert client.gbits is not None
+        observations["measured_s"] = client.seconds
+        return Measurement({"throughput": client.gbits}, observations, bytes_moved=client.bytes_total)

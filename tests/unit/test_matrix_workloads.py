@@ -1,0 +1,62 @@
+"""The workloads of issue 3 in the matrix: ids, metrics and directions, applicability."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench_runner import matrix
+
+NEW = ("tcp-stream-reverse", "tcp-stream-parallel", "udp-stream", "tcp-rr", "udp-rr", "tcp-crr", "echo-stream")
+
+
+def test_the_fixed_ids_are_listed() -> None:
+    for workload in NEW:
+        assert workload in matrix.WORKLOADS
+
+
+@pytest.mark.parametrize("workload", ["tcp-rr", "udp-rr"])
+def test_round_trip_workloads_report_percentiles_in_microseconds_lower_is_better(workload: str) -> None:
+    spec = matrix.WORKLOADS[workload]
+    assert spec.metric.id == "p50"
+    assert [m.id for m in spec.extra_metrics] == ["p90", "p99"]
+    assert all(m.unit == "us" and not m.higher_is_better for m in spec.metrics())
+
+
+def test_crr_reports_microseconds_per_transaction() -> None:
+    spec = matrix.WORKLOADS["tcp-crr"]
+    assert (spec.metric.id, spec.metric.unit, spec.metric.higher_is_better) == ("transaction_us", "us", False)
+
+
+@pytest.mark.parametrize("workload", ["echo-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream"])
+def test_streams_report_gbits_and_the_helpers_cpu_per_gb(workload: str) -> None:
+    spec = matrix.WORKLOADS[workload]
+    assert (spec.metric.id, spec.metric.unit, spec.metric.higher_is_better) == ("throughput", "Gbit/s", True)
+    assert "helper_cpu_s_per_gb" in [m.id for m in spec.extra_metrics]
+
+
+def test_udp_stream_reports_loss_and_jitter_lower_is_better() -> None:
+    extra = {m.id: m for m in matrix.WORKLOADS["udp-stream"].extra_metrics}
+    assert not extra["lost_percent"].higher_is_better and not extra["jitter_ms"].higher_is_better
+
+
+def test_metric_ids_are_unique_within_each_workload() -> None:
+    for workload in matrix.WORKLOADS.values():
+        ids = [m.id for m in workload.metrics()]
+        assert len(ids) == len(set(ids)), workload.id
+
+
+@pytest.mark.parametrize("workload", NEW)
+def test_every_new_workload_runs_under_every_published_port_method_and_both_placements(workload: str) -> None:
+    built = matrix.build(matrix.PORT_METHODS, (workload,), tuple(matrix.PLACEMENTS))
+    assert len(built.cells) == len(matrix.PORT_METHODS) * len(matrix.PLACEMENTS)
+    assert built.not_applicable == ()
+
+
+@pytest.mark.parametrize("workload", ["tcp-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream"])
+def test_iperf3_workloads_say_why_socket_activation_does_not_apply(workload: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    method = matrix.Method("socket-activation-user", "test", None, False, {"podman": "server", "bare": "server"})
+    monkeypatch.setitem(matrix.METHODS, method.id, method)
+    built = matrix.build(("host", method.id), (workload,), ("remote",))
+    ((cell, reason),) = built.not_applicable
+    assert cell.method == "socket-activation-user"
+    assert "inherited listening socket" in reason
