@@ -65,7 +65,6 @@ def test_plain_asv_run_measures_and_records_under_the_current_stack(
                            "--bench", "track_tcp_stream_throughput"],
                           cwd=tmp_path, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "recorded" in done.stdout and "under stack snapshot" in done.stdout, done.stdout
     # asv shows the run's median per method and placement
     assert re.search(r"pasta\s+remote\s+\d", done.stdout), done.stdout
     after = _published_points()
