@@ -75,7 +75,7 @@ def _spread(count: int, width: float = 0.5) -> list[float]:
 
 def _samples_axes(ax: Axes, table: RankTable, cells: dict[str, CellResult]) -> None:
     rows: Sequence[MethodRow] = table.rows
-    labels = [f"{row.rank}. {row.method}" for row in rows] + [f"{m} (not ranked)" for m, _ in table.unranked]
+    labels = [f"#{row.rank} {row.method}" for row in rows] + [f"{m} (not ranked)" for m, _ in table.unranked]
     positions = list(range(len(labels)))[::-1]  # best at the top
     base = next((r for r in rows if r.method == BASELINE), None)
     if base is not None:
@@ -177,7 +177,7 @@ def _percentile_axes(ax: Axes, table: RankTable, cells: dict[str, CellResult],
                 high = max(high, s.maximum)
         ax.errorbar([x + shift for x in xs], medians, yerr=[lower, upper], color=c, marker="o", ms=5,
                     lw=2 if row.method == BASELINE else 1.5, ls="--" if row.method == BASELINE else "-",
-                    capsize=3, label=f"{row.rank}. {row.method}")
+                    capsize=3, label=f"#{row.rank} {row.method}")
     ax.set_xticks(xs, [m for _, m in metrics])
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.grid(axis="y", color="#dddddd", lw=0.6)
@@ -206,7 +206,7 @@ def percentiles_figure(tables: Sequence[RankTable], cells: dict[tuple[str, str],
         axes[0].set_ylim(bottom=0)
     axes[0].set_ylabel(f"{unit}, {_direction(tables[0].higher_is_better)}", fontsize=9)
     handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, [label.split(". ", 1)[1] for label in labels], loc="outside lower center",
+    figure.legend(handles, [label.split(" ", 1)[1] for label in labels], loc="outside lower center",
                   ncols=min(4, len(labels)) or 1, fontsize=8, frameon=False)
     figure.suptitle(f"{tables[0].workload}: distribution of times (median over trials, 95% interval; "
                     f"faint lines: single trials)", fontsize=11)

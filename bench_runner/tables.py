@@ -136,7 +136,8 @@ def render_warnings(warnings: list) -> str:  # list[stability.Warning_]
     return "warnings:\n" + "\n".join(f"  - {line}" for line in warning_lines(warnings))
 
 
-def _yes_no(value: object) -> str:
+def claim_value(value: object) -> str:
+    """A claim's documented or observed value in a word: yes, no, floor, below floor, ?."""
     if value is None:
         return "?"
     if value is True:
@@ -167,7 +168,7 @@ def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claim
                 row.append("")
                 continue
             mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
-            row.append(f"{_yes_no(cell.documented)} / {_yes_no(cell.observed)}{mark}")
+            row.append(f"{claim_value(cell.documented)} / {claim_value(cell.observed)}{mark}")
         rows.append(row)
     return ["claim (documented / observed)", *methods], rows
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import calibrate, compare, doctor, list_ids, publish, record, run
+from . import calibrate, compare, doctor, list_ids, publish, record, report, run
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
@@ -14,4 +14,5 @@ COMMANDS: dict[str, ModuleType] = {
     "publish": publish,
     "compare": compare,
     "calibrate": calibrate,
+    "report": report,
 }

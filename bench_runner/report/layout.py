@@ -274,8 +274,8 @@ def _claims(content: ReportContent) -> list[Block]:
     if observed:
         blocks.append(Details("Evidence for every observation", (table(
             ["claim", "method", "documented", "observed", "evidence"],
-            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, c.method, _value(c.documented),
-              _value(c.observed), c.evidence] for c in observed]),)))
+            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, c.method, tables.claim_value(c.documented),
+              tables.claim_value(c.observed), c.evidence] for c in observed]),)))
     return blocks
 
 
