@@ -17,7 +17,7 @@ table { border-collapse: collapse; margin: 0.5rem 0 1rem; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.25rem 0.6rem; text-align: left; font-variant-numeric: tabular-nums; }
 th { background: #f6f8fa; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; background: #f6f8fa; }
-pre { padding: 0.75rem; overflow-x: auto; }
+pre { padding: 0.75rem; white-space: pre-wrap; overflow-wrap: anywhere; }
 details { margin: 0.5rem 0; } summary { cursor: pointer; color: #0969da; }
 img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0 1rem; }
 """
