@@ -1,0 +1,146 @@
+"""Every workload of issue 3, once and CI-sized, under every method each provider can run
+here, on the real components: the samples are there and plausible, the helper that carried
+the traffic and the address the server saw are the expected ones, and nothing is left
+behind (the integration conftest checks that after every test)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from bench_runner import stack
+from bench_runner.labsession import open_session
+from bench_runner.matrix import METHODS, UDP_LOOPBACK_NOT_APPLICABLE, Cell
+from bench_runner.providers import make
+from bench_runner.providers.base import HOST_LOOPBACK
+from bench_runner.results import RunDocument, Trial
+from bench_runner.trials import TrialRunner
+from bench_runner.workloads import DRIVERS, ClientContext, TrialSettings
+from tests.integration.conftest import cli
+
+PODMAN_VERSION = stack.detect().podman
+QUICK = TrialSettings(duration_s=1, omit_s=0)
+WORKLOADS = ("tcp-rr", "udp-rr", "tcp-crr", "echo-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream")
+ECHO = ("tcp-rr", "udp-rr", "tcp-crr", "echo-stream")
+METHOD_IDS = ("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")
+#: rootlesskit hides the client (as in test_providers): Podman's rootlessport shows the
+#: slirp4netns address, the bare rootlesskit builtin driver the namespace's loopback; for
+#: UDP as for TCP. Every other method shows the client host's address.
+HIDDEN_PEER = {
+    ("podman", "slirp4netns-rootlesskit"): "10.0.2.100",
+    ("bare", "slirp4netns-rootlesskit"): "127.0.0.1",
+}
+
+
+def cases() -> list[object]:
+    found = []
+    for provider_id in ("podman", "bare"):
+        provider = make(provider_id, podman_version=PODMAN_VERSION)
+        for method in METHOD_IDS:
+            availability = provider.check(method)
+            marks = [] if availability.available else [pytest.mark.skip(reason=availability.reason)]
+            found.append(pytest.param(provider_id, method, id=f"{provider_id}-{method}", marks=marks))
+    return found
+
+
+def run_trials(provider_id: str, cells: list[Cell], tmp_path: Path) -> tuple[dict[Cell, Trial], str]:
+    provider = make(provider_id, podman_version=PODMAN_VERSION)
+    with open_session() as session:
+        document = RunDocument(run={}, stack={}, lab={}, provider={"id": provider_id, "reason": "test"})
+        runner = TrialRunner(document, tmp_path / "unused.json", session, provider)
+        trials = {cell: runner.run_trial(cell, 0, False, QUICK) for cell in cells}
+        return trials, session.lab.client_addr
+
+
+@pytest.mark.parametrize("provider_id, method", cases())
+def test_every_new_workload_measures_under_the_method(provider_id: str, method: str, tmp_path: Path) -> None:
+    cells = [Cell(workload, "remote", method) for workload in WORKLOADS]
+    trials, client_addr = run_trials(provider_id, cells, tmp_path)
+    failed = {cell.workload: trial.error for cell, trial in trials.items() if trial.status != "ok"}
+    assert failed == {}
+    expected_listener = METHODS[method].expected_listener[provider_id]
+    for cell, trial in trials.items():
+        what = cell.workload
+        listener = trial.observations["listener"]
+        observed = "server" if listener["kind"].startswith("server:") else listener["kind"]
+        assert observed == expected_listener, (what, listener)
+        assert listener["uid"] != 0, (what, "the helper and server must run unprivileged")
+        assert trial.observations["peer_address"] == HIDDEN_PEER.get((provider_id, method), client_addr), what
+        assert "teardown_problems" not in trial.observations, what
+        samples = trial.samples
+        if what in ("tcp-rr", "udp-rr", "tcp-crr"):
+            assert 1 < samples["p50"] <= samples["p90"] <= samples["p99"] < 1_000_000, (what, samples)
+            assert trial.observations["measured_count"] > 100, what
+        if what == "tcp-crr":
+            assert samples["transaction_us"] >= 1, samples
+        if what in ("echo-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream"):
+            assert samples["throughput"] > 0.01, (what, samples)  # Gbit/s: something real went through
+            if expected_listener != "server":
+                assert samples["helper_cpu_s_per_gb"] > 0, (what, samples)
+        if what == "udp-stream":
+            assert 0 <= samples["lost_percent"] <= 100 and samples["jitter_ms"] >= 0, samples
+        if what in ECHO:
+            # the service bound its own port here: it can tell, and says so
+            assert trial.observations["server_listen"]["source"] == "bound", what
+            assert all(not s["inherited"] for s in trial.observations["server_listen"]["sockets"]), what
+
+
+def test_the_echo_workloads_run_through_127_0_0_1_too(tmp_path: Path) -> None:
+    cells = [Cell(workload, "loopback", "pasta") for workload in ECHO]
+    trials, _ = run_trials("bare", cells, tmp_path)
+    for cell, trial in trials.items():
+        assert trial.status == "ok", (cell.workload, trial.error)
+        assert trial.observations["client_address"] == "127.0.0.1"
+        assert trial.observations["listener"]["kind"] == "pasta"
+
+
+@pytest.mark.parametrize("provider_id", ["podman", "bare"])
+def test_udp_from_the_hosts_loopback_gets_no_reply_through_slirp4netns(provider_id: str, tmp_path: Path) -> None:
+    """Backs the matrix's not-applicable declaration with an observation: through Podman's
+    default slirp4netns (--disable-host-loopback) no UDP echo comes back to 127.0.0.1, and
+    allowing the host's loopback changes that."""
+    assert ("slirp4netns-slirp4netns", "loopback") in UDP_LOOPBACK_NOT_APPLICABLE
+    provider = make(provider_id, podman_version=PODMAN_VERSION)
+    if not provider.check("slirp4netns-slirp4netns").available:
+        pytest.skip(provider.check("slirp4netns-slirp4netns").reason)
+    driver = DRIVERS["udp-rr"]
+    outcomes: dict[bool, str] = {}
+    with open_session() as session:
+        for port, allow in ((20901, False), (20902, True)):
+            spec = driver.server(port)
+            if allow:
+                spec = dataclasses.replace(spec, options=(HOST_LOOPBACK,))
+            server = provider.start(session, "slirp4netns-slirp4netns", spec)
+            try:
+                try:
+                    output = driver.run_client(ClientContext(session, "loopback", port, QUICK))
+                    outcomes[allow] = "echoed: " + str(json.loads(output)["count"])
+                except Exception as exc:  # noqa: BLE001 - the failure is the observation
+                    outcomes[allow] = f"failed: {exc}"
+            finally:
+                assert server.stop() == []
+    assert outcomes[False].startswith("failed:") and "no UDP echo" in outcomes[False], outcomes
+    assert outcomes[True].startswith("echoed:"), outcomes
+
+
+def test_run_ranks_the_echo_workloads_for_every_method_and_placement(tmp_path: Path) -> None:
+    output = tmp_path / "run.json"
+    result = cli("run", "--quick", "--skip-claims", "--provider", "bare", "--workloads", "tcp-rr,udp-rr,tcp-crr,echo-stream",
+                 "--output", str(output), "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    tables = {(t["workload"], t["placement"]): t for t in data["tables"]}
+    assert set(tables) == {(w, p) for w in ECHO for p in ("remote", "loopback")}
+    for (workload, placement), table in tables.items():
+        ranked = {row["method"] for row in table["rows"]}
+        unranked = {item["method"]: item["why"] for item in table["unranked"]}
+        assert ranked | set(unranked) == set(METHOD_IDS), (workload, placement)
+        if (workload, placement) == ("udp-rr", "loopback"):
+            assert set(unranked) == {"slirp4netns-slirp4netns"}
+            assert unranked["slirp4netns-slirp4netns"].startswith("not applicable:")
+        else:
+            assert ranked == set(METHOD_IDS), (workload, placement, unranked)
+        assert table["higher_is_better"] == (workload == "echo-stream")
