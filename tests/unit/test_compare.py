@@ -151,3 +151,31 @@ def test_bad_input_is_one_line_and_exit_2(args: list[str], expected: str, tmp_pa
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_recorded_latency_rise_is_worse(tmp_path: Path) -> None:
+    """A real tcp-rr run (p50 round trip in us, lower is better; recorded with
+    run --workloads tcp-rr --methods host,pasta,slirp4netns-rootlesskit --placements remote
+    --rounds 5 --warmup-rounds 1 --max-rounds 5 --duration 1 --provider bare) and a copy with
+    every latency 20% higher."""
+    data = load_doc("results-bare-tcp-rr.json")
+    a = write(tmp_path / "a.json", data)
+    b = write(tmp_path / "b.json", variant(data, run_id="slower", started_at="2026-11-29T00:00:00Z",
+                                           scale=lambda metric, method, value: value * 1.2))
+    side_a = compare.side_from_document(a, "primary")
+    result = compare.compare(side_a, compare.side_from_document(b, "primary"), threshold_pct=10)
+    assert {(r.key.metric, r.unit, r.higher_is_better) for r in result.rows} == {("p50", "us", False)}
+    clear = _resolvable(side_a)
+    assert len(clear) >= 2  # host and pasta are steady enough to see 20%
+    for row in result.rows:
+        assert row.verdict != "better", row
+        if row.key in clear:
+            assert row.verdict == "worse" and row.worse_by_pct == pytest.approx(20.0, abs=1e-6), row
+    failed = cli("compare", str(a), str(b), "--fail-on-regression", "10")
+    assert failed.returncode == 1 and "p50 (us, lower is better)" in failed.stdout
+    faster = write(tmp_path / "c.json", variant(data, run_id="faster", started_at="2026-11-29T00:00:00Z",
+                                                scale=lambda metric, method, value: value * 0.8))
+    improved = cli("compare", str(a), str(faster), "--fail-on-regression", "10", "--format", "json")
+    assert improved.returncode == 0
+    verdicts = {r["method"]: r["verdict"] for r in json.loads(improved.stdout)["rows"]}
+    assert verdicts["host"] == verdicts["pasta"] == "better"
