@@ -38,7 +38,9 @@ SOCKPERF_READY_TIMEOUT = 15.0
 #: sockperf spends about 0.45 s of its run on its own warm-up: it gets the warm-up too.
 SOCKPERF_EXTRA_S = 1
 
-STEPS = ("tcp-rr", "sockperf", "echo-stream", "tcp-stream")
+#: Each comparison's two steps (suite, reference) run back to back, in shuffled order.
+PAIRS = {"latency": ("tcp-rr", "sockperf"), "throughput": ("echo-stream", "tcp-stream")}
+STEPS = tuple(step for pair in PAIRS.values() for step in pair)
 
 
 @dataclass(frozen=True)
@@ -51,28 +53,55 @@ class CalibrationPlan:
 
 @dataclass
 class Comparison:
-    """The suite's figure against a reference on the same path; ratio = suite / reference."""
+    """The suite's figure against a reference on the same path; ratio = suite / reference.
+
+    Two estimates: the ratio of the medians (with a bootstrap interval), and the median of
+    the per-round ratios of the two steps run back to back. The machine's speed drifts
+    between rounds (other load, where the scheduler puts the two ends), which moves both
+    steps of a round alike: the paired median cancels that, so the goal is judged on it."""
 
     id: str
     suite_label: str
     reference_label: str
     unit: str
-    suite: list[float]
-    reference: list[float]
+    #: Per measured round, None where that round's step failed.
+    suite_rounds: list[float | None]
+    reference_rounds: list[float | None]
     goal: float
     #: True: the ratio should be at most the goal (latency); False: at least (throughput).
     goal_is_max: bool
     ratio: stats.Ratio | None = None
+    paired: stats.Summary | None = None
+
+    @property
+    def suite(self) -> list[float]:
+        return [v for v in self.suite_rounds if v is not None]
+
+    @property
+    def reference(self) -> list[float]:
+        return [v for v in self.reference_rounds if v is not None]
+
+    @property
+    def paired_ratios(self) -> list[float]:
+        return [a / b for a, b in zip(self.suite_rounds, self.reference_rounds)
+                if a is not None and b is not None and b > 0]
 
     def evaluate(self) -> "Comparison":
         self.ratio = stats.ratio(self.suite, self.reference) if self.suite and self.reference else None
+        self.paired = stats.summarize(self.paired_ratios) if self.paired_ratios else None
         return self
 
     @property
+    def judged(self) -> float | None:
+        """The estimate the goal is judged on: the paired median."""
+        return self.paired.median if self.paired is not None else None
+
+    @property
     def met(self) -> bool | None:
-        if self.ratio is None:
+        value = self.judged
+        if value is None:
             return None
-        return self.ratio.value <= self.goal if self.goal_is_max else self.ratio.value >= self.goal
+        return value <= self.goal if self.goal_is_max else value >= self.goal
 
     @property
     def goal_text(self) -> str:
@@ -89,9 +118,10 @@ class Comparison:
         return {
             "id": self.id, "suite": self.suite_label, "reference": self.reference_label, "unit": self.unit,
             "suite_summary": summary(self.suite), "reference_summary": summary(self.reference),
-            "ratio": None if ratio is None else ratio.value,
-            "ratio_ci": None if ratio is None else [ratio.ci_low, ratio.ci_high],
-            "goal": self.goal_text, "met": self.met,
+            "ratio_of_medians": None if ratio is None else ratio.value,
+            "ratio_of_medians_ci": None if ratio is None else [ratio.ci_low, ratio.ci_high],
+            "paired_ratios": summary(self.paired_ratios),
+            "ratio": self.judged, "goal": self.goal_text, "met": self.met,
         }
 
 
@@ -106,15 +136,29 @@ class CalibrationResult:
         return sum(1 for s in self.steps if s.get("error"))
 
 
-def comparisons(samples: dict[str, list[float]]) -> list[Comparison]:
-    """Pure: per-step measured values (warm-up excluded) to the two ratios."""
+def comparisons(rounds: dict[str, list[float | None]]) -> list[Comparison]:
+    """Pure: per-step values of the measured rounds (None where a step failed), aligned by
+    round, to the two comparisons."""
+    def get(step: str) -> list[float | None]:
+        return list(rounds.get(step, []))
+
     return [
         Comparison("latency", "suite tcp-rr p50 (echo service, Python)", "sockperf ping-pong p50 (C)", "us",
-                   samples.get("tcp-rr", []), samples.get("sockperf", []), LATENCY_GOAL, True).evaluate(),
+                   get("tcp-rr"), get("sockperf"), LATENCY_GOAL, True).evaluate(),
         Comparison("throughput", "suite echo-stream (echo service sink, Python)", "iperf3 tcp-stream (C)",
-                   "Gbit/s", samples.get("echo-stream", []), samples.get("tcp-stream", []),
-                   THROUGHPUT_GOAL, False).evaluate(),
+                   "Gbit/s", get("echo-stream"), get("tcp-stream"), THROUGHPUT_GOAL, False).evaluate(),
     ]
+
+
+def round_order(round_index: int, seed: int) -> list[str]:
+    """The steps of one round: the pairs in shuffled order, each pair's two steps back to
+    back in shuffled order."""
+    rng = random.Random(f"{seed}:{round_index}")
+    pairs = [list(pair) for pair in PAIRS.values()]
+    rng.shuffle(pairs)
+    for pair in pairs:
+        rng.shuffle(pair)
+    return [step for pair in pairs for step in pair]
 
 
 class Calibration:
@@ -129,26 +173,25 @@ class Calibration:
         self.sockperf_runs = 0
 
     def run(self, plan: CalibrationPlan) -> CalibrationResult:
-        samples: dict[str, list[float]] = {step: [] for step in STEPS}
+        rounds: dict[str, list[float | None]] = {step: [] for step in STEPS}
         result = CalibrationResult([])
-        for round_index in range(plan.warmup_rounds + plan.repetitions):
+        total = plan.warmup_rounds + plan.repetitions
+        for round_index in range(total):
             warmup = round_index < plan.warmup_rounds
-            order = list(STEPS)
-            random.Random(f"{plan.seed}:{round_index}").shuffle(order)
-            for step in order:
+            for step in round_order(round_index, plan.seed):
                 record: dict[str, Any] = {"step": step, "round": round_index, "warmup": warmup}
+                value: float | None = None
                 try:
                     value, details = self.step(step, round_index, warmup, plan.settings)
                     record.update(value=value, **details)
-                    if not warmup:
-                        samples[step].append(value)
                 except (BenchError, ParseError) as exc:
                     record["error"] = str(exc)
+                if not warmup:
+                    rounds[step].append(value)
                 result.steps.append(record)
-                shown = f"{record['value']:.4g}" if "value" in record else f"FAILED: {record['error']}"
-                self.log(f"[round {round_index + 1}/{plan.warmup_rounds + plan.repetitions}"
-                         f"{' warm-up' if warmup else ''}] {step}: {shown}")
-        result.comparisons = comparisons(samples)
+                shown = f"{value:.4g}" if value is not None else f"FAILED: {record['error']}"
+                self.log(f"[round {round_index + 1}/{total}{' warm-up' if warmup else ''}] {step}: {shown}")
+        result.comparisons = comparisons(rounds)
         return result
 
     def step(self, step: str, round_index: int, warmup: bool, settings: TrialSettings) -> tuple[float, dict[str, Any]]:

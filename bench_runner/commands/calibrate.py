@@ -89,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
         print(render(outcome.comparisons, plan, chosen.provider.id))
         if output is not None:
             print(f"\nresults document: {output}")
-    missing = [c.id for c in outcome.comparisons if c.ratio is None]
+    missing = [c.id for c in outcome.comparisons if c.met is None]
     if missing or outcome.failed_steps:
         log(f"{outcome.failed_steps} step(s) failed; " + (f"no ratio for {', '.join(missing)}" if missing else
                                                          "the ratios use the steps that succeeded"))
@@ -106,17 +106,22 @@ def render(comparisons: list[Comparison], plan: CalibrationPlan, provider: str) 
     from .. import stats
     from ..tables import fmt, fmt_interval
 
+    def median(values: list[float], unit: str) -> str:
+        if not values:
+            return "-"
+        s = stats.summarize(values)
+        return f"{fmt(s.median)} {unit} {fmt_interval(s.ci_low, s.ci_high)}".rstrip(" -")
+
     rows = []
     for c in comparisons:
-        suite = stats.summarize(c.suite) if c.suite else None
-        reference = stats.summarize(c.reference) if c.reference else None
+        paired = c.paired
         ratio = c.ratio
         rows.append([
             c.id,
-            f"{c.suite_label}: {fmt(suite.median) if suite else '-'} {c.unit} {fmt_interval(suite.ci_low, suite.ci_high) if suite else ''}",
-            f"{c.reference_label}: {fmt(reference.median) if reference else '-'} {c.unit} "
-            f"{fmt_interval(reference.ci_low, reference.ci_high) if reference else ''}",
-            f"{fmt(ratio.value) if ratio else '-'} {fmt_interval(ratio.ci_low, ratio.ci_high) if ratio else ''}",
+            f"{c.suite_label}: {median(c.suite, c.unit)}",
+            f"{c.reference_label}: {median(c.reference, c.unit)}",
+            f"{fmt(paired.median)} {fmt_interval(paired.ci_low, paired.ci_high)}".rstrip(" -") if paired else "-",
+            f"{fmt(ratio.value)} {fmt_interval(ratio.ci_low, ratio.ci_high)}".rstrip(" -") if ratio else "-",
             c.goal_text,
             {True: "met", False: "NOT met", None: "not measured"}[c.met],
         ])
@@ -124,5 +129,8 @@ def render(comparisons: list[Comparison], plan: CalibrationPlan, provider: str) 
     head = (f"calibration: host method, remote placement, provider {provider}; {plan.repetitions} round(s) of "
             f"{settings.duration_s} s (+{settings.omit_s} s warm-up) after {plan.warmup_rounds} warm-up round(s); "
             f"medians with 95% intervals")
-    return head + "\n" + tabulate(rows, headers=["", "suite", "reference", "ratio", "goal", "verdict"],
-                                  tablefmt="simple", disable_numparse=True)
+    foot = ("ratio = suite / reference. Judged on the median of the per-round ratios (suite and reference run back "
+            "to back, so drift between rounds cancels); the ratio of the medians is shown beside it.")
+    table = tabulate(rows, headers=["", "suite", "reference", "paired ratio", "ratio of medians", "goal", "verdict"],
+                     tablefmt="simple", disable_numparse=True)
+    return f"{head}\n{table}\n{foot}"

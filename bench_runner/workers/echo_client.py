@@ -5,7 +5,8 @@ Standard library only; the benchmark user runs it with the suite's interpreter i
 placement's namespace. Warm-up (``--omit``) is run and discarded; what follows is measured
 for ``--duration`` seconds. Round trips are timed one by one and reported as percentiles in
 microseconds; streams as Gbit/s. The timed loops use blocking sockets, preallocated buffers
-and ``recv_into``, and record one integer per round trip, nothing else. At the end the client
+and ``os.write``/``os.readv`` on the descriptor (cheaper per call than the socket methods),
+and record one integer per round trip, nothing else. At the end the client
 asks the server to quit, so that each trial's server exits on its own and prints what it saw.
 Exit code 0 with a result, 1 with ``{"error": ...}``.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import socket
 import struct
@@ -129,9 +131,12 @@ class Client:
     @staticmethod
     def _rr_loop(sock: socket.socket, view: memoryview, size: int, seconds: float,
                  record: Callable[[int], None] | None) -> int:
-        send = sock.send
-        recv_into = sock.recv_into
-        waitall = socket.MSG_WAITALL
+        """Timed round trips. os.write/os.readv on the descriptor cost measurably less per
+        call than the socket methods (fast-call argument parsing): two calls per round trip."""
+        fd = sock.fileno()
+        buffers = [view]
+        write = os.write
+        readv = os.readv
         clock = time.perf_counter_ns
         deadline = clock() + int(seconds * 1e9)
         count = 0
@@ -139,9 +144,9 @@ class Client:
             return 0
         while True:
             start = clock()
-            if send(view) != size:
+            if write(fd, view) != size:
                 raise ClientError("short send of a request")
-            got = recv_into(view, size, waitall)
+            got = readv(fd, buffers)
             end = clock()
             if got != size:
                 if got == 0:
@@ -201,8 +206,10 @@ class Client:
         out = bytearray(size)
         out_view = memoryview(out)
         reply = bytearray(MAX_MESSAGE)
-        send = sock.send
-        recv_into = sock.recv_into
+        fd = sock.fileno()
+        buffers = [reply]
+        write = os.write
+        readv = os.readv
         pack_into = SEQ.pack_into
         unpack_from = SEQ.unpack_from
         clock = time.perf_counter_ns
@@ -213,10 +220,10 @@ class Client:
             seq += 1
             pack_into(out, 0, seq)
             start = clock()
-            send(out_view)
+            write(fd, out_view)
             while True:
                 try:
-                    got = recv_into(reply)
+                    got = readv(fd, buffers)
                 except BlockingIOError:  # SO_RCVTIMEO: the datagram or its echo was lost
                     got = -1
                     break
@@ -324,18 +331,19 @@ class Client:
         so what is timed is what arrived (goodput at the receiver, as iperf3 reports)."""
         sock = self.connect(b"S")
         buffer = memoryview(bytearray(self.args.block))
-        send = sock.send
+        fd = sock.fileno()
+        write = os.write
         clock = time.perf_counter
         try:
             sent = 0
             warm_end = clock() + self.args.omit
             while clock() < warm_end:
-                sent += send(buffer)
+                sent += write(fd, buffer)
             started = clock()
             base = sent
             deadline = started + self.args.duration
             while clock() < deadline:
-                sent += send(buffer)
+                sent += write(fd, buffer)
             sock.shutdown(socket.SHUT_WR)
             count = bytearray(8)
             _recv_exact(sock, memoryview(count))
