@@ -1,0 +1,198 @@
+"""What a run shows while it measures.
+
+On a terminal: a line per finished trial, and under it one status line, redrawn every
+second, with what is running, trial n of m, the time elapsed and an estimate of the time
+left. Not on a terminal (a pipe, a file, CI) or with TERM=dumb: the same per-trial lines,
+plain, never a control code. With ``--json``: nothing, so stdout and stderr stay for machines.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, TextIO
+
+if TYPE_CHECKING:  # only for annotations: the runner imports the heavy modules, not the display
+    from .trials import Progress, Starting
+
+#: Clear the terminal line and return to its start; only ever written to a terminal.
+CLEAR_LINE = "\r\x1b[K"
+TICK_S = 1.0
+
+
+def clock_text(seconds: float) -> str:
+    """ "42s", "3m05s", "1h02m" """
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m{secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m"
+
+
+def estimate_left(done: int, total: int, elapsed_at_done: float, now: float) -> float | None:
+    """Seconds left: the mean time per finished trial times the trials still to run, less
+    what the trial in progress has already taken. None before any trial has finished."""
+    if done <= 0:
+        return None
+    per_trial = elapsed_at_done / done
+    running_for = max(0.0, now - elapsed_at_done)
+    return max(0.0, (total - done) * per_trial - min(running_for, per_trial))
+
+
+def trial_line(progress: Progress, left: float | None, *, may_grow: bool) -> str:
+    """One finished trial: its position, the time, its value and what carried it."""
+    trial = progress.trial
+    if trial.status == "ok":
+        value = trial.samples.get(next(iter(trial.samples), ""), float("nan"))
+        listener = trial.observations.get("listener") or trial.observations.get("outbound_carrier") or {}
+        peer = trial.observations.get("peer_address") or trial.observations.get("remote_saw") or "?"
+        what = f"{value:.3g} (carried by {listener.get('kind', '?')}, server saw {peer})"
+    else:
+        what = f"FAILED: {trial.error}"
+    tag = " warm-up" if trial.warmup else ""
+    total = f"{progress.total}{'+' if may_grow else ''}"
+    eta = f", ~{clock_text(left)} left" if left is not None else ""
+    return f"[{progress.done}/{total} {clock_text(progress.elapsed_s)}{eta}] {progress.cell.label}{tag}: {what}"
+
+
+def status_line(starting: Starting, now: float, left: float | None, *, may_grow: bool) -> str:
+    """The live line: what is running now."""
+    total = f"{starting.total}{'+' if may_grow else ''}"
+    tag = " (warm-up)" if starting.warmup else ""
+    eta = f"~{clock_text(left)} left" if left is not None else "estimating time left"
+    return (f"running {starting.cell.label}{tag}: trial {starting.number} of {total}, "
+            f"{clock_text(now)} elapsed, {eta}")
+
+
+@dataclass
+class _State:
+    starting: Starting | None = None
+    started_at: float = 0.0  # monotonic time of the run's start as the display saw it
+    done: int = 0
+    elapsed_at_done: float = 0.0
+
+
+class Display:
+    """Receives ``TrialRunner``'s events (``started`` before a trial, ``finished`` after it)."""
+
+    def __init__(self, stream: TextIO, mode: str, *, may_grow: bool = False,
+                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S) -> None:
+        if mode not in ("live", "lines", "quiet"):
+            raise ValueError(mode)
+        self.stream = stream
+        self.mode = mode
+        self.may_grow = may_grow
+        self.clock = clock
+        self.tick_s = tick_s
+        self._state = _State()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        self._shown = False  # a status line is on the screen
+
+    # -- events from the runner -------------------------------------------------------
+    def started(self, starting: Starting) -> None:
+        with self._lock:
+            state = self._state
+            state.starting = starting
+            state.started_at = self.clock() - starting.elapsed_s
+            if self.mode == "live":
+                self._draw_status()
+                self._start_ticker()
+
+    def finished(self, progress: Progress) -> None:
+        with self._lock:
+            state = self._state
+            state.done = progress.done
+            state.elapsed_at_done = progress.elapsed_s
+            state.started_at = self.clock() - progress.elapsed_s
+            if self.mode == "quiet":
+                return
+            left = estimate_left(progress.done, progress.total, progress.elapsed_s, progress.elapsed_s)
+            line = trial_line(progress, left, may_grow=self.may_grow)
+            if self.mode == "live":
+                self._write(CLEAR_LINE + line + "\n")
+                self._shown = False
+            else:
+                self._write(line + "\n")
+
+    def close(self) -> None:
+        """Stop redrawing and take the status line off the screen."""
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join(timeout=2 * self.tick_s + 1)
+        with self._lock:
+            if self._shown:
+                self._write(CLEAR_LINE)
+                self._shown = False
+
+    def __enter__(self) -> "Display":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- drawing (live mode only) ------------------------------------------------------
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed terminal must not end the measurement
+
+    def _width(self) -> int:
+        """The terminal's width; a terminal that reports none (0) gets $COLUMNS, else 80."""
+        try:
+            columns = os.get_terminal_size(self.stream.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            columns = 0
+        if columns <= 0:
+            text = os.environ.get("COLUMNS", "")
+            columns = int(text) if text.isdigit() and int(text) > 0 else 80
+        return columns
+
+    def _draw_status(self) -> None:
+        state = self._state
+        if state.starting is None:
+            return
+        now = self.clock() - state.started_at
+        left = estimate_left(state.done, state.starting.total, state.elapsed_at_done, now)
+        line = status_line(state.starting, now, left, may_grow=self.may_grow)
+        width = self._width()
+        if len(line) >= width:  # a wrapped line cannot be redrawn in place
+            line = line[: max(0, width - 2)] + "\u2026"
+        self._write(CLEAR_LINE + line)
+        self._shown = True
+
+    def _start_ticker(self) -> None:
+        if self._ticker is not None:
+            return
+        self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+        self._ticker.start()
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.tick_s):
+            with self._lock:
+                if self._shown:
+                    self._draw_status()
+
+
+def choose_mode(stream: TextIO, *, quiet: bool, environ: dict[str, str] | None = None) -> str:
+    """live on a terminal, lines elsewhere (or on a dumb terminal), quiet when asked."""
+    if quiet:
+        return "quiet"
+    env = os.environ if environ is None else environ
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    return "live" if tty and env.get("TERM", "") != "dumb" else "lines"
+
+
+def for_run(stream: TextIO, *, quiet: bool, may_grow: bool) -> Display:
+    return Display(stream, choose_mode(stream, quiet=quiet), may_grow=may_grow)
