@@ -45,8 +45,8 @@ def _observed(cell: CellResult, key: str) -> tuple[str, ...]:
         if trial.status != "ok":
             continue
         value = trial.observations.get(key)
-        if key == "listener" and isinstance(value, dict):
-            value = value.get("kind")
+        if isinstance(value, dict):  # a process: name it by kind, or as the inheriting server
+            value = f"inherited by {value.get('comm')}" if value.get("carrier") == "inherited" else value.get("kind")
         if isinstance(value, str):
             values[value] += 1
     return tuple(v for v, _ in values.most_common())
@@ -89,7 +89,8 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                     extra[info.id] = stats.summarize(values)
             rows.append(MethodRow(
                 method=item.key, rank=item.rank, summary=item.summary, vs_baseline=vs,
-                listeners=_observed(cell, "listener"), peers=_observed(cell, "peer_address"),
+                listeners=_observed(cell, "listener") or _observed(cell, "outbound_carrier"),
+                peers=_observed(cell, "peer_address") or _observed(cell, "remote_saw"),
                 failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra,
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,

@@ -15,6 +15,7 @@ from . import observe, procs
 from .claims import Observation
 from .errors import BenchError
 from .providers import Provider, Session
+from .providers import activation
 from .providers.base import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec, UnsupportedOption
 
 PROBE = ("python3", "-I", "{workers}/probe.py")
@@ -28,11 +29,10 @@ PROBE_TIMEOUT = 30.0
 
 
 class Prober:
-    def __init__(self, session: Session, provider: Provider, floor: int | None,
-                 log: Callable[[str], None] = lambda s: None) -> None:
+    def __init__(self, session: Session, provider: Provider, log: Callable[[str], None] = lambda s: None) -> None:
         self.session = session
         self.provider = provider
-        self.floor = floor
+        self.floor = session.port_floor
         self.log = log
         self.port = PORT_BASE
         self._entries: dict[int, dict] = {}
@@ -87,7 +87,7 @@ class Prober:
         if method == "host":
             spec = ServerSpec(tuple([*serve, "--device", device]), port, ready_timeout=10)
         else:
-            spec = ServerSpec(tuple(serve), port, options=(f"{BIND_DEVICE}:{device}",), ready_timeout=10)
+            spec = ServerSpec(tuple(serve), port, host_port=port, options=(f"{BIND_DEVICE}:{device}",), ready_timeout=10)
         try:
             server = self.provider.start(self.session, method, spec)
         except UnsupportedOption as exc:
@@ -187,7 +187,11 @@ class Prober:
     def all(self, methods: list[str]) -> list[Observation]:
         found = []
         for method in methods:
-            for probe in (self.device_binding, self.minimum_port, self.host_loopback, self.outbound_remote):
+            probes = [self.device_binding, self.minimum_port]
+            if method not in activation.METHODS:
+                # A socket-activated container has no network of its own: nothing goes out.
+                probes += [self.host_loopback, self.outbound_remote]
+            for probe in probes:
                 name = probe.__name__
                 self.log(f"claims: {name} under {method}")
                 try:

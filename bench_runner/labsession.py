@@ -74,7 +74,8 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
         lab = lab_mod.create(tag, mtu=mtu)
         state.add("lab", **{k: v for k, v in lab.to_json().items()
                             if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
-        yield Session(lab=lab, user=user, state=state, user_dir=user_dir, worker_dir=run_dir / "workers")
+        yield Session(lab=lab, user=user, state=state, user_dir=user_dir, worker_dir=run_dir / "workers",
+                      port_floor=_port_floor(lab))
     finally:
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -86,6 +87,13 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             lock.release()
+
+
+def _port_floor(lab: lab_mod.Lab) -> int | None:
+    """The server host's own value (a per-namespace sysctl): never assumed to be 1024."""
+    result = procs.run(lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), timeout=10)
+    text = result.stdout.strip()
+    return int(text) if text.isdigit() else None
 
 
 def _reap_for(seconds: float) -> None:

@@ -21,8 +21,12 @@ class Method:
     #: Whether clients reach the server through a published port (a forwarding helper).
     publishes_port: bool
     #: The helper kind expected to own the listening socket in the server host, per provider
-    #: ("server" = the workload's own server process, i.e. no helper in the data path).
+    #: ("server" = the workload's own server process, i.e. no helper in the data path;
+    #: "inherited" = the server, in a network namespace of its own, holding a socket of the
+    #: server host that it inherited).
     expected_listener: Mapping[str, str]
+    #: Who owns the server host's end of a connection the container makes (outbound).
+    expected_outbound: str | None = None
 
 
 @dataclass(frozen=True)
@@ -65,15 +69,25 @@ def _registry(items: Iterable[T]) -> dict[str, T]:
 
 METHODS: dict[str, Method] = _registry([
     Method("host", "--network=host: the server shares the server host's network; the baseline",
-           "host", False, {"podman": "server", "bare": "server"}),
+           "host", False, {"podman": "server", "bare": "server"}, "server"),
     Method("pasta", "--network=pasta: pasta forwards the published port into the container",
-           "pasta", True, {"podman": "pasta", "bare": "pasta"}),
+           "pasta", True, {"podman": "pasta", "bare": "pasta"}, "pasta"),
     Method("slirp4netns-rootlesskit",
            "--network=slirp4netns:port_handler=rootlesskit: rootlessport forwards the published port",
-           "slirp4netns:port_handler=rootlesskit", True, {"podman": "rootlessport", "bare": "rootlesskit"}),
+           "slirp4netns:port_handler=rootlesskit", True, {"podman": "rootlessport", "bare": "rootlesskit"},
+           "slirp4netns"),
     Method("slirp4netns-slirp4netns",
            "--network=slirp4netns:port_handler=slirp4netns: slirp4netns forwards the published port",
-           "slirp4netns:port_handler=slirp4netns", True, {"podman": "slirp4netns", "bare": "slirp4netns"}),
+           "slirp4netns:port_handler=slirp4netns", True, {"podman": "slirp4netns", "bare": "slirp4netns"},
+           "slirp4netns"),
+    Method("socket-activation-user",
+           "a listening socket made by the unprivileged user (a systemd user socket unit), handed to a "
+           "container with --network=none",
+           None, True, {"podman": "inherited", "bare": "inherited"}),
+    Method("socket-activation-system",
+           "the socket made by root below ip_unprivileged_port_start (a system socket unit), the container run "
+           "as the unprivileged user (User=)",
+           None, True, {"podman": "inherited", "bare": "inherited"}),
 ])
 
 PLACEMENTS: dict[str, Placement] = _registry([
@@ -96,9 +110,10 @@ CRR_P99 = Metric("p99", "us", False, "99th percentile of the trial's transaction
 UDP_LOSS = Metric("lost_percent", "%", False, "datagrams lost, as iperf3's receiver counts them")
 UDP_JITTER = Metric("jitter_ms", "ms", False, "iperf3's jitter (RFC 1889 interarrival jitter)")
 
-#: What the published-port methods share; the socket-activation methods join the echo
-#: workloads when they exist (the echo service takes inherited sockets).
+#: What the published-port methods share.
 PORT_METHODS = ("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")
+#: The echo service takes inherited sockets, so its workloads run under socket activation too.
+ECHO_METHODS = (*PORT_METHODS, "socket-activation-user", "socket-activation-system")
 #: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
 UDP_STREAM_RATE = 1_000_000_000
 UDP_STREAM_BLKSIZE = 1400
@@ -154,14 +169,14 @@ WORKLOADS: dict[str, Workload] = _registry([
         "echo service, TCP: round trips of 64-byte messages on one connection",
         RTT_P50,
         (RTT_P90, RTT_P99),
-        methods=PORT_METHODS,
+        methods=ECHO_METHODS,
     ),
     Workload(
         "udp-rr",
         "echo service, UDP: round trips of 64-byte datagrams",
         RTT_P50,
         (RTT_P90, RTT_P99),
-        methods=PORT_METHODS,
+        methods=ECHO_METHODS,
         not_applicable_cells=UDP_LOOPBACK_NOT_APPLICABLE,
     ),
     Workload(
@@ -169,14 +184,24 @@ WORKLOADS: dict[str, Workload] = _registry([
         "echo service, TCP: connect, one 64-byte request and response, close",
         CRR_MEAN,
         (CRR_P50, CRR_P90, CRR_P99),
-        methods=PORT_METHODS,
+        methods=ECHO_METHODS,
     ),
     Workload(
         "echo-stream",
         "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
         GBITS,
         (HELPER_CPU,),
+        methods=ECHO_METHODS,
+    ),
+    Workload(
+        "tcp-stream-outbound",
+        "iperf3 TCP from the container out to a server on the client host (the lab's internet)",
+        GBITS,
+        (RETRANSMITS,),
         methods=PORT_METHODS,
+        not_applicable={m: "the container has no network of its own (--network=none): it cannot connect out"
+                        for m in ("socket-activation-user", "socket-activation-system")},
+        placements=("remote",),
     ),
 ])
 

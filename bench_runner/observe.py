@@ -5,8 +5,11 @@ months; every trial here records the helper it saw in the process table."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 from . import procs
 from .parsers import ss
@@ -21,7 +24,8 @@ class ProcessInfo:
     exe: str
     argv: tuple[str, ...]
     uid: int
-    kind: str  # "pasta", "slirp4netns", "rootlessport", "rootlesskit", or "server:<comm>"
+    kind: str  # "pasta", "slirp4netns", "rootlessport", "rootlesskit", "socket-activate", or "server:<comm>"
+    netns: int | None = None  # network namespace inode
 
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
@@ -39,14 +43,78 @@ def is_listening(netns_path: str, protocol: str, port: int) -> bool:
     return bool(ss.find(listeners_in(netns_path), protocol, port))
 
 
-def listener_owner(netns_path: str, protocol: str, port: int) -> ProcessInfo | None:
-    """The process owning the socket bound to ``port`` in the namespace, if any."""
+def listener_owners(netns_path: str, protocol: str, port: int) -> list[ProcessInfo]:
+    """Every process holding the socket bound to ``port`` in the namespace (an inherited
+    socket is held by each process it was passed to)."""
+    found = []
     for listener in ss.find(listeners_in(netns_path), protocol, port):
         for owner in listener.owners:
             info = process_info(owner.pid)
-            if info is not None:
-                return info
-    return None
+            if info is not None and info.pid not in {f.pid for f in found}:
+                found.append(info)
+    return found
+
+
+def listener_owner(netns_path: str, protocol: str, port: int) -> ProcessInfo | None:
+    """The process owning the socket bound to ``port`` in the namespace, if any."""
+    owners = listener_owners(netns_path, protocol, port)
+    return owners[0] if owners else None
+
+
+def connection_owners(netns_path: str, peer_address: str, peer_port: int) -> list[ProcessInfo]:
+    """Processes with an established TCP connection to ``peer_address:peer_port``."""
+    result = procs.run(["nsenter", f"--net={netns_path}", "--", "ss", "-Htuanp"], timeout=SS_TIMEOUT)
+    found = []
+    for sock in ss.connections_to(ss.parse_sockets(result.stdout), peer_address, peer_port):
+        for owner in sock.owners:
+            info = process_info(owner.pid)
+            if info is not None and info.pid not in {f.pid for f in found}:
+                found.append(info)
+    return found
+
+
+def netns_of(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+class Watcher(threading.Thread):
+    """While a client runs, poll ``look()`` (an ss query returning processes) until ``enough``
+    says what was seen suffices: who owns a socket can change during a trial (socket
+    activation execs the server on the first connection; an outbound connection exists only
+    while the client runs). Polls only as long as needed, to disturb the measurement little."""
+
+    def __init__(self, look: Callable[[], list[ProcessInfo]], enough: Callable[[list[ProcessInfo]], bool],
+                 interval: float = 0.05, deadline: float = 60.0) -> None:
+        super().__init__(daemon=True)
+        self.look = look
+        self.enough = enough
+        self.interval = interval
+        self.deadline = deadline
+        self.seen: list[ProcessInfo] = []
+        self.error: str | None = None
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        end = time.monotonic() + self.deadline
+        while not self._stop_event.is_set() and time.monotonic() < end:
+            try:
+                for info in self.look():
+                    # By pid and program: socket activation execs a new program in the same pid.
+                    if (info.pid, info.exe) not in {(s.pid, s.exe) for s in self.seen}:
+                        self.seen.append(info)
+            except Exception as exc:  # noqa: BLE001 - reported, never kills the trial
+                self.error = str(exc)
+            if self.enough(self.seen):
+                return
+            self._stop_event.wait(self.interval)
+
+    def finish(self) -> list[ProcessInfo]:
+        self._stop_event.set()
+        self.join(timeout=SS_TIMEOUT + 5)
+        return self.seen
 
 
 def classify(comm: str, exe: str, argv: tuple[str, ...]) -> str:
@@ -62,6 +130,10 @@ def classify(comm: str, exe: str, argv: tuple[str, ...]) -> str:
         return "rootlessport"
     if exe_name == "rootlesskit":
         return "rootlesskit"
+    if exe_name == "systemd-socket-activate":
+        return "socket-activate"
+    if comm.startswith("runc") or exe_name in ("runc", "conmon", "catatonit"):
+        return exe_name if exe_name in ("conmon", "catatonit") else "runc"  # container plumbing, not the server
     return f"server:{comm}"
 
 
@@ -73,4 +145,4 @@ def process_info(pid: int) -> ProcessInfo | None:
         uid = os.stat(f"/proc/{pid}").st_uid
     except OSError:
         return None
-    return ProcessInfo(pid, comm, exe, argv, uid, classify(comm, exe, argv))
+    return ProcessInfo(pid, comm, exe, argv, uid, classify(comm, exe, argv), netns_of(pid))

@@ -75,11 +75,23 @@ class Stack:
         return base
 
 
+def _as_unprivileged(argv: list[str]) -> list[str]:
+    """Even asking for a version, the stack's programs run as the benchmark user, not root."""
+    if os.geteuid() != 0:
+        return argv
+    from .user import BenchUser
+
+    try:
+        return BenchUser.lookup().argv(argv)
+    except BenchError:
+        return argv  # not set up yet (doctor says so): ask as root
+
+
 def _banner(argv: list[str]) -> str | None:
     if shutil.which(argv[0]) is None:
         return None
     try:
-        result = procs.run(argv, timeout=10, check=False)
+        result = procs.run(_as_unprivileged(argv), timeout=10, check=False)
     except BenchError:
         return None
     # Debian 12's pasta also prints "Failed to send ... to syslog" lines: keep the rest.

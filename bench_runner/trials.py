@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from . import lab as lab_mod
 from . import observe, procs, stats
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
 from .parsers import ParseError
-from .providers import Provider, RunningServer, Session
+from .providers import Provider, ServerExit, Session
 from .results import CellResult, RunDocument, Trial, save
 from .workloads import DRIVERS, ClientContext, TrialSettings
+from .workloads.base import OutboundDriver, WorkloadDriver
 
 #: Ports the servers use inside the server host, rotated per trial so that nothing of one
 #: trial (a socket in TIME_WAIT, a slow helper) can touch the next.
@@ -57,6 +59,17 @@ class Progress:
     elapsed_s: float
 
 
+@dataclass(frozen=True)
+class Starting:
+    """A trial about to start, so a display can say what runs before it ends."""
+
+    number: int  # 1-based position among the run's trials
+    total: int
+    cell: Cell
+    warmup: bool
+    elapsed_s: float
+
+
 def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Cell]:
     """Every cell once per round, in an order shuffled with (seed, round)."""
     order = list(cells)
@@ -70,12 +83,14 @@ def now_iso() -> str:
 
 class TrialRunner:
     def __init__(self, document: RunDocument, output: Path, session: Session, provider: Provider,
-                 on_progress: Callable[[Progress], None] = lambda p: None) -> None:
+                 on_progress: Callable[[Progress], None] = lambda p: None,
+                 on_start: Callable[[Starting], None] = lambda s: None) -> None:
         self.document = document
         self.output = output
         self.session = session
         self.provider = provider
         self.on_progress = on_progress
+        self.on_start = on_start
         self.trial_index = sum(len(c.trials) for c in document.cells)
 
     def run(self, plan: Plan) -> None:
@@ -108,9 +123,14 @@ class TrialRunner:
         warmup = round_index < plan.warmup_rounds
         for cell in round_order(cells, round_index, plan.seed):
             result = self.document.cell(cell.workload, cell.placement, cell.method)
-            if self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES and not result.samples(include_warmup=True):
+            given_up = self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES and not result.samples(include_warmup=True)
+            # A resumed run keeps what it has: a round a cell already ran is not run again.
+            already = any(t.round == round_index for t in result.trials)
+            if given_up or already:
                 self._done += 1
                 continue
+            self.on_start(Starting(self._done + 1, max(self._total, self._done + 1), cell, warmup,
+                                   time.monotonic() - started))
             trial = self.run_trial(cell, round_index, warmup, plan.settings)
             result.trials.append(trial)
             self._failures[cell] = 0 if trial.status == "ok" else self._failures.get(cell, 0) + 1
@@ -126,50 +146,127 @@ class TrialRunner:
         port = PORT_BASE + self.trial_index % PORT_SPAN
         index = self.trial_index
         self.trial_index += 1
-        spec = driver.server(port)
         trial = Trial(index=index, round=round_index, warmup=warmup, started_at=now_iso(), seconds=0.0,
                       status="failed", observations={"port": port})
         clock = time.monotonic()
-        server: RunningServer | None = None
         try:
-            _require_free_port(self.session, spec.published_port)
-            server = self.provider.start(self.session, cell.method, spec)
-            trial.observations["helper_argv"] = server.helper_argv
-            listener = observe.listener_owner(self.session.lab.server_ns_path, spec.protocols[0], spec.published_port)
-            if listener is None:
-                raise MeasurementError(f"nothing listens on port {spec.published_port} in the server host")
-            trial.observations["listener"] = listener.to_json()
-            expected = METHODS[cell.method].expected_listener[self.provider.id]
-            trial.observations["listener_expected"] = expected
-            observed = "server" if listener.kind.startswith("server:") else listener.kind
-            if observed != expected:
-                raise MeasurementError(
-                    f"{cell.method} should be carried by {expected}, but port {spec.published_port} is owned by "
-                    f"{listener.kind} (pid {listener.pid}, {listener.exe})")
-            cpu_before = procs.cpu_seconds(listener.pid)
-            ctx = ClientContext(self.session, cell.placement, spec.published_port, settings)
-            client_output = driver.run_client(ctx)
-            cpu_after = procs.cpu_seconds(listener.pid)
-            exit_ = server.collect(timeout=settings.client_timeout)
-            measurement = driver.measure(client_output, exit_)
-            trial.samples.update(measurement.samples)
-            trial.observations.update(measurement.observations)
-            if cpu_before is not None and cpu_after is not None and observed != "server":
-                cpu = cpu_after - cpu_before
-                trial.observations["helper_cpu_s"] = round(cpu, 4)
-                if measurement.bytes_moved:
-                    trial.samples["helper_cpu_s_per_gb"] = cpu / (measurement.bytes_moved / 1e9)
+            if driver.direction == "outbound":
+                self._outbound(cell, driver, port, settings, trial)  # type: ignore[arg-type]
+            else:
+                self._inbound(cell, driver, port, settings, trial)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:
             trial.error = str(exc)
         finally:
-            if server is not None:
+            procs.reap_orphans()
+            trial.seconds = round(time.monotonic() - clock, 3)
+        return trial
+
+    def _carrier(self, info: observe.ProcessInfo) -> str:
+        """What carried the traffic, in the terms of ``Method.expected_listener``."""
+        if not info.kind.startswith("server:"):
+            return info.kind
+        outer = lab_mod.netns_inode(self.session.lab.server_ns)
+        return "inherited" if info.netns is not None and info.netns != outer else "server"
+
+    def _inbound(self, cell: Cell, driver: WorkloadDriver, port: int, settings: TrialSettings, trial: Trial) -> None:
+        """A server in the container, a client reaching it through the published port."""
+        spec = driver.server(port)
+        ns_path = self.session.lab.server_ns_path
+        expected = METHODS[cell.method].expected_listener[self.provider.id]
+        trial.observations["listener_expected"] = expected
+        _require_free_port(self.session, spec.published_port)
+        server = self.provider.start(self.session, cell.method, spec)
+        try:
+            trial.observations["helper_argv"] = server.helper_argv
+            protocol = spec.protocols[0]
+            port = server.host_port  # a provider may publish elsewhere (below the floor, for one)
+            if port != spec.published_port:
+                trial.observations["port"] = port
+            owners = observe.listener_owners(ns_path, protocol, port)
+            if not owners:
+                raise MeasurementError(f"nothing listens on port {port} in the server host")
+            watcher = None
+            if expected == "inherited":
+                # The socket's first owner execs into the server on the first connection:
+                # watch until the server itself holds it.
+                watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
+                                          lambda seen: any(self._carrier(i) == "inherited" for i in seen))
+                watcher.start()
+            cpu_before = procs.cpu_seconds(owners[0].pid)
+            ctx = ClientContext(self.session, cell.placement, port, settings)
+            try:
+                client_output = driver.run_client(ctx)
+            finally:
+                if watcher is not None:
+                    owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
+            cpu_after = procs.cpu_seconds(owners[0].pid)
+            carriers = [self._carrier(i) for i in owners]
+            chosen = next((i for i, c in zip(owners, carriers) if c == expected), owners[0])
+            trial.observations["listener"] = {**chosen.to_json(), "carrier": self._carrier(chosen)}
+            if len(owners) > 1:
+                trial.observations["listeners_seen"] = [{**i.to_json(), "carrier": c} for i, c in zip(owners, carriers)]
+            if expected not in carriers:
+                raise MeasurementError(
+                    f"{cell.method} should be carried by {expected}, but port {port} is owned by "
+                    + ", ".join(f"{i.kind} (pid {i.pid}, {i.exe})" for i in owners))
+            exit_ = server.collect(timeout=settings.client_timeout)
+            measurement = driver.measure(client_output, exit_)
+            trial.samples.update(measurement.samples)
+            trial.observations.update(measurement.observations)
+            if cpu_before is not None and cpu_after is not None and expected not in ("server", "inherited"):
+                cpu = cpu_after - cpu_before
+                trial.observations["helper_cpu_s"] = round(cpu, 4)
+                if measurement.bytes_moved:
+                    trial.samples["helper_cpu_s_per_gb"] = cpu / (measurement.bytes_moved / 1e9)
+        finally:
+            problems = server.stop()
+            if problems:
+                trial.observations["teardown_problems"] = problems
+
+    def _outbound(self, cell: Cell, driver: OutboundDriver, port: int, settings: TrialSettings, trial: Trial) -> None:
+        """A server on the client host (the lab's stand-in for the internet), the client in
+        the container connecting out through the method."""
+        lab = self.session.lab
+        expected = METHODS[cell.method].expected_outbound
+        trial.observations["outbound_expected"] = expected
+        remote = procs.Spawned(self.session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
+        entry = self.session.state.add("process", label="remote server", **remote.ref.to_json())
+        try:
+            procs.wait_until(lambda: observe.is_listening(lab.client_ns_path, "tcp", port) or not remote.ref.alive(),
+                             timeout=20, what=f"the remote server on port {port}")
+            if not remote.ref.alive():
+                raise MeasurementError(f"the remote server exited: {remote.output()[1].strip()[-200:]}")
+            watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, lab.client_addr, port),
+                                      lambda seen: bool(seen), deadline=settings.client_timeout)
+            watcher.start()
+            spec = driver.container_client(lab.client_addr, port, settings)
+            server = self.provider.start(self.session, cell.method, spec)
+            try:
+                trial.observations["helper_argv"] = server.helper_argv
+                exit_ = server.collect(timeout=settings.client_timeout)
+            finally:
+                seen = watcher.finish()
                 problems = server.stop()
                 if problems:
                     trial.observations["teardown_problems"] = problems
-                procs.reap_orphans()
-            trial.seconds = round(time.monotonic() - clock, 3)
-        return trial
+            remote.wait(timeout=15)
+            remote_out, remote_err = remote.output()
+            if not seen:
+                raise MeasurementError(f"no connection to {lab.client_addr}:{port} was seen leaving the server host"
+                                       + (f" ({watcher.error})" if watcher.error else ""))
+            carriers = [self._carrier(i) for i in seen]
+            trial.observations["outbound_carrier"] = {**seen[0].to_json(), "carrier": carriers[0]}
+            if expected not in carriers:
+                raise MeasurementError(f"{cell.method} should connect out through {expected}, but the connection "
+                                       f"belonged to {', '.join(f'{i.kind} (pid {i.pid})' for i in seen)}")
+            measurement = driver.measure(exit_.stdout, ServerExit(remote.poll(), remote_out, remote_err))
+            trial.samples.update(measurement.samples)
+            trial.observations.update(measurement.observations)
+        finally:
+            remote.stop(grace=1.0)
+            remote.close()
+            self.session.state.discard(entry)
 
 
 def _require_free_port(session: Session, port: int) -> None:

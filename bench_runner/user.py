@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import shlex
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,18 +51,22 @@ class BenchUser:
             "LANG": "C.UTF-8",
         }
 
-    def argv(self, argv: Sequence[str], *, netns_path: str | None = None) -> list[str]:
-        """``argv`` run as this user, optionally inside a network namespace; every wrapper
-        execs, so the returned process id is the command's own."""
+    def argv(self, argv: Sequence[str], *, netns_path: str | None = None,
+             pass_env: Sequence[str] = ()) -> list[str]:
+        """``argv`` run as this user with a clean environment, optionally inside a network
+        namespace; every wrapper execs, so the returned process id is the command's own.
+        ``pass_env`` names variables kept from the caller (socket activation's LISTEN_*)."""
         prefix: list[str] = []
         if netns_path is not None:
             prefix = ["nsenter", f"--net={netns_path}", "--"]
         env = [f"{k}={v}" for k, v in self.env().items()]
-        return [
-            *prefix,
-            "setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "--",
-            "env", "-i", *env, *[str(a) for a in argv],
-        ]
+        drop = ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--init-groups", "--", "env", "-i", *env]
+        if not pass_env:
+            return [*prefix, *drop, *[str(a) for a in argv]]
+        # env -i would drop them: a shell reads them first, then execs (same pid).
+        kept = " ".join(f'{name}="${{{name}}}"' for name in pass_env)
+        script = f'exec {" ".join(shlex.quote(a) for a in drop)} {kept} "$@"'
+        return [*prefix, "sh", "-c", script, "sh", *[str(a) for a in argv]]
 
     def ensure_runtime_dir(self) -> bool:
         """Create the runtime directory if missing; True when this call created it."""

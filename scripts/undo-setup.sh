@@ -36,7 +36,7 @@ fi
 
 if grep -q "user-created $BENCH_USER" "$LOG" && getent passwd "$BENCH_USER" >/dev/null; then
   uid=$(id -u "$BENCH_USER")
-  if pgrep -u "$uid" >/dev/null; then
+  if ps -o stat= -u "$uid" 2>/dev/null | grep -qv '^Z'; then  # zombies do not count
     echo "undo-setup.sh: user $BENCH_USER still has processes (a run in progress?); stop them first" >&2
     exit 1
   fi

@@ -66,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="exit 1 when the data violate an expected ordering (for CI pipelines)")
     parser.add_argument("--json", action="store_true",
                         help="print the ranked tables as JSON on stdout instead of text")
+    parser.add_argument("--resume", metavar="PATH",
+                        help="continue the incomplete run recorded in PATH (its own options and provider, "
+                             "a new lab; finished trials are kept, the document is updated in place)")
 
 
 def _positive_int(text: str) -> int:
@@ -125,107 +128,142 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
     return built
 
 
-def default_output(tag: str) -> Path:
-    directory = Path("runs")
-    directory.mkdir(exist_ok=True)
-    return directory / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{tag}.json"
+def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """Everything validated before anything is built or imported heavily."""
+    from ..request import RunRequest
+    from ..verdicts import DOCUMENTED, parse_expectation
+    from ..workloads import TrialSettings
 
-
-def _progress_printer(quiet: bool):  # type: ignore[no-untyped-def]
-    def show(progress) -> None:  # type: ignore[no-untyped-def]
-        if quiet:
-            return
-        trial = progress.trial
-        if trial.status == "ok":
-            value = trial.samples.get(next(iter(trial.samples), ""), float("nan"))
-            what = f"{value:.3g}"
-            listener = trial.observations.get("listener", {})
-            what += f" (carried by {listener.get('kind', '?')}, server saw {trial.observations.get('peer_address', '?')})"
-        else:
-            what = f"FAILED: {trial.error}"
-        tag = " warm-up" if trial.warmup else ""
-        print(f"[{progress.done}/{progress.total} {progress.elapsed_s:5.0f}s] {progress.cell.label}{tag}: {what}",
-              file=sys.stderr, flush=True)
-    return show
-
-
-def main(args: argparse.Namespace) -> int:
     built = selected_matrix(args)
     facts = parse_stack_facts(args.stack)
-    from ..verdicts import DOCUMENTED, parse_expectation
-
-    expectations = args.expect or [DOCUMENTED]
+    expectations = tuple(args.expect or [DOCUMENTED])
     for expectation in expectations:
         parse_expectation(expectation)
     if args.provider not in CHOICES:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
-    # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
-    from .. import analysis, results, stack, tables
-    from ..labsession import open_session, preflight
-    from ..providers import choose
-    from ..results import RunDocument
-    from ..trials import Plan, TrialRunner, new_cell_results, now_iso
-    from ..workloads import TrialSettings
-
     if args.quick:
         settings, warmup, rounds, max_rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1, 1
     else:
         settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
         max_rounds = max(args.max_rounds, rounds)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
+    return RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed, args.provider,
+                      args.mtu, args.pasta, expectations, args.tolerance / 100, not args.skip_claims,
+                      bool(args.quick), facts)
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.resume:
+        return resume(args)
+    request = request_from_args(args)
+    # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
+    from .. import results, stack
+    from ..labsession import preflight
+    from ..providers import choose
+    from ..results import RunDocument
+    from ..trials import new_cell_results, now_iso
+
     output = results.check_writable(args.output) if args.output else None
     preflight()
-    detected = stack.detect(facts)
-    chosen = choose(args.provider, built.methods(), podman_version=detected.podman, pasta_binary=args.pasta)
-    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
-    log(f"provider: {chosen.provider.id} ({chosen.reason})")
-    plan = Plan(built, settings, warmup, rounds, seed, max_rounds=max_rounds, precision=args.precision / 100)
+    detected = stack.detect(request.facts)
+    chosen = choose(request.provider, request.matrix.methods(), podman_version=detected.podman,
+                    pasta_binary=request.pasta)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
-             "command": ["python", "-m", "bench_runner", *sys.argv[1:]],
-             "options": {"methods": built.methods(), "workloads": sorted({c.workload for c in built.cells}),
-                         "placements": sorted({c.placement for c in built.cells}), "provider": args.provider,
-                         "duration_s": settings.duration_s, "omit_s": settings.omit_s, "rounds": rounds,
-                         "warmup_rounds": warmup, "max_rounds": max_rounds, "precision": args.precision / 100,
-                         "quick": bool(args.quick), "mtu": args.mtu, "pasta": args.pasta,
-                         "expect": expectations, "tolerance": args.tolerance / 100,
-                         "claims_probed": not args.skip_claims},
-             "seed": seed},
+             "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": request.options(),
+             "seed": request.seed},
         stack=detected.to_json(), lab={}, provider={"id": chosen.provider.id, "reason": chosen.reason},
         availability={chosen.provider.id: {m: chosen.provider.check(m).to_json() for m in METHODS}},
-        cells=new_cell_results(built),
+        cells=new_cell_results(request.matrix),
     )
+    return measure_and_show(args, request, document, chosen, output)
+
+
+def resume(args: argparse.Namespace) -> int:
+    """Continue an incomplete run in its own document: the same options and provider, a new
+    lab; trials already there are kept and not run again."""
+    from .. import results, stack
+    from ..labsession import preflight
+    from ..providers import choose
+    from ..request import from_options
+
+    path = results.check_writable(args.resume)
+    document = results.load(path)
+    if document.run.get("status") == "complete":
+        raise UsageError(f"{path}: the run is complete; nothing to resume")
+    request = from_options(document.run.get("options", {}), document.run.get("seed"),
+                           document.stack.get("stated", {}))
+    preflight()
+    detected = stack.detect(request.facts)
+    changed = _stack_change(document.stack, detected)
+    if changed:
+        raise UsageError(f"{path}: the stack changed since the run started ({changed}); start a new run instead")
+    chosen = choose(document.provider["id"], request.matrix.methods(), podman_version=detected.podman,
+                    pasta_binary=request.pasta)
+    document.run.setdefault("resumed_at", []).append(_now())
+    document.run["status"] = "running"
+    return measure_and_show(args, request, document, chosen, path)
+
+
+def _now() -> str:
+    from ..trials import now_iso
+
+    return now_iso()
+
+
+def _stack_change(before: dict, detected) -> str:  # type: ignore[no-untyped-def]
+    """A resumed run must measure the same stack, or its samples would mix two."""
+    stated = before.get("stated", {})
+    old = {k: before.get(k, stated.get(k)) for k in detected.key_versions()}
+    return ", ".join(f"{k} {old[k]} -> {v}" for k, v in detected.key_versions().items() if old[k] != v)
+
+
+def measure_and_show(args: argparse.Namespace, request, document, chosen, output) -> int:  # type: ignore[no-untyped-def]
+    from .. import progress, results
+    from ..labsession import open_session
+    from ..trials import Plan, TrialRunner, now_iso
+
+    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log(f"provider: {chosen.provider.id} ({chosen.reason})")
+    plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
+                max_rounds=request.max_rounds, precision=request.precision)
     status = "incomplete"
-    with open_session(mtu=args.mtu, log=log) as session:
-        document.run["id"] = session.lab.tag
-        document.lab = {**session.lab.to_json(), "server_ip_unprivileged_port_start": _port_floor(session)}
+    with open_session(mtu=request.mtu, log=log) as session:
+        document.run["id"] = document.run.get("id") or session.lab.tag
+        document.lab = {**session.lab.to_json(), "server_ip_unprivileged_port_start": session.port_floor}
         output = output or default_output(session.lab.tag)
-        log(f"results: {output}  ({plan.total_trials} trials, about "
-            f"{_estimate(plan):.0f} s)")
+        log(f"results: {output}  ({plan.total_trials} trials, about {_estimate(plan):.0f} s)")
         results.save(document, output)
         try:
-            runner = TrialRunner(document, output, session, chosen.provider, _progress_printer(args.json))
-            runner.run(plan)
-            if not args.skip_claims:
+            with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds) as shown:
+                runner = TrialRunner(document, output, session, chosen.provider, shown.finished, shown.started)
+                runner.run(plan)
+            if request.probe_claims and not document.checks.get("claims"):
                 from ..claims_probe import Prober
 
-                prober = Prober(session, chosen.provider, document.lab.get("server_ip_unprivileged_port_start"), log)
-                document.checks["claims"] = [o.to_json() for o in prober.all(built.methods())]
+                prober = Prober(session, chosen.provider, log)
+                document.checks["claims"] = [o.to_json() for o in prober.all(request.matrix.methods())]
                 results.save(document, output)
             status = "complete"
         finally:
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
             results.save(document, output)
-    from .. import claims, stability
+    return show(args, request, document, output, log)
+
+
+def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
+    """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
+    from .. import analysis, claims, stability, tables
+    from ..report.jsonout import table_json
     from ..verdicts import ordering_verdicts
 
     rendered = analysis.rank_tables(document)
-    verdicts = {e: ordering_verdicts(document, e) for e in expectations}
+    verdicts = {e: ordering_verdicts(document, e) for e in request.expectations}
     warnings = stability.warnings_for(document)
-    claim_cells = claims.matrix(document, args.tolerance / 100)
+    claim_cells = claims.matrix(document, request.tolerance)
     if args.json:
-        print(json.dumps({"results": str(output), "tables": [_table_json(t) for t in rendered],
+        print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
                           "verdicts": {e: [_verdict_json(v) for v in vs] for e, vs in verdicts.items()},
                           "claims": [vars(c) for c in claim_cells],
                           "warnings": [w.text() for w in warnings]}, indent=1))
@@ -248,15 +286,6 @@ def main(args: argparse.Namespace) -> int:
     return code
 
 
-def _port_floor(session) -> int | None:  # type: ignore[no-untyped-def]
-    from .. import procs
-
-    result = procs.run(session.lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]),
-                       timeout=10, check=False)
-    text = result.stdout.strip()
-    return int(text) if text.isdigit() else None
-
-
 def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
     per_trial = plan.settings.duration_s + plan.settings.omit_s + 1.5
     return plan.total_trials * per_trial
@@ -266,17 +295,3 @@ def _verdict_json(verdict) -> dict[str, object]:  # type: ignore[no-untyped-def]
     return {"workload": verdict.workload, "placement": verdict.placement, "metric": verdict.metric,
             "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
                        "verdict": p.verdict} for p in verdict.pairs]}
-
-
-def _table_json(table) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {
-        "workload": table.workload, "placement": table.placement, "metric": table.metric, "unit": table.unit,
-        "higher_is_better": table.higher_is_better,
-        "rows": [{"rank": r.rank, "method": r.method, "median": r.summary.median, "ci": [r.summary.ci_low, r.summary.ci_high],
-                  "n": r.summary.n, "ratio_to_host": r.vs_baseline.value if r.vs_baseline else (1.0 if r.method == "host" else None),
-                  "ratio_ci": [r.vs_baseline.ci_low, r.vs_baseline.ci_high] if r.vs_baseline else None,
-                  "carried_by": list(r.listeners), "server_saw": list(r.peers)} for r in table.rows],
-        "unranked": [{"method": m, "why": why} for m, why in table.unranked],
-    }
-
-

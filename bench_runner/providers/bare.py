@@ -21,7 +21,10 @@ from typing import Callable
 from .. import procs
 from ..errors import MeasurementError
 from ..matrix import METHODS
+from dataclasses import replace
+
 from .. import lab as lab_mod
+from . import activation
 from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
                    ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
 
@@ -40,6 +43,8 @@ LO_UP_WAIT_ROUTE_EXEC = ('ip link set lo up && i=0 && until ip -4 route show def
 
 def _required(method: str) -> tuple[str, ...]:
     return {
+        activation.USER: (activation.ACTIVATOR, "unshare"),
+        activation.SYSTEM: (activation.ACTIVATOR, "unshare"),
         "host": (),
         "pasta": ("pasta", "unshare"),
         "slirp4netns-slirp4netns": ("slirp4netns", "unshare", "nsenter"),
@@ -86,7 +91,7 @@ class BareProvider(Provider):
         self.pasta_binary = pasta_binary
 
     def check(self, method: str) -> Availability:
-        if method not in ("host", "pasta", "slirp4netns-slirp4netns", "slirp4netns-rootlesskit"):
+        if method not in ("host", "pasta", "slirp4netns-slirp4netns", "slirp4netns-rootlesskit", *activation.METHODS):
             return Availability(False, f"the bare provider does not implement {method}")
         for tool in _required(method):
             binary = self.pasta_binary if tool == "pasta" else tool
@@ -111,6 +116,8 @@ class BareProvider(Provider):
             "pasta": self._start_pasta,
             "slirp4netns-slirp4netns": self._start_slirp4netns,
             "slirp4netns-rootlesskit": self._start_rootlesskit,
+            activation.USER: lambda s, sp, c: self._start_activated(s, sp, c, system=False),
+            activation.SYSTEM: lambda s, sp, c: self._start_activated(s, sp, c, system=True),
         }
         if method not in starters:
             raise MeasurementError(f"the bare provider does not implement {method}")
@@ -125,7 +132,7 @@ class BareProvider(Provider):
                 else:
                     procs.stop(item, grace=1.0)
             raise
-        if METHODS[method].publishes_port and spec.publish:
+        if METHODS[method].publishes_port and spec.publish and method not in activation.METHODS:
             wait_host_port(session.lab, spec, f"the {method} port forwarder", server.server.ref.alive)
         return server
 
@@ -158,6 +165,30 @@ class BareProvider(Provider):
 
             procs.wait_until(unshared, timeout=HELPER_START_TIMEOUT, what="the namespace to be created")
         return holder
+
+    def _start_activated(self, session: Session, spec: ServerSpec, cleanup: list, *, system: bool) -> BareServer:
+        """The socket made outside, the server in a namespace with no network of its own
+        (Podman's --network=none) that inherits it on the first connection."""
+        method = activation.SYSTEM if system else activation.USER
+        port = activation.listen_port(spec, session.port_floor, system)
+        activated = replace(spec, host_port=port)
+        inner = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", LO_UP_EXEC, "sh",
+                 *spec.command(str(session.worker_dir))]
+        activator = activation.activator_argv(activated, port, str(session.worker_dir))
+        entries: list = []
+        if system:
+            # Root makes the socket (as a system socket unit would), then the service runs as
+            # the unprivileged user (as User= would).
+            argv = session.lab.in_server([*activator, *session.user.argv(inner, pass_env=activation.LISTEN_ENV)])
+            server = procs.Spawned(argv)
+            cleanup.append(server)
+            entries.append(session.state.add("process", label="socket activation", **server.ref.to_json()))
+        else:
+            server = self._spawn(session, [*activator, *inner], "socket activation", cleanup, entries)
+        wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", server.ref.alive,
+                       lambda: _last_words(server))
+        return BareServer(session, server, [], [], entries, method=method, provider=self.id,
+                          host_port=port, netns_pid=server.pid, helper_argv=[activator])
 
     def _start_host(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
         self._refuse(spec, "host", BIND_DEVICE)

@@ -99,6 +99,8 @@ class Session:
     user_dir: Path
     #: Read-only copies of bench_runner/workers, readable by the benchmark user.
     worker_dir: Path
+    #: The server host's net.ipv4.ip_unprivileged_port_start, read from the lab.
+    port_floor: int | None = None
     counter: int = 0
 
     def next_name(self, what: str) -> str:
@@ -169,12 +171,13 @@ def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=Non
     procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to listen on port {spec.port}")
 
 
-def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None) -> None:  # type: ignore[no-untyped-def]
+def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None, explain=None) -> None:  # type: ignore[no-untyped-def]
     """Wait until the published port is bound in the server host."""
 
     def ready() -> bool:
         if alive is not None and not alive():
-            raise MeasurementError(f"{what} exited before the published port was bound")
+            said = explain() if explain is not None else ""
+            raise MeasurementError(f"{what} exited before the published port was bound" + (f": {said}" if said else ""))
         found = observe.listeners_in(lab.server_ns_path)
         return all(any(l.protocol == p and l.port == spec.published_port for l in found) for p in spec.protocols)
 

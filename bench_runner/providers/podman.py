@@ -6,12 +6,15 @@ from __future__ import annotations
 import shutil
 from typing import Any
 
+from dataclasses import replace
+
 from .. import procs, runstate
 from ..errors import BenchError, MeasurementError
 from ..matrix import METHODS
-from ..paths import IMAGE
+from ..paths import IMAGE, VENV_PYTHON
 from ..stack import version_tuple
 from ..user import BenchUser
+from . import activation
 from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
                    ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
 
@@ -19,7 +22,9 @@ PODMAN_TIMEOUT = 60.0
 #: Podman gained ``--network=pasta`` in 4.4.
 PASTA_SINCE = (4, 4)
 #: The host's own programs, read-only: containers run exactly the host's iperf3 and Python.
-HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
+HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/etc/ld.so.cache:/etc/ld.so.cache:ro",
+               # the suite's virtual environment (the iperf3 binding), for clients in containers
+               "-v", f"{VENV_PYTHON.parent.parent}:{VENV_PYTHON.parent.parent}:ro")
 #: Where the worker programs appear inside containers.
 CONTAINER_WORKERS = "/opt/netbench-workers"
 
@@ -117,6 +122,34 @@ def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
 runstate.register_remover("container", _remove_container_entry)
 
 
+class ActivatedPodmanServer(RunningServer):
+    """``systemd-socket-activate -- podman run --network=none ...``: Podman in the
+    foreground, as a service unit runs it; the container's output comes through it."""
+
+    def __init__(self, session: Session, name: str, process: procs.Spawned, entries: list[dict[str, Any]],
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.name = name
+        self.process = process
+        self.entries = entries
+
+    def collect(self, timeout: float) -> ServerExit:
+        code = self.process.wait(timeout)
+        out, err = self.process.output()
+        return ServerExit(code, out, err)
+
+    def stop(self) -> list[str]:
+        self.process.stop(grace=3.0)
+        problems = remove_container(self.session.user, self.name, [])
+        if self.process.ref.alive():
+            problems.append(f"podman ({self.process.pid}) did not stop")
+        self.process.close()
+        for entry in self.entries:
+            self.session.state.discard(entry)
+        return problems
+
+
 class PodmanProvider(Provider):
     id = "podman"
 
@@ -126,6 +159,8 @@ class PodmanProvider(Provider):
     def check(self, method: str) -> Availability:
         if shutil.which("podman") is None or self.version is None:
             return Availability(False, "podman is not installed")
+        if method in activation.METHODS:
+            return activation.availability()
         network = METHODS[method].podman_network
         if network is None:
             return Availability(False, f"{method} is not a Podman network mode")
@@ -139,7 +174,9 @@ class PodmanProvider(Provider):
         return Availability(True)
 
     def start(self, session: Session, method: str, spec: ServerSpec,
-              extra: tuple[str, ...] = ()) -> PodmanServer:
+              extra: tuple[str, ...] = ()) -> RunningServer:
+        if method in activation.METHODS:
+            return self._start_activated(session, spec, system=method == activation.SYSTEM)
         network = network_value(method, spec)
         name = session.next_name("c")
         entry = session.state.add("container", name=name, user=session.user.name, processes=[])
@@ -170,3 +207,38 @@ class PodmanProvider(Provider):
             session.state.discard(entry)
             raise
         return server
+
+    def _start_activated(self, session: Session, spec: ServerSpec, *, system: bool) -> ActivatedPodmanServer:
+        method = activation.SYSTEM if system else activation.USER
+        port = activation.listen_port(spec, session.port_floor, system)
+        activated = replace(spec, host_port=port)
+        activator = activation.activator_argv(activated, port, str(session.worker_dir))
+        name = session.next_name("c")
+        args = ["run", "--rm", "--name", name, "--network=none", *HOST_MOUNTS,
+                "-v", f"{session.worker_dir}:{CONTAINER_WORKERS}:ro", IMAGE, *spec.command(CONTAINER_WORKERS)]
+        entries = [session.state.add("container", name=name, user=session.user.name, processes=[])]
+        if system:
+            # Root makes the socket below the floor, as a system socket unit; Podman runs as the
+            # unprivileged user, as a service with User= does.
+            argv = session.lab.in_server([*activator, *session.user.argv(["podman", *args],
+                                                                         pass_env=activation.LISTEN_ENV)])
+        else:
+            argv = session.user.argv([*activator, "podman", *args], netns_path=session.lab.server_ns_path)
+        process = procs.Spawned(argv)
+        entries.append(session.state.add("process", label="socket activation", **process.ref.to_json()))
+        server = ActivatedPodmanServer(session, name, process, entries, method=method, provider=self.id,
+                                       host_port=port, netns_pid=process.pid,
+                                       helper_argv=[[*activator, "podman", *args]])
+        try:
+            wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", process.ref.alive,
+                           lambda: _last_line_of(process))
+        except BaseException:
+            server.stop()
+            raise
+        return server
+
+
+def _last_line_of(process: procs.Spawned) -> str:
+    out, err = process.output()
+    lines = [line for line in (err + "\n" + out).splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import errno
 import json
+import os
 import signal
 import socket
 import sys
@@ -20,15 +21,25 @@ def _error_name(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, type(exc).__name__) if isinstance(exc, OSError) else type(exc).__name__
 
 
+def _inherited() -> socket.socket | None:
+    """A listening socket handed over by socket activation (systemd's protocol), if any."""
+    if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS", "0") == "0":
+        return None
+    return socket.socket(fileno=3)
+
+
 def serve(args: argparse.Namespace) -> int:
     result: dict[str, object] = {"mode": "serve", "port": args.port, "device": args.device or None, "accepted": []}
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock = _inherited()
+    result["inherited"] = sock is not None
     try:
-        if args.device:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.device.encode())
-        sock.bind((args.bind, args.port))
-        sock.listen(16)
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if args.device:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.device.encode())
+            sock.bind((args.bind, args.port))
+            sock.listen(16)
     except OSError as exc:
         result["error"] = f"{_error_name(exc)}: {exc.strerror}"
         print(json.dumps(result), flush=True)

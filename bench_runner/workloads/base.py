@@ -53,6 +53,8 @@ class Measurement:
 
 class WorkloadDriver(abc.ABC):
     spec: Workload
+    #: "inbound": a server in the container, clients through the published port.
+    direction = "inbound"
 
     @abc.abstractmethod
     def server(self, port: int) -> ServerSpec:
@@ -65,3 +67,23 @@ class WorkloadDriver(abc.ABC):
     @abc.abstractmethod
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
         """Pure: raw outputs to samples and observations (raises ParseError)."""
+
+
+class OutboundDriver(WorkloadDriver):
+    """The container is the client: it connects out to a server on the client host."""
+
+    direction = "outbound"
+
+    def server(self, port: int) -> ServerSpec:  # pragma: no cover - not used outbound
+        raise NotImplementedError("an outbound workload has no server in the container")
+
+    def run_client(self, ctx: ClientContext) -> str:  # pragma: no cover - not used outbound
+        raise NotImplementedError("an outbound workload's client runs in the container")
+
+    @abc.abstractmethod
+    def remote_server(self, port: int) -> list[str]:
+        """The server command, run as the benchmark user on the client host."""
+
+    @abc.abstractmethod
+    def container_client(self, target: str, port: int, settings: TrialSettings) -> ServerSpec:
+        """The client, run in the container under the method (``publish=False``)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import procs
 from bench_runner.claims_probe import Prober
 from bench_runner.labsession import open_session
 from bench_runner.providers import BareProvider
@@ -14,14 +13,13 @@ from bench_runner.providers import BareProvider
 def observed():  # type: ignore[no-untyped-def]
     """Probe once for the module; the lab is gone again before the first test runs."""
     with open_session() as session:
-        floor = int(procs.run(session.lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]),
-                              timeout=10).stdout)
-        found = Prober(session, BareProvider(), floor).all(["host", "pasta", "slirp4netns-slirp4netns"])
+        found = Prober(session, BareProvider()).all(["host", "pasta", "slirp4netns-slirp4netns",
+                                                     "socket-activation-user", "socket-activation-system"])
     return {(o.claim, o.method): o for o in found}
 
 
 def test_device_binding_keeps_the_other_interface_out(observed) -> None:  # type: ignore[no-untyped-def]
-    for method in ("host", "pasta"):
+    for method in ("host", "pasta", "socket-activation-user", "socket-activation-system"):
         o = observed[("device_binding", method)]
         assert o.observed is True, o.evidence
         assert o.extra["bound_interface"]["reply"] == "ok"
@@ -32,10 +30,20 @@ def test_device_binding_keeps_the_other_interface_out(observed) -> None:  # type
 
 
 def test_ports_below_the_floor_are_refused_to_the_unprivileged_user(observed) -> None:  # type: ignore[no-untyped-def]
-    for method in ("host", "pasta", "slirp4netns-slirp4netns"):
+    for method in ("host", "pasta", "slirp4netns-slirp4netns", "socket-activation-user"):
         o = observed[("minimum_port", method)]
         assert o.observed == "below-floor refused", o.evidence
         assert o.extra["floor"] > 80
+
+
+def test_a_system_socket_unit_serves_below_the_floor(observed) -> None:  # type: ignore[no-untyped-def]
+    o = observed[("minimum_port", "socket-activation-system")]
+    assert o.observed == "below-floor allowed", o.evidence
+    assert o.extra["client"]["reply"] == "ok"
+
+
+def test_socket_activation_is_not_probed_for_outbound(observed) -> None:  # type: ignore[no-untyped-def]
+    assert ("outbound_remote", "socket-activation-user") not in observed
 
 
 def test_host_loopback_is_closed_by_default_and_opens_with_the_option(observed) -> None:  # type: ignore[no-untyped-def]

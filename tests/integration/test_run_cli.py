@@ -35,7 +35,8 @@ def test_quick_run_over_four_methods_and_both_placements(tmp_path: Path) -> None
                 else:
                     assert peer == document.lab["client_addr"]
     # the ranked tables name every method, per placement
-    assert result.stdout.count("tcp-stream / ") == 2
+    assert result.stdout.count("tcp-stream / remote: throughput") == 1
+    assert result.stdout.count("tcp-stream / loopback: throughput") == 1
     for method in FOUR:
         assert result.stdout.count(method) >= 2
     assert "results document:" in result.stdout

@@ -51,3 +51,12 @@ def test_established_tcp_lines_are_ignored() -> None:
 def test_unexpected_lines_are_errors(text: str) -> None:
     with pytest.raises(ParseError):
         ss.parse_listeners(text)
+
+
+def test_established_connections_by_their_far_end() -> None:
+    from tests.conftest import read_data
+
+    sockets = ss.parse_sockets(read_data("ss-all.txt"))
+    (conn,) = ss.connections_to(sockets, "127.0.0.1", 5555)
+    assert conn.port == 43174 and conn.owners[0].fd == 4
+    assert [s.state for s in ss.parse_listeners(read_data("ss-all.txt"))] == ["LISTEN"]

@@ -1,0 +1,68 @@
+"""What a run is asked to do, validated before anything is built: from the command line,
+or, to resume an incomplete run, from the options its results document recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import matrix
+from .errors import UsageError
+from .verdicts import DOCUMENTED, parse_expectation
+from .workloads import TrialSettings
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    matrix: matrix.Matrix
+    settings: TrialSettings
+    warmup_rounds: int
+    rounds: int
+    max_rounds: int
+    precision: float  # relative half-width, e.g. 0.05
+    seed: int
+    provider: str  # "auto", "podman" or "bare"
+    mtu: int
+    pasta: str
+    expectations: tuple[str, ...]
+    tolerance: float  # e.g. 0.10
+    probe_claims: bool
+    quick: bool
+    facts: dict[str, str] = field(default_factory=dict)
+
+    def options(self) -> dict[str, Any]:
+        """What the results document records, enough to resume or reproduce the run."""
+        return {
+            "methods": self.matrix.methods(),
+            "workloads": sorted({c.workload for c in self.matrix.cells} | {c.workload for c, _ in self.matrix.not_applicable}),
+            "placements": sorted({c.placement for c in self.matrix.cells}),
+            "provider": self.provider, "duration_s": self.settings.duration_s, "omit_s": self.settings.omit_s,
+            "rounds": self.rounds, "warmup_rounds": self.warmup_rounds, "max_rounds": self.max_rounds,
+            "precision": self.precision, "quick": self.quick, "mtu": self.mtu, "pasta": self.pasta,
+            "expect": list(self.expectations), "tolerance": self.tolerance, "claims_probed": self.probe_claims,
+        }
+
+
+def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str]) -> RunRequest:
+    """The request a stored run was made with (for --resume)."""
+    try:
+        methods = matrix.parse_ids(options["methods"], matrix.METHODS, "method")
+        workloads = matrix.parse_ids(options["workloads"], matrix.WORKLOADS, "workload")
+        placements = matrix.parse_ids(options["placements"], matrix.PLACEMENTS, "placement")
+        expectations = tuple(options.get("expect") or [DOCUMENTED])
+        for expectation in expectations:
+            parse_expectation(expectation)
+        return RunRequest(
+            matrix=matrix.build(methods, workloads, placements),
+            settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
+            warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
+            max_rounds=int(options.get("max_rounds", options["rounds"])),
+            precision=float(options.get("precision", 0.05)),
+            seed=int(seed if seed is not None else 0), provider=str(options["provider"]),
+            mtu=int(options.get("mtu", 1500)), pasta=str(options.get("pasta", "pasta")),
+            expectations=expectations, tolerance=float(options.get("tolerance", 0.10)),
+            probe_claims=bool(options.get("claims_probed", True)), quick=bool(options.get("quick", False)),
+            facts=dict(facts),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

@@ -1,0 +1,34 @@
+"""``tcp-stream-outbound``: the container connects out to an iperf3 server on the client host,
+the lab's stand-in for "the internet", through the method's outbound path."""
+
+from __future__ import annotations
+
+from ..matrix import WORKLOADS
+from ..parsers import iperf3
+from ..paths import VENV_PYTHON
+from ..providers.base import WORKERS, ServerExit, ServerSpec
+from .base import Measurement, OutboundDriver, TrialSettings
+
+
+class TcpStreamOutbound(OutboundDriver):
+    spec = WORKLOADS["tcp-stream-outbound"]
+
+    def remote_server(self, port: int) -> list[str]:
+        return ["iperf3", "-s", "-1", "--json", "-p", str(port)]
+
+    def container_client(self, target: str, port: int, settings: TrialSettings) -> ServerSpec:
+        # The same client as inbound (the iperf3 binding, one process per test); the virtual
+        # environment is mounted read-only into containers at its host path.
+        argv = (str(VENV_PYTHON), "-I", f"{WORKERS}/iperf_client.py", "--host", target, "--port", str(port),
+                "--duration", str(settings.duration_s), "--omit", str(settings.omit_s))
+        return ServerSpec(argv, 0, (), publish=False, wait_listening=False)
+
+    def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        client = iperf3.parse_client(client_output)
+        remote = iperf3.parse_server(server.stdout)
+        return Measurement(
+            samples={"throughput": client.received_bps / 1e9, **(
+                {"retransmits": float(client.retransmits)} if client.retransmits is not None else {})},
+            observations={"remote_saw": remote.peer_address, "container_address": client.local_host},
+            bytes_moved=client.interval_bytes,
+        )
