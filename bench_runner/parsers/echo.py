@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ParseError
+from .iperf3 import normalise_address
 
 CLIENT_MODES = ("tcp-rr", "udp-rr", "tcp-crr", "stream", "stream-reverse")
 LATENCY_MODES = ("tcp-rr", "udp-rr", "tcp-crr")
@@ -46,11 +47,6 @@ def _count(data: dict[str, Any], key: str, what: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ParseError(f"{what} field {key} is not a count: {value!r}")
     return value
-
-
-def normalise_address(host: str) -> str:
-    """A dual-stack socket reports IPv4 peers as ::ffff:a.b.c.d."""
-    return host[7:] if host.lower().startswith("::ffff:") and "." in host else host
 
 
 def _host(endpoint: object) -> str | None:
