@@ -21,7 +21,7 @@ DESCRIPTION = (
     "write the results document after every trial, and print per workload and placement a "
     "ranked table of medians with 95%% bootstrap intervals and ratios to host."
 )
-DEFAULT_WORKLOADS = "tcp-stream"
+DEFAULT_WORKLOADS = "tcp-stream,tcp-rr"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="seconds of warm-up discarded at the start of each trial")
     parser.add_argument("--rounds", type=_positive_int, default=5,
                         help="measured rounds every cell gets (trials per method x workload x placement)")
-    parser.add_argument("--max-rounds", type=_positive_int, default=15,
+    parser.add_argument("--max-rounds", type=_positive_int, default=10,
                         help="keep adding rounds for cells whose interval is wider than --precision, up to this")
     parser.add_argument("--precision", type=_percentage, default=5.0, metavar="PCT",
                         help="target relative half-width of each median's 95%% interval, in percent")
