@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UsageError
 from ..providers import CHOICES
+from .argtypes import non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from ..calibration import CalibrationPlan, Comparison
@@ -26,16 +27,15 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .run import _non_negative_int, _positive_int
 
-    parser.add_argument("--repetitions", type=_positive_int, default=5, help="measured rounds")
-    parser.add_argument("--warmup-rounds", type=_non_negative_int, default=1,
+    parser.add_argument("--repetitions", type=positive_int, default=5, help="measured rounds")
+    parser.add_argument("--warmup-rounds", type=non_negative_int, default=1,
                         help="rounds run first and left out of the ratios")
-    parser.add_argument("--duration", type=_positive_int, default=3, help="seconds measured per step")
-    parser.add_argument("--omit", type=_non_negative_int, default=1, help="seconds of warm-up in each step")
+    parser.add_argument("--duration", type=positive_int, default=3, help="seconds measured per step")
+    parser.add_argument("--omit", type=non_negative_int, default=1, help="seconds of warm-up in each step")
     parser.add_argument("--quick", action="store_true", help="one round of 1 s steps, no warm-up (no intervals)")
     parser.add_argument("--provider", default="auto", help=f"one of {', '.join(CHOICES)}")
-    parser.add_argument("--mtu", type=_positive_int, default=1500, help="MTU of the lab's veth link")
+    parser.add_argument("--mtu", type=positive_int, default=1500, help="MTU of the lab's veth link")
     parser.add_argument("--seed", type=int, default=None, help="seed of the step order (default: random)")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="write a results document with every trial (sockperf's in checks.calibration)")

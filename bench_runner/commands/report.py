@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from .argtypes import percentage
 
 HELP = "render a stored run as a report to attach to a bug (Markdown with plots, HTML or JSON)"
 DESCRIPTION = (
@@ -14,16 +15,6 @@ DESCRIPTION = (
     "observed, and the stability warnings with what to do about them. Markdown (for GitHub and GitLab "
     "issues) links PNG plots written beside it; HTML embeds them, so it is one file to attach."
 )
-
-
-def _percentage(text: str) -> float:
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 100")
-    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expect", action="append", metavar="ORDER",
                         help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' (repeatable; "
                              "default: the orderings the run itself judged)")
-    parser.add_argument("--tolerance", type=_percentage, metavar="PCT",
+    parser.add_argument("--tolerance", type=percentage, metavar="PCT",
                         help="how close to host counts as native performance, in percent (default: the run's own, "
                              "else 10)")
     parser.add_argument("--json", action="store_true",

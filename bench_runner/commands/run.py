@@ -13,6 +13,7 @@ from .. import matrix
 from ..errors import UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..providers import CHOICES
+from .argtypes import non_negative_int, percentage, positive_int
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -35,19 +36,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--provider", default="auto", help=f"one of {', '.join(CHOICES)}")
     parser.add_argument("--quick", action="store_true",
                         help="CI-sized: 1 s trials, no warm-up, one round (no intervals)")
-    parser.add_argument("--duration", type=_positive_int, default=3, help="seconds measured per trial")
-    parser.add_argument("--omit", type=_non_negative_int, default=1,
+    parser.add_argument("--duration", type=positive_int, default=3, help="seconds measured per trial")
+    parser.add_argument("--omit", type=non_negative_int, default=1,
                         help="seconds of warm-up discarded at the start of each trial")
-    parser.add_argument("--rounds", type=_positive_int, default=5,
+    parser.add_argument("--rounds", type=positive_int, default=5,
                         help="measured rounds every cell gets (trials per method x workload x placement)")
-    parser.add_argument("--max-rounds", type=_positive_int, default=10,
+    parser.add_argument("--max-rounds", type=positive_int, default=10,
                         help="keep adding rounds for cells whose interval is wider than --precision, up to this")
-    parser.add_argument("--precision", type=_percentage, default=5.0, metavar="PCT",
+    parser.add_argument("--precision", type=percentage, default=5.0, metavar="PCT",
                         help="target relative half-width of each median's 95%% interval, in percent")
-    parser.add_argument("--warmup-rounds", type=_non_negative_int, default=1,
+    parser.add_argument("--warmup-rounds", type=non_negative_int, default=1,
                         help="rounds run first and left out of the statistics")
     parser.add_argument("--seed", type=int, default=None, help="seed of the trial order (default: random, recorded)")
-    parser.add_argument("--mtu", type=_positive_int, default=1500, help="MTU of the lab's veth link")
+    parser.add_argument("--mtu", type=positive_int, default=1500, help="MTU of the lab's veth link")
     parser.add_argument("--pasta", default="pasta", metavar="PATH",
                         help="pasta binary for the bare provider (e.g. a local build)")
     parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
@@ -60,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-claims", action="store_true",
                         help="do not probe the document's claims (device binding, port floor, host loopback, "
                              "outbound) after the trials")
-    parser.add_argument("--tolerance", type=_percentage, default=10.0, metavar="PCT",
+    parser.add_argument("--tolerance", type=percentage, default=10.0, metavar="PCT",
                         help="how close to host counts as native performance, in percent")
     parser.add_argument("--fail-on-violation", action="store_true",
                         help="exit 1 when the data violate an expected ordering (for CI pipelines)")
@@ -69,36 +70,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", metavar="PATH",
                         help="continue the incomplete run recorded in PATH (its own options and provider, "
                              "a new lab; finished trials are kept, the document is updated in place)")
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is not positive")
-    return value
-
-
-def _percentage(text: str) -> float:
-    try:
-        value = float(text.rstrip("%"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a percentage") from None
-    if not 0 < value < 100:
-        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 100")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{value} is negative")
-    return value
 
 
 def parse_stack_facts(items: list[str]) -> dict[str, str]:
@@ -126,6 +97,12 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
     if not built.cells:
         raise UsageError("nothing to measure: no selected method applies to the selected workloads")
     return built
+
+
+def default_output(tag: str) -> Path:
+    directory = Path("runs")
+    directory.mkdir(exist_ok=True)
+    return directory / f"{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}-{tag}.json"
 
 
 def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -6,7 +6,12 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
+from typing import Callable
+
+from .. import procs
+from ..errors import MeasurementError
 from ..matrix import Workload
+from ..parsers import ParseError
 from ..paths import VENV_PYTHON
 from ..providers.base import ServerExit, ServerSpec, Session
 
@@ -41,6 +46,18 @@ class ClientContext:
         """A worker run as the benchmark user in the placement's namespace."""
         argv = [str(VENV_PYTHON), "-I", str(self.session.worker_dir / worker), *args]
         return self.session.user.argv(argv, netns_path=self.netns_path)
+
+    def run_worker(self, worker: str, args: list[str], parse: Callable[[str], object], what: str) -> str:
+        """Run a client worker once, bounded by the trial's timeout. A failing worker reports
+        its reason in its JSON (its exit code only says that it failed): raise with that."""
+        result = procs.run(self.worker_argv(worker, *args), timeout=self.settings.client_timeout, check=False)
+        if result.returncode != 0:
+            try:
+                parse(result.stdout)
+            except ParseError as exc:
+                raise MeasurementError(f"{what} client failed: {exc}") from None
+            raise MeasurementError(f"{what} client exited with {result.returncode}: {result.stderr.strip()[-200:]}")
+        return result.stdout
 
 
 @dataclass

@@ -9,7 +9,6 @@ only counts if the server that printed the summary is the one the client talked 
 
 from __future__ import annotations
 
-from .. import procs
 from ..errors import MeasurementError
 from ..matrix import WORKLOADS
 from ..parsers import ParseError, echo
@@ -37,17 +36,9 @@ class EchoWorkload(WorkloadDriver):
         return ("--size", str(MESSAGE_SIZE))
 
     def run_client(self, ctx: ClientContext) -> str:
-        argv = ctx.worker_argv(
-            "echo_client.py", "--mode", self.client_mode, "--host", ctx.target, "--port", str(ctx.host_port),
-            "--duration", str(ctx.settings.duration_s), "--omit", str(ctx.settings.omit_s), *self.client_args())
-        result = procs.run(argv, timeout=ctx.settings.client_timeout, check=False)
-        if result.returncode != 0:
-            try:
-                echo.parse_client(result.stdout)
-            except ParseError as exc:
-                raise MeasurementError(f"echo client failed: {exc}") from None
-            raise MeasurementError(f"echo client exited with {result.returncode}: {result.stderr.strip()[-200:]}")
-        return result.stdout
+        args = ["--mode", self.client_mode, "--host", ctx.target, "--port", str(ctx.host_port),
+                "--duration", str(ctx.settings.duration_s), "--omit", str(ctx.settings.omit_s), *self.client_args()]
+        return ctx.run_worker("echo_client.py", args, echo.parse_client, "echo")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
         client = echo.parse_client(client_output)

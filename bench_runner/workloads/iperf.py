@@ -3,10 +3,8 @@ Python binding in a fresh process per test."""
 
 from __future__ import annotations
 
-from .. import procs
-from ..errors import MeasurementError
 from ..matrix import WORKLOADS
-from ..parsers import ParseError, iperf3
+from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import ClientContext, Measurement, WorkloadDriver
 
@@ -20,17 +18,9 @@ class TcpStream(WorkloadDriver):
         return ServerSpec(("iperf3", "-s", "-1", "--json", "-p", str(port)), port, ("tcp",))
 
     def run_client(self, ctx: ClientContext) -> str:
-        argv = ctx.worker_argv(
-            "iperf_client.py", "--host", ctx.target, "--port", str(ctx.host_port),
-            "--duration", str(ctx.settings.duration_s), "--omit", str(ctx.settings.omit_s), *self.client_flags)
-        result = procs.run(argv, timeout=ctx.settings.client_timeout, check=False)
-        if result.returncode != 0:
-            try:
-                iperf3.parse_client(result.stdout)
-            except ParseError as exc:
-                raise MeasurementError(f"iperf3 client failed: {exc}") from None
-            raise MeasurementError(f"iperf3 client exited with {result.returncode}: {result.stderr.strip()[-200:]}")
-        return result.stdout
+        args = ["--host", ctx.target, "--port", str(ctx.host_port), "--duration", str(ctx.settings.duration_s),
+                "--omit", str(ctx.settings.omit_s), *self.client_flags]
+        return ctx.run_worker("iperf_client.py", args, iperf3.parse_client, "iperf3")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
         client = iperf3.parse_client(client_output)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import REPO, cli
+from tests.integration.conftest import cli
 from tests.unit.history_env import MACHINE, use_history
 
 SMALL = ["--methods", "host,pasta", "--placements", "remote", "--duration", "1", "--omit", "0",
