@@ -7,6 +7,7 @@ but not in the statistics. The results document is saved after every trial.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -188,10 +189,12 @@ class TrialRunner:
                 raise MeasurementError(f"nothing listens on port {port} in the server host")
             watcher = None
             if expected == "inherited":
-                # The socket's first owner execs into the server on the first connection:
-                # watch until the server itself holds it.
+                # The socket's first owner execs (through wrappers) into the server on the first
+                # connection: watch until the server program itself holds it.
+                program = os.path.basename(spec.argv[0])[:15]  # comm is cut at 15 characters
                 watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
-                                          lambda seen: any(self._carrier(i) == "inherited" for i in seen))
+                                          lambda seen: any(self._carrier(i) == "inherited" and i.comm.startswith(program)
+                                                           for i in seen))
                 watcher.start()
             cpu_before = procs.cpu_seconds(owners[0].pid)
             ctx = ClientContext(self.session, cell.placement, port, settings)
@@ -202,14 +205,17 @@ class TrialRunner:
                     owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
             cpu_after = procs.cpu_seconds(owners[0].pid)
             carriers = [self._carrier(i) for i in owners]
-            chosen = next((i for i, c in zip(owners, carriers) if c == expected), owners[0])
+            program = os.path.basename(spec.argv[0])[:15]
+            chosen = next((i for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
+                          next((i for i, c in zip(owners, carriers) if c == expected), owners[0]))
             trial.observations["listener"] = {**chosen.to_json(), "carrier": self._carrier(chosen)}
             if len(owners) > 1:
                 trial.observations["listeners_seen"] = [{**i.to_json(), "carrier": c} for i, c in zip(owners, carriers)]
             if expected not in carriers:
                 raise MeasurementError(
                     f"{cell.method} should be carried by {expected}, but port {port} is owned by "
-                    + ", ".join(f"{i.kind} (pid {i.pid}, {i.exe})" for i in owners))
+                    + ", ".join(f"{i.kind} (pid {i.pid}, {i.exe})" for i in owners)
+                    + (f" (watching failed: {watcher.error})" if watcher is not None and watcher.error else ""))
             exit_ = server.collect(timeout=settings.client_timeout)
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)

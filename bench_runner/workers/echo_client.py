@@ -166,9 +166,11 @@ class Client:
         try:
             sock.connect(self.target)
             self.result["local"] = _address(sock)
-            self._udp_first_reply(sock, size)
+            probes = self._udp_first_reply(sock, size)
             _timeouts(sock, self.args.loss_timeout)
-            state = {"lost": 0, "stale": 0, "sent": 1, "received": 1}  # the first exchange
+            # The first exchange: every probe may have been answered (under socket activation
+            # they queue up while the service starts), but only one echo was taken.
+            state = {"lost": 0, "stale": 0, "sent": probes, "received": 1}
             warm = self._udp_loop(sock, size, self.args.omit, None, state)
             samples: list[int] = []
             count = self._udp_loop(sock, size, self.args.duration, samples.append, state)
@@ -181,21 +183,24 @@ class Client:
             raise ClientError(f"no UDP round trip completed ({state['lost']} lost)")
         self._latency(samples, warm, count)
 
-    def _udp_first_reply(self, sock: socket.socket, size: int) -> None:
+    def _udp_first_reply(self, sock: socket.socket, size: int) -> int:
         """Resend until the first echo arrives: under socket activation the service starts
-        with the first datagram, and a forwarder may still be settling."""
+        with the first datagram, and a forwarder may still be settling. Returns how many
+        probes were sent."""
         _timeouts(sock, 0.2)
         probe = bytearray(size)
         deadline = time.monotonic() + self.args.connect_timeout
         reply = bytearray(MAX_MESSAGE)
+        sent = 0
         while time.monotonic() < deadline:
             try:
                 sock.send(probe)
+                sent += 1
                 got = sock.recv_into(reply)
             except (BlockingIOError, ConnectionRefusedError):
                 continue
             if got == size and reply[:SEQ.size] == probe[:SEQ.size]:
-                return
+                return sent
         raise ClientError(f"no UDP echo from {self.target[0]}:{self.target[1]} within {self.args.connect_timeout:g} s")
 
     @staticmethod

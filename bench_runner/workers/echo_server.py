@@ -368,6 +368,8 @@ class Server:
             for sock in udp:
                 if sock is not main_udp:
                     threading.Thread(target=self._thread, args=(sock,), daemon=True).start()
+            # Set up: a signal that arrived meanwhile (it was held) now ends the server cleanly.
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
             if tcp:
                 self.serve_tcp(tcp)
             elif main_udp is not None:
@@ -384,6 +386,9 @@ class Server:
         except Exception as exc:  # noqa: BLE001 - report, then end the whole server
             self.stats.error(f"udp thread: {exc}")
             self.finish("error", 1)
+
+
+HELD_SIGNALS = {signal.SIGTERM, signal.SIGHUP}
 
 
 def _on_signal(signum: int, frame: object) -> None:
@@ -403,6 +408,8 @@ def main(argv: list[str] | None = None) -> NoReturn:
         raise SystemExit(_fatal(f"--protocols {args.protocols!r}: expected tcp, udp or tcp,udp"))
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
+    # Held until the sockets are ready, so a stop during set-up still prints the summary.
+    signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
     inherited: list[socket.socket] = []
     info: dict[str, Any] = {"env": {}, "accepted": False, "reason": "--listen bind"}
     if args.listen != "bind":
