@@ -162,15 +162,15 @@ def _remove(entry: dict[str, Any]) -> list[str]:
         shutil.rmtree(entry["path"], ignore_errors=True)
         return []
     if kind == "runtime-dir":
-        problems = _stop_pause_process(Path(entry["path"]))
+        problems = stop_pause_process(Path(entry["path"]))
         shutil.rmtree(entry["path"], ignore_errors=True)
         return problems
     if kind == "pause-process":
-        return _stop_pause_process(Path(entry["path"]))
+        return stop_pause_process(Path(entry["path"]))
     return [f"unknown resource kind {kind!r}"]
 
 
-def _stop_pause_process(path: Path) -> list[str]:
+def stop_pause_process(path: Path) -> list[str]:
     """Rootless Podman leaves a pause process (catatonit -P) per user, started here by our
     Podman calls; end it by the pid Podman recorded in the runtime directory."""
     problems: list[str] = []
@@ -193,6 +193,8 @@ def _stop_pause_process(path: Path) -> list[str]:
 def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
     """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
     namespace with the suite's prefix that no live run claims. Call with the lock held."""
+    from .providers import podman  # registers the container remover; a dead run may have left containers
+
     problems: list[str] = []
     live_tags: set[str] = set()
     runs = _runs_dir()
@@ -216,4 +218,5 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             log(f"removing orphaned namespace {ns}")
             server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
             problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
+    problems.extend(podman.remove_orphaned_containers(live_tags, log=log))
     return problems

@@ -66,9 +66,9 @@ def image_present() -> bool | None:
         return result.returncode == 0
     finally:
         if made:
-            from ..runstate import _stop_pause_process
+            from ..runstate import stop_pause_process
 
-            _stop_pause_process(user.runtime_dir)
+            stop_pause_process(user.runtime_dir)
             user.remove_runtime_dir()
 
 

@@ -122,6 +122,43 @@ def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
 runstate.register_remover("container", _remove_container_entry)
 
 
+def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None) -> list[str]:
+    """Containers named for a run that no longer lives, whose run state is gone (SIGKILL
+    between ``podman run`` and the state being saved, or a state removed by hand). Only the
+    benchmark user's containers with the suite's name pattern are touched."""
+    if shutil.which("podman") is None:
+        return []
+    try:
+        user = BenchUser.lookup()
+    except BenchError:
+        return []
+    made = user.ensure_runtime_dir()
+    problems: list[str] = []
+    try:
+        listed = procs.run(podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"]), timeout=PODMAN_TIMEOUT,
+                           check=False)
+        if listed.returncode != 0:
+            return [f"podman ps as {user.name} failed: {listed.stderr.strip()[-200:]}"]
+        for name in listed.stdout.split():
+            tag = container_tag(name)
+            if tag is not None and tag not in live_tags:
+                log(f"removing orphaned container {name}")
+                problems += remove_container(user, name, [])
+    finally:
+        if made:
+            problems += runstate.stop_pause_process(user.runtime_dir)
+            user.remove_runtime_dir()
+    return problems
+
+
+def container_tag(name: str) -> str | None:
+    """The run tag in a container name the suite gave (``netbench-<tag>-<what><n>``)."""
+    parts = name.split("-")
+    if len(parts) == 3 and parts[0] == "netbench" and len(parts[1]) == 8 and all(c in "0123456789abcdef" for c in parts[1]):
+        return parts[1]
+    return None
+
+
 class ActivatedPodmanServer(RunningServer):
     """``systemd-socket-activate -- podman run --network=none ...``: Podman in the
     foreground, as a service unit runs it; the container's output comes through it."""

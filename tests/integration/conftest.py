@@ -77,15 +77,32 @@ def leftovers() -> list[str]:
         problems += [f"container {name}" for name in listed.stdout.split()]
     finally:
         if made:
-            from bench_runner.runstate import _stop_pause_process
+            from bench_runner.runstate import stop_pause_process
 
-            _stop_pause_process(user.runtime_dir)
+            stop_pause_process(user.runtime_dir)
             user.remove_runtime_dir()
     return problems
 
 
+@pytest.fixture(scope="session", autouse=True)
+def stale_state_removed_first() -> None:
+    """A run killed before the tests started (SIGKILL, a machine snapshot taken mid-run) left
+    state that the suite itself is designed to clean: do so once, as the next run would, and
+    say what went, so every test starts from a clean machine."""
+    if _setup_problem():
+        return
+    from bench_runner.runstate import RunLock, cleanup_stale
+
+    removed: list[str] = []
+    with RunLock():
+        problems = cleanup_stale(log=removed.append)
+    for line in removed + [f"problem: {p}" for p in problems]:
+        print(f"before the tests: {line}")
+    procs.reap_orphans()
+
+
 @pytest.fixture(autouse=True)
-def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+def nothing_left_behind(stale_state_removed_first: None, request: pytest.FixtureRequest) -> Iterator[None]:
     if _setup_problem():
         yield
         return

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import lab, results
-from bench_runner.paths import VENV_PYTHON
+from bench_runner import lab, procs, results
+from bench_runner.paths import IMAGE, VENV_PYTHON
+from bench_runner.runstate import stop_pause_process
+from bench_runner.user import BenchUser
 from tests.integration.conftest import REPO, cli, leftovers
 
 #: Enough trials that a signal lands mid-run: 2 methods x 1 placement x 4 rounds of 1 s.
@@ -70,6 +72,29 @@ def test_sigkill_leaves_state_that_doctor_cleanup_removes(tmp_path: Path) -> Non
     assert leftovers() == []
     assert results.load(output).run["status"] == "running"  # what it was when killed: finished trials kept
     assert ok_trials(output) >= 1
+
+
+def test_a_container_whose_run_state_is_gone_is_found_and_removed_but_nobody_elses() -> None:
+    """SIGKILL between ``podman run`` and the state file being written leaves a container no
+    state names; cleanup finds it by the suite's name pattern and a dead run tag."""
+    user = BenchUser.lookup()
+    made = user.ensure_runtime_dir()
+    ours, foreign = "netbench-0badc0de-c1", "someone-elses-container"
+    try:
+        for name in (ours, foreign):
+            procs.run(user.argv(["podman", "create", "--name", name, "--network", "none", IMAGE, "true"]),
+                      timeout=120)
+        result = cli("doctor", "--cleanup")
+        assert f"removing orphaned container {ours}" in result.stdout, result.stdout + result.stderr
+        listed = procs.run(user.argv(["podman", "ps", "-a", "--format", "{{.Names}}"]), timeout=60).stdout.split()
+        assert ours not in listed and foreign in listed
+    finally:
+        if not user.runtime_dir.exists():
+            user.ensure_runtime_dir()
+        procs.run(user.argv(["podman", "rm", "-f", "--ignore", ours, foreign]), timeout=120)
+        stop_pause_process(user.runtime_dir)
+        if made:
+            user.remove_runtime_dir()
 
 
 def test_the_next_run_removes_what_a_killed_run_left(tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ from bench_runner import results
 from bench_runner.paths import VENV_PYTHON
 from tests.integration.conftest import REPO, cli
 
-QUICK = ("run", "--quick", "--methods", "host,pasta", "--placements", "remote", "--skip-claims")
+QUICK = ("run", "--quick", "--methods", "host,pasta", "--workloads", "tcp-stream", "--placements", "remote",
+         "--skip-claims")
 
 
 def test_run_piped_to_a_file_has_no_control_codes(tmp_path: Path) -> None:

@@ -45,7 +45,7 @@ def test_quick_run_over_four_methods_and_both_placements(tmp_path: Path) -> None
 def test_json_output_is_machine_readable(tmp_path: Path) -> None:
     output = tmp_path / "run.json"
     result = cli("run", "--quick", "--methods", "host,slirp4netns-slirp4netns", "--placements", "remote",
-                 "--output", str(output), "--json")
+                 "--workloads", "tcp-stream", "--output", str(output), "--json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["results"] == str(output)
