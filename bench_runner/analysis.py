@@ -7,6 +7,7 @@ Reads only the document, so a stored run can be analysed again without measuring
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 from dataclasses import dataclass, field
 
 from . import stats
@@ -39,14 +40,22 @@ class RankTable:
     unranked: tuple[tuple[str, str], ...]
 
 
+def carrier_label(process: dict[str, Any]) -> str:
+    """An observed process by its kind, or as the server that inherited the socket (socket
+    activation), so the tables and the progress lines name carriers alike."""
+    if process.get("carrier") == "inherited":
+        return f"{process.get('comm')} (inherited socket)"
+    return str(process.get("kind", "?"))
+
+
 def _observed(cell: CellResult, key: str) -> tuple[str, ...]:
     values: Counter[str] = Counter()
     for trial in cell.trials:
         if trial.status != "ok":
             continue
         value = trial.observations.get(key)
-        if isinstance(value, dict):  # a process: name it by kind, or as the inheriting server
-            value = f"inherited by {value.get('comm')}" if value.get("carrier") == "inherited" else value.get("kind")
+        if isinstance(value, dict):
+            value = carrier_label(value)
         if isinstance(value, str):
             values[value] += 1
     return tuple(v for v, _ in values.most_common())

@@ -14,6 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from .analysis import carrier_label
+
 if TYPE_CHECKING:  # only for annotations: the runner imports the heavy modules, not the display
     from .trials import Progress, Starting
 
@@ -51,7 +53,7 @@ def trial_line(progress: Progress, left: float | None, *, may_grow: bool) -> str
         value = trial.samples.get(next(iter(trial.samples), ""), float("nan"))
         listener = trial.observations.get("listener") or trial.observations.get("outbound_carrier") or {}
         peer = trial.observations.get("peer_address") or trial.observations.get("remote_saw") or "?"
-        what = f"{value:.3g} (carried by {listener.get('kind', '?')}, server saw {peer})"
+        what = f"{value:.3g} (carried by {carrier_label(listener) if listener else '?'}, server saw {peer})"
     else:
         what = f"FAILED: {trial.error}"
     tag = " warm-up" if trial.warmup else ""

@@ -150,7 +150,8 @@ def claim_value(value: object) -> str:
             "below-floor allowed": "below floor"}.get(str(value), str(value))
 
 
-CLAIMS_LEGEND = "'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start"
+CLAIMS_LEGEND = ("'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start; "
+                 "'n/a' = the document makes no claim for the method and none was probed")
 
 
 def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claims.MatrixCell]
@@ -165,7 +166,7 @@ def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claim
         for method in methods:
             cell = by_key.get((claim.id, method))
             if cell is None or (cell.documented is None and cell.observed is None):
-                row.append("")
+                row.append("n/a")
                 continue
             mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
             row.append(f"{claim_value(cell.documented)} / {claim_value(cell.observed)}{mark}")

@@ -162,3 +162,11 @@ def test_a_terminal_that_reports_no_width_gets_columns_or_80(monkeypatch: pytest
     assert display._width() == 132
     monkeypatch.delenv("COLUMNS")
     assert display._width() == 80
+
+
+def test_a_socket_activated_server_is_named_as_in_the_tables() -> None:
+    trial = _trial()
+    trial.observations["listener"] = {"kind": "server:python3", "carrier": "inherited", "comm": "python3"}
+    cell = matrix.Cell("tcp-rr", "remote", "socket-activation-user")
+    line = progress.trial_line(Progress(1, 2, cell, trial, 5.0), 5.0, may_grow=False)
+    assert "(carried by python3 (inherited socket), server saw 198.51.100.2)" in line
