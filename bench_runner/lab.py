@@ -173,6 +173,23 @@ def existing_lab_namespaces() -> list[str]:
         return []
 
 
+def resource_name(tag: str, what: str, number: int) -> str:
+    """A name for something a run makes besides the lab (containers, helper directories),
+    from which cleanup can tell the run: ``netbench-<tag>-<what><number>``."""
+    return f"{NAME_PREFIX}{tag}-{what}{number}"
+
+
+def tag_of_resource(name: str) -> str | None:
+    """The run tag in a name made by :func:`resource_name`, else None."""
+    if not name.startswith(NAME_PREFIX):
+        return None
+    tag, dash, rest = name[len(NAME_PREFIX):].partition("-")
+    what = rest.rstrip("0123456789")
+    valid = (dash and len(tag) == 8 and all(c in "0123456789abcdef" for c in tag)
+             and what.isalpha() and what.islower() and len(what) < len(rest))
+    return tag if valid else None
+
+
 def tag_of_namespace(name: str) -> str | None:
     if not name.startswith(NAME_PREFIX):
         return None

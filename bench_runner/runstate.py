@@ -13,14 +13,16 @@ import json
 import os
 import shutil
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from . import lab as lab_mod
 from . import procs
 from .errors import BenchError, SetupError
 from .paths import RUN_DIR
+from .user import BenchUser
 
 
 class RunBusy(BenchError):
@@ -103,9 +105,11 @@ class RunState:
     def add_process(self, ref: procs.ProcRef, label: str) -> None:
         self.add("process", label=label, **ref.to_json())
 
-    def discard(self, entry: dict[str, Any]) -> None:
-        if entry in self.resources:
-            self.resources.remove(entry)
+    def discard(self, *entries: dict[str, Any]) -> None:
+        """Forget resources that were removed; the state file is written once."""
+        kept = [r for r in self.resources if not any(r is e for e in entries)]
+        if len(kept) != len(self.resources):
+            self.resources = kept
             self.save()
 
     def save(self) -> None:
@@ -168,6 +172,21 @@ def _remove(entry: dict[str, Any]) -> list[str]:
     if kind == "pause-process":
         return stop_pause_process(Path(entry["path"]))
     return [f"unknown resource kind {kind!r}"]
+
+
+@contextmanager
+def podman_runtime(user: BenchUser) -> Iterator[list[str]]:
+    """The benchmark user's runtime directory for Podman calls outside a run: made when
+    missing, and then removed again with the pause process those calls started. Yields a
+    list that receives the problems of that removal."""
+    made = user.ensure_runtime_dir()
+    problems: list[str] = []
+    try:
+        yield problems
+    finally:
+        if made:
+            problems += stop_pause_process(user.runtime_dir)
+            user.remove_runtime_dir()
 
 
 def stop_pause_process(path: Path) -> list[str]:

@@ -60,16 +60,11 @@ def image_present() -> bool | None:
         user = BenchUser.lookup(BENCH_USER)
     except BenchError:
         return False
-    made = user.ensure_runtime_dir()
-    try:
-        result = procs.run(user.argv(["podman", "image", "exists", IMAGE]), timeout=60, check=False)
-        return result.returncode == 0
-    finally:
-        if made:
-            from ..runstate import stop_pause_process
+    from ..runstate import podman_runtime
 
-            stop_pause_process(user.runtime_dir)
-            user.remove_runtime_dir()
+    with podman_runtime(user):
+        result = procs.run(user.argv(["podman", "image", "exists", IMAGE]), timeout=60, check=False)
+    return result.returncode == 0
 
 
 def main(args: argparse.Namespace) -> int:

@@ -65,9 +65,7 @@ class BareServer(RunningServer):
         self.entries = entries
 
     def collect(self, timeout: float) -> ServerExit:
-        code = self.server.wait(timeout)
-        out, err = self.server.output()
-        return ServerExit(code, out, err)
+        return ServerExit.of(self.server, timeout)
 
     def stop(self) -> list[str]:
         problems = []
@@ -79,8 +77,7 @@ class BareServer(RunningServer):
             if spawned.ref.alive():
                 problems.append(f"{spawned.argv[0]} ({spawned.pid}) did not stop")
             spawned.close()
-        for entry in self.entries:
-            self.session.state.discard(entry)
+        self.session.state.discard(*self.entries)
         return problems
 
 

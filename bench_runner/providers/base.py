@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .. import observe, procs
 from ..errors import MeasurementError
-from ..lab import Lab
+from ..lab import Lab, resource_name
 from ..runstate import RunState
 from ..user import BenchUser
 
@@ -87,6 +87,13 @@ class ServerExit:
     stdout: str
     stderr: str
 
+    @classmethod
+    def of(cls, process: procs.Spawned, timeout: float) -> "ServerExit":
+        """Wait for a server process the provider spawned, and take its output."""
+        code = process.wait(timeout)
+        out, err = process.output()
+        return cls(code, out, err)
+
 
 @dataclass
 class Session:
@@ -105,7 +112,7 @@ class Session:
 
     def next_name(self, what: str) -> str:
         self.counter += 1
-        return f"netbench-{self.lab.tag}-{what}{self.counter}"
+        return resource_name(self.lab.tag, what, self.counter)
 
     def private_dir(self, name: str) -> Path:
         """A fresh directory owned by the benchmark user (sockets, pid files, state)."""

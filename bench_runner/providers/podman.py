@@ -8,7 +8,7 @@ from typing import Any
 
 from dataclasses import replace
 
-from .. import procs, runstate
+from .. import lab, procs, runstate
 from ..errors import BenchError, MeasurementError
 from ..matrix import METHODS
 from ..paths import IMAGE, VENV_PYTHON
@@ -94,8 +94,7 @@ class PodmanServer(RunningServer):
 
     def stop(self) -> list[str]:
         problems = remove_container(self.session.user, self.name, self.refs)
-        for entry in self.entries:
-            self.session.state.discard(entry)
+        self.session.state.discard(*self.entries)
         return problems
 
 
@@ -132,31 +131,24 @@ def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None
         user = BenchUser.lookup()
     except BenchError:
         return []
-    made = user.ensure_runtime_dir()
-    problems: list[str] = []
-    try:
-        listed = procs.run(podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"]), timeout=PODMAN_TIMEOUT,
-                           check=False)
-        if listed.returncode != 0:
-            return [f"podman ps as {user.name} failed: {listed.stderr.strip()[-200:]}"]
-        for name in listed.stdout.split():
-            tag = container_tag(name)
+    with runstate.podman_runtime(user) as problems:
+        try:
+            names = container_names(user)
+        except BenchError as exc:
+            problems.append(str(exc))
+            names = []
+        for name in names:
+            tag = lab.tag_of_resource(name)
             if tag is not None and tag not in live_tags:
                 log(f"removing orphaned container {name}")
                 problems += remove_container(user, name, [])
-    finally:
-        if made:
-            problems += runstate.stop_pause_process(user.runtime_dir)
-            user.remove_runtime_dir()
     return problems
 
 
-def container_tag(name: str) -> str | None:
-    """The run tag in a container name the suite gave (``netbench-<tag>-<what><n>``)."""
-    parts = name.split("-")
-    if len(parts) == 3 and parts[0] == "netbench" and len(parts[1]) == 8 and all(c in "0123456789abcdef" for c in parts[1]):
-        return parts[1]
-    return None
+def container_names(user: BenchUser) -> list[str]:
+    """Every container of the user (needs its runtime directory: see podman_runtime)."""
+    listed = procs.run(podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"]), timeout=PODMAN_TIMEOUT)
+    return listed.stdout.split()
 
 
 class ActivatedPodmanServer(RunningServer):
@@ -172,9 +164,7 @@ class ActivatedPodmanServer(RunningServer):
         self.entries = entries
 
     def collect(self, timeout: float) -> ServerExit:
-        code = self.process.wait(timeout)
-        out, err = self.process.output()
-        return ServerExit(code, out, err)
+        return ServerExit.of(self.process, timeout)
 
     def stop(self) -> list[str]:
         self.process.stop(grace=3.0)
@@ -182,8 +172,7 @@ class ActivatedPodmanServer(RunningServer):
         if self.process.ref.alive():
             problems.append(f"podman ({self.process.pid}) did not stop")
         self.process.close()
-        for entry in self.entries:
-            self.session.state.discard(entry)
+        self.session.state.discard(*self.entries)
         return problems
 
 

@@ -13,6 +13,8 @@ import pytest
 
 from bench_runner import lab, procs
 from bench_runner.paths import BENCH_USER, RUN_DIR, VENV_PYTHON
+from bench_runner.providers.podman import container_names
+from bench_runner.runstate import podman_runtime
 from bench_runner.user import BenchUser
 
 REPO = Path(__file__).resolve().parents[2]
@@ -68,19 +70,8 @@ def leftovers() -> list[str]:
     runs = RUN_DIR / "runs"
     if runs.is_dir():
         problems += [f"run state {p.name}" for p in runs.glob("*.json")]
-    if user.runtime_dir.exists():
-        made = False
-    else:
-        made = user.ensure_runtime_dir()
-    try:
-        listed = procs.run(user.argv(["podman", "ps", "-a", "--format", "{{.Names}}"]), timeout=60, check=False)
-        problems += [f"container {name}" for name in listed.stdout.split()]
-    finally:
-        if made:
-            from bench_runner.runstate import stop_pause_process
-
-            stop_pause_process(user.runtime_dir)
-            user.remove_runtime_dir()
+    with podman_runtime(user):
+        problems += [f"container {name}" for name in container_names(user)]
     return problems
 
 

@@ -14,7 +14,8 @@ import pytest
 
 from bench_runner import lab, procs, results
 from bench_runner.paths import IMAGE, VENV_PYTHON
-from bench_runner.runstate import stop_pause_process
+from bench_runner.providers.podman import container_names
+from bench_runner.runstate import podman_runtime
 from bench_runner.user import BenchUser
 from tests.integration.conftest import REPO, cli, leftovers
 
@@ -78,23 +79,20 @@ def test_a_container_whose_run_state_is_gone_is_found_and_removed_but_nobody_els
     """SIGKILL between ``podman run`` and the state file being written leaves a container no
     state names; cleanup finds it by the suite's name pattern and a dead run tag."""
     user = BenchUser.lookup()
-    made = user.ensure_runtime_dir()
     ours, foreign = "netbench-0badc0de-c1", "someone-elses-container"
     try:
-        for name in (ours, foreign):
-            procs.run(user.argv(["podman", "create", "--name", name, "--network", "none", IMAGE, "true"]),
-                      timeout=120)
+        with podman_runtime(user):
+            for name in (ours, foreign):
+                procs.run(user.argv(["podman", "create", "--name", name, "--network", "none", IMAGE, "true"]),
+                          timeout=120)
         result = cli("doctor", "--cleanup")
         assert f"removing orphaned container {ours}" in result.stdout, result.stdout + result.stderr
-        listed = procs.run(user.argv(["podman", "ps", "-a", "--format", "{{.Names}}"]), timeout=60).stdout.split()
+        with podman_runtime(user):
+            listed = container_names(user)
         assert ours not in listed and foreign in listed
     finally:
-        if not user.runtime_dir.exists():
-            user.ensure_runtime_dir()
-        procs.run(user.argv(["podman", "rm", "-f", "--ignore", ours, foreign]), timeout=120)
-        stop_pause_process(user.runtime_dir)
-        if made:
-            user.remove_runtime_dir()
+        with podman_runtime(user):
+            procs.run(user.argv(["podman", "rm", "-f", "--ignore", ours, foreign]), timeout=120)
 
 
 def test_the_next_run_removes_what_a_killed_run_left(tmp_path: Path) -> None:
