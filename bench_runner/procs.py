@@ -109,7 +109,13 @@ def run(
         stdout, stderr = proc.communicate(input=input_text, timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid, signal.SIGKILL)
-        proc.communicate()
+        try:  # a grandchild that left the group may still hold the pipes: do not wait on it
+            proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            for pipe in (proc.stdout, proc.stderr):
+                if pipe is not None:
+                    pipe.close()
+            proc.wait(timeout=5)
         raise CommandTimeout(args, timeout) from None
     except BaseException:
         _kill_group(proc.pid, signal.SIGKILL)

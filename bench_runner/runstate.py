@@ -106,11 +106,19 @@ class RunState:
         self.add("process", label=label, **ref.to_json())
 
     def discard(self, *entries: dict[str, Any]) -> None:
-        """Forget resources that were removed; the state file is written once."""
+        """Forget resources that were removed; the state file is written once. Keep what
+        did not go away (see forget_if_gone), so teardown and the next run try again."""
         kept = [r for r in self.resources if not any(r is e for e in entries)]
         if len(kept) != len(self.resources):
             self.resources = kept
             self.save()
+
+    def forget_if_gone(self, entries: list[dict[str, Any]], problems: list[str]) -> list[str]:
+        """Discard the entries of something just stopped, unless stopping it reported a
+        problem; returns the problems."""
+        if not problems:
+            self.discard(*entries)
+        return problems
 
     def save(self) -> None:
         """Persist after an entry was changed in place."""

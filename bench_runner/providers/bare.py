@@ -77,8 +77,7 @@ class BareServer(RunningServer):
             if spawned.ref.alive():
                 problems.append(f"{spawned.argv[0]} ({spawned.pid}) did not stop")
             spawned.close()
-        self.session.state.discard(*self.entries)
-        return problems
+        return self.session.state.forget_if_gone(self.entries, problems)
 
 
 class BareProvider(Provider):
@@ -130,7 +129,11 @@ class BareProvider(Provider):
                     procs.stop(item, grace=1.0)
             raise
         if METHODS[method].publishes_port and spec.publish and method not in activation.METHODS:
-            wait_host_port(session.lab, spec, f"the {method} port forwarder", server.server.ref.alive)
+            try:
+                wait_host_port(session.lab, spec, f"the {method} port forwarder", server.server.ref.alive)
+            except BaseException:
+                server.stop()  # a forwarder that never listened must not outlive its trial
+                raise
         return server
 
     def _spawn(self, session: Session, argv: list[str], label: str, cleanup: list,

@@ -94,8 +94,7 @@ class PodmanServer(RunningServer):
 
     def stop(self) -> list[str]:
         problems = remove_container(self.session.user, self.name, self.refs)
-        self.session.state.discard(*self.entries)
-        return problems
+        return self.session.state.forget_if_gone(self.entries, problems)
 
 
 def remove_container(user: BenchUser, name: str, refs: list[procs.ProcRef]) -> list[str]:
@@ -172,8 +171,7 @@ class ActivatedPodmanServer(RunningServer):
         if self.process.ref.alive():
             problems.append(f"podman ({self.process.pid}) did not stop")
         self.process.close()
-        self.session.state.discard(*self.entries)
-        return problems
+        return self.session.state.forget_if_gone(self.entries, problems)
 
 
 class PodmanProvider(Provider):
@@ -229,8 +227,8 @@ class PodmanProvider(Provider):
             if METHODS[method].publishes_port and spec.publish:
                 wait_host_port(session.lab, spec, f"the {method} port forwarder", refs[0].alive)
         except BaseException:
-            remove_container(session.user, name, [procs.ProcRef.from_json(r) for r in entry["processes"]])
-            session.state.discard(entry)
+            session.state.forget_if_gone(
+                [entry], remove_container(session.user, name, [procs.ProcRef.from_json(r) for r in entry["processes"]]))
             raise
         return server
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import time
 
 import pytest
@@ -11,14 +12,33 @@ from bench_runner import procs
 from bench_runner.errors import CommandFailed, CommandTimeout, SetupError
 
 
+SLEEPER = "import sys, time; time.sleep(float(sys.argv[1]))"
+
+
+def _marker() -> str:
+    return f"netbench-test-{os.getpid()}-{time.monotonic_ns()}"
+
+
 def test_timeout_kills_the_process_group() -> None:
-    marker = f"netbench-test-{os.getpid()}-{time.monotonic_ns()}"
+    marker = _marker()  # the grandchild carries it in its command line, so it can be found
     with pytest.raises(CommandTimeout, match="did not finish within 0.5 s"):
-        procs.run(["sh", "-c", f"sleep 30 & exec sleep 31 # {marker}"], timeout=0.5)
-    time.sleep(0.2)
-    leftovers = [p for p in os.listdir("/proc") if p.isdigit() and _cmdline(p).find("sleep 30") >= 0
-                 and _ppid_chain_has_marker(p, marker)]
-    assert leftovers == []
+        procs.run(["sh", "-c", f"python3 -c '{SLEEPER}' 30 {marker} & exec sleep 31"], timeout=0.5)
+    procs.wait_until(lambda: not _with_marker(marker), timeout=5, what="the killed grandchild to be gone")
+
+
+@pytest.mark.timeout(60)
+def test_timeout_does_not_wait_for_a_grandchild_that_left_the_group_holding_the_output() -> None:
+    marker = _marker()
+    try:
+        with pytest.raises(CommandTimeout):
+            procs.run(["sh", "-c", f"setsid python3 -c '{SLEEPER}' 300 {marker} & exec sleep 31"], timeout=0.5)
+    finally:
+        for pid in _with_marker(marker):  # ours by its unique marker
+            os.kill(pid, signal.SIGKILL)
+
+
+def _with_marker(marker: str) -> list[int]:
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and marker in _cmdline(p)]
 
 
 def _cmdline(pid: str) -> str:
@@ -27,10 +47,6 @@ def _cmdline(pid: str) -> str:
             return fh.read().replace(b"\0", b" ").decode()
     except OSError:
         return ""
-
-
-def _ppid_chain_has_marker(pid: str, marker: str) -> bool:
-    return marker in _cmdline(pid)
 
 
 def test_failure_carries_the_last_stderr_line() -> None:
