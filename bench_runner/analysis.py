@@ -7,11 +7,11 @@ Reads only the document, so a stored run can be analysed again without measuring
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, Callable
 from dataclasses import dataclass, field
 
 from . import stats
-from .results import CellResult, RunDocument
+from .results import CellResult, RunDocument, Trial
 
 BASELINE = "host"
 
@@ -48,16 +48,21 @@ def carrier_label(process: dict[str, Any]) -> str:
     return str(process.get("kind", "?"))
 
 
-def _observed(cell: CellResult, key: str) -> tuple[str, ...]:
-    values: Counter[str] = Counter()
-    for trial in cell.trials:
-        if trial.status != "ok":
-            continue
-        value = trial.observations.get(key)
-        if isinstance(value, dict):
-            value = carrier_label(value)
-        if isinstance(value, str):
-            values[value] += 1
+def trial_carrier(trial: Trial) -> str | None:
+    """What carried a trial: the listener of an inbound trial, the helper that carried an
+    outbound one. The tables, the raw figures and the progress lines all name it so."""
+    process = trial.observations.get("listener") or trial.observations.get("outbound_carrier")
+    return carrier_label(process) if isinstance(process, dict) else None
+
+
+def trial_peer(trial: Trial) -> str | None:
+    """The address the server saw: the lab server's for inbound, the remote's for outbound."""
+    value = trial.observations.get("peer_address") or trial.observations.get("remote_saw")
+    return value if isinstance(value, str) else None
+
+
+def _observed(cell: CellResult, describe: Callable[[Trial], str | None]) -> tuple[str, ...]:
+    values = Counter(v for t in cell.trials if t.status == "ok" and (v := describe(t)) is not None)
     return tuple(v for v, _ in values.most_common())
 
 
@@ -98,8 +103,7 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                     extra[info.id] = stats.summarize(values)
             rows.append(MethodRow(
                 method=item.key, rank=item.rank, summary=item.summary, vs_baseline=vs,
-                listeners=_observed(cell, "listener") or _observed(cell, "outbound_carrier"),
-                peers=_observed(cell, "peer_address") or _observed(cell, "remote_saw"),
+                listeners=_observed(cell, trial_carrier), peers=_observed(cell, trial_peer),
                 failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra,
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TextIO
 
-from .analysis import carrier_label
+from .analysis import trial_carrier, trial_peer
 
 if TYPE_CHECKING:  # only for annotations: the runner imports the heavy modules, not the display
     from .trials import Progress, Starting
@@ -51,9 +51,7 @@ def trial_line(progress: Progress, left: float | None, *, may_grow: bool) -> str
     trial = progress.trial
     if trial.status == "ok":
         value = trial.samples.get(next(iter(trial.samples), ""), float("nan"))
-        listener = trial.observations.get("listener") or trial.observations.get("outbound_carrier") or {}
-        peer = trial.observations.get("peer_address") or trial.observations.get("remote_saw") or "?"
-        what = f"{value:.3g} (carried by {carrier_label(listener) if listener else '?'}, server saw {peer})"
+        what = f"{value:.3g} (carried by {trial_carrier(trial) or '?'}, server saw {trial_peer(trial) or '?'})"
     else:
         what = f"FAILED: {trial.error}"
     tag = " warm-up" if trial.warmup else ""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import tables
-from ..analysis import BASELINE, RankTable
+from ..analysis import BASELINE, RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
 from ..results import CellResult
 from ..verdicts import DOCUMENTED
@@ -198,14 +198,12 @@ def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]
     rows = []
     for cell in cells:
         for trial in cell.trials:
-            listener = trial.observations.get("listener")
-            kind = listener.get("kind") if isinstance(listener, dict) else None
             status = "warm-up" if trial.warmup and trial.status == "ok" else trial.status
             if trial.status != "ok":
                 status += f": {trial.error or 'no reason recorded'}"
             rows.append([cell.method, str(trial.index), str(trial.round), status,
                          *(_raw(trial.samples.get(m)) for m in metrics),
-                         _value(kind), _value(trial.observations.get("peer_address")), f"{trial.seconds:g}"])
+                         _value(trial_carrier(trial)), _value(trial_peer(trial)), f"{trial.seconds:g}"])
     return headers, rows
 
 

@@ -1,0 +1,47 @@
+"""The process that carried a trial and the address the server saw are named alike in the
+ranked tables, the report's raw figures and the progress lines."""
+
+from __future__ import annotations
+
+from bench_runner import analysis, results
+from bench_runner.report.layout import _raw_rows
+from tests.conftest import DATA
+
+INHERITED = {"kind": "server:python3", "carrier": "inherited", "comm": "python3"}
+
+
+def _document_with(method: str, observations: dict) -> results.RunDocument:
+    document = results.load(DATA / "results-bare-tcp-rr.json")
+    for cell in document.cells:
+        if cell.method == method:
+            for trial in cell.trials:
+                trial.observations = {**observations}
+    return document
+
+
+def test_an_inherited_socket_is_named_by_its_server_everywhere() -> None:
+    document = _document_with("pasta", {"listener": INHERITED, "peer_address": "198.51.100.2"})
+    cell = next(c for c in document.cells if c.method == "pasta" and c.trials)
+    assert {analysis.trial_carrier(t) for t in cell.trials} == {"python3 (inherited socket)"}
+    headers, rows = _raw_rows((cell,))
+    carried = {row[headers.index("carried by")] for row in rows}
+    assert carried == {"python3 (inherited socket)"}
+    table_rows = [r for t in analysis.rank_tables(document) for r in t.rows
+                  if r.method == "pasta" and t.placement == cell.placement and t.workload == cell.workload]
+    assert table_rows and table_rows[0].listeners == ("python3 (inherited socket)",)
+
+
+def test_an_outbound_trial_names_its_helper_and_what_the_remote_saw() -> None:
+    document = _document_with("pasta", {"outbound_carrier": {"kind": "pasta"}, "remote_saw": "198.51.100.1"})
+    cell = next(c for c in document.cells if c.method == "pasta" and c.trials)
+    trial = cell.trials[0]
+    assert analysis.trial_carrier(trial) == "pasta" and analysis.trial_peer(trial) == "198.51.100.1"
+    headers, rows = _raw_rows((cell,))
+    assert rows[0][headers.index("carried by")] == "pasta"
+    assert rows[0][headers.index("server saw")] == "198.51.100.1"
+
+
+def test_nothing_observed_is_none_not_a_guess() -> None:
+    document = _document_with("pasta", {})
+    cell = next(c for c in document.cells if c.method == "pasta" and c.trials)
+    assert analysis.trial_carrier(cell.trials[0]) is None and analysis.trial_peer(cell.trials[0]) is None
