@@ -88,6 +88,10 @@ def test_rendered_table_shows_both_ratios_their_inputs_and_verdicts() -> None:
     assert "latency" in text and "throughput" in text
     assert "1.60" in text and "NOT met" in text  # 40 / 25
     assert "0.952" in text and " met" in text  # 10 / 10.5
+    (latency_line,) = [line for line in text.splitlines() if line.startswith("latency")]
+    (throughput_line,) = [line for line in text.splitlines() if line.startswith("throughput")]
+    assert latency_line.rstrip().endswith("NOT met")
+    assert throughput_line.rstrip().endswith(" met") and not throughput_line.rstrip().endswith("NOT met")
     assert "sockperf ping-pong p50" in text and "iperf3 tcp-stream" in text
     assert "40.0 us" in text and "25.0 us" in text
 
