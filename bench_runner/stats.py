@@ -7,6 +7,7 @@ Direction comes from each metric's ``higher_is_better``.
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -61,15 +62,18 @@ def _bootstrap(data: tuple[np.ndarray, ...], statistic, seed: int) -> tuple[floa
     return float(low), float(high)
 
 
-def _median(x: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(x, axis=axis)
-
-
 def summarize(values: Sequence[float], *, seed: int = SEED) -> Summary:
+    """Median, its bootstrap interval and the spread. A pure function of the samples, so
+    the tables, claims, warnings and report that all ask for one cell share one bootstrap."""
+    return _summarize(tuple(float(v) for v in values), seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _summarize(values: tuple[float, ...], seed: int) -> Summary:
     data = np.asarray(values, dtype=float)
     if data.size == 0:
         raise ValueError("no samples")
-    ci = _bootstrap((data,), _median, seed)
+    ci = _bootstrap((data,), np.median, seed)
     q1, q3 = np.percentile(data, [25, 75])
     iqr = q3 - q1
     outliers = int(np.sum((data < q1 - 1.5 * iqr) | (data > q3 + 1.5 * iqr)))
@@ -96,6 +100,12 @@ class Ratio:
 
 
 def ratio(a: Sequence[float], b: Sequence[float], *, seed: int = SEED) -> Ratio:
+    """median(a) / median(b) with its interval; shared like summarize()."""
+    return _ratio(tuple(float(v) for v in a), tuple(float(v) for v in b), seed)
+
+
+@functools.lru_cache(maxsize=4096)
+def _ratio(a: tuple[float, ...], b: tuple[float, ...], seed: int) -> Ratio:
     xa = np.asarray(a, dtype=float)
     xb = np.asarray(b, dtype=float)
     if xa.size == 0 or xb.size == 0:

@@ -80,3 +80,12 @@ def test_constant_samples_give_a_point_interval() -> None:
     assert summary.ci_low == summary.ci_high == 5.0
     result = stats.ratio([5.0] * 6, [5.0] * 6)
     assert result.value == 1.0 and not result.excludes_one()
+
+
+def test_the_same_samples_are_bootstrapped_once_per_process() -> None:
+    values = [10.0, 10.5, 9.8, 10.2, 10.1, 9.9]
+    before = stats._summarize.cache_info().hits
+    first = stats.summarize(values)
+    assert stats.summarize(list(values)) is first  # a second call shares the first's result
+    assert stats._summarize.cache_info().hits > before
+    assert stats.ratio(values, values) is stats.ratio(tuple(values), values)
