@@ -224,7 +224,7 @@ class Calibration:
             raise MeasurementError(f"port {port} is already in use in the server host")
         server = procs.Spawned(self.session.user.argv(
             ["sockperf", "server", "--tcp", "-i", "0.0.0.0", "-p", str(port)], netns_path=lab.server_ns_path))
-        entry = self.session.state.add("process", label="sockperf server", **server.ref.to_json())
+        entry = self.session.state.add_process(server.ref, "sockperf server")
         try:
             def listening() -> bool:
                 if server.poll() is not None:

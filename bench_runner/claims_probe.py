@@ -48,7 +48,7 @@ class Prober:
                 "--client-first"]
         argv = [a.replace("{workers}", str(self.session.worker_dir)) for a in argv]
         server = procs.Spawned(self.session.user.argv(argv, netns_path=netns_path))
-        self._entries[server.pid] = self.session.state.add("process", label="probe server", **server.ref.to_json())
+        self._entries[server.pid] = self.session.state.add_process(server.ref, "probe server")
         procs.wait_until(lambda: observe.is_listening(netns_path, "tcp", port) or not server.ref.alive(),
                          timeout=10, what=f"the probe server on port {port}")
         return server

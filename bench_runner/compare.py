@@ -23,8 +23,6 @@ from .history.config import AsvConfig
 from .history.snapshots import Snapshot, StackRepo
 from .tables import fmt, fmt_interval
 
-METRIC_CHOICES = ("primary", "all")
-
 
 @dataclass(frozen=True, order=True)
 class CellKey:

@@ -55,12 +55,6 @@ def listener_owners(netns_path: str, protocol: str, port: int) -> list[ProcessIn
     return found
 
 
-def listener_owner(netns_path: str, protocol: str, port: int) -> ProcessInfo | None:
-    """The process owning the socket bound to ``port`` in the namespace, if any."""
-    owners = listener_owners(netns_path, protocol, port)
-    return owners[0] if owners else None
-
-
 def connection_owners(netns_path: str, peer_address: str, peer_port: int) -> list[ProcessInfo]:
     """Processes with an established TCP connection to ``peer_address:peer_port``."""
     result = procs.run(["nsenter", f"--net={netns_path}", "--", "ss", "-Htuanp"], timeout=SS_TIMEOUT)

@@ -102,8 +102,9 @@ class RunState:
         self.save()
         return entry
 
-    def add_process(self, ref: procs.ProcRef, label: str) -> None:
-        self.add("process", label=label, **ref.to_json())
+    def add_process(self, ref: procs.ProcRef, label: str) -> dict[str, Any]:
+        """Record a process by pid and start time, so only that process is ever stopped."""
+        return self.add("process", label=label, **ref.to_json())
 
     def discard(self, *entries: dict[str, Any]) -> None:
         """Forget resources that were removed; the state file is written once. Keep what

@@ -237,7 +237,7 @@ class TrialRunner:
         expected = METHODS[cell.method].expected_outbound
         trial.observations["outbound_expected"] = expected
         remote = procs.Spawned(self.session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
-        entry = self.session.state.add("process", label="remote server", **remote.ref.to_json())
+        entry = self.session.state.add_process(remote.ref, "remote server")
         try:
             procs.wait_until(lambda: observe.is_listening(lab.client_ns_path, "tcp", port) or not remote.ref.alive(),
                              timeout=20, what=f"the remote server on port {port}")

@@ -140,7 +140,3 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
 def ordered(documents: list[tuple[str, RunDocument]]) -> list[tuple[str, RunDocument]]:
     """Oldest run first, so history rebuilt from archives keeps the measurement order."""
     return sorted(documents, key=lambda item: parse_time(item[1].run["started_at"]))
-
-
-def default_source(path: Path) -> str:
-    return str(path.resolve())

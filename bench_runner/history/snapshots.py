@@ -72,9 +72,6 @@ class Snapshot:
         parts.append(self.as_dict().get("provider", "none"))
         return "_".join(parts)
 
-    def describe(self) -> str:
-        return ", ".join(f"{k} {v}" for k, v in self.items)
-
 
 @dataclass(frozen=True)
 class SnapshotCommit:
@@ -176,10 +173,6 @@ class StackRepo:
             commit, _, name = line.partition(" ")
             tags.setdefault(commit, name)
         return tags
-
-    def read(self, commit: str) -> Snapshot:
-        text = self._git("cat-file", "blob", f"{commit}:stack.json").stdout
-        return Snapshot.from_json(json.loads(text))
 
     def find(self, snapshot: Snapshot) -> SnapshotCommit | None:
         for item in self.snapshots():

@@ -72,10 +72,3 @@ def all_specs() -> list[BenchmarkSpec]:
                 methods=methods, placements=placements,
             ))
     return specs
-
-
-def find(workload: str, metric: str) -> BenchmarkSpec | None:
-    for spec in all_specs():
-        if (spec.workload, spec.metric) == (workload, metric):
-            return spec
-    return None

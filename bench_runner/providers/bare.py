@@ -140,7 +140,7 @@ class BareProvider(Provider):
                entries: list, pass_fds: tuple[int, ...] = ()) -> procs.Spawned:
         spawned = procs.Spawned(session.user.argv(argv, netns_path=session.lab.server_ns_path), pass_fds=pass_fds)
         cleanup.append(spawned)
-        entries.append(session.state.add("process", label=label, **spawned.ref.to_json()))
+        entries.append(session.state.add_process(spawned.ref, label))
         return spawned
 
     def _holder(self, session: Session, spec: ServerSpec, cleanup: list, entries: list) -> procs.Spawned:
@@ -182,7 +182,7 @@ class BareProvider(Provider):
             argv = session.lab.in_server([*activator, *session.user.argv(inner, pass_env=activation.LISTEN_ENV)])
             server = procs.Spawned(argv)
             cleanup.append(server)
-            entries.append(session.state.add("process", label="socket activation", **server.ref.to_json()))
+            entries.append(session.state.add_process(server.ref, "socket activation"))
         else:
             server = self._spawn(session, [*activator, *inner], "socket activation", cleanup, entries)
         wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", server.ref.alive,
@@ -224,7 +224,7 @@ class BareProvider(Provider):
             raise MeasurementError(f"pasta exited with {code}: {_last_line(err)}")
         ref = _ref_from_pid_file(pid_file, "pasta")
         cleanup.append(ref)
-        entries.append(session.state.add("process", label="pasta", **ref.to_json()))
+        entries.append(session.state.add_process(ref, "pasta"))
         return BareServer(session, holder, [], [ref], entries, method="pasta", provider=self.id,
                           host_port=spec.published_port, netns_pid=holder.pid, helper_argv=[argv])
 

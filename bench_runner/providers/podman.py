@@ -249,7 +249,7 @@ class PodmanProvider(Provider):
         else:
             argv = session.user.argv([*activator, "podman", *args], netns_path=session.lab.server_ns_path)
         process = procs.Spawned(argv)
-        entries.append(session.state.add("process", label="socket activation", **process.ref.to_json()))
+        entries.append(session.state.add_process(process.ref, "socket activation"))
         server = ActivatedPodmanServer(session, name, process, entries, method=method, provider=self.id,
                                        host_port=port, netns_pid=process.pid,
                                        helper_argv=[[*activator, "podman", *args]])
