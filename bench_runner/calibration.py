@@ -220,8 +220,7 @@ class Calibration:
         lab = self.session.lab
         port = SOCKPERF_PORT_BASE + self.sockperf_runs % SOCKPERF_PORT_SPAN
         self.sockperf_runs += 1
-        if any(l.port == port for l in observe.listeners_in(lab.server_ns_path)):
-            raise MeasurementError(f"port {port} is already in use in the server host")
+        observe.require_free_port(lab.server_ns_path, port)
         server = procs.Spawned(self.session.user.argv(
             ["sockperf", "server", "--tcp", "-i", "0.0.0.0", "-p", str(port)], netns_path=lab.server_ns_path))
         entry = self.session.state.add_process(server.ref, "sockperf server")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import procs
+from .errors import MeasurementError
 from .parsers import ss
 
 SS_TIMEOUT = 10.0
@@ -37,6 +38,15 @@ def listeners_in(netns_path: str) -> list[ss.Listener]:
     """Listening sockets of a network namespace, read as root with ``ss``."""
     result = procs.run(["nsenter", f"--net={netns_path}", "--", "ss", "-Htulnp"], timeout=SS_TIMEOUT)
     return ss.parse_listeners(result.stdout)
+
+
+def require_free_port(netns_path: str, port: int) -> None:
+    """Refuse a port something in the server host already listens on, naming the owner:
+    a trial must never measure somebody else's server."""
+    for listener in listeners_in(netns_path):
+        if listener.port == port:
+            owner = ", ".join(f"{o.comm} pid {o.pid}" for o in listener.owners) or "unknown process"
+            raise MeasurementError(f"port {port} is already in use in the server host ({owner})")
 
 
 def is_listening(netns_path: str, protocol: str, port: int) -> bool:

@@ -176,7 +176,7 @@ class TrialRunner:
         ns_path = self.session.lab.server_ns_path
         expected = METHODS[cell.method].expected_listener[self.provider.id]
         trial.observations["listener_expected"] = expected
-        _require_free_port(self.session, spec.published_port)
+        observe.require_free_port(self.session.lab.server_ns_path, spec.published_port)
         server = self.provider.start(self.session, cell.method, spec)
         try:
             trial.observations["helper_argv"] = server.helper_argv
@@ -273,13 +273,6 @@ class TrialRunner:
             remote.stop(grace=1.0)
             remote.close()
             self.session.state.discard(entry)
-
-
-def _require_free_port(session: Session, port: int) -> None:
-    for listener in observe.listeners_in(session.lab.server_ns_path):
-        if listener.port == port:
-            owner = ", ".join(f"{o.comm} pid {o.pid}" for o in listener.owners) or "unknown process"
-            raise MeasurementError(f"port {port} is already in use in the server host ({owner})")
 
 
 def new_cell_results(matrix: Matrix) -> list[CellResult]:

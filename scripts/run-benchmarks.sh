@@ -7,4 +7,4 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$here/setup.sh" --quiet
 cd "$here/.."
-exec /var/lib/podman-netbench/venv/bin/python -m bench_runner run "$@"
+exec "${NETBENCH_STATE_DIR:-/var/lib/podman-netbench}/venv/bin/python" -m bench_runner run "$@"

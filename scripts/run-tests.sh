@@ -6,4 +6,4 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 "$here/setup.sh" --quiet --test-tools
 cd "$here/.."
-exec /var/lib/podman-netbench/venv/bin/python -m pytest "$@"
+exec "${NETBENCH_STATE_DIR:-/var/lib/podman-netbench}/venv/bin/python" -m pytest "$@"

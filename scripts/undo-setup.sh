@@ -56,5 +56,5 @@ if [ "$PACKAGES" = 1 ]; then
   fi
 fi
 
-do_ rm -rf "$STATE_DIR" /run/podman-netbench
+do_ rm -rf "$STATE_DIR" "${NETBENCH_RUN_DIR:-/run/podman-netbench}"
 echo "undo: done"

@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 from .. import procs, stack
-from ..errors import BenchError
+from ..errors import BenchError, CommandFailed
 from ..matrix import METHODS
 from ..paths import BENCH_USER, IMAGE, VENV_PYTHON
 from ..providers import PROVIDER_IDS, choose, make
@@ -35,7 +35,12 @@ def host_problems() -> list[str]:
     problems: list[str] = []
     if SETUP_SCRIPT.exists():
         result = procs.run(["bash", str(SETUP_SCRIPT), "--check", "--quiet"], timeout=120, check=False)
-        problems += [line.split("- ", 1)[1] for line in result.stderr.splitlines() if line.startswith("setup:   - ")]
+        listed = [line.split("- ", 1)[1] for line in result.stderr.splitlines() if line.startswith("setup:   - ")]
+        if result.returncode != 0 and not listed:  # the check itself failed: say how, never "ready"
+            said = [line for line in result.stderr.splitlines() if line.strip()]
+            listed = [f"scripts/setup.sh --check failed (exit {result.returncode})"
+                      + (f": {said[-1].strip()}" if said else "")]
+        problems += listed
     if os.geteuid() != 0:
         problems.append("not root: measuring needs root to build the lab")
     if not VENV_PYTHON.exists() and not any("virtual environment" in p for p in problems):
@@ -54,6 +59,8 @@ def host_problems() -> list[str]:
 
 
 def image_present() -> bool | None:
+    """True or False as Podman answers (exit 0 or 1); any other failure is not an answer
+    about the image and is raised, so doctor reports it instead of "image missing"."""
     if os.geteuid() != 0 or shutil.which("podman") is None:
         return None
     try:
@@ -64,6 +71,8 @@ def image_present() -> bool | None:
 
     with podman_runtime(user):
         result = procs.run(user.argv(["podman", "image", "exists", IMAGE]), timeout=60, check=False)
+    if result.returncode not in (0, 1):
+        raise CommandFailed(["podman", "image", "exists", IMAGE], result.returncode, result.stderr)
     return result.returncode == 0
 
 
@@ -86,7 +95,11 @@ def main(args: argparse.Namespace) -> int:
     except BenchError as exc:
         auto_text = {"provider": None, "reason": str(exc)}
     problems = host_problems()
-    image = image_present()
+    try:
+        image = image_present()
+    except BenchError as exc:
+        image = None
+        problems.append(f"cannot tell whether container image {IMAGE} exists: {exc}")
     if image is False:
         problems.append(f"container image {IMAGE} is missing")
     report = {
