@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import stats
+from . import defaults, stats
 from .results import RunDocument
 
 FLOOR = "ip_unprivileged_port_start"
@@ -45,7 +45,6 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in (
         "pasta": True, "slirp4netns-slirp4netns": True, "slirp4netns-rootlesskit": True, "host": True}),
 )}
 
-DEFAULT_TOLERANCE = 0.10
 
 
 @dataclass(frozen=True)
@@ -97,7 +96,7 @@ def source_address(document: RunDocument) -> list[Observation]:
     return found
 
 
-def native_performance(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[Observation]:
+def native_performance(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list[Observation]:
     """Native when every measured workload's ratio to host is within the tolerance, judged by
     its interval: not native when an interval lies wholly beyond it, else inconclusive (None)."""
     from .analysis import rank_tables
@@ -133,7 +132,7 @@ def native_performance(document: RunDocument, tolerance: float = DEFAULT_TOLERAN
     return found
 
 
-def observations(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[Observation]:
+def observations(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list[Observation]:
     stored = [Observation(o["claim"], o["method"], o.get("observed"), o.get("evidence", ""), o.get("extra", {}))
               for o in document.checks.get("claims", [])]
     derived = {o.claim for o in stored}
@@ -153,7 +152,7 @@ def agrees(claim: str, documented: Any, observed: Any) -> bool | None:
     return bool(documented) == bool(observed)
 
 
-def matrix(document: RunDocument, tolerance: float = DEFAULT_TOLERANCE) -> list[MatrixCell]:
+def matrix(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list[MatrixCell]:
     methods = [m for m in dict.fromkeys(c.method for c in document.cells)]
     seen = {(o.claim, o.method): o for o in observations(document, tolerance)}
     cells = []

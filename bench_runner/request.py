@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import matrix
+from . import defaults, matrix
 from .errors import UsageError
 from .verdicts import DOCUMENTED, parse_expectation
 from .workloads import TrialSettings
@@ -57,10 +57,10 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
             warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
             max_rounds=int(options.get("max_rounds", options["rounds"])),
-            precision=float(options.get("precision", 0.05)),
+            precision=float(options.get("precision", defaults.PRECISION)),
             seed=int(seed if seed is not None else 0), provider=str(options["provider"]),
-            mtu=int(options.get("mtu", 1500)), pasta=str(options.get("pasta", "pasta")),
-            expectations=expectations, tolerance=float(options.get("tolerance", 0.10)),
+            mtu=int(options.get("mtu", defaults.MTU)), pasta=str(options.get("pasta", defaults.PASTA)),
+            expectations=expectations, tolerance=float(options.get("tolerance", defaults.TOLERANCE)),
             probe_claims=bool(options.get("claims_probed", True)), quick=bool(options.get("quick", False)),
             facts=dict(facts),
         )

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import stats
+from . import defaults, stats
 from .results import CellResult, RunDocument
 
 #: Fewer measured trials than this and intervals are too wide to say much.
 FEW_TRIALS = 5
-DEFAULT_PRECISION = 0.05
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def cell_warnings(cell: CellResult, *, precision: float, max_rounds: int | None)
 
 def warnings_for(document: RunDocument) -> list[Warning_]:
     options = document.run.get("options", {}) if isinstance(document.run, dict) else {}
-    precision = float(options.get("precision", DEFAULT_PRECISION))
+    precision = float(options.get("precision", defaults.PRECISION))
     max_rounds = options.get("max_rounds")
     found = []
     for cell in document.cells:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import lab as lab_mod
-from . import observe, procs, stats
+from . import defaults, observe, procs, stats
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
 from .parsers import ParseError
@@ -43,7 +43,7 @@ class Plan:
     #: More rounds, up to this many, for cells whose 95% interval of the median is wider
     #: than ``precision`` (relative half-width) after ``rounds``.
     max_rounds: int = 0
-    precision: float = 0.05
+    precision: float = defaults.PRECISION
 
     @property
     def total_trials(self) -> int:

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import matrix
+from .. import defaults, matrix
 from ..errors import UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..providers import CHOICES
@@ -43,13 +43,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="measured rounds every cell gets (trials per method x workload x placement)")
     parser.add_argument("--max-rounds", type=positive_int, default=10,
                         help="keep adding rounds for cells whose interval is wider than --precision, up to this")
-    parser.add_argument("--precision", type=percentage, default=5.0, metavar="PCT",
+    parser.add_argument("--precision", type=percentage, default=defaults.PRECISION * 100, metavar="PCT",
                         help="target relative half-width of each median's 95%% interval, in percent")
     parser.add_argument("--warmup-rounds", type=non_negative_int, default=1,
                         help="rounds run first and left out of the statistics")
     parser.add_argument("--seed", type=int, default=None, help="seed of the trial order (default: random, recorded)")
-    parser.add_argument("--mtu", type=positive_int, default=1500, help="MTU of the lab's veth link")
-    parser.add_argument("--pasta", default="pasta", metavar="PATH",
+    parser.add_argument("--mtu", type=positive_int, default=defaults.MTU, help="MTU of the lab's veth link")
+    parser.add_argument("--pasta", default=defaults.PASTA, metavar="PATH",
                         help="pasta binary for the bare provider (e.g. a local build)")
     parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
                         help="add a fact about the stack to the record, e.g. passt=custom-build")
@@ -61,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-claims", action="store_true",
                         help="do not probe the document's claims (device binding, port floor, host loopback, "
                              "outbound) after the trials")
-    parser.add_argument("--tolerance", type=percentage, default=10.0, metavar="PCT",
+    parser.add_argument("--tolerance", type=percentage, default=defaults.TOLERANCE * 100, metavar="PCT",
                         help="how close to host counts as native performance, in percent")
     parser.add_argument("--fail-on-violation", action="store_true",
                         help="exit 1 when the data violate an expected ordering (for CI pipelines)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import analysis, claims, stability
+from .. import analysis, claims, defaults, stability
 from ..analysis import RankTable
 from ..claims import MatrixCell
 from ..results import CellResult, RunDocument
@@ -59,7 +59,7 @@ def expectations_of(document: RunDocument) -> list[str]:
 
 def tolerance_of(document: RunDocument) -> float:
     stored = (document.run.get("options") or {}).get("tolerance")
-    return float(stored) if stored is not None else claims.DEFAULT_TOLERANCE
+    return float(stored) if stored is not None else defaults.TOLERANCE
 
 
 def gather(document: RunDocument, source: Path, *, expectations: list[str] | None = None,

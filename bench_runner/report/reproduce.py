@@ -11,14 +11,12 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
+from .. import defaults
 from ..matrix import PLACEMENTS
 from ..results import RunDocument
 from ..verdicts import DOCUMENTED
 
 SCRIPT = "./scripts/run-benchmarks.sh"
-#: run's defaults for the options written only when they differ.
-DEFAULT_PASTA = "pasta"
-DEFAULT_TOLERANCE = 0.10
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
@@ -75,7 +73,7 @@ def command(document: RunDocument) -> Reproduction:
     if document.run.get("seed") is not None:
         argv.extend(["--seed", str(document.run["seed"])])
     add("--mtu", "mtu")
-    if options.get("pasta") not in (None, DEFAULT_PASTA):
+    if options.get("pasta") not in (None, defaults.PASTA):
         argv.extend(["--pasta", str(options["pasta"])])
     for key, value in (document.stack.get("stated") or {}).items():
         argv.extend(["--stack", f"{key}={value}"])
@@ -83,7 +81,7 @@ def command(document: RunDocument) -> Reproduction:
     if list(expect) != [DOCUMENTED]:
         for expectation in expect:
             argv.extend(["--expect", expectation])
-    if options.get("tolerance") is not None and abs(options["tolerance"] - DEFAULT_TOLERANCE) > 1e-12:
+    if options.get("tolerance") is not None and abs(options["tolerance"] - defaults.TOLERANCE) > 1e-12:
         argv.extend(["--tolerance", _percent(options["tolerance"])])
     if options.get("claims_probed") is False:
         argv.append("--skip-claims")

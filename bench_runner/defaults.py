@@ -1,0 +1,11 @@
+"""The run's defaults that more than the command line needs: a resumed run, the stability
+warnings, the claims and the reproduce command read them here, so they cannot drift apart."""
+
+#: Target relative half-width of each median's 95% interval.
+PRECISION = 0.05
+#: How close to host (relative) counts as native performance.
+TOLERANCE = 0.10
+#: MTU of the lab's veth link.
+MTU = 1500
+#: The pasta binary of the bare provider.
+PASTA = "pasta"
