@@ -52,12 +52,12 @@ def main(args: argparse.Namespace) -> int:
     from ..trials import now_iso
     from ..workloads import TrialSettings
 
-    if args.quick:
-        plan = calibration.CalibrationPlan(1, 0, TrialSettings(duration_s=1, omit_s=0))
-    else:
-        plan = calibration.CalibrationPlan(args.repetitions, args.warmup_rounds, TrialSettings(args.duration, args.omit))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    plan = calibration.CalibrationPlan(plan.repetitions, plan.warmup_rounds, plan.settings, seed)
+    if args.quick:
+        plan = calibration.CalibrationPlan(1, 0, TrialSettings(duration_s=1, omit_s=0), seed)
+    else:
+        plan = calibration.CalibrationPlan(args.repetitions, args.warmup_rounds,
+                                           TrialSettings(args.duration, args.omit), seed)
     output = results.check_writable(args.output) if args.output else None
     preflight()
     detected = stack.detect()
@@ -69,22 +69,19 @@ def main(args: argparse.Namespace) -> int:
     status = "incomplete"
     with open_session(mtu=args.mtu, log=log) as session:
         document.run["id"] = session.lab.tag
-        document.lab = session.lab.to_json()
+        document.lab = session.lab_record()
         try:
             outcome = calibration.Calibration(session, chosen.provider, document, log).run(plan)
+            comparisons = [c.to_json() for c in outcome.comparisons]
+            document.checks["calibration"] = {"comparisons": comparisons, "steps": outcome.steps}
             status = "complete"
         finally:
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
             if output is not None:
                 results.save(document, output)
-    document.checks["calibration"] = {"comparisons": [c.to_json() for c in outcome.comparisons],
-                                      "steps": outcome.steps}
-    if output is not None:
-        results.save(document, output)
     if args.json:
-        print(json.dumps({"comparisons": [c.to_json() for c in outcome.comparisons],
-                          "results": str(output) if output else None}, indent=1))
+        print(json.dumps({"comparisons": comparisons, "results": str(output) if output else None}, indent=1))
     else:
         print(render(outcome.comparisons, plan, chosen.provider.id))
         if output is not None:

@@ -207,7 +207,7 @@ def measure_and_show(args: argparse.Namespace, request, document, chosen, output
     status = "incomplete"
     with open_session(mtu=request.mtu, log=log) as session:
         document.run["id"] = document.run.get("id") or session.lab.tag
-        document.lab = {**session.lab.to_json(), "server_ip_unprivileged_port_start": session.port_floor}
+        document.lab = session.lab_record()
         output = output or default_output(session.lab.tag)
         log(f"results: {output}  ({plan.total_trials} trials, about {_estimate(plan):.0f} s)")
         results.save(document, output)

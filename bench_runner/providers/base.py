@@ -110,6 +110,10 @@ class Session:
     port_floor: int | None = None
     counter: int = 0
 
+    def lab_record(self) -> dict[str, object]:
+        """What a results document records about the lab its trials ran in."""
+        return {**self.lab.to_json(), "server_ip_unprivileged_port_start": self.port_floor}
+
     def next_name(self, what: str) -> str:
         self.counter += 1
         return resource_name(self.lab.tag, what, self.counter)

@@ -24,6 +24,8 @@ def test_quick_calibration_measures_both_ratios_and_records_every_step(tmp_path:
         assert comparison["suite_summary"]["n"] == comparison["reference_summary"]["n"] == 1
     # the reference really is sockperf's round trip, the suite's side really the host trials
     document = results.load(output)
+    assert document.run["status"] == "complete"
+    assert isinstance(document.lab["server_ip_unprivileged_port_start"], int)  # recorded as run records it
     steps = document.checks["calibration"]["steps"]
     assert sorted(s["step"] for s in steps) == ["echo-stream", "sockperf", "tcp-rr", "tcp-stream"]
     sockperf = next(s for s in steps if s["step"] == "sockperf")
