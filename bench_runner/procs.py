@@ -184,11 +184,34 @@ def is_zombie(pid: int) -> bool:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User plus system CPU time the kernel accounted to the process so far."""
+    """CPU time the kernel accounted to the process so far. From the scheduler's per-thread
+    run time (nanoseconds) where the kernel has it: utime + stime in /proc/PID/stat moves in
+    10 ms ticks, so a helper lightly loaded for a one-second trial would read as zero. The
+    per-thread sum leaves out threads that ended, so callers treat a decrease as unknown."""
+    total = _scheduler_ns(pid)
+    if total is not None:
+        return total / 1e9
     fields = _stat_fields(pid)
     if not fields:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _scheduler_ns(pid: int) -> int | None:
+    """Sum of the first field of /proc/PID/task/*/schedstat (time on the CPU, ns)."""
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return None
+    total, read = 0, 0
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as fh:
+                total += int(fh.read().split()[0])
+            read += 1
+        except (OSError, ValueError, IndexError):
+            continue  # the thread ended meanwhile, or no scheduler statistics here
+    return total if read else None
 
 
 def stop(ref: ProcRef, *, grace: float = 3.0) -> bool:

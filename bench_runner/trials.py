@@ -7,6 +7,7 @@ but not in the statistics. The results document is saved after every trial.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import time
@@ -163,12 +164,17 @@ class TrialRunner:
             trial.seconds = round(time.monotonic() - clock, 3)
         return trial
 
+    @functools.cached_property
+    def _server_host_netns(self) -> int | None:
+        """The server host's namespace inode: fixed for the session, so read once (the
+        carrier check runs while clients measure)."""
+        return lab_mod.netns_inode(self.session.lab.server_ns)
+
     def _carrier(self, info: observe.ProcessInfo) -> str:
         """What carried the traffic, in the terms of ``Method.expected_listener``."""
         if not info.kind.startswith("server:"):
             return info.kind
-        outer = lab_mod.netns_inode(self.session.lab.server_ns)
-        return "inherited" if info.netns is not None and info.netns != outer else "server"
+        return "inherited" if info.netns is not None and info.netns != self._server_host_netns else "server"
 
     def _inbound(self, cell: Cell, driver: WorkloadDriver, port: int, settings: TrialSettings, trial: Trial) -> None:
         """A server in the container, a client reaching it through the published port."""
@@ -188,10 +194,10 @@ class TrialRunner:
             if not owners:
                 raise MeasurementError(f"nothing listens on port {port} in the server host")
             watcher = None
+            program = os.path.basename(spec.argv[0])[:15]  # comm is cut at 15 characters
             if expected == "inherited":
                 # The socket's first owner execs (through wrappers) into the server on the first
                 # connection: watch until the server program itself holds it.
-                program = os.path.basename(spec.argv[0])[:15]  # comm is cut at 15 characters
                 watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
                                           lambda seen: any(self._carrier(i) == "inherited" and i.comm.startswith(program)
                                                            for i in seen))
@@ -205,10 +211,10 @@ class TrialRunner:
                     owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
             cpu_after = procs.cpu_seconds(owners[0].pid)
             carriers = [self._carrier(i) for i in owners]
-            program = os.path.basename(spec.argv[0])[:15]
-            chosen = next((i for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
-                          next((i for i, c in zip(owners, carriers) if c == expected), owners[0]))
-            trial.observations["listener"] = {**chosen.to_json(), "carrier": self._carrier(chosen)}
+            chosen, chosen_carrier = next(
+                ((i, c) for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
+                next(((i, c) for i, c in zip(owners, carriers) if c == expected), (owners[0], carriers[0])))
+            trial.observations["listener"] = {**chosen.to_json(), "carrier": chosen_carrier}
             if len(owners) > 1:
                 trial.observations["listeners_seen"] = [{**i.to_json(), "carrier": c} for i, c in zip(owners, carriers)]
             if expected not in carriers:
@@ -220,7 +226,8 @@ class TrialRunner:
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
-            if cpu_before is not None and cpu_after is not None and expected not in ("server", "inherited"):
+            if (cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before
+                    and expected not in ("server", "inherited")):
                 cpu = cpu_after - cpu_before
                 trial.observations["helper_cpu_s"] = round(cpu, 4)
                 if measurement.bytes_moved:

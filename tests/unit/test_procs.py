@@ -88,11 +88,50 @@ def test_procref_does_not_signal_a_recycled_pid() -> None:
     spawned.close()
 
 
-def test_cpu_seconds_grow_with_work() -> None:
-    spawned = procs.Spawned(["sh", "-c", "i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done"])
-    spawned.wait(30)
-    spawned.close()
-    assert procs.cpu_seconds(os.getpid()) is not None and procs.cpu_seconds(os.getpid()) > 0
+BUSY_THEN_IDLE = ("import sys, time\n"
+                  "while time.process_time() < float(sys.argv[1]): pass\n"
+                  "print(time.process_time(), flush=True)\n"
+                  "time.sleep(30)\n")
+
+
+def _cpu_of_a_process_that_worked(seconds: float) -> tuple[float | None, float]:
+    """(what cpu_seconds reads, what the process measured of itself) once it idles."""
+    spawned = procs.Spawned(["python3", "-c", BUSY_THEN_IDLE, str(seconds)])
+    try:
+        procs.wait_until(lambda: spawned.output()[0].strip() != "", timeout=30, what="the busy loop")
+        return procs.cpu_seconds(spawned.pid), float(spawned.output()[0].split()[0])
+    finally:
+        spawned.stop(grace=1.0)
+        spawned.close()
+
+
+def test_cpu_seconds_is_what_the_process_spent() -> None:
+    read, spent = _cpu_of_a_process_that_worked(0.3)
+    assert read is not None and spent <= read < spent + 0.2  # plus start-up, never less
+
+
+SHORT_WORK = ("import time\n"
+              "print('ready', flush=True)\n"
+              "time.sleep(0.5)\n"
+              "start = time.process_time()\n"
+              "while time.process_time() < start + 0.004: pass\n"
+              "print('done', flush=True)\n"
+              "time.sleep(30)\n")
+
+
+def test_cpu_seconds_sees_work_below_a_clock_tick() -> None:
+    """4 ms of work: with 10 ms ticks the difference would read 0 or 10 ms."""
+    spawned = procs.Spawned(["python3", "-c", SHORT_WORK])
+    try:
+        procs.wait_until(lambda: "ready" in spawned.output()[0], timeout=30, what="start-up")
+        before = procs.cpu_seconds(spawned.pid)
+        procs.wait_until(lambda: "done" in spawned.output()[0], timeout=30, what="the work")
+        after = procs.cpu_seconds(spawned.pid)
+    finally:
+        spawned.stop(grace=1.0)
+        spawned.close()
+    assert before is not None and after is not None
+    assert 0.004 <= after - before < 0.01  # ticks would read 0 or 0.01
 
 
 def test_wait_until_times_out_with_what_it_waited_for() -> None:
