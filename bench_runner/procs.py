@@ -241,21 +241,18 @@ class Spawned:
         self,
         argv: Sequence[str],
         *,
-        env: Mapping[str, str] | None = None,
         pass_fds: Sequence[int] = (),
-        capture: bool = True,
     ) -> None:
         self.argv = [str(a) for a in argv]
         # Files, not pipes: a daemonising helper that keeps its stdout open cannot block us.
-        self._stdout = tempfile.TemporaryFile() if capture else None  # noqa: SIM115
-        self._stderr = tempfile.TemporaryFile() if capture else None  # noqa: SIM115
+        self._stdout = tempfile.TemporaryFile()  # noqa: SIM115
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
         try:
             self.popen = subprocess.Popen(
                 self.argv,
                 stdin=subprocess.DEVNULL,
-                stdout=self._stdout or subprocess.DEVNULL,
-                stderr=self._stderr or subprocess.DEVNULL,
-                env=dict(env) if env is not None else None,
+                stdout=self._stdout,
+                stderr=self._stderr,
                 cwd="/",
                 pass_fds=tuple(pass_fds),
                 start_new_session=True,
@@ -310,7 +307,7 @@ class Spawned:
 
     @staticmethod
     def _read(fh) -> str:  # type: ignore[no-untyped-def]
-        if fh is None or fh.closed:
+        if fh.closed:
             return ""
         fh.flush()
         fh.seek(0)
@@ -318,7 +315,7 @@ class Spawned:
 
     def _close_files(self) -> None:
         for fh in (self._stdout, self._stderr):
-            if fh is not None and not fh.closed:
+            if not fh.closed:
                 fh.close()
 
 

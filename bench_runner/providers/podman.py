@@ -62,7 +62,7 @@ def network_value(method: str, spec: ServerSpec) -> str:
     return base
 
 
-def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str, extra: tuple[str, ...] = ()) -> list[str]:
+def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str) -> list[str]:
     """The ``podman run`` arguments for one server (without the user wrapper)."""
     publish: list[str] = []
     if network != "host" and network != "none" and spec.publish:
@@ -71,7 +71,7 @@ def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str, extra: 
                 continue  # pasta's own -t ADDR%DEV/PORT publishes it
             publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
     return ["run", "-d", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
-            "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", *extra, IMAGE, *spec.command(CONTAINER_WORKERS)]
+            "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", IMAGE, *spec.command(CONTAINER_WORKERS)]
 
 
 class PodmanServer(RunningServer):
@@ -83,8 +83,8 @@ class PodmanServer(RunningServer):
         self.entries = entries
         self.refs = refs
 
-    def _podman(self, args: list[str], timeout: float = PODMAN_TIMEOUT, check: bool = True) -> procs.ProcessResult:
-        return procs.run(podman_argv(self.session.user, args), timeout=timeout, check=check)
+    def _podman(self, args: list[str], timeout: float = PODMAN_TIMEOUT) -> procs.ProcessResult:
+        return procs.run(podman_argv(self.session.user, args), timeout=timeout)
 
     def collect(self, timeout: float) -> ServerExit:
         waited = self._podman(["wait", self.name], timeout=timeout)
@@ -197,14 +197,13 @@ class PodmanProvider(Provider):
             return Availability(False, "slirp4netns is not installed")
         return Availability(True)
 
-    def start(self, session: Session, method: str, spec: ServerSpec,
-              extra: tuple[str, ...] = ()) -> RunningServer:
+    def start(self, session: Session, method: str, spec: ServerSpec) -> RunningServer:
         if method in activation.METHODS:
             return self._start_activated(session, spec, system=method == activation.SYSTEM)
         network = network_value(method, spec)
         name = session.next_name("c")
         entry = session.state.add("container", name=name, user=session.user.name, processes=[])
-        args = run_argv(name, network, spec, str(session.worker_dir), extra)
+        args = run_argv(name, network, spec, str(session.worker_dir))
         argv = podman_argv(session.user, args, session.lab.server_ns_path)
         try:
             procs.run(argv, timeout=PODMAN_TIMEOUT)

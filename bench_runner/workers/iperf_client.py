@@ -25,7 +25,6 @@ def main() -> int:
     parser.add_argument("--udp", action="store_true")
     parser.add_argument("--bandwidth", type=int, default=0, help="bits/s (UDP)")
     parser.add_argument("--blksize", type=int, default=0)
-    parser.add_argument("--bind", default="")
     args = parser.parse_args()
 
     try:
@@ -45,8 +44,6 @@ def main() -> int:
     client.omit = args.omit
     client.num_streams = args.streams
     client.reverse = args.reverse
-    if args.bind:
-        client.bind_address = args.bind
     if args.udp:
         client.protocol = "udp"
         client.bandwidth = args.bandwidth

@@ -9,13 +9,17 @@ from ..providers.base import ServerExit, ServerSpec
 from .base import ClientContext, Measurement, WorkloadDriver
 
 
+def iperf3_server(port: int) -> tuple[str, ...]:
+    """-1: serve one test and exit, so every trial has a fresh server; JSON for the peer."""
+    return ("iperf3", "-s", "-1", "--json", "-p", str(port))
+
+
 class TcpStream(WorkloadDriver):
     spec = WORKLOADS["tcp-stream"]
     client_flags: tuple[str, ...] = ()
 
     def server(self, port: int) -> ServerSpec:
-        # -1: serve one test and exit, so every trial has a fresh server.
-        return ServerSpec(("iperf3", "-s", "-1", "--json", "-p", str(port)), port, ("tcp",))
+        return ServerSpec(iperf3_server(port), port, ("tcp",))
 
     def run_client(self, ctx: ClientContext) -> str:
         args = ["--host", ctx.target, "--port", str(ctx.host_port), "--duration", str(ctx.settings.duration_s),

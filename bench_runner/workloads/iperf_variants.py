@@ -7,7 +7,7 @@ from ..matrix import UDP_STREAM_BLKSIZE, UDP_STREAM_RATE, WORKLOADS
 from ..parsers import ParseError, iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement
-from .iperf import TcpStream
+from .iperf import TcpStream, iperf3_server
 
 
 class TcpStreamReverse(TcpStream):
@@ -43,7 +43,7 @@ class UdpStream(TcpStream):
     def server(self, port: int) -> ServerSpec:
         # The control connection is TCP; the data, UDP on the same port: publish both.
         # iperf3 binds its UDP socket only when the test starts, so readiness is TCP's.
-        return ServerSpec(("iperf3", "-s", "-1", "--json", "-p", str(port)), port, ("tcp", "udp"),
+        return ServerSpec(iperf3_server(port), port, ("tcp", "udp"),
                           listen_protocols=("tcp",))
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:

@@ -8,13 +8,14 @@ from ..parsers import iperf3
 from ..paths import VENV_PYTHON
 from ..providers.base import WORKERS, ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
+from .iperf import iperf3_server
 
 
 class TcpStreamOutbound(OutboundDriver):
     spec = WORKLOADS["tcp-stream-outbound"]
 
     def remote_server(self, port: int) -> list[str]:
-        return ["iperf3", "-s", "-1", "--json", "-p", str(port)]
+        return list(iperf3_server(port))
 
     def container_client(self, target: str, port: int, settings: TrialSettings) -> ServerSpec:
         # The same client as inbound (the iperf3 binding, one process per test); the virtual
@@ -30,5 +31,4 @@ class TcpStreamOutbound(OutboundDriver):
             samples={"throughput": client.received_bps / 1e9, **(
                 {"retransmits": float(client.retransmits)} if client.retransmits is not None else {})},
             observations={"remote_saw": remote.peer_address, "container_address": client.local_host},
-            bytes_moved=client.interval_bytes,
         )
