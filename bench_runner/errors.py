@@ -31,6 +31,13 @@ class MeasurementError(BenchError):
     exit_code = 1
 
 
+def last_line(text: str) -> str:
+    """The last non-blank line of a program's output: the reason it gives, usually. Debian
+    12's pasta also logs "Failed to send ... to syslog" lines, which are never the reason."""
+    lines = [line.strip() for line in text.splitlines() if line.strip() and "to syslog" not in line]
+    return lines[-1] if lines else ""
+
+
 class CommandFailed(MeasurementError):
     """A subprocess exited non-zero; the message carries its stderr's last line."""
 
@@ -38,8 +45,7 @@ class CommandFailed(MeasurementError):
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
-        last = next((line for line in reversed(stderr.strip().splitlines()) if line.strip()), "")
-        super().__init__(f"{argv[0]} exited with {returncode}: {last or '(no error output)'}")
+        super().__init__(f"{argv[0]} exited with {returncode}: {last_line(stderr) or '(no error output)'}")
 
 
 class CommandTimeout(MeasurementError):

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from .errors import CommandFailed, CommandTimeout, SetupError
+from .errors import CommandFailed, CommandTimeout, SetupError, last_line
 
 
 #: Children this process still waits for through ``subprocess``; never reaped behind its back.
@@ -184,34 +184,30 @@ def is_zombie(pid: int) -> bool:
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """CPU time the kernel accounted to the process so far. From the scheduler's per-thread
-    run time (nanoseconds) where the kernel has it: utime + stime in /proc/PID/stat moves in
-    10 ms ticks, so a helper lightly loaded for a one-second trial would read as zero. The
-    per-thread sum leaves out threads that ended, so callers treat a decrease as unknown."""
-    total = _scheduler_ns(pid)
-    if total is not None:
-        return total / 1e9
+    """CPU time the kernel accounted to the process so far. For a single-threaded process
+    (pasta, slirp4netns, the servers) from the scheduler's run time in nanoseconds, where the
+    kernel keeps it: utime + stime in /proc/PID/stat move in 10 ms ticks, so a helper lightly
+    loaded for a one-second trial would read as zero. For a multi-threaded one (rootlesskit,
+    rootlessport) from utime + stime, which also keep the time of threads that ended."""
+    exact = _single_thread_ns(pid)
+    if exact is not None:
+        return exact / 1e9
     fields = _stat_fields(pid)
     if not fields:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _scheduler_ns(pid: int) -> int | None:
-    """Sum of the first field of /proc/PID/task/*/schedstat (time on the CPU, ns)."""
+def _single_thread_ns(pid: int) -> int | None:
+    """Time on the CPU (first field of schedstat, ns) when the process has one thread."""
     try:
         tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
+        if len(tasks) != 1:
+            return None
+        with open(f"/proc/{pid}/task/{tasks[0]}/schedstat", encoding="ascii") as fh:
+            return int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
         return None
-    total, read = 0, 0
-    for task in tasks:
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat", encoding="ascii") as fh:
-                total += int(fh.read().split()[0])
-            read += 1
-        except (OSError, ValueError, IndexError):
-            continue  # the thread ended meanwhile, or no scheduler statistics here
-    return total if read else None
 
 
 def stop(ref: ProcRef, *, grace: float = 3.0) -> bool:
@@ -300,6 +296,11 @@ class Spawned:
     def close(self) -> None:
         """Release the output files (after ``stop`` and ``output``)."""
         self._close_files()
+
+    def last_words(self) -> str:
+        """The last line the process wrote, stderr before stdout: why it failed, usually."""
+        out, err = self.output()
+        return last_line(err + "\n" + out)
 
     def output(self) -> tuple[str, str]:
         """What the process wrote so far to its stdout and stderr files."""

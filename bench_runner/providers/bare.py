@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from .. import procs
-from ..errors import MeasurementError
+from ..errors import MeasurementError, last_line
 from ..matrix import METHODS
 from dataclasses import replace
 
@@ -151,7 +151,7 @@ class BareProvider(Provider):
         holder = self._spawn(session, argv, "server", cleanup, entries)
         if spec.wait_listening:
             # Listening inside its namespace also proves that unshare has happened.
-            wait_server_listening(holder.pid, spec, "the server", holder.ref.alive, lambda: _last_words(holder))
+            wait_server_listening(holder.pid, spec, "the server", holder.ref.alive, holder.last_words)
         else:
             outer = lab_mod.netns_inode(session.lab.server_ns)
 
@@ -186,7 +186,7 @@ class BareProvider(Provider):
         else:
             server = self._spawn(session, [*activator, *inner], "socket activation", cleanup, entries)
         wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", server.ref.alive,
-                       lambda: _last_words(server))
+                       server.last_words)
         return BareServer(session, server, [], [], entries, method=method, provider=self.id,
                           host_port=port, netns_pid=server.pid, helper_argv=[activator])
 
@@ -195,7 +195,7 @@ class BareProvider(Provider):
         entries: list = []
         server = self._spawn(session, spec.command(str(session.worker_dir)), "server", cleanup, entries)
         if spec.wait_listening:
-            wait_server_listening(server.pid, spec, "the server", server.ref.alive, lambda: _last_words(server))
+            wait_server_listening(server.pid, spec, "the server", server.ref.alive, server.last_words)
         return BareServer(session, server, [], [], entries, method="host", provider=self.id,
                           host_port=spec.published_port, netns_pid=server.pid, helper_argv=[])
 
@@ -221,7 +221,7 @@ class BareProvider(Provider):
         _, err = launcher.output()
         launcher.close()
         if code != 0:
-            raise MeasurementError(f"pasta exited with {code}: {_last_line(err)}")
+            raise MeasurementError(f"pasta exited with {code}: {last_line(err) or '(no error output)'}")
         ref = _ref_from_pid_file(pid_file, "pasta")
         cleanup.append(ref)
         entries.append(session.state.add_process(ref, "pasta"))
@@ -276,7 +276,7 @@ class BareProvider(Provider):
                 if not spec.wait_listening:
                     return True  # a client that already finished: collect() has its output
                 _, err = kit.output()
-                raise MeasurementError(f"rootlesskit exited: {_last_line(err)}")
+                raise MeasurementError(f"rootlesskit exited: {last_line(err) or '(no error output)'}")
             return child_pid_file.is_file() and api_socket.exists() and child_pid_file.read_text().strip().isdigit()
 
         procs.wait_until(started, timeout=HELPER_START_TIMEOUT, what="rootlesskit to start")
@@ -292,16 +292,6 @@ class BareProvider(Provider):
                       timeout=HELPER_START_TIMEOUT)
         return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
-
-
-def _last_words(process: procs.Spawned) -> str:
-    out, err = process.output()
-    return _last_line(err + "\n" + out) if (out.strip() or err.strip()) else ""
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip() and "to syslog" not in line]
-    return lines[-1] if lines else "(no error output)"
 
 
 def _ref_from_pid_file(path: Path, what: str) -> procs.ProcRef:
@@ -322,7 +312,7 @@ def _wait_ready_fd(fd: int, process: procs.Spawned, what: str) -> None:
     data = os.read(fd, 16)
     if not data.startswith(b"1"):
         _, err = process.output()
-        raise MeasurementError(f"{what} failed to start: {_last_line(err)}")
+        raise MeasurementError(f"{what} failed to start: {last_line(err) or '(no error output)'}")
 
 
 def _slirp_add_hostfwd(api_socket: Path, protocol: str, host_port: int, guest_port: int) -> None:

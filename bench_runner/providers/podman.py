@@ -9,7 +9,7 @@ from typing import Any
 from dataclasses import replace
 
 from .. import lab, procs, runstate
-from ..errors import BenchError, MeasurementError
+from ..errors import BenchError, MeasurementError, last_line
 from ..matrix import METHODS
 from ..paths import IMAGE, VENV_PYTHON
 from ..stack import version_tuple
@@ -215,9 +215,9 @@ class PodmanProvider(Provider):
             session.state.save()
             if not refs and spec.wait_listening:
                 logs = procs.run(podman_argv(session.user, ["logs", name]), timeout=PODMAN_TIMEOUT, check=False)
-                said = [line for line in (logs.stderr + "\n" + logs.stdout).splitlines() if line.strip()]
+                said = last_line(logs.stderr + "\n" + logs.stdout)
                 raise MeasurementError(f"the server in container {name} exited before it was listening"
-                                       + (f": {said[-1]}" if said else ""))
+                                       + (f": {said}" if said else ""))
             server = PodmanServer(session, name, [entry], refs, method=method, provider=self.id,
                                   host_port=spec.published_port, netns_pid=refs[0].pid if refs else 0,
                                   helper_argv=[["podman", *args]])
@@ -254,14 +254,8 @@ class PodmanProvider(Provider):
                                        helper_argv=[[*activator, "podman", *args]])
         try:
             wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", process.ref.alive,
-                           lambda: _last_line_of(process))
+                           process.last_words)
         except BaseException:
             server.stop()
             raise
         return server
-
-
-def _last_line_of(process: procs.Spawned) -> str:
-    out, err = process.output()
-    lines = [line for line in (err + "\n" + out).splitlines() if line.strip()]
-    return lines[-1] if lines else ""

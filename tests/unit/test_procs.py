@@ -139,3 +139,25 @@ def test_wait_until_times_out_with_what_it_waited_for() -> None:
 
     with pytest.raises(MeasurementError, match="waiting for the moon"):
         procs.wait_until(lambda: False, timeout=0.1, what="the moon")
+
+
+THREAD_WORKS_THEN_ENDS = ("import threading, time\n"
+                          "def work():\n"
+                          "    start = time.thread_time()\n"
+                          "    while time.thread_time() < start + 0.3: pass\n"
+                          "t = threading.Thread(target=work); t.start(); t.join()\n"
+                          "keep = threading.Thread(target=time.sleep, args=(30,)); keep.start()\n"
+                          "print('done', flush=True)\n"
+                          "time.sleep(30)\n")
+
+
+def test_cpu_seconds_keep_the_time_of_threads_that_ended() -> None:
+    """A Go helper's threads come and go: their time must not vanish from the total."""
+    spawned = procs.Spawned(["python3", "-c", THREAD_WORKS_THEN_ENDS])
+    try:
+        procs.wait_until(lambda: "done" in spawned.output()[0], timeout=30, what="the thread's work")
+        read = procs.cpu_seconds(spawned.pid)
+    finally:
+        spawned.stop(grace=1.0)
+        spawned.close()
+    assert read is not None and read >= 0.29
