@@ -183,19 +183,31 @@ def is_zombie(pid: int) -> bool:
     return bool(fields) and fields[0] in ("Z", "X")
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """CPU time the kernel accounted to the process so far. For a single-threaded process
-    (pasta, slirp4netns, the servers) from the scheduler's run time in nanoseconds, where the
-    kernel keeps it: utime + stime in /proc/PID/stat move in 10 ms ticks, so a helper lightly
-    loaded for a one-second trial would read as zero. For a multi-threaded one (rootlesskit,
-    rootlessport) from utime + stime, which also keep the time of threads that ended."""
-    exact = _single_thread_ns(pid)
-    if exact is not None:
-        return exact / 1e9
-    fields = _stat_fields(pid)
-    if not fields:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+@dataclass(frozen=True)
+class CpuClock:
+    """CPU time the kernel accounts to one process, read the same way at both ends of a
+    trial. A single-threaded process (pasta, slirp4netns) is read from the scheduler's run
+    time in nanoseconds: utime + stime in /proc/PID/stat move in 10 ms ticks, so a helper
+    lightly loaded for a one-second trial would read as zero. A multi-threaded one
+    (rootlesskit, rootlessport) is read from utime + stime, which keep the time of threads
+    that ended; its threads end as it shuts down, so the two kinds of reading never mix."""
+
+    pid: int
+    exact: bool
+
+    @classmethod
+    def of(cls, pid: int) -> "CpuClock":
+        return cls(pid, _single_thread_ns(pid) is not None)
+
+    def seconds(self) -> float | None:
+        """The total so far, or None when it cannot be read the way it was first read."""
+        if self.exact:
+            ns = _single_thread_ns(self.pid)
+            return ns / 1e9 if ns is not None else None
+        fields = _stat_fields(self.pid)
+        if not fields:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _single_thread_ns(pid: int) -> int | None:

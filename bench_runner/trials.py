@@ -202,14 +202,15 @@ class TrialRunner:
                                           lambda seen: any(self._carrier(i) == "inherited" and i.comm.startswith(program)
                                                            for i in seen))
                 watcher.start()
-            cpu_before = procs.cpu_seconds(owners[0].pid)
+            cpu_clock = procs.CpuClock.of(owners[0].pid)
+            cpu_before = cpu_clock.seconds()
             ctx = ClientContext(self.session, cell.placement, port, settings)
             try:
                 client_output = driver.run_client(ctx)
             finally:
                 if watcher is not None:
                     owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
-            cpu_after = procs.cpu_seconds(owners[0].pid)
+            cpu_after = cpu_clock.seconds()
             carriers = [self._carrier(i) for i in owners]
             chosen, chosen_carrier = next(
                 ((i, c) for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
@@ -226,8 +227,7 @@ class TrialRunner:
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
-            if (cpu_before is not None and cpu_after is not None and cpu_after >= cpu_before
-                    and expected not in ("server", "inherited")):
+            if cpu_before is not None and cpu_after is not None and expected not in ("server", "inherited"):
                 cpu = cpu_after - cpu_before
                 trial.observations["helper_cpu_s"] = round(cpu, 4)
                 if measurement.bytes_moved:

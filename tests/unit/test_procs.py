@@ -95,11 +95,11 @@ BUSY_THEN_IDLE = ("import sys, time\n"
 
 
 def _cpu_of_a_process_that_worked(seconds: float) -> tuple[float | None, float]:
-    """(what cpu_seconds reads, what the process measured of itself) once it idles."""
+    """(what the CPU clock reads, what the process measured of itself) once it idles."""
     spawned = procs.Spawned(["python3", "-c", BUSY_THEN_IDLE, str(seconds)])
     try:
         procs.wait_until(lambda: spawned.output()[0].strip() != "", timeout=30, what="the busy loop")
-        return procs.cpu_seconds(spawned.pid), float(spawned.output()[0].split()[0])
+        return procs.CpuClock.of(spawned.pid).seconds(), float(spawned.output()[0].split()[0])
     finally:
         spawned.stop(grace=1.0)
         spawned.close()
@@ -124,9 +124,9 @@ def test_cpu_seconds_sees_work_below_a_clock_tick() -> None:
     spawned = procs.Spawned(["python3", "-c", SHORT_WORK])
     try:
         procs.wait_until(lambda: "ready" in spawned.output()[0], timeout=30, what="start-up")
-        before = procs.cpu_seconds(spawned.pid)
+        before = procs.CpuClock.of(spawned.pid).seconds()
         procs.wait_until(lambda: "done" in spawned.output()[0], timeout=30, what="the work")
-        after = procs.cpu_seconds(spawned.pid)
+        after = procs.CpuClock.of(spawned.pid).seconds()
     finally:
         spawned.stop(grace=1.0)
         spawned.close()
@@ -156,7 +156,7 @@ def test_cpu_seconds_keep_the_time_of_threads_that_ended() -> None:
     spawned = procs.Spawned(["python3", "-c", THREAD_WORKS_THEN_ENDS])
     try:
         procs.wait_until(lambda: "done" in spawned.output()[0], timeout=30, what="the thread's work")
-        read = procs.cpu_seconds(spawned.pid)
+        read = procs.CpuClock.of(spawned.pid).seconds()
     finally:
         spawned.stop(grace=1.0)
         spawned.close()
