@@ -249,6 +249,7 @@ class Spawned:
         self,
         argv: Sequence[str],
         *,
+        env: Mapping[str, str] | None = None,
         pass_fds: Sequence[int] = (),
     ) -> None:
         self.argv = [str(a) for a in argv]
@@ -261,6 +262,7 @@ class Spawned:
                 stdin=subprocess.DEVNULL,
                 stdout=self._stdout,
                 stderr=self._stderr,
+                env=dict(env) if env is not None else None,
                 cwd="/",
                 pass_fds=tuple(pass_fds),
                 start_new_session=True,
