@@ -11,7 +11,7 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from . import lab as lab_mod
 from . import procs
@@ -19,6 +19,7 @@ from .errors import SetupError
 from .paths import RUN_DIR, VENV_PYTHON
 from .providers import Session
 from .runstate import RunLock, RunState, cleanup_stale
+from .stacks.spec import HOST
 from .user import BenchUser
 from .workers import WORKER_DIR, WORKER_FILES
 
@@ -48,11 +49,26 @@ def preflight() -> BenchUser:
 @contextlib.contextmanager
 def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
                  lock_wait: float = 0.0) -> Iterator[Session]:
+    """One lab whose server host runs this machine's own software."""
+    with open_sessions((HOST,), mtu=mtu, log=log, lock_wait=lock_wait) as sessions:
+        yield sessions[HOST]
+
+
+@contextlib.contextmanager
+def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
+                  lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
+    """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
+    runs this machine's software, every other stack's is that stack, booted into it."""
+    from .stacks import store
+    from .stacks.boot import boot
+
     user = preflight()
+    built = {name: store.find(name) for name in stacks if name != HOST}
     procs.become_subreaper()
     lock = RunLock()
     lock.acquire(wait=lock_wait)
     state: RunState | None = None
+    stack_locks: list[store.StackLock] = []
     try:
         for problem in cleanup_stale(log=log):
             log(f"warning: {problem}")
@@ -71,11 +87,21 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
         user_dir.mkdir(mode=0o700)
         os.chown(user_dir, user.uid, user.gid)
         _copy_workers(run_dir / "workers")
-        lab = lab_mod.create(tag, mtu=mtu)
-        state.add("lab", **{k: v for k, v in lab.to_json().items()
-                            if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
-        yield Session(lab=lab, user=user, state=state, user_dir=user_dir, worker_dir=run_dir / "workers",
-                      port_floor=_port_floor(lab))
+        sessions: dict[str, Session] = {}
+        for name in stacks:
+            lab = lab_mod.create(tag if name == HOST else lab_mod.new_tag(), mtu=mtu)
+            state.add("lab", **{k: v for k, v in lab.to_json().items()
+                                if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+            booted = None
+            if name != HOST:
+                stack_lock = store.StackLock(name)
+                stack_lock.acquire(exclusive=False)
+                stack_locks.append(stack_lock)
+                log(f"stack {name}: booting in its own server host ({lab.server_ns})")
+                booted = boot(built[name], lab, user, run_dir, state, log=log)
+            sessions[name] = Session(lab=lab, user=user, state=state, user_dir=user_dir,
+                                     worker_dir=run_dir / "workers", port_floor=_port_floor(lab), stack=booted)
+        yield sessions
     finally:
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -86,6 +112,8 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+            for stack_lock in stack_locks:
+                stack_lock.release()
             lock.release()
 
 

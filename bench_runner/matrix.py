@@ -206,15 +206,26 @@ WORKLOADS: dict[str, Workload] = _registry([
 ])
 
 
+#: The stack every run has without booting one: this machine's own installed software.
+HOST_STACK = "host"
+
+
 @dataclass(frozen=True, order=True)
 class Cell:
     workload: str
     placement: str
     method: str
+    #: Whose software runs the server side: this machine's ("host") or a booted stack's.
+    stack: str = HOST_STACK
 
     @property
     def label(self) -> str:
-        return f"{self.workload}/{self.placement}/{self.method}"
+        return f"{self.workload}/{self.placement}/{stack_label(self.method, self.stack)}"
+
+
+def stack_label(method: str, stack: str) -> str:
+    """A method as measured under a stack: "pasta" on this machine, "pasta@trixie" in a stack."""
+    return method if stack == HOST_STACK else f"{method}@{stack}"
 
 
 @dataclass(frozen=True)
@@ -224,6 +235,10 @@ class Matrix:
 
     def methods(self) -> list[str]:
         return sorted({c.method for c in self.cells}, key=list(METHODS).index)
+
+    def stacks(self) -> list[str]:
+        """In the order they were asked for."""
+        return list(dict.fromkeys(c.stack for c in (*self.cells, *(c for c, _ in self.not_applicable))))
 
 
 def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object], kind: str) -> tuple[str, ...]:
@@ -251,22 +266,25 @@ def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object]
     return tuple(sorted(set(chosen), key=order.index))
 
 
-def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str]) -> Matrix:
+def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str],
+          stacks: Iterable[str] = (HOST_STACK,)) -> Matrix:
     """Every cell to measure, and every requested cell that does not apply (with why)."""
     cells: list[Cell] = []
     skipped: list[tuple[Cell, str]] = []
-    for workload_id in workloads:
-        workload = WORKLOADS[workload_id]
-        for placement in placements:
-            for method in methods:
-                cell = Cell(workload_id, placement, method)
-                if method not in workload.methods:
-                    reason = workload.not_applicable.get(method, f"{workload_id} does not run under {method}")
-                    skipped.append((cell, reason))
-                elif placement not in workload.placements:
-                    skipped.append((cell, f"{workload_id} has no {placement} placement"))
-                elif (method, placement) in workload.not_applicable_cells:
-                    skipped.append((cell, workload.not_applicable_cells[(method, placement)]))
-                else:
-                    cells.append(cell)
+    methods, placements = tuple(methods), tuple(placements)
+    for stack in stacks:
+        for workload_id in workloads:
+            workload = WORKLOADS[workload_id]
+            for placement in placements:
+                for method in methods:
+                    cell = Cell(workload_id, placement, method, stack)
+                    if method not in workload.methods:
+                        reason = workload.not_applicable.get(method, f"{workload_id} does not run under {method}")
+                        skipped.append((cell, reason))
+                    elif placement not in workload.placements:
+                        skipped.append((cell, f"{workload_id} has no {placement} placement"))
+                    elif (method, placement) in workload.not_applicable_cells:
+                        skipped.append((cell, workload.not_applicable_cells[(method, placement)]))
+                    else:
+                        cells.append(cell)
     return Matrix(tuple(cells), tuple(skipped))

@@ -130,6 +130,52 @@ def run(
     return result
 
 
+def run_reporting(argv: Sequence[str], *, timeout: float, on_line, tail: int = 20) -> ProcessResult:  # type: ignore[no-untyped-def]
+    """Run a long command to completion, handing each line it prints (stdout and stderr
+    together) to ``on_line`` as it comes, for progress; raise like :func:`run` with
+    ``check``. The result's stderr holds the last ``tail`` lines."""
+    import collections
+    import threading
+
+    args = [str(a) for a in argv]
+    started = time.monotonic()
+    try:
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True, errors="replace", cwd="/", start_new_session=True)
+    except FileNotFoundError as exc:
+        raise SetupError(f"{args[0]}: command not found (run scripts/setup.sh as root)") from exc
+    _WAITED.add(proc.pid)
+    last: collections.deque[str] = collections.deque(maxlen=tail)
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            last.append(line)
+            on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        raise CommandTimeout(args, timeout) from None
+    except BaseException:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    finally:
+        if proc.returncode is not None:
+            _WAITED.discard(proc.pid)
+        reader.join(timeout=5)
+    text = "\n".join(last)
+    if proc.returncode != 0:
+        raise CommandFailed(args, proc.returncode, text)
+    return ProcessResult(args, proc.returncode, "", text, time.monotonic() - started)
+
+
 @dataclass(frozen=True)
 class ProcRef:
     """A process identity that survives pid reuse: pid plus kernel start time."""

@@ -20,7 +20,7 @@ import jsonschema
 
 from . import __version__
 from .errors import UsageError
-from .matrix import Cell, Metric
+from .matrix import HOST_STACK, Cell, Metric
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / f"results-v{SCHEMA_VERSION}.schema.json"
@@ -66,10 +66,17 @@ class CellResult:
     status: str = "pending"
     reason: str | None = None
     trials: list[Trial] = field(default_factory=list)
+    #: Whose software ran the server side (see matrix.Cell.stack).
+    stack: str = HOST_STACK
 
     @property
     def cell(self) -> Cell:
-        return Cell(self.workload, self.placement, self.method)
+        return Cell(self.workload, self.placement, self.method, self.stack)
+
+    @property
+    def label(self) -> str:
+        """The method as the tables name it: "pasta", or "pasta@trixie" under a booted stack."""
+        return self.cell.label.rsplit("/", 1)[1]
 
     def samples(self, metric: str | None = None, *, include_warmup: bool = False) -> list[float]:
         """The values of one metric over the successful trials (warm-up excluded)."""
@@ -98,19 +105,45 @@ class RunDocument:
     warnings: list[str] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     tool: dict[str, str] = field(default_factory=lambda: {"name": "podman-netbench", "version": __version__})
+    #: Booted stacks measured beside this machine's own, by name: what each was built from,
+    #: its versions, its provider, its lab, and how it booted. Empty for a host-only run.
+    stacks: dict[str, Any] = field(default_factory=dict)
 
-    def cell(self, workload: str, placement: str, method: str) -> CellResult:
+    def cell(self, workload: str, placement: str, method: str, stack: str = HOST_STACK) -> CellResult:
         for result in self.cells:
-            if (result.workload, result.placement, result.method) == (workload, placement, method):
+            if (result.workload, result.placement, result.method, result.stack) == (workload, placement, method, stack):
                 return result
-        raise KeyError(f"{workload}/{placement}/{method}")
+        raise KeyError(Cell(workload, placement, method, stack).label)
+
+    def stack_names(self) -> list[str]:
+        """The stacks of the run's cells, in the order they were asked for."""
+        return list(dict.fromkeys(c.stack for c in self.cells))
+
+    def stack_versions(self, stack: str) -> dict[str, Any]:
+        """The key versions of the software a stack's cells ran on."""
+        if stack == HOST_STACK:
+            keys = ("kernel", "podman", "passt", "slirp4netns", "rootlesskit", "iperf3")
+            return {**{k: self.stack.get(k) for k in keys}, **self.stack.get("stated", {})}
+        booted = self.stacks.get(stack, {})
+        return {"kernel": self.stack.get("kernel"), **booted.get("versions", {})}
+
+    def provider_of(self, stack: str) -> dict[str, Any]:
+        if stack == HOST_STACK:
+            return self.provider
+        return dict(self.stacks.get(stack, {}).get("provider", {}))
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        for cell in data["cells"]:
+            if cell["stack"] == HOST_STACK:
+                del cell["stack"]  # a host-only document reads as before stacks existed
         # Key order: what a reader wants first.
         order = ["schema_version", "tool", "run", "provider", "stack", "lab", "availability",
                  "cells", "checks", "warnings"]
-        return {key: data[key] for key in order}
+        ordered = {key: data[key] for key in order}
+        if self.stacks:
+            ordered["stacks"] = data["stacks"]
+        return ordered
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "RunDocument":
@@ -124,7 +157,7 @@ class RunDocument:
             run=data["run"], stack=data["stack"], lab=data["lab"], provider=data["provider"],
             availability=data.get("availability", {}), cells=cells, checks=data.get("checks", {}),
             warnings=list(data.get("warnings", [])), schema_version=data["schema_version"],
-            tool=data.get("tool", {}),
+            tool=data.get("tool", {}), stacks=dict(data.get("stacks", {})),
         )
 
 

@@ -167,6 +167,14 @@ def _remove(entry: dict[str, Any]) -> list[str]:
         if not procs.stop(ref, grace=2.0):
             return [f"process {ref.pid} ({entry.get('label')}) did not stop"]
         return []
+    if kind == "stack":
+        from .stacks.boot import power_off
+
+        return power_off(entry)
+    if kind == "units":
+        from .providers.unitserver import remove_entry
+
+        return remove_entry(entry)
     if kind == "lab":
         lab = lab_mod.Lab(**{k: entry[k] for k in (
             "tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
@@ -236,7 +244,9 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             path.unlink(missing_ok=True)
             continue
         if state.owner is not None and state.owner.alive() and state.owner.pid != os.getpid():
+            # A run's stacks each have a lab of their own, with tags of their own.
             live_tags.add(state.tag)
+            live_tags.update(str(r["tag"]) for r in state.resources if r.get("kind") == "lab" and r.get("tag"))
             continue
         log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
         problems.extend(state.teardown())

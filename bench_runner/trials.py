@@ -7,13 +7,12 @@ but not in the statistics. The results document is saved after every trial.
 
 from __future__ import annotations
 
-import functools
 import os
 import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from . import lab as lab_mod
 from . import defaults, observe, procs, stats
@@ -84,16 +83,22 @@ def now_iso() -> str:
 
 
 class TrialRunner:
+    """Runs the plan's cells, each in the lab of its stack with that stack's provider.
+    ``session`` and ``provider`` are the only target, unless ``stacks`` names one per stack."""
+
     def __init__(self, document: RunDocument, output: Path, session: Session, provider: Provider,
                  on_progress: Callable[[Progress], None] = lambda p: None,
-                 on_start: Callable[[Starting], None] = lambda s: None) -> None:
+                 on_start: Callable[[Starting], None] = lambda s: None, *,
+                 stacks: Mapping[str, tuple[Session, Provider]] | None = None) -> None:
         self.document = document
         self.output = output
         self.session = session
         self.provider = provider
+        self.targets = dict(stacks) if stacks else {session.stack_name: (session, provider)} if session else {}
         self.on_progress = on_progress
         self.on_start = on_start
         self.trial_index = sum(len(c.trials) for c in document.cells)
+        self._netns: dict[str, int | None] = {}
 
     def run(self, plan: Plan) -> None:
         started = time.monotonic()
@@ -114,7 +119,7 @@ class TrialRunner:
 
     def _imprecise(self, cell: Cell, precision: float) -> bool:
         """Still worth another round: measured, not given up, interval wider than wanted."""
-        result = self.document.cell(cell.workload, cell.placement, cell.method)
+        result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
         values = result.samples()
         if self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES or not values:
             return False
@@ -124,7 +129,7 @@ class TrialRunner:
     def _run_round(self, plan: Plan, round_index: int, cells: tuple[Cell, ...], started: float) -> None:
         warmup = round_index < plan.warmup_rounds
         for cell in round_order(cells, round_index, plan.seed):
-            result = self.document.cell(cell.workload, cell.placement, cell.method)
+            result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
             given_up = self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES and not result.samples(include_warmup=True)
             # A resumed run keeps what it has: a round a cell already ran is not run again.
             already = any(t.round == round_index for t in result.trials)
@@ -145,6 +150,9 @@ class TrialRunner:
 
     def run_trial(self, cell: Cell, round_index: int, warmup: bool, settings: TrialSettings) -> Trial:
         driver = DRIVERS[cell.workload]
+        if cell.stack not in self.targets:
+            raise MeasurementError(f"no lab for stack {cell.stack!r} in this run")
+        session, provider = self.targets[cell.stack]
         port = PORT_BASE + self.trial_index % PORT_SPAN
         index = self.trial_index
         self.trial_index += 1
@@ -153,9 +161,9 @@ class TrialRunner:
         clock = time.monotonic()
         try:
             if driver.direction == "outbound":
-                self._outbound(cell, driver, port, settings, trial)  # type: ignore[arg-type]
+                self._outbound(session, provider, cell, driver, port, settings, trial)  # type: ignore[arg-type]
             else:
-                self._inbound(cell, driver, port, settings, trial)
+                self._inbound(session, provider, cell, driver, port, settings, trial)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:
             trial.error = str(exc)
@@ -164,28 +172,32 @@ class TrialRunner:
             trial.seconds = round(time.monotonic() - clock, 3)
         return trial
 
-    @functools.cached_property
-    def _server_host_netns(self) -> int | None:
+    def _server_host_netns(self, session: Session) -> int | None:
         """The server host's namespace inode: fixed for the session, so read once (the
         carrier check runs while clients measure)."""
-        return lab_mod.netns_inode(self.session.lab.server_ns)
+        name = session.lab.server_ns
+        if name not in self._netns:
+            self._netns[name] = lab_mod.netns_inode(name)
+        return self._netns[name]
 
-    def _carrier(self, info: observe.ProcessInfo) -> str:
+    def _carrier(self, session: Session, info: observe.ProcessInfo) -> str:
         """What carried the traffic, in the terms of ``Method.expected_listener``."""
         if not info.kind.startswith("server:"):
             return info.kind
-        return "inherited" if info.netns is not None and info.netns != self._server_host_netns else "server"
+        return "inherited" if info.netns is not None and info.netns != self._server_host_netns(session) else "server"
 
-    def _inbound(self, cell: Cell, driver: WorkloadDriver, port: int, settings: TrialSettings, trial: Trial) -> None:
+    def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
+                 settings: TrialSettings, trial: Trial) -> None:
         """A server in the container, a client reaching it through the published port."""
         spec = driver.server(port)
-        ns_path = self.session.lab.server_ns_path
-        expected = METHODS[cell.method].expected_listener[self.provider.id]
+        ns_path = session.lab.server_ns_path
+        expected = METHODS[cell.method].expected_listener[provider.id]
         trial.observations["listener_expected"] = expected
-        observe.require_free_port(self.session.lab.server_ns_path, spec.published_port)
-        server = self.provider.start(self.session, cell.method, spec)
+        observe.require_free_port(session.lab.server_ns_path, spec.published_port)
+        server = provider.start(session, cell.method, spec)
         try:
             trial.observations["helper_argv"] = server.helper_argv
+            trial.observations.update(server.evidence)
             protocol = spec.protocols[0]
             port = server.host_port  # a provider may publish elsewhere (below the floor, for one)
             if port != spec.published_port:
@@ -199,19 +211,19 @@ class TrialRunner:
                 # The socket's first owner execs (through wrappers) into the server on the first
                 # connection: watch until the server program itself holds it.
                 watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
-                                          lambda seen: any(self._carrier(i) == "inherited" and i.comm.startswith(program)
+                                          lambda seen: any(self._carrier(session, i) == "inherited" and i.comm.startswith(program)
                                                            for i in seen))
                 watcher.start()
             cpu_clock = procs.CpuClock.of(owners[0].pid)
             cpu_before = cpu_clock.seconds()
-            ctx = ClientContext(self.session, cell.placement, port, settings)
+            ctx = ClientContext(session, cell.placement, port, settings)
             try:
                 client_output = driver.run_client(ctx)
             finally:
                 if watcher is not None:
                     owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
             cpu_after = cpu_clock.seconds()
-            carriers = [self._carrier(i) for i in owners]
+            carriers = [self._carrier(session, i) for i in owners]
             chosen, chosen_carrier = next(
                 ((i, c) for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
                 next(((i, c) for i, c in zip(owners, carriers) if c == expected), (owners[0], carriers[0])))
@@ -237,14 +249,15 @@ class TrialRunner:
             if problems:
                 trial.observations["teardown_problems"] = problems
 
-    def _outbound(self, cell: Cell, driver: OutboundDriver, port: int, settings: TrialSettings, trial: Trial) -> None:
+    def _outbound(self, session: Session, provider: Provider, cell: Cell, driver: OutboundDriver, port: int,
+                  settings: TrialSettings, trial: Trial) -> None:
         """A server on the client host (the lab's stand-in for the internet), the client in
         the container connecting out through the method."""
-        lab = self.session.lab
+        lab = session.lab
         expected = METHODS[cell.method].expected_outbound
         trial.observations["outbound_expected"] = expected
-        remote = procs.Spawned(self.session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
-        entry = self.session.state.add_process(remote.ref, "remote server")
+        remote = procs.Spawned(session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
+        entry = session.state.add_process(remote.ref, "remote server")
         try:
             procs.wait_until(lambda: observe.is_listening(lab.client_ns_path, "tcp", port) or not remote.ref.alive(),
                              timeout=20, what=f"the remote server on port {port}")
@@ -254,7 +267,7 @@ class TrialRunner:
                                       lambda seen: bool(seen), deadline=settings.client_timeout)
             watcher.start()
             spec = driver.container_client(lab.client_addr, port, settings)
-            server = self.provider.start(self.session, cell.method, spec)
+            server = provider.start(session, cell.method, spec)
             try:
                 trial.observations["helper_argv"] = server.helper_argv
                 exit_ = server.collect(timeout=settings.client_timeout)
@@ -268,7 +281,7 @@ class TrialRunner:
             if not seen:
                 raise MeasurementError(f"no connection to {lab.client_addr}:{port} was seen leaving the server host"
                                        + (f" ({watcher.error})" if watcher.error else ""))
-            carriers = [self._carrier(i) for i in seen]
+            carriers = [self._carrier(session, i) for i in seen]
             trial.observations["outbound_carrier"] = {**seen[0].to_json(), "carrier": carriers[0]}
             if expected not in carriers:
                 raise MeasurementError(f"{cell.method} should connect out through {expected}, but the connection "
@@ -279,7 +292,7 @@ class TrialRunner:
         finally:
             remote.stop(grace=1.0)
             remote.close()
-            self.session.state.discard(entry)
+            session.state.discard(entry)
 
 
 def new_cell_results(matrix: Matrix) -> list[CellResult]:
@@ -291,11 +304,11 @@ def new_cell_results(matrix: Matrix) -> list[CellResult]:
         workload = WORKLOADS[cell.workload]
         cells.append(CellResult(cell.workload, cell.placement, cell.method, workload.metric.id,
                                 workload.metric.unit, workload.metric.higher_is_better,
-                                [MetricInfo.of(m) for m in workload.extra_metrics]))
+                                [MetricInfo.of(m) for m in workload.extra_metrics], stack=cell.stack))
     for cell, reason in matrix.not_applicable:
         workload = WORKLOADS[cell.workload]
         cells.append(CellResult(cell.workload, cell.placement, cell.method, workload.metric.id,
                                 workload.metric.unit, workload.metric.higher_is_better,
                                 [MetricInfo.of(m) for m in workload.extra_metrics],
-                                status="not_applicable", reason=reason))
+                                status="not_applicable", reason=reason, stack=cell.stack))
     return cells

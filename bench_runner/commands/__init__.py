@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import calibrate, compare, doctor, list_ids, publish, record, report, run
+from . import calibrate, compare, doctor, list_ids, publish, record, report, run, stack
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
@@ -15,4 +15,5 @@ COMMANDS: dict[str, ModuleType] = {
     "compare": compare,
     "calibrate": calibrate,
     "report": report,
+    "stack": stack,
 }

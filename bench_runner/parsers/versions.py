@@ -74,3 +74,21 @@ def parse_dpkg_versions(text: str) -> dict[str, str]:
 def parse_rpm_versions(text: str) -> dict[str, str]:
     """``rpm -q --qf '%{NAME}\\t%{VERSION}-%{RELEASE}\\n'`` output; not-installed lines skipped."""
     return parse_dpkg_versions("\n".join(line for line in text.splitlines() if "\t" in line))
+
+
+def parse_dpkg_status(text: str) -> dict[str, str]:
+    """Installed packages and their versions from a dpkg database file
+    (``/var/lib/dpkg/status``): read from a stack's files, without running anything in it."""
+    versions: dict[str, str] = {}
+    for paragraph in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in paragraph.splitlines():
+            if line[:1] in (" ", "\t"):
+                continue  # a continuation line (descriptions, conffiles)
+            key, sep, value = line.partition(":")
+            if sep:
+                fields[key.strip()] = value.strip()
+        name, version = fields.get("Package"), fields.get("Version")
+        if name and version and fields.get("Status", "").endswith(" installed"):
+            versions[name] = version
+    return versions

@@ -8,12 +8,16 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .. import observe, procs
 from ..errors import MeasurementError
 from ..lab import Lab, resource_name
 from ..runstate import RunState
 from ..user import BenchUser
+
+if TYPE_CHECKING:
+    from ..stacks.boot import BootedStack
 
 READY_TIMEOUT = 30.0
 
@@ -108,7 +112,20 @@ class Session:
     worker_dir: Path
     #: The server host's net.ipv4.ip_unprivileged_port_start, read from the lab.
     port_floor: int | None = None
+    #: The booted stack that is the server host's software, or None for this machine's own.
+    stack: BootedStack | None = None
     counter: int = 0
+
+    @property
+    def stack_name(self) -> str:
+        return self.stack.name if self.stack is not None else "host"
+
+    def as_user(self, argv: Sequence[str]) -> list[str]:
+        """``argv`` as the benchmark user in the server host: this machine's programs in the
+        lab's namespace, or the booted stack's own."""
+        if self.stack is not None:
+            return self.stack.shell.user_argv(argv)
+        return self.user.argv(argv, netns_path=self.lab.server_ns_path)
 
     def lab_record(self) -> dict[str, object]:
         """What a results document records about the lab its trials ran in."""
@@ -140,6 +157,8 @@ class RunningServer(abc.ABC):
         self.netns_pid = netns_pid
         #: The command lines the provider started, for the record.
         self.helper_argv = helper_argv
+        #: Further things the trial records about how the server was set up (unit files).
+        self.evidence: dict[str, Any] = {}
 
     @abc.abstractmethod
     def collect(self, timeout: float) -> ServerExit:

@@ -4,14 +4,14 @@ published port and the local image, as the benchmark user inside the server host
 from __future__ import annotations
 
 import shutil
-from typing import Any
-
 from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable
 
 from .. import lab, procs, runstate
 from ..errors import BenchError, MeasurementError, last_line
 from ..matrix import METHODS
-from ..paths import IMAGE, VENV_PYTHON
+from ..paths import IMAGE
 from ..stack import version_tuple
 from ..user import BenchUser
 from . import activation
@@ -21,16 +21,25 @@ from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, R
 PODMAN_TIMEOUT = 60.0
 #: Podman gained ``--network=pasta`` in 4.4.
 PASTA_SINCE = (4, 4)
-#: The host's own programs, read-only: containers run exactly the host's iperf3 and Python.
-HOST_MOUNTS = ("-v", "/usr:/usr:ro", "-v", "/etc/ld.so.cache:/etc/ld.so.cache:ro",
-               # the suite's virtual environment (the iperf3 binding), for clients in containers
-               "-v", f"{VENV_PYTHON.parent.parent}:{VENV_PYTHON.parent.parent}:ro")
+#: The server host's own programs, read-only: containers run exactly its iperf3 and Python
+#: (this machine's, or a booted stack's).
+MOUNTS = ("/usr:/usr:ro", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
+HOST_MOUNTS = tuple(arg for mount in MOUNTS for arg in ("-v", mount))
 #: Where the worker programs appear inside containers.
 CONTAINER_WORKERS = "/opt/netbench-workers"
 
 
+#: How to run ``podman ARGS`` as the benchmark user where the containers are.
+PodmanArgv = Callable[[list[str]], list[str]]
+
+
 def podman_argv(user: BenchUser, args: list[str], netns_path: str | None = None) -> list[str]:
     return user.argv(["podman", *args], netns_path=netns_path)
+
+
+def session_podman(session: Session) -> PodmanArgv:
+    """Podman in the session's server host: this machine's, or the booted stack's."""
+    return lambda args: session.as_user(["podman", *args])
 
 
 def network_value(method: str, spec: ServerSpec) -> str:
@@ -70,7 +79,7 @@ def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str) -> list
             if protocol == "tcp" and spec.option(BIND_DEVICE) is not None:
                 continue  # pasta's own -t ADDR%DEV/PORT publishes it
             publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
-    return ["run", "-d", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
+    return ["run", "-d", "--pull=never", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
             "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", IMAGE, *spec.command(CONTAINER_WORKERS)]
 
 
@@ -84,7 +93,7 @@ class PodmanServer(RunningServer):
         self.refs = refs
 
     def _podman(self, args: list[str], timeout: float = PODMAN_TIMEOUT) -> procs.ProcessResult:
-        return procs.run(podman_argv(self.session.user, args), timeout=timeout)
+        return procs.run(session_podman(self.session)(args), timeout=timeout)
 
     def collect(self, timeout: float) -> ServerExit:
         waited = self._podman(["wait", self.name], timeout=timeout)
@@ -93,16 +102,16 @@ class PodmanServer(RunningServer):
         return ServerExit(int(code) if code.lstrip("-").isdigit() else None, logs.stdout, logs.stderr)
 
     def stop(self) -> list[str]:
-        problems = remove_container(self.session.user, self.name, self.refs)
+        problems = remove_container(session_podman(self.session), self.name, self.refs)
         return self.session.state.forget_if_gone(self.entries, problems)
 
 
-def remove_container(user: BenchUser, name: str, refs: list[procs.ProcRef]) -> list[str]:
+def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef]) -> list[str]:
     """``podman rm -f``, then make sure conmon and the server really are gone: once a
     rootless ``runc kill`` failed and left both running."""
     problems = []
     try:
-        procs.run(podman_argv(user, ["rm", "-f", "-t", "0", "--ignore", name]), timeout=PODMAN_TIMEOUT)
+        procs.run(podman(["rm", "-f", "-t", "0", "--ignore", name]), timeout=PODMAN_TIMEOUT)
     except BenchError as exc:
         problems.append(f"podman rm {name}: {exc}")
     for ref in refs:
@@ -112,9 +121,16 @@ def remove_container(user: BenchUser, name: str, refs: list[procs.ProcRef]) -> l
 
 
 def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
-    user = BenchUser.lookup(entry["user"])
     refs = [procs.ProcRef.from_json(r) for r in entry.get("processes", [])]
-    return remove_container(user, entry["name"], refs)
+    if entry.get("stack"):
+        from ..stacks.boot import StackShell
+
+        shell = StackShell.from_json(entry["stack"])
+        if not shell.pid1.alive():
+            return []  # powered off: its containers ended with it
+        return remove_container(lambda args: shell.user_argv(["podman", *args]), entry["name"], refs)
+    user = BenchUser.lookup(entry["user"])
+    return remove_container(lambda args: podman_argv(user, args), entry["name"], refs)
 
 
 runstate.register_remover("container", _remove_container_entry)
@@ -140,7 +156,7 @@ def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None
             tag = lab.tag_of_resource(name)
             if tag is not None and tag not in live_tags:
                 log(f"removing orphaned container {name}")
-                problems += remove_container(user, name, [])
+                problems += remove_container(lambda args: podman_argv(user, args), name, [])
     return problems
 
 
@@ -167,7 +183,7 @@ class ActivatedPodmanServer(RunningServer):
 
     def stop(self) -> list[str]:
         self.process.stop(grace=3.0)
-        problems = remove_container(self.session.user, self.name, [])
+        problems = remove_container(session_podman(self.session), self.name, [])
         if self.process.ref.alive():
             problems.append(f"podman ({self.process.pid}) did not stop")
         self.process.close()
@@ -177,13 +193,22 @@ class ActivatedPodmanServer(RunningServer):
 class PodmanProvider(Provider):
     id = "podman"
 
-    def __init__(self, podman_version: str | None) -> None:
+    def __init__(self, podman_version: str | None, *, stack_root: Path | None = None) -> None:
         self.version = podman_version
+        #: A booted stack's root filesystem: its programs are the ones that run, not this machine's.
+        self.stack_root = stack_root
+
+    def _installed(self, program: str) -> bool:
+        if self.stack_root is None:
+            return shutil.which(program) is not None
+        return any((self.stack_root / d / program).exists() for d in ("usr/bin", "usr/sbin"))
 
     def check(self, method: str) -> Availability:
-        if shutil.which("podman") is None or self.version is None:
+        if not self._installed("podman") or self.version is None:
             return Availability(False, "podman is not installed")
         if method in activation.METHODS:
+            if self.stack_root is not None:
+                return Availability(True)  # the stack's own systemd runs the socket units
             return activation.availability()
         network = METHODS[method].podman_network
         if network is None:
@@ -191,30 +216,38 @@ class PodmanProvider(Provider):
         if network == "pasta":
             if version_tuple(self.version) < PASTA_SINCE:
                 return Availability(False, f"Podman {self.version} has no pasta network mode (needs 4.4 or later)")
-            if shutil.which("pasta") is None:
+            if not self._installed("pasta"):
                 return Availability(False, "pasta (package passt) is not installed")
-        if network.startswith("slirp4netns") and shutil.which("slirp4netns") is None:
+        if network.startswith("slirp4netns") and not self._installed("slirp4netns"):
             return Availability(False, "slirp4netns is not installed")
         return Availability(True)
 
     def start(self, session: Session, method: str, spec: ServerSpec) -> RunningServer:
         if method in activation.METHODS:
+            if session.stack is not None:
+                from . import unitserver
+
+                return unitserver.start(session, spec, system=method == activation.SYSTEM,
+                                        container_workers=CONTAINER_WORKERS, mounts=MOUNTS)
             return self._start_activated(session, spec, system=method == activation.SYSTEM)
         network = network_value(method, spec)
         name = session.next_name("c")
-        entry = session.state.add("container", name=name, user=session.user.name, processes=[])
+        podman = session_podman(session)
+        entry = session.state.add("container", name=name, user=session.user.name, processes=[],
+                                  **({"stack": session.stack.shell.to_json()} if session.stack is not None else {}))
         args = run_argv(name, network, spec, str(session.worker_dir))
-        argv = podman_argv(session.user, args, session.lab.server_ns_path)
         try:
-            procs.run(argv, timeout=PODMAN_TIMEOUT)
-            inspect = procs.run(podman_argv(session.user, [
-                "inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", name]), timeout=PODMAN_TIMEOUT)
-            refs = [ref for ref in (procs.ProcRef.of(int(p)) for p in inspect.stdout.split() if p.isdigit() and p != "0")
-                    if ref is not None]
+            procs.run(podman(args), timeout=PODMAN_TIMEOUT)
+            inspect = procs.run(podman(["inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", name]),
+                                timeout=PODMAN_TIMEOUT)
+            pids = [int(p) for p in inspect.stdout.split() if p.isdigit() and p != "0"]
+            found = [session.stack.shell.host_pid(p) if session.stack is not None else procs.ProcRef.of(p)
+                     for p in pids]
+            refs = [ref for ref in found if ref is not None]
             entry["processes"] = [r.to_json() for r in refs]
             session.state.save()
             if not refs and spec.wait_listening:
-                logs = procs.run(podman_argv(session.user, ["logs", name]), timeout=PODMAN_TIMEOUT, check=False)
+                logs = procs.run(podman(["logs", name]), timeout=PODMAN_TIMEOUT, check=False)
                 said = last_line(logs.stderr + "\n" + logs.stdout)
                 raise MeasurementError(f"the server in container {name} exited before it was listening"
                                        + (f": {said}" if said else ""))
@@ -227,7 +260,7 @@ class PodmanProvider(Provider):
                 wait_host_port(session.lab, spec, f"the {method} port forwarder", refs[0].alive)
         except BaseException:
             session.state.forget_if_gone(
-                [entry], remove_container(session.user, name, [procs.ProcRef.from_json(r) for r in entry["processes"]]))
+                [entry], remove_container(podman, name, [procs.ProcRef.from_json(r) for r in entry["processes"]]))
             raise
         return server
 
@@ -237,7 +270,7 @@ class PodmanProvider(Provider):
         activated = replace(spec, host_port=port)
         activator = activation.activator_argv(activated, port, str(session.worker_dir))
         name = session.next_name("c")
-        args = ["run", "--rm", "--name", name, "--network=none", *HOST_MOUNTS,
+        args = ["run", "--rm", "--pull=never", "--name", name, "--network=none", *HOST_MOUNTS,
                 "-v", f"{session.worker_dir}:{CONTAINER_WORKERS}:ro", IMAGE, *spec.command(CONTAINER_WORKERS)]
         entries = [session.state.add("container", name=name, user=session.user.name, processes=[])]
         if system:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from ..matrix import WORKLOADS
 from ..parsers import iperf3
-from ..paths import VENV_PYTHON
-from ..providers.base import WORKERS, ServerExit, ServerSpec
+from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
 from .iperf import iperf3_server
 
@@ -18,10 +17,10 @@ class TcpStreamOutbound(OutboundDriver):
         return list(iperf3_server(port))
 
     def container_client(self, target: str, port: int, settings: TrialSettings) -> ServerSpec:
-        # The same client as inbound (the iperf3 binding, one process per test); the virtual
-        # environment is mounted read-only into containers at its host path.
-        argv = (str(VENV_PYTHON), "-I", f"{WORKERS}/iperf_client.py", "--host", target, "--port", str(port),
-                "--duration", str(settings.duration_s), "--omit", str(settings.omit_s))
+        # The server host's own iperf3 client (the container sees its /usr: this machine's, or a
+        # booted stack's), with the JSON the binding's inbound clients give.
+        argv = ("iperf3", "--client", target, "--port", str(port), "--time", str(settings.duration_s),
+                "--omit", str(settings.omit_s), "--json")
         return ServerSpec(argv, 0, (), publish=False, wait_listening=False)
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:

@@ -1,0 +1,10 @@
+"""Booted release stacks: a Debian release's root filesystem, built from the distribution's
+package registry, booted with systemd as PID 1 inside a lab's server host, so that real
+Podman 5, pasta, rootlessport, Quadlet and systemd socket units are measured on this machine
+without changing its own packages.
+
+- ``spec``: what a stack is made of (suite, packages, sources) and its cache key.
+- ``store``: where built stacks live, their manifests and versions, and their locks.
+- ``build``: making one with mmdebstrap (a second build of an unchanged stack only checks).
+- ``boot``: booting one for a run, talking to it, and powering it off again.
+"""

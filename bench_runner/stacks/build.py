@@ -1,0 +1,148 @@
+"""Build a stack from the distribution's package registry with mmdebstrap, or, when an
+unchanged stack is already built, only check it.
+
+The build goes to a hidden directory beside the stacks and is moved into place only once it
+is complete, so an interrupted build never leaves a half stack that looks usable.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from .. import procs
+from ..errors import SetupError
+from . import store
+from .spec import StackSpec
+
+MMDEBSTRAP = "mmdebstrap"
+BUILD_TIMEOUT = 1800.0
+#: Units masked in every stack: they would touch this machine's kernel or devices (sysctls,
+#: binfmt, the clock, modules, udev) or wait for a console the stack does not have.
+MASKED_UNITS = (
+    "getty.target", "console-getty.service", "systemd-sysctl.service", "systemd-binfmt.service",
+    "proc-sys-fs-binfmt_misc.automount", "proc-sys-fs-binfmt_misc.mount", "systemd-timesyncd.service",
+    "systemd-modules-load.service", "systemd-udevd.service", "systemd-udevd-control.socket",
+    "systemd-udevd-kernel.socket", "systemd-hwdb-update.service", "systemd-firstboot.service",
+)
+#: Packages a usable stack must have; a check that finds one missing rebuilds nothing but says so.
+REQUIRED = ("podman", "passt", "slirp4netns", "rootlesskit", "systemd", "iperf3", "python3")
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    stack: store.BuiltStack
+    built: bool  # False: an unchanged stack was only checked
+    seconds: float
+
+
+def architecture() -> str:
+    return procs.run(["dpkg", "--print-architecture"], timeout=10).stdout.strip()
+
+
+def build(spec: StackSpec, *, rebuild: bool = False, log: Callable[[str], None] = lambda s: None) -> BuildResult:
+    if os.geteuid() != 0:
+        raise SetupError("building a stack needs root (mmdebstrap installs packages as root): run as root")
+    if shutil.which(MMDEBSTRAP) is None:
+        raise SetupError(f"{MMDEBSTRAP} is not installed: run scripts/setup.sh as root")
+    started = time.monotonic()
+    key = spec.key(architecture())
+    lock = store.StackLock(spec.name)
+    lock.acquire(exclusive=True)
+    try:
+        existing = store.read_manifest(store.stack_dir(spec.name))
+        if existing is not None and existing.get("key") == key and not rebuild:
+            stack = store.BuiltStack(spec.name, store.stack_dir(spec.name), existing)
+            check(stack)
+            log(f"stack {spec.name}: unchanged since {existing.get('built_at')} (key {key}); checked, not rebuilt")
+            return BuildResult(stack, False, time.monotonic() - started)
+        stack = _build(spec, key, log)
+        return BuildResult(stack, True, time.monotonic() - started)
+    finally:
+        lock.release()
+
+
+def check(stack: store.BuiltStack) -> None:
+    """A built stack still has what the suite runs in it."""
+    installed = store.installed_versions(stack.root)
+    missing = [p for p in REQUIRED if p not in installed]
+    if missing:
+        raise SetupError(f"stack '{stack.name}' lacks {', '.join(missing)}: rebuild it with "
+                         f"'stack build {stack.name} --rebuild'")
+
+
+def _build(spec: StackSpec, key: str, log: Callable[[str], None]) -> store.BuiltStack:
+    final = store.stack_dir(spec.name)
+    partial = store.STACKS_DIR / f".{spec.name}.partial"
+    if partial.exists():
+        log(f"stack {spec.name}: removing an interrupted build")
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True, mode=0o755)
+    root = partial / "root"
+    argv = [MMDEBSTRAP, "--mode=root", "--variant=apt", "--format=directory",
+            f"--include={','.join(spec.packages)}", "--aptopt=Acquire::Retries \"3\"",
+            spec.suite, str(root), *spec.sources()]
+    log(f"stack {spec.name}: building Debian {spec.suite} with {len(spec.packages)} packages from {spec.mirror} "
+        "(a minute or two)")
+    began = time.monotonic()
+    try:
+        procs.run_reporting(argv, timeout=BUILD_TIMEOUT, on_line=lambda line: _progress(spec.name, line, log))
+        prepare(root, spec.name)
+        installed = store.installed_versions(root)
+        manifest = {
+            "complete": True, "name": spec.name, "suite": spec.suite, "key": key,
+            "packages_requested": list(spec.packages), "sources": spec.sources(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.monotonic() - began, 1),
+            "versions": {p: installed[p] for p in store.RECORDED_PACKAGES if p in installed},
+            "content": _content_hash(installed),
+        }
+        store.write_manifest(partial, manifest)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    old = store.STACKS_DIR / f".{spec.name}.old"
+    if final.exists():
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final, old)
+    os.replace(partial, final)
+    if old.exists():
+        shutil.rmtree(old)
+    stack = store.BuiltStack(spec.name, final, manifest)
+    check(stack)
+    versions = stack.key_versions()
+    log(f"stack {spec.name}: built in {manifest['build_seconds']:.0f} s: "
+        + ", ".join(f"{k} {v}" for k, v in versions.items()))
+    return stack
+
+
+def _progress(name: str, line: str, log: Callable[[str], None]) -> None:
+    """mmdebstrap's own progress ("I: downloading packages with apt...") and its errors."""
+    if line.startswith(("I: ", "E: ", "W: ")):
+        log(f"stack {name}: {line[3:]}" if line.startswith("I: ") else f"stack {name}: {line}")
+
+
+def prepare(root: Path, name: str) -> None:
+    """What a stack needs before its first boot: a name of its own, and no unit that would
+    reach out of its namespaces into this machine (see MASKED_UNITS)."""
+    (root / "etc" / "hostname").write_text(f"netbench-{name}\n")
+    system = root / "etc" / "systemd" / "system"
+    system.mkdir(parents=True, exist_ok=True)
+    for unit in MASKED_UNITS:
+        link = system / unit
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to("/dev/null")
+
+
+def _content_hash(installed: dict[str, str]) -> str:
+    """One value for the exact package set, so two stacks with the same name can be told apart."""
+    import hashlib
+
+    text = "\n".join(f"{k}={v}" for k, v in sorted(installed.items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -1,0 +1,113 @@
+"""What a stack is made of: a Debian suite, the packages installed into it and the package
+sources, and the key that says whether a built stack still matches its request."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+#: The stack every run has without booting anything: this machine's own software.
+HOST = "host"
+#: Suites a stack can be built from; the stable releases also get their -updates and
+#: -security sources, as an installed machine of that release has.
+STABLE_SUITES = ("bookworm", "trixie")
+SUITES = (*STABLE_SUITES, "forky", "sid")
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+SECURITY_MIRROR = "http://deb.debian.org/debian-security"
+#: What the suite runs inside a stack: rootless Podman with every network helper, the
+#: systemd that boots it (with the user manager), and the workloads' servers.
+BASE_PACKAGES = (
+    "podman", "passt", "slirp4netns", "rootlesskit", "uidmap", "runc", "conmon", "catatonit",
+    "systemd", "systemd-sysv", "dbus-user-session", "iperf3", "python3", "iproute2", "procps",
+    "nftables",  # netavark calls nft for Podman's rootless bridge networks
+)
+#: Bump when the way stacks are built changes, so older builds are rebuilt.
+BUILD_FORMAT = 1
+_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+
+
+@dataclass(frozen=True)
+class StackSpec:
+    name: str
+    suite: str
+    extra_packages: tuple[str, ...] = ()
+    mirror: str = DEFAULT_MIRROR
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        return tuple(sorted(set(BASE_PACKAGES) | set(self.extra_packages)))
+
+    def sources(self) -> list[str]:
+        """One-line apt sources, as mmdebstrap takes them."""
+        lines = [f"deb {self.mirror} {self.suite} main"]
+        if self.suite in STABLE_SUITES:
+            lines += [f"deb {self.mirror} {self.suite}-updates main",
+                      f"deb {SECURITY_MIRROR} {self.suite}-security main"]
+        return lines
+
+    def key(self, architecture: str) -> str:
+        """Changes whenever what the build asks for changes (not when the archive moves on:
+        ``stack build --rebuild`` takes the archive's newer packages)."""
+        wanted = {"format": BUILD_FORMAT, "suite": self.suite, "packages": list(self.packages),
+                  "sources": self.sources(), "architecture": architecture}
+        return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def check_name(name: str) -> str:
+    if name == HOST:
+        raise UsageError(f"'{HOST}' is this machine's own stack and cannot be built or removed")
+    if not _NAME_RE.match(name):
+        raise UsageError(f"stack name {name!r}: use lower-case letters, digits and '-', starting with a letter "
+                         "(at most 24 characters)")
+    return name
+
+
+def parse_packages(values: list[str] | None) -> tuple[str, ...]:
+    """``--include a,b --include c`` -> ("a", "b", "c"), each a plausible Debian package name."""
+    found: list[str] = []
+    for value in values or []:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if not _PACKAGE_RE.match(item):
+                raise UsageError(f"--include {item!r} is not a Debian package name")
+            found.append(item)
+    return tuple(dict.fromkeys(found))
+
+
+def make_spec(name: str, suite: str | None, include: list[str] | None, mirror: str | None) -> StackSpec:
+    """The spec ``stack build`` asks for; the suite defaults to the name (``stack build trixie``)."""
+    check_name(name)
+    suite = suite or name
+    if suite not in SUITES:
+        raise UsageError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)} (name the stack freely with "
+                         f"--suite, e.g. 'stack build mytrixie --suite trixie')")
+    mirror = mirror or DEFAULT_MIRROR
+    if not re.match(r"^https?://[^\s]+$", mirror):
+        raise UsageError(f"--mirror {mirror!r}: expected an http:// or https:// address")
+    return StackSpec(name, suite, parse_packages(include), mirror.rstrip("/"))
+
+
+def parse_stack_names(values: list[str] | None) -> tuple[str, ...]:
+    """``--stacks host,trixie`` -> ("host", "trixie"), in the order given, each once."""
+    names: list[str] = []
+    for value in values or [HOST]:
+        for item in value.split(","):
+            item = item.strip()
+            if not item:
+                continue
+            if item != HOST:
+                try:
+                    check_name(item)
+                except UsageError as exc:
+                    raise UsageError(f"--stacks: {exc}") from None
+            names.append(item)
+    if not names:
+        raise UsageError(f"--stacks: no stack given (e.g. --stacks {HOST},trixie)")
+    return tuple(dict.fromkeys(names))

@@ -1,0 +1,174 @@
+"""Where built stacks live, what their manifests record, and who may use them.
+
+A stack is a directory ``STATE_DIR/stacks/NAME`` holding ``root/`` (the root filesystem) and
+``stack.json`` (the manifest: what was asked for, when it was built, the versions found in
+its package database). A run holds a shared lock on each stack it boots; building and
+removing take it exclusively, so a booted stack is never rebuilt or removed under a run.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SetupError, UsageError
+from ..parsers import versions
+from ..paths import STATE_DIR
+from .spec import HOST
+
+#: Where stacks are kept; NETBENCH_STATE_DIR moves it with the rest of the suite's state.
+STACKS_DIR = STATE_DIR / "stacks"
+MANIFEST = "stack.json"
+#: Packages whose versions a stack's record carries (the network path and what runs it).
+RECORDED_PACKAGES = ("podman", "passt", "slirp4netns", "libslirp0", "rootlesskit", "netavark", "aardvark-dns",
+                     "runc", "crun", "conmon", "catatonit", "systemd", "iperf3", "libiperf0", "python3",
+                     "nftables")
+#: The same components the host stack records as its key versions, by package.
+KEY_PACKAGES = {"podman": "podman", "passt": "passt", "slirp4netns": "slirp4netns",
+                "rootlesskit": "rootlesskit", "iperf3": "iperf3", "systemd": "systemd"}
+#: A manifest larger than this is not one of ours.
+MANIFEST_LIMIT = 1 << 20
+
+
+@dataclass(frozen=True)
+class BuiltStack:
+    name: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def root(self) -> Path:
+        return self.path / "root"
+
+    @property
+    def packages(self) -> dict[str, str]:
+        return dict(self.manifest.get("versions", {}))
+
+    def key_versions(self) -> dict[str, str | None]:
+        """Podman, passt and the rest as upstream versions, like the host stack's."""
+        found: dict[str, str | None] = {}
+        for key, package in KEY_PACKAGES.items():
+            raw = self.packages.get(package)
+            if key == "passt" and raw:
+                found[key] = versions.passt_version_from_package(raw) or raw
+            else:
+                found[key] = upstream_version(raw)
+        return found
+
+    def describe(self) -> dict[str, Any]:
+        """What a results document records about the stack."""
+        return {"name": self.name, "suite": self.manifest.get("suite"), "key": self.manifest.get("key"),
+                "built_at": self.manifest.get("built_at"), "sources": self.manifest.get("sources"),
+                "packages": self.packages, "versions": self.key_versions(),
+                "content": self.manifest.get("content")}
+
+
+def upstream_version(package_version: str | None) -> str | None:
+    """Debian's "5.4.2+ds1-2+b2" -> "5.4.2", "1:2.0.2-2" -> "2.0.2", "257.13-1~deb13u1" -> "257.13"."""
+    if not package_version:
+        return None
+    text = package_version.split(":", 1)[-1]
+    text = text.rsplit("-", 1)[0] if "-" in text else text
+    for cut in ("+", "~"):
+        text = text.split(cut, 1)[0]
+    return text or None
+
+
+def stack_dir(name: str) -> Path:
+    return STACKS_DIR / name
+
+
+def read_manifest(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path / MANIFEST, "rb") as fh:
+            raw = fh.read(MANIFEST_LIMIT + 1)
+    except OSError:
+        return None
+    if len(raw) > MANIFEST_LIMIT:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) and data.get("complete") else None
+
+
+def write_manifest(path: Path, manifest: dict[str, Any]) -> None:
+    tmp = path / f".{MANIFEST}.tmp"
+    tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    os.replace(tmp, path / MANIFEST)
+
+
+def find(name: str) -> BuiltStack:
+    """A built stack by name, or a one-line error that says how to build it."""
+    if name == HOST:
+        raise UsageError(f"'{HOST}' is this machine's own software, not a built stack")
+    path = stack_dir(name)
+    manifest = read_manifest(path)
+    if manifest is None or not (path / "root").is_dir():
+        raise SetupError(f"stack '{name}' is not built: run 'python -m bench_runner stack build {name}' "
+                         f"(see 'stack list')")
+    return BuiltStack(name, path, manifest)
+
+
+def all_stacks() -> list[BuiltStack]:
+    if not STACKS_DIR.is_dir():
+        return []
+    found = []
+    for path in sorted(STACKS_DIR.iterdir()):
+        if path.name.startswith(".") or not path.is_dir():
+            continue
+        manifest = read_manifest(path)
+        if manifest is not None:
+            found.append(BuiltStack(path.name, path, manifest))
+    return found
+
+
+def installed_versions(root: Path) -> dict[str, str]:
+    """Every installed package of a stack, read from its dpkg database (no program runs)."""
+    status = root / "var" / "lib" / "dpkg" / "status"
+    try:
+        text = status.read_text(errors="replace")
+    except OSError as exc:
+        raise SetupError(f"{status}: cannot read the stack's package database: {exc.strerror}") from None
+    return versions.parse_dpkg_status(text)
+
+
+class StackLock:
+    """Shared while a run boots the stack, exclusive while it is built or removed."""
+
+    def __init__(self, name: str) -> None:
+        self.path = STACKS_DIR / f".{name}.lock"
+        self._fh: Any = None
+
+    def acquire(self, *, exclusive: bool) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path, "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(fh, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.close()
+            name = self.path.name[1:-len(".lock")]
+            doing = "a run is using it" if exclusive else "it is being built or removed"
+            raise SetupError(f"stack '{name}' is busy: {doing}; try again when that has finished") from None
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            fcntl.flock(self._fh, fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+
+def remove(name: str) -> Path:
+    """Delete a built stack (never while a run uses it: the caller holds the exclusive lock)."""
+    path = stack_dir(name)
+    if not path.exists():
+        raise UsageError(f"stack '{name}' does not exist (see 'stack list')")
+    shutil.rmtree(path)
+    return path
