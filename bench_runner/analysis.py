@@ -11,6 +11,7 @@ from typing import Any, Callable
 from dataclasses import dataclass, field
 
 from . import stats
+from .matrix import HOST_STACK, stack_label
 from .results import CellResult, RunDocument, Trial
 
 BASELINE = "host"
@@ -21,11 +22,22 @@ class MethodRow:
     method: str
     rank: str
     summary: stats.Summary
+    #: Ratio to the ``host`` method of the same stack.
     vs_baseline: stats.Ratio | None
     listeners: tuple[str, ...]  # helper kinds observed owning the published port
     peers: tuple[str, ...]  # addresses the server saw the client connect from
     failed_trials: int
     extra: dict[str, stats.Summary] = field(default_factory=dict)
+    stack: str = HOST_STACK
+
+    @property
+    def label(self) -> str:
+        """"pasta", or "pasta@trixie" for a booted stack's cell."""
+        return stack_label(self.method, self.stack)
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.method == BASELINE
 
 
 @dataclass(frozen=True)
@@ -75,36 +87,38 @@ def groups(document: RunDocument) -> dict[tuple[str, str], list[CellResult]]:
 
 
 def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[RankTable]:
+    """One table per workload and placement; with several stacks, every stack's methods are
+    ranked together in it, each compared with the ``host`` method of its own stack."""
     tables = []
     for (workload, placement), cells in groups(document).items():
         first = cells[0]
-        samples = {c.method: c.samples() for c in cells if c.status == "measured" and c.samples()}
+        samples = {c.label: c.samples() for c in cells if c.status == "measured" and c.samples()}
         unranked = []
         for c in cells:
-            if c.method in samples:
+            if c.label in samples:
                 continue
             if c.status == "not_applicable":
-                unranked.append((c.method, f"not applicable: {c.reason}"))
+                unranked.append((c.label, f"not applicable: {c.reason}"))
             elif c.status == "failed":
-                unranked.append((c.method, f"failed: {c.reason}"))
+                unranked.append((c.label, f"failed: {c.reason}"))
             else:
-                unranked.append((c.method, "no samples"))
+                unranked.append((c.label, "no samples"))
         ranked = stats.rank(samples, higher_is_better=first.higher_is_better) if samples else []
-        by_method = {c.method: c for c in cells}
+        by_label = {c.label: c for c in cells}
         rows = []
         for item in ranked:
-            cell = by_method[item.key]
-            base = samples.get(baseline)
-            vs = stats.ratio(samples[item.key], base) if base and item.key != baseline else None
+            cell = by_label[item.key]
+            base = samples.get(stack_label(baseline, cell.stack))
+            vs = stats.ratio(samples[item.key], base) if base and cell.method != baseline else None
             extra = {}
             for info in cell.extra_metrics:
                 values = cell.samples(info.id)
                 if values:
                     extra[info.id] = stats.summarize(values)
             rows.append(MethodRow(
-                method=item.key, rank=item.rank, summary=item.summary, vs_baseline=vs,
+                method=cell.method, rank=item.rank, summary=item.summary, vs_baseline=vs,
                 listeners=_observed(cell, trial_carrier), peers=_observed(cell, trial_peer),
-                failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra,
+                failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra, stack=cell.stack,
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,
                                 tuple(rows), tuple(unranked)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import defaults, stats
+from .matrix import HOST_STACK
 from .results import RunDocument
 
 FLOOR = "ip_unprivileged_port_start"
@@ -56,10 +57,15 @@ class Observation:
     evidence: str
     #: Any further observations, e.g. with the option that enables a feature.
     extra: dict[str, Any]
+    #: The stack the method ran in.
+    stack: str = HOST_STACK
 
     def to_json(self) -> dict[str, Any]:
-        return {"claim": self.claim, "method": self.method, "observed": self.observed,
+        data = {"claim": self.claim, "method": self.method, "observed": self.observed,
                 "evidence": self.evidence, "extra": self.extra}
+        if self.stack != HOST_STACK:
+            data["stack"] = self.stack
+        return data
 
 
 @dataclass(frozen=True)
@@ -70,17 +76,19 @@ class MatrixCell:
     observed: Any  # None: not observed in this run
     agrees: bool | None
     evidence: str
+    stack: str = HOST_STACK
 
 
 def source_address(document: RunDocument) -> list[Observation]:
-    """Preserved when every remote trial's server saw the client host's own address."""
+    """Preserved when every remote trial's server saw the client host's own address (each
+    stack's lab gives the client host the same address)."""
     client = document.lab.get("client_addr")
     found = []
-    for method in sorted({c.method for c in document.cells}):
+    for stack, method in sorted({(c.stack, c.method) for c in document.cells}):
         peers: dict[str, int] = {}
         workloads = set()
         for cell in document.cells:
-            if cell.method != method or cell.placement != "remote":
+            if cell.method != method or cell.stack != stack or cell.placement != "remote":
                 continue
             for trial in cell.trials:
                 peer = trial.observations.get("peer_address")
@@ -92,7 +100,7 @@ def source_address(document: RunDocument) -> list[Observation]:
         preserved = set(peers) == {client}
         seen = ", ".join(f"{p} ({n} trials)" for p, n in sorted(peers.items()))
         found.append(Observation("source_address_preserved", method, preserved,
-                                 f"client {client}; server saw {seen} ({', '.join(sorted(workloads))})", {}))
+                                 f"client {client}; server saw {seen} ({', '.join(sorted(workloads))})", {}, stack))
     return found
 
 
@@ -101,18 +109,18 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
     its interval: not native when an interval lies wholly beyond it, else inconclusive (None)."""
     from .analysis import rank_tables
 
-    per_method: dict[str, list[tuple[str, stats.Ratio, bool]]] = {}
+    per_method: dict[tuple[str, str], list[tuple[str, stats.Ratio, bool]]] = {}
     for table in rank_tables(document):
         for row in table.rows:
-            if row.method == "host" or row.vs_baseline is None:
+            if row.is_baseline or row.vs_baseline is None:
                 continue
-            per_method.setdefault(row.method, []).append(
+            per_method.setdefault((row.stack, row.method), []).append(
                 (f"{table.workload}/{table.placement}", row.vs_baseline, table.higher_is_better))
     found = []
-    if any(c.method == "host" and c.samples() for c in document.cells):
+    for stack in dict.fromkeys(c.stack for c in document.cells if c.method == "host" and c.samples()):
         found.append(Observation("native_performance", "host", True, "host is the baseline the others are divided by",
-                                 {"tolerance": tolerance}))
-    for method, ratios in sorted(per_method.items()):
+                                 {"tolerance": tolerance}, stack))
+    for (stack, method), ratios in sorted(per_method.items()):
         outcomes = []
         parts = []
         for where, ratio, higher in ratios:
@@ -128,17 +136,17 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
         observed = False if False in outcomes else (True if outcomes and all(outcomes) else None)
         found.append(Observation("native_performance", method, observed,
                                  f"ratio to host (tolerance {tolerance:.0%}): " + "; ".join(parts),
-                                 {"tolerance": tolerance}))
+                                 {"tolerance": tolerance}, stack))
     return found
 
 
 def observations(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list[Observation]:
-    stored = [Observation(o["claim"], o["method"], o.get("observed"), o.get("evidence", ""), o.get("extra", {}))
+    stored = [Observation(o["claim"], o["method"], o.get("observed"), o.get("evidence", ""), o.get("extra", {}),
+                          o.get("stack", HOST_STACK))
               for o in document.checks.get("claims", [])]
-    derived = {o.claim for o in stored}
+    derived = {(o.claim, o.stack) for o in stored}
     found = list(stored)
-    if "source_address_preserved" not in derived:
-        found += source_address(document)
+    found += [o for o in source_address(document) if (o.claim, o.stack) not in derived]
     found += native_performance(document, tolerance)
     return found
 
@@ -153,15 +161,17 @@ def agrees(claim: str, documented: Any, observed: Any) -> bool | None:
 
 
 def matrix(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list[MatrixCell]:
-    methods = [m for m in dict.fromkeys(c.method for c in document.cells)]
-    seen = {(o.claim, o.method): o for o in observations(document, tolerance)}
+    """Claims x methods, per stack (in the run's order of stacks)."""
+    seen = {(o.claim, o.method, o.stack): o for o in observations(document, tolerance)}
     cells = []
-    for claim in CLAIMS.values():
-        for method in methods:
-            documented = claim.documented.get(method)
-            observation = seen.get((claim.id, method))
-            observed = observation.observed if observation else None
-            cells.append(MatrixCell(claim.id, method, documented, observed,
-                                    agrees(claim.id, documented, observed),
-                                    observation.evidence if observation else "not observed in this run"))
+    for stack in document.stack_names():
+        methods = list(dict.fromkeys(c.method for c in document.cells if c.stack == stack))
+        for claim in CLAIMS.values():
+            for method in methods:
+                documented = claim.documented.get(method)
+                observation = seen.get((claim.id, method, stack))
+                observed = observation.observed if observation else None
+                cells.append(MatrixCell(claim.id, method, documented, observed,
+                                        agrees(claim.id, documented, observed),
+                                        observation.evidence if observation else "not observed in this run", stack))
     return cells

@@ -9,6 +9,7 @@ run records that instead of guessing.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Callable
 
 from . import observe, procs
@@ -185,7 +186,11 @@ class Prober:
                            {"client": result, "remote_saw": peers})
 
     def all(self, methods: list[str]) -> list[Observation]:
+        """Every probe under every method, stamped with the session's stack."""
+        from .matrix import stack_label
+
         found = []
+        stack = self.session.stack_name
         for method in methods:
             probes = [self.device_binding, self.minimum_port]
             if method not in activation.METHODS:
@@ -193,12 +198,12 @@ class Prober:
                 probes += [self.host_loopback, self.outbound_remote]
             for probe in probes:
                 name = probe.__name__
-                self.log(f"claims: {name} under {method}")
+                self.log(f"claims: {name} under {stack_label(method, stack)}")
                 try:
-                    found.append(probe(method))
+                    found.append(replace(probe(method), stack=stack))
                 except BenchError as exc:
                     claim = {"host_loopback": "host_loopback_default"}.get(name, name)
-                    found.append(Observation(claim, method, None, f"probe failed: {exc}", {}))
+                    found.append(Observation(claim, method, None, f"probe failed: {exc}", {}, stack))
                 procs.reap_orphans()
         return found
 

@@ -20,7 +20,8 @@ from . import results, stats
 from .errors import UsageError
 from .history import asvfiles
 from .history.config import AsvConfig
-from .history.snapshots import Snapshot, StackRepo
+from .history.snapshots import StackRepo
+from .matrix import HOST_STACK
 from .tables import fmt, fmt_interval
 
 
@@ -41,6 +42,8 @@ class CellSamples:
     unit: str
     higher_is_better: bool
     samples: tuple[float, ...]
+    #: The round of each sample, where the side is one run's document.
+    rounds: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,8 @@ class Side:
     source: str  # a path, or a commit of the stack history
     versions: tuple[tuple[str, str], ...]
     cells: dict[CellKey, CellSamples] = field(hash=False)
+    #: The run a document side came from (its id and start), to pair two stacks of one run.
+    run: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Row:
     ratio: stats.Ratio  # median(B) / median(A)
     verdict: str  # better / worse / same / inconclusive: B against A
     worse_by_pct: float  # how much worse B is than A, in the metric's direction (negative: better)
+    #: Rounds paired: A and B are two stacks of one run, their trials of a round resampled together.
+    paired: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,20 +102,30 @@ def verdict(ratio_: stats.Ratio, higher_is_better: bool) -> str:
     return stats.better(ratio_, higher_is_better)
 
 
-def side_from_document(path: Path, metrics: str) -> Side:
+def side_from_document(path: Path, metrics: str, stack: str = HOST_STACK) -> Side:
+    """One stack's cells of a results document (this machine's own unless ``stack`` names a
+    booted one)."""
+    from .history.record import snapshot_of
+
     document = results.load(path)
+    if stack not in document.stack_names():
+        raise UsageError(f"{path}: no stack {stack!r} in this run (it has: {', '.join(document.stack_names())})")
     cells: dict[CellKey, CellSamples] = {}
     for cell in document.cells:
-        if cell.status != "measured":
+        if cell.status != "measured" or cell.stack != stack:
             continue
         infos = [cell.metric_info(cell.metric)] + (list(cell.extra_metrics) if metrics == "all" else [])
         for info in infos:
-            values = tuple(v for v in cell.samples(info.id) if math.isfinite(v))
-            if values:
+            kept = [t for t in cell.trials if t.status == "ok" and not t.warmup and info.id in t.samples
+                    and math.isfinite(t.samples[info.id])]
+            if kept:
                 cells[CellKey(cell.workload, info.id, cell.placement, cell.method)] = CellSamples(
-                    info.unit, info.higher_is_better, values)
-    snapshot = Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
-    return Side(f"{path.name} (run {document.run.get('id', '?')})", "document", str(path), snapshot.items, cells)
+                    info.unit, info.higher_is_better, tuple(t.samples[info.id] for t in kept),
+                    tuple(t.round for t in kept))
+    label = f"{path.name} (run {document.run.get('id', '?')}" + ("" if stack == HOST_STACK else f", stack {stack}") + ")"
+    return Side(label, "document", f"{path}" + ("" if stack == HOST_STACK else f"@{stack}"),
+                snapshot_of(document, stack).items, cells,
+                run=(str(document.run.get("id")), str(document.run.get("started_at"))))
 
 
 def side_from_snapshot(conf: AsvConfig, name: str, machine: str | None, metrics: str) -> Side | None:
@@ -140,6 +157,9 @@ def load_side(argument: str, conf_loader: Callable[[], AsvConfig], machine: str 
     path = Path(argument)
     if path.is_file():
         return side_from_document(path, metrics)
+    document, at, stack = argument.rpartition("@")
+    if at and Path(document).is_file():
+        return side_from_document(Path(document), metrics, stack)  # RUN.json@STACK: one stack of a run
     if path.suffix == ".json" or "/" in argument:
         raise UsageError(f"{argument}: no such results document")
     conf = conf_loader()
@@ -158,14 +178,29 @@ def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparis
         if left.unit != right.unit or left.higher_is_better != right.higher_is_better:
             not_compared.append((key, f"A is in {left.unit}, B in {right.unit} (or their directions differ)"))
             continue
-        ratio_ = stats.ratio(right.samples, left.samples)
+        pairs = _round_pairs(a, b, left, right)
+        if pairs is not None:
+            ratio_ = stats.paired_ratio([y for _, y in pairs], [x for x, _ in pairs])
+        else:
+            ratio_ = stats.ratio(right.samples, left.samples)
         rows.append(Row(key, left.unit, left.higher_is_better, stats.summarize(left.samples),
                         stats.summarize(right.samples), ratio_, verdict(ratio_, left.higher_is_better),
-                        worse_by_pct(ratio_.value, left.higher_is_better)))
+                        worse_by_pct(ratio_.value, left.higher_is_better), paired=pairs is not None))
     if not rows:
         raise UsageError("A and B have no measured cell in common (same workload, metric, placement and method)")
     return Comparison(a, b, tuple(rows), tuple(sorted(set(a.cells) - set(b.cells))),
                       tuple(sorted(set(b.cells) - set(a.cells))), tuple(not_compared), threshold_pct)
+
+
+def _round_pairs(a: Side, b: Side, left: CellSamples, right: CellSamples) -> list[tuple[float, float]] | None:
+    """(A, B) samples of the same round, when A and B are two stacks of one run and every
+    round has one trial of each: the run interleaved them round by round."""
+    if a.run is None or a.run != b.run or left.rounds is None or right.rounds is None:
+        return None
+    by_round_a, by_round_b = dict(zip(left.rounds, left.samples)), dict(zip(right.rounds, right.samples))
+    if len(by_round_a) != len(left.rounds) or set(by_round_a) != set(by_round_b):
+        return None
+    return [(by_round_a[r], by_round_b[r]) for r in sorted(by_round_a)]
 
 
 def _versions_table(comparison: Comparison) -> list[list[str]]:
@@ -186,8 +221,14 @@ def render_markdown(comparison: Comparison) -> str:
     out = ["## podman-netbench compare: B against A", ""]
     head = [["source", f"`{a.label}`", f"`{b.label}`"], *_versions_table(comparison)]
     out.append(tabulate(head, headers=["", "A", "B"], tablefmt="github"))
-    out += ["", "B/A is median(B) / median(A) with a 95% bootstrap interval (seeded); the verdict is B's, "
-                "by each metric's direction; p is a two-sided Mann-Whitney U.", ""]
+    if any(r.paired for r in comparison.rows):
+        out += ["", "A and B are two stacks of the same run, measured round by round: B/A is median(B) / "
+                    "median(A) with a 95% bootstrap interval (seeded) that resamples rounds, keeping each round's "
+                    "A and B trials together; the verdict is B's, by each metric's direction; p is a two-sided "
+                    "Wilcoxon signed-rank test over the rounds.", ""]
+    else:
+        out += ["", "B/A is median(B) / median(A) with a 95% bootstrap interval (seeded); the verdict is B's, "
+                    "by each metric's direction; p is a two-sided Mann-Whitney U.", ""]
     rows = []
     for r in comparison.rows:
         direction = "higher is better" if r.higher_is_better else "lower is better"
@@ -235,6 +276,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             "a": summary(r.a), "b": summary(r.b),
             "ratio": _finite(r.ratio.value), "ratio_ci": [r.ratio.ci_low, r.ratio.ci_high],
             "p_value": r.ratio.p_value, "verdict": r.verdict, "worse_by_pct": _finite(r.worse_by_pct),
+            "paired_by_round": r.paired,
             "regression": id(r) in regressions,
         } for r in comparison.rows],
         "only_in_a": [k.label for k in comparison.only_a],

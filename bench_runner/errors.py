@@ -38,6 +38,24 @@ def last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
+#: Programs that only run another one (in a namespace, as a user, with an environment).
+_WRAPPERS = ("nsenter", "setpriv", "env", "sh")
+
+
+def program_of(argv: list[str]) -> str:
+    """The program a command line is about, past the wrappers that enter a namespace or
+    change the user ("nsenter ... -- setpriv ... -- env -i A=B podman run" is podman)."""
+    rest = list(argv)
+    while rest and rest[0].rsplit("/", 1)[-1] in _WRAPPERS[:3]:
+        if "--" in rest and rest[0].rsplit("/", 1)[-1] != "env":
+            rest = rest[rest.index("--") + 1:]
+            continue
+        rest = rest[1:]
+        while rest and (rest[0].startswith("-") or "=" in rest[0]):
+            rest = rest[1:]
+    return rest[0] if rest else (argv[0] if argv else "?")
+
+
 class CommandFailed(MeasurementError):
     """A subprocess exited non-zero; the message carries its stderr's last line."""
 
@@ -45,7 +63,7 @@ class CommandFailed(MeasurementError):
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr
-        super().__init__(f"{argv[0]} exited with {returncode}: {last_line(stderr) or '(no error output)'}")
+        super().__init__(f"{program_of(argv)} exited with {returncode}: {last_line(stderr) or '(no error output)'}")
 
 
 class CommandTimeout(MeasurementError):
@@ -54,4 +72,4 @@ class CommandTimeout(MeasurementError):
     def __init__(self, argv: list[str], timeout: float) -> None:
         self.argv = argv
         self.timeout = timeout
-        super().__init__(f"{argv[0]} did not finish within {timeout:g} s and was killed")
+        super().__init__(f"{program_of(argv)} did not finish within {timeout:g} s and was killed")

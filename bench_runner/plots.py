@@ -25,7 +25,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 from .analysis import BASELINE, MethodRow, RankTable  # noqa: E402
-from .matrix import METHODS  # noqa: E402
+from .matrix import HOST_STACK, METHODS  # noqa: E402
 from .results import CellResult  # noqa: E402
 from .stats import Summary  # noqa: E402
 from .tables import fmt, fmt_interval  # noqa: E402
@@ -75,24 +75,25 @@ def _spread(count: int, width: float = 0.5) -> list[float]:
 
 def _samples_axes(ax: Axes, table: RankTable, cells: dict[str, CellResult]) -> None:
     rows: Sequence[MethodRow] = table.rows
-    labels = [f"#{row.rank} {row.method}" for row in rows] + [f"{m} (not ranked)" for m, _ in table.unranked]
+    labels = [f"#{row.rank} {row.label}" for row in rows] + [f"{m} (not ranked)" for m, _ in table.unranked]
     positions = list(range(len(labels)))[::-1]  # best at the top
-    base = next((r for r in rows if r.method == BASELINE), None)
+    # The dashed line is this machine's host baseline (or the first stack's, without it).
+    base = next((r for r in rows if r.is_baseline and r.stack == HOST_STACK), next((r for r in rows if r.is_baseline), None))
     if base is not None:
         if base.summary.ci_low is not None and base.summary.ci_high is not None:
             ax.axvspan(base.summary.ci_low, base.summary.ci_high, color="#000000", alpha=0.07, lw=0)
         ax.axvline(base.summary.median, color="#000000", ls="--", lw=1)
     for y, row in zip(positions, rows):
-        values = cells[row.method].samples()
+        values = cells[row.label].samples()
         c = colour(row.method)
         ax.scatter(values, [y + d for d in _spread(len(values))], s=22, color=c, alpha=0.75,
                    edgecolors="white", linewidths=0.4, zorder=3)
         s = row.summary
         if s.ci_low is not None and s.ci_high is not None:
             ax.plot([s.ci_low, s.ci_high], [y, y], color=c, lw=9, alpha=0.3, solid_capstyle="butt", zorder=2)
-        ax.plot([s.median], [y], marker="|", ms=22, mew=2.5, color="#000000" if row.method == BASELINE else c,
+        ax.plot([s.median], [y], marker="|", ms=22, mew=2.5, color="#000000" if row.is_baseline else c,
                 zorder=4)
-        if row.method == BASELINE:
+        if row.is_baseline:
             note = f"baseline, median {fmt(s.median)}"
         elif row.vs_baseline is not None:
             vs = row.vs_baseline
@@ -159,7 +160,7 @@ def _percentile_axes(ax: Axes, table: RankTable, cells: dict[str, CellResult],
     for index, row in enumerate(table.rows):
         c = colour(row.method)
         shift = (index - (count - 1) / 2) * 0.06
-        for trial in cells[row.method].trials:
+        for trial in cells[row.label].trials:
             if trial.status != "ok" or trial.warmup:
                 continue
             values = [trial.samples.get(m) for _, m in metrics]
@@ -176,8 +177,8 @@ def _percentile_axes(ax: Axes, table: RankTable, cells: dict[str, CellResult],
                 low = min(low, s.minimum)
                 high = max(high, s.maximum)
         ax.errorbar([x + shift for x in xs], medians, yerr=[lower, upper], color=c, marker="o", ms=5,
-                    lw=2 if row.method == BASELINE else 1.5, ls="--" if row.method == BASELINE else "-",
-                    capsize=3, label=f"#{row.rank} {row.method}")
+                    lw=2 if row.is_baseline else 1.5, ls="--" if row.is_baseline else "-",
+                    capsize=3, label=f"#{row.rank} {row.label}")
     ax.set_xticks(xs, [m for _, m in metrics])
     ax.set_xlim(-0.4, len(xs) - 0.6)
     ax.grid(axis="y", color="#dddddd", lw=0.6)
@@ -221,7 +222,7 @@ def plots_for(tables: Sequence[RankTable], cells: Sequence[CellResult]) -> list[
     """Every plot of one run, in the order of its workloads."""
     by_group: dict[tuple[str, str], dict[str, CellResult]] = {}
     for cell in cells:
-        by_group.setdefault((cell.workload, cell.placement), {})[cell.method] = cell
+        by_group.setdefault((cell.workload, cell.placement), {})[cell.label] = cell
     found: list[Plot] = []
     workloads = list(dict.fromkeys(t.workload for t in tables))
     for workload in workloads:

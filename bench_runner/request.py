@@ -8,6 +8,7 @@ from typing import Any
 
 from . import defaults, matrix
 from .errors import UsageError
+from .stacks.spec import HOST, parse_stack_names
 from .verdicts import DOCUMENTED, parse_expectation
 from .workloads import TrialSettings
 
@@ -34,6 +35,7 @@ class RunRequest:
         """What the results document records, enough to resume or reproduce the run."""
         return {
             "methods": self.matrix.methods(),
+            "stacks": self.matrix.stacks(),
             "workloads": sorted({c.workload for c in self.matrix.cells} | {c.workload for c, _ in self.matrix.not_applicable}),
             "placements": sorted({c.placement for c in self.matrix.cells}),
             "provider": self.provider, "duration_s": self.settings.duration_s, "omit_s": self.settings.omit_s,
@@ -49,11 +51,12 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
         methods = matrix.parse_ids(options["methods"], matrix.METHODS, "method")
         workloads = matrix.parse_ids(options["workloads"], matrix.WORKLOADS, "workload")
         placements = matrix.parse_ids(options["placements"], matrix.PLACEMENTS, "placement")
+        stacks = parse_stack_names(list(options.get("stacks") or [HOST]))
         expectations = tuple(options.get("expect") or [DOCUMENTED])
         for expectation in expectations:
             parse_expectation(expectation)
         return RunRequest(
-            matrix=matrix.build(methods, workloads, placements),
+            matrix=matrix.build(methods, workloads, placements, stacks),
             settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
             warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
             max_rounds=int(options.get("max_rounds", options["rounds"])),

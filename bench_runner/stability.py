@@ -48,7 +48,7 @@ REMEDIES = {
 
 
 def cell_warnings(cell: CellResult, *, precision: float, max_rounds: int | None) -> Warning_ | None:
-    label = f"{cell.workload}/{cell.placement}/{cell.method}"
+    label = cell.cell.label
     found: list[Finding] = []
     measured = [t for t in cell.trials if not t.warmup]
     failed = [t for t in cell.trials if t.status != "ok"]

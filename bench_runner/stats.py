@@ -45,7 +45,8 @@ class Summary:
         return (self.ci_high - self.ci_low) / 2 / abs(self.median)
 
 
-def _bootstrap(data: tuple[np.ndarray, ...], statistic, seed: int) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+def _bootstrap(data: tuple[np.ndarray, ...], statistic, seed: int,  # type: ignore[no-untyped-def]
+               paired: bool = False) -> tuple[float, float] | None:
     if any(len(d) < MIN_SAMPLES_FOR_CI for d in data):
         return None
     if all(np.ptp(d) == 0 for d in data):
@@ -54,7 +55,7 @@ def _bootstrap(data: tuple[np.ndarray, ...], statistic, seed: int) -> tuple[floa
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # degenerate resamples on tiny n are expected
         result = sps.bootstrap(data, statistic, confidence_level=CONFIDENCE, n_resamples=N_RESAMPLES,
-                               method="percentile", vectorized=True, paired=False,
+                               method="percentile", vectorized=True, paired=paired,
                                random_state=np.random.default_rng(seed))
     low, high = result.confidence_interval
     if not (math.isfinite(low) and math.isfinite(high)):
@@ -122,6 +123,33 @@ def _ratio(a: tuple[float, ...], b: tuple[float, ...], seed: int) -> Ratio:
     p_value = None
     if xa.size >= 2 and xb.size >= 2 and not (np.ptp(xa) == 0 and np.ptp(xb) == 0 and xa[0] == xb[0]):
         p_value = float(sps.mannwhitneyu(xa, xb, alternative="two-sided").pvalue)
+    return Ratio(value, ci[0] if ci else None, ci[1] if ci else None, p_value)
+
+
+def paired_ratio(a: Sequence[float], b: Sequence[float], *, seed: int = SEED) -> Ratio:
+    """median(a) / median(b) where a[i] and b[i] come from the same round of one run: the
+    bootstrap resamples rounds, keeping each round's two trials together, so drift that hit
+    both in a round does not widen (or bias) the interval."""
+    return _paired_ratio(tuple(float(v) for v in a), tuple(float(v) for v in b), seed)
+
+
+@functools.lru_cache(maxsize=1024)
+def _paired_ratio(a: tuple[float, ...], b: tuple[float, ...], seed: int) -> Ratio:
+    if len(a) != len(b) or not a:
+        raise ValueError("paired samples need one value of each side per round")
+    xa = np.asarray(a, dtype=float)
+    xb = np.asarray(b, dtype=float)
+    denominator = float(np.median(xb))
+    value = float(np.median(xa)) / denominator if denominator else math.inf
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.median(x, axis=axis) / np.median(y, axis=axis)
+
+    ci = _bootstrap((xa, xb), statistic, seed, paired=True) if denominator else None
+    p_value = None
+    if xa.size >= 2 and np.any(xa != xb):
+        p_value = float(sps.wilcoxon(xa, xb).pvalue)
     return Ratio(value, ci[0] if ci else None, ci[1] if ci else None, p_value)
 
 

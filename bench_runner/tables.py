@@ -49,10 +49,10 @@ def rank_rows(table: RankTable) -> list[list[str]]:
         vs = row.vs_baseline
         rows.append([
             row.rank,
-            row.method,
+            row.label,
             fmt(row.summary.median),
             fmt_interval(row.summary.ci_low, row.summary.ci_high),
-            "1 (baseline)" if row.method == "host" else (fmt(vs.value) if vs else "-"),
+            "1 (baseline)" if row.is_baseline else (fmt(vs.value) if vs else "-"),
             fmt_interval(vs.ci_low, vs.ci_high) if vs else "",
             f"{row.summary.n}" + (f" ({row.failed_trials} failed)" if row.failed_trials else ""),
             ", ".join(row.listeners) or "-",
@@ -76,7 +76,7 @@ def extra_rows(table: RankTable, units: dict[str, str]) -> tuple[list[str], list
     headers = ["method", *(f"{m} ({units[m]})" if units.get(m) else m for m in metrics)]
     rows = []
     for row in table.rows:
-        cells = [row.method]
+        cells = [row.label]
         for metric in metrics:
             summary = row.extra.get(metric)
             cells.append("-" if summary is None else fmt_with_interval(summary.median, summary.ci_low, summary.ci_high))
@@ -99,7 +99,7 @@ def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
     for verdict in verdicts:
         for pair in verdict.pairs:
             rows.append([
-                f"{verdict.workload} / {verdict.placement}",
+                verdict.where,
                 f"{pair.better} > {pair.worse}",
                 fmt(pair.ratio),
                 fmt_interval(pair.ci_low, pair.ci_high),
@@ -177,16 +177,34 @@ def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claim
 def disagreement_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
     """Each disagreement with the document, with the evidence."""
     from .claims import CLAIMS
+    from .matrix import stack_label
 
-    return [f"{c.method}, {CLAIMS[c.claim].title}: {c.evidence}" for c in cells if c.agrees is False]
+    return [f"{stack_label(c.method, c.stack)}, {CLAIMS[c.claim].title}: {c.evidence}"
+            for c in cells if c.agrees is False]
+
+
+def claims_by_stack(cells: list) -> dict[str, list]:  # list[claims.MatrixCell] -> by stack
+    """The claims matrix is given per stack: each stack's methods are their own column set."""
+    found: dict[str, list] = {}
+    for cell in cells:
+        found.setdefault(cell.stack, []).append(cell)
+    return found
 
 
 def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[claims.MatrixCell]
-    """A matrix, claims x methods, each cell "documented / observed", then the evidence
-    for every disagreement."""
-    headers, rows = claims_rows(cells)
-    table = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
-    lines = [table, CLAIMS_LEGEND]
+    """A matrix per stack, claims x methods, each cell "documented / observed", then the
+    evidence for every disagreement."""
+    from .matrix import HOST_STACK
+
+    parts = []
+    by_stack = claims_by_stack(cells)
+    for stack, mine in by_stack.items():
+        headers, rows = claims_rows(mine)
+        table = tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True)
+        if len(by_stack) > 1 or stack != HOST_STACK:
+            table = f"claims under stack {stack}\n{table}"
+        parts.append(table)
+    lines = ["\n\n".join(parts), CLAIMS_LEGEND]
     disagreements = disagreement_lines(cells)
     if disagreements:
         lines.append("disagreements with the document:")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from . import stats
 from .analysis import groups
 from .errors import UsageError
-from .matrix import METHODS
+from .matrix import HOST_STACK, METHODS
 from .results import RunDocument
 
 #: The ordering the podman-networking-docs guide states, fastest first.
@@ -41,6 +41,13 @@ class OrderingVerdict:
     metric: str
     higher_is_better: bool
     pairs: tuple[PairVerdict, ...]
+    #: The stack whose methods were compared (orderings are judged within one stack).
+    stack: str = HOST_STACK
+
+    @property
+    def where(self) -> str:
+        """ "tcp-stream / remote", with "@trixie" for a booted stack's cells."""
+        return f"{self.workload} / {self.placement}" + ("" if self.stack == HOST_STACK else f" @{self.stack}")
 
     @property
     def violated(self) -> bool:
@@ -69,27 +76,36 @@ def judge(a: list[float], b: list[float], *, higher_is_better: bool) -> tuple[st
 
 
 def ordering_verdicts(document: RunDocument, expectation: str = DOCUMENTED) -> list[OrderingVerdict]:
-    """One verdict per workload and placement where at least one pair was measured."""
+    """One verdict per workload, placement and stack where at least one pair was measured."""
     methods = parse_expectation(expectation)
     found = []
-    for (workload, placement), cells in groups(document).items():
-        by_method = {c.method: c for c in cells}
-        if not any(m in by_method for m in methods):
-            continue
-        first = cells[0]
-        pairs = []
-        for better, worse in zip(methods, methods[1:]):
-            a = by_method[better].samples() if better in by_method else []
-            b = by_method[worse].samples() if worse in by_method else []
-            if not a or not b:
-                missing = [m for m, s in ((better, a), (worse, b)) if not s]
-                pairs.append(PairVerdict(better, worse, None, None, None, "not measured",
-                                         f"no samples for {', '.join(missing)}"))
-                continue
-            verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better)
-            why = "" if ratio.ci_low is not None else "too few trials for an interval"
-            pairs.append(PairVerdict(better, worse, ratio.value, ratio.ci_low, ratio.ci_high, verdict, why))
-        if any(p.verdict != "not measured" for p in pairs):
-            found.append(OrderingVerdict(expectation, workload, placement, first.metric,
-                                         first.higher_is_better, tuple(pairs)))
+    for (workload, placement), group in groups(document).items():
+        for stack in dict.fromkeys(c.stack for c in group):
+            found += _judge_group(expectation, methods, workload, placement, stack,
+                                  [c for c in group if c.stack == stack])
     return found
+
+
+def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, placement: str, stack: str,
+                 cells: list) -> list[OrderingVerdict]:  # cells: list[CellResult]
+    """The verdict of one workload, placement and stack, if any pair of it was measured."""
+    by_method = {c.method: c for c in cells}
+    if not any(m in by_method for m in methods):
+        return []
+    first = cells[0]
+    pairs = []
+    for better, worse in zip(methods, methods[1:]):
+        a = by_method[better].samples() if better in by_method else []
+        b = by_method[worse].samples() if worse in by_method else []
+        if not a or not b:
+            missing = [m for m, s in ((better, a), (worse, b)) if not s]
+            pairs.append(PairVerdict(better, worse, None, None, None, "not measured",
+                                     f"no samples for {', '.join(missing)}"))
+            continue
+        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better)
+        why = "" if ratio.ci_low is not None else "too few trials for an interval"
+        pairs.append(PairVerdict(better, worse, ratio.value, ratio.ci_low, ratio.ci_high, verdict, why))
+    if not any(p.verdict != "not measured" for p in pairs):
+        return []
+    return [OrderingVerdict(expectation, workload, placement, first.metric, first.higher_is_better, tuple(pairs),
+                            stack)]

@@ -45,7 +45,7 @@ if grep -q "user-created $BENCH_USER" "$LOG" && getent passwd "$BENCH_USER" >/de
   do_ rm -rf "/run/user/$uid"
 fi
 
-mode=$(grep -o 'tun-mode-was [0-7]*' "$LOG" | head -n1 | awk '{print $2}')
+mode=$(grep -o 'tun-mode-was [0-7]*' "$LOG" | head -n1 | awk '{print $2}' || true)  # none: tun was already usable
 if [ -n "$mode" ] && [ -c /dev/net/tun ]; then do_ chmod "$mode" /dev/net/tun; fi
 
 if [ "$PACKAGES" = 1 ]; then

@@ -10,8 +10,9 @@ from pathlib import Path
 
 HELP = "compare two results documents or two stack snapshots (better / worse / same)"
 DESCRIPTION = (
-    "Compare B against A, where each is a results document or a stack snapshot of the asv "
-    "history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash). Per "
+    "Compare B against A, where each is a results document, one stack of a results document "
+    "(RUN.json@trixie; two stacks of one run are paired round by round), or a stack snapshot of "
+    "the asv history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash). Per "
     "workload, metric, placement and method: both medians, the ratio B/A with its 95%% "
     "bootstrap interval, and whether B is better, worse or the same, by the metric's direction "
     "(throughput: higher is better; latency: lower is better). Output is Markdown for a bug "
@@ -30,8 +31,10 @@ def _percent(text: str) -> float:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("a", metavar="A", help="the baseline: a results document, or a stack snapshot (tag or hash)")
-    parser.add_argument("b", metavar="B", help="compared against A: a results document, or a stack snapshot")
+    parser.add_argument("a", metavar="A", help="the baseline: a results document (RUN.json, or RUN.json@STACK for "
+                                               "one of its booted stacks), or a stack snapshot (tag or hash)")
+    parser.add_argument("b", metavar="B", help="compared against A: a results document (or RUN.json@STACK), or a "
+                                               "stack snapshot")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON on stdout")
     parser.add_argument("--fail-on-regression", type=_percent, default=None, metavar="PCT",
                         help="exit 1 when any cell of B is significantly worse than A by more than PCT percent "

@@ -11,7 +11,8 @@ DESCRIPTION = (
     "Add the samples of stored results documents to the asv history in results/: a document "
     "measured on a stack already in history adds samples to that point; a new stack (kernel, "
     "podman, passt, slirp4netns, rootlesskit, iperf3, facts given with run --stack, provider) "
-    "adds a point, dated by when the run started and tagged with the versions. Documents are "
+    "adds a point, dated by when the run started and tagged with the versions. A run with "
+    "booted release stacks (run --stacks) gives each stack its own point. Documents are "
     "recorded oldest first; recording the same run twice adds nothing. Then see it with "
     "'python -m bench_runner publish', 'asv show' or 'asv compare TAG1 TAG2'."
 )
@@ -30,14 +31,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from .. import results
     from ..history import config
-    from ..history.record import ordered, record_document
+    from ..history.record import ordered, record_stacks
 
     conf = config.load(args.config)
     loaded = [(str(Path(p).resolve()), results.load(p)) for p in args.documents]
-    outcomes = [record_document(doc, source, conf, machine_name=args.machine) for source, doc in ordered(loaded)]
+    outcomes = [o for source, doc in ordered(loaded) for o in record_stacks(doc, source, conf, machine_name=args.machine)]
     if args.json:
         print(json.dumps([{
-            "document": o.source, "machine": o.machine,
+            "document": o.source, "stack": o.stack, "machine": o.machine,
             "snapshot": {"commit": o.snapshot.commit, "tag": o.snapshot.tag,
                          "first_measured": o.snapshot.date.isoformat(),
                          "versions": o.snapshot.snapshot.as_dict()} if o.snapshot else None,
@@ -48,13 +49,14 @@ def main(args: argparse.Namespace) -> int:
     for o in outcomes:
         point = o.snapshot
         where = f"{point.tag} ({point.commit[:8]})" if point else "-"
+        source = o.source if o.stack == "host" else f"{o.source} (stack {o.stack})"
         if o.already:
-            print(f"{o.source}: already recorded under {where} on machine {o.machine}; nothing added")
+            print(f"{source}: already recorded under {where} on machine {o.machine}; nothing added")
         elif point is None:
-            print(f"{o.source}: nothing recorded")
+            print(f"{source}: nothing recorded")
         else:
             kind = "new point" if o.new_point else "added to the existing point"
-            print(f"{o.source}: {o.samples} metric samples of {o.cells} cells -> {kind} {where} on machine {o.machine} "
+            print(f"{source}: {o.samples} metric samples of {o.cells} cells -> {kind} {where} on machine {o.machine} "
                   f"({o.total_samples} metric samples there now)")
         for note in o.notes:
             print(f"  note: {note}")

@@ -33,7 +33,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"comma-separated workload ids, or all (default: {DEFAULT_WORKLOADS}): {', '.join(WORKLOADS)}")
     parser.add_argument("--placements", action="append", metavar="IDS",
                         help=f"comma-separated placement ids (default: all): {', '.join(PLACEMENTS)}")
-    parser.add_argument("--provider", default="auto", help=f"one of {', '.join(CHOICES)}")
+    parser.add_argument("--stacks", action="append", metavar="NAMES",
+                        help="comma-separated stacks whose software runs the server side: 'host' (this machine's "
+                             "own) and/or release stacks made with 'stack build NAME', each booted for the run in a "
+                             "lab of its own and measured through its own Podman (default: host)")
+    parser.add_argument("--provider", default="auto",
+                        help=f"for the host stack, one of {', '.join(CHOICES)} (booted stacks always use their Podman)")
     parser.add_argument("--quick", action="store_true",
                         help="CI-sized: 1 s trials, no warm-up, one round (no intervals)")
     parser.add_argument("--duration", type=positive_int, default=3, help="seconds measured per trial")
@@ -84,6 +89,9 @@ def parse_stack_facts(items: list[str]) -> dict[str, str]:
 
 
 def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
+    from ..stacks.spec import parse_stack_names
+
+    stacks = parse_stack_names(args.stacks)
     workloads = matrix.parse_ids(args.workloads or [DEFAULT_WORKLOADS], WORKLOADS, "workload")
     placements = matrix.parse_ids(args.placements, PLACEMENTS, "placement")
     if args.methods:
@@ -93,7 +101,7 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
     else:
         applicable = {m for w in workloads for m in WORKLOADS[w].methods}
         methods = tuple(m for m in METHODS if m in applicable)
-    built = matrix.build(methods, workloads, placements)
+    built = matrix.build(methods, workloads, placements, stacks)
     if not built.cells:
         raise UsageError("nothing to measure: no selected method applies to the selected workloads")
     return built
@@ -136,24 +144,47 @@ def main(args: argparse.Namespace) -> int:
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
     from .. import results, stack
     from ..labsession import preflight
-    from ..providers import choose
     from ..results import RunDocument
     from ..trials import new_cell_results, now_iso
 
     output = results.check_writable(args.output) if args.output else None
     preflight()
     detected = stack.detect(request.facts)
-    chosen = choose(request.provider, request.matrix.methods(), podman_version=detected.podman,
-                    pasta_binary=request.pasta)
+    choices, booted = choose_providers(request, detected)
+    first = choices[request.matrix.stacks()[0]]
+    host = choices.get(matrix.HOST_STACK, first)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
              "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": request.options(),
              "seed": request.seed},
-        stack=detected.to_json(), lab={}, provider={"id": chosen.provider.id, "reason": chosen.reason},
-        availability={chosen.provider.id: {m: chosen.provider.check(m).to_json() for m in METHODS}},
+        stack=detected.to_json(), lab={}, provider={"id": host.provider.id, "reason": host.reason},
+        availability={host.provider.id: {m: host.provider.check(m).to_json() for m in METHODS}},
         cells=new_cell_results(request.matrix),
+        stacks={name: {**built.describe(), "provider": {"id": choices[name].provider.id, "reason": choices[name].reason},
+                       "availability": {m: choices[name].provider.check(m).to_json() for m in METHODS}}
+                for name, built in booted.items()},
     )
-    return measure_and_show(args, request, document, chosen, output)
+    return measure_and_show(args, request, document, choices, output)
+
+
+def choose_providers(request, detected):  # type: ignore[no-untyped-def]
+    """Per stack, the provider that runs its methods: for this machine's own software as
+    --provider says, for a booted stack its own Podman. Also the built stacks, by name."""
+    from ..providers import choose, choose_in_stack
+    from ..stacks import store
+
+    methods = request.matrix.methods()
+    choices = {}
+    booted = {}
+    for name in request.matrix.stacks():
+        if name == matrix.HOST_STACK:
+            choices[name] = choose(request.provider, methods, podman_version=detected.podman,
+                                   pasta_binary=request.pasta)
+            continue
+        built = store.find(name)
+        booted[name] = built
+        choices[name] = choose_in_stack(name, built.key_versions().get("podman"), built.root, methods)
+    return choices, booted
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -161,7 +192,6 @@ def resume(args: argparse.Namespace) -> int:
     lab; trials already there are kept and not run again."""
     from .. import results, stack
     from ..labsession import preflight
-    from ..providers import choose
     from ..request import from_options
 
     path = results.check_writable(args.resume)
@@ -175,11 +205,22 @@ def resume(args: argparse.Namespace) -> int:
     changed = _stack_change(document.stack, detected)
     if changed:
         raise UsageError(f"{path}: the stack changed since the run started ({changed}); start a new run instead")
-    chosen = choose(document.provider["id"], request.matrix.methods(), podman_version=detected.podman,
-                    pasta_binary=request.pasta)
+    if matrix.HOST_STACK in request.matrix.stacks():
+        request = _with_provider(request, document.provider["id"])
+    choices, booted = choose_providers(request, detected)
+    for name, built in booted.items():
+        before = document.stacks.get(name, {})
+        if (before.get("key"), before.get("content")) != (built.manifest.get("key"), built.manifest.get("content")):
+            raise UsageError(f"{path}: stack {name} was rebuilt since the run started; start a new run instead")
     document.run.setdefault("resumed_at", []).append(_now())
     document.run["status"] = "running"
-    return measure_and_show(args, request, document, chosen, path)
+    return measure_and_show(args, request, document, choices, path)
+
+
+def _with_provider(request, provider: str):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(request, provider=provider)
 
 
 def _now() -> str:
@@ -195,31 +236,43 @@ def _stack_change(before: dict, detected) -> str:  # type: ignore[no-untyped-def
     return ", ".join(f"{k} {old[k]} -> {v}" for k, v in detected.key_versions().items() if old[k] != v)
 
 
-def measure_and_show(args: argparse.Namespace, request, document, chosen, output) -> int:  # type: ignore[no-untyped-def]
+def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
     from .. import progress, results
-    from ..labsession import open_session
+    from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
     log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
-    log(f"provider: {chosen.provider.id} ({chosen.reason})")
+    for name, choice in choices.items():
+        prefix = f"stack {name}: " if len(choices) > 1 or name != matrix.HOST_STACK else ""
+        log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
     plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision)
     status = "incomplete"
-    with open_session(mtu=request.mtu, log=log) as session:
-        document.run["id"] = document.run.get("id") or session.lab.tag
-        document.lab = session.lab_record()
-        output = output or default_output(session.lab.tag)
+    with open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log) as sessions:
+        first = next(iter(sessions.values()))
+        document.run["id"] = document.run.get("id") or first.lab.tag
+        document.lab = first.lab_record()
+        for name, session in sessions.items():
+            if session.stack is not None:
+                document.stacks[name].update(lab=session.lab_record(), boot=session.stack.record()["boot"],
+                                             podman_info=session.stack.podman_info)
+        output = output or default_output(first.lab.tag)
         log(f"results: {output}  ({plan.total_trials} trials, about {_estimate(plan):.0f} s)")
         results.save(document, output)
+        targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
             with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds) as shown:
-                runner = TrialRunner(document, output, session, chosen.provider, shown.finished, shown.started)
+                runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
+                                     shown.started, stacks=targets)
                 runner.run(plan)
             if request.probe_claims and not document.checks.get("claims"):
                 from ..claims_probe import Prober
 
-                prober = Prober(session, chosen.provider, log)
-                document.checks["claims"] = [o.to_json() for o in prober.all(request.matrix.methods())]
+                found = []
+                for name, (session, provider) in targets.items():
+                    prober = Prober(session, provider, log)
+                    found += [o.to_json() for o in prober.all(request.matrix.methods())]
+                document.checks["claims"] = found
                 results.save(document, output)
             status = "complete"
         finally:
@@ -256,7 +309,7 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     if failed:
         log(f"{failed} trial(s) failed; their reasons are in the results document")
         code = 1
-    violated = [f"{v.workload}/{v.placement}" for vs in verdicts.values() for v in vs if v.violated]
+    violated = [v.where for vs in verdicts.values() for v in vs if v.violated]
     if args.fail_on_violation and violated:
         log(f"expected ordering violated in: {', '.join(violated)}")
         code = 1
@@ -269,6 +322,7 @@ def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
 
 
 def _verdict_json(verdict) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {"workload": verdict.workload, "placement": verdict.placement, "metric": verdict.metric,
+    return {"workload": verdict.workload, "placement": verdict.placement, "stack": verdict.stack,
+            "metric": verdict.metric,
             "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
                        "verdict": p.verdict} for p in verdict.pairs]}

@@ -19,6 +19,7 @@ from typing import Any, Callable
 from .. import procs, results
 from ..errors import BenchError
 from . import config, specs
+from ..matrix import HOST_STACK
 from .record import record_document
 
 #: Extra options for ``bench_runner run`` under asv, e.g. "--duration 10 --stack passt=custom-build".
@@ -90,8 +91,8 @@ def cache_of(document: results.RunDocument) -> dict[str, Any]:
     for spec in specs.all_specs():
         entry: dict[str, Any] = {}
         for cell in document.cells:
-            if cell.workload != spec.workload:
-                continue
+            if cell.workload != spec.workload or cell.stack != HOST_STACK:
+                continue  # asv's own run measures one point: this machine's stack
             key = f"{cell.method}|{cell.placement}"
             if cell.status == "measured":
                 values = cell.samples(spec.metric)

@@ -1,7 +1,9 @@
 """Record a results document into history without measuring again.
 
 The document's stack (and provider) picks the snapshot: an unchanged stack adds samples to
-its existing point, a changed one appends a point dated by this document's start. A ledger
+its existing point, a changed one appends a point dated by this document's start. A run
+with booted release stacks gives each stack its own point (its versions, its name and its
+provider), so releases become the history's axis. A ledger
 beside asv's files (``netbench-recorded.tsv``, not JSON so asv ignores it) makes recording
 idempotent: the same run recorded twice adds its samples once.
 """
@@ -15,6 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from ..errors import UsageError
+from ..matrix import HOST_STACK
 from ..results import RunDocument
 from . import asvfiles, machine, specs
 from .config import AsvConfig
@@ -29,6 +32,7 @@ class Recorded:
     source: str
     machine: str
     snapshot: SnapshotCommit | None
+    stack: str = HOST_STACK
     new_point: bool = False
     already: bool = False
     cells: int = 0
@@ -55,8 +59,9 @@ def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
         writer.writerow(row)
 
 
-def collect(document: RunDocument) -> tuple[list[asvfiles.NewSamples], list[str]]:
-    """Samples per benchmark spec from a document, and notes on what was left out and why."""
+def collect(document: RunDocument, stack: str = HOST_STACK) -> tuple[list[asvfiles.NewSamples], list[str]]:
+    """Samples per benchmark spec from a document's cells of one stack, and notes on what was
+    left out and why."""
     notes: list[str] = []
     started = parse_time(document.run["started_at"])
     known = {(s.workload, s.metric): s for s in specs.all_specs()}
@@ -64,6 +69,8 @@ def collect(document: RunDocument) -> tuple[list[asvfiles.NewSamples], list[str]
     samples: dict[str, dict[tuple[str, str], list[float]]] = {}
     seconds: dict[str, float] = {}
     for cell in document.cells:
+        if cell.stack != stack:
+            continue
         if cell.workload not in workloads:
             notes.append(f"{cell.cell.label}: workload {cell.workload} is not in this suite's benchmarks; not recorded")
             continue
@@ -90,18 +97,39 @@ def collect(document: RunDocument) -> tuple[list[asvfiles.NewSamples], list[str]
     return additions, notes
 
 
+def snapshot_of(document: RunDocument, stack: str = HOST_STACK) -> Snapshot:
+    """The history point a stack's cells belong to. This machine's own stack keeps the
+    snapshot it always had; a booted stack is its versions on this machine's kernel, its
+    name, and the provider that ran it (its Podman)."""
+    if stack == HOST_STACK:
+        return Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
+    versions = document.stack_versions(stack)
+    keys = ("kernel", "podman", "passt", "slirp4netns", "rootlesskit", "iperf3")
+    items = [(key, "none" if versions.get(key) is None else str(versions[key])) for key in keys]
+    items += [("stack", stack), ("provider", str(document.provider_of(stack).get("id", "unknown")))]
+    return Snapshot(tuple(items))
+
+
+def record_stacks(document: RunDocument, source: str, conf: AsvConfig, *,
+                  machine_name: str | None = None) -> list[Recorded]:
+    """Every stack of a document, each into its own point."""
+    return [record_document(document, source, conf, machine_name=machine_name, stack=stack)
+            for stack in document.stack_names()]
+
+
 def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
-                    machine_name: str | None = None) -> Recorded:
-    """Add one document's samples to history (idempotent per machine and run)."""
+                    machine_name: str | None = None, stack: str = HOST_STACK) -> Recorded:
+    """Add one document's samples of one stack to history (idempotent per machine, run and stack)."""
     name = machine.checked_name(machine_name or machine.this_host())
     if document.run.get("status") == "running":
         raise UsageError(f"{source}: the run is still going (status running) or was killed; "
                          "record it once it has finished")
-    run_id = str(document.run.get("id", ""))
+    # The ledger names a booted stack's share of a run as RUN@STACK; host rows stay as they were.
+    run_id = str(document.run.get("id", "")) + ("" if stack == HOST_STACK else f"@{stack}")
     run_started = str(document.run["started_at"])
-    snapshot = Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
-    outcome = Recorded(source=source, machine=name, snapshot=None)
-    additions, outcome.notes = collect(document)
+    snapshot = snapshot_of(document, stack)
+    outcome = Recorded(source=source, machine=name, snapshot=None, stack=stack)
+    additions, outcome.notes = collect(document, stack)
     if document.run.get("status") == "incomplete":
         outcome.notes.append("the run was incomplete: only the cells it measured are recorded")
     repo = StackRepo(conf.stack_repo, conf.branch)

@@ -50,12 +50,20 @@ def choose(requested: str, methods: list[str], *, podman_version: str | None,
     return Choice(provider, f"--provider {requested} was requested")
 
 
-def _require_all(provider: Provider, methods: list[str]) -> None:
+def choose_in_stack(stack: str, podman_version: str | None, stack_root, methods: list[str]) -> Choice:  # type: ignore[no-untyped-def]
+    """A booted stack is measured through its own Podman, for every method."""
+    provider = PodmanProvider(podman_version, stack_root=stack_root)
+    _require_all(provider, methods, where=f" in stack {stack}")
+    return Choice(provider, f"the stack's own Podman {podman_version} runs every method, socket activation "
+                            f"through its systemd (Quadlet and socket units)")
+
+
+def _require_all(provider: Provider, methods: list[str], where: str = "") -> None:
     for method in methods:
         availability = provider.check(method)
         if not availability.available:
-            raise SetupError(f"provider {provider.id} cannot run {method}: {availability.reason}")
+            raise SetupError(f"provider {provider.id} cannot run {method}{where}: {availability.reason}")
 
 
 __all__ = ["Availability", "BareProvider", "Choice", "PodmanProvider", "Provider", "RunningServer",
-           "ServerExit", "ServerSpec", "Session", "choose", "make", "PROVIDER_IDS", "CHOICES"]
+           "ServerExit", "ServerSpec", "Session", "choose", "choose_in_stack", "make", "PROVIDER_IDS", "CHOICES"]

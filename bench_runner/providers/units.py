@@ -22,6 +22,8 @@ _PLAIN = re.compile(r"^[A-Za-z0-9_./:=,@+-]+$")
 def quote(token: str) -> str:
     """One argument of a systemd command line (ExecStart=, Quadlet's Exec=): specifiers
     (%) and variables ($) taken literally, quoted where it has other characters."""
+    if any(c in token for c in "\n\r"):
+        raise MeasurementError(f"a unit's command line cannot hold a line break: {token!r}")
     text = token.replace("%", "%%").replace("$", "$$")
     if _PLAIN.match(text):
         return text

@@ -80,7 +80,27 @@ def install(installed: InstalledUnits, files: dict[str, str]) -> None:
         installed.run(["sh", "-c", 'umask 022 && mkdir -p "${1%/*}" && cat > "$1"', "sh", path],
                       input_text=text, timeout=30)
     installed.run(installed.systemctl("daemon-reload"), timeout=STOP_TIMEOUT)
-    installed.run(installed.systemctl("start", f"{installed.name}.socket"), timeout=STOP_TIMEOUT)
+    started = installed.run(installed.systemctl("start", f"{installed.name}.socket"), timeout=STOP_TIMEOUT,
+                            check=False)
+    if started.returncode != 0:
+        raise MeasurementError(f"{installed.name}.socket did not start: {socket_failure(installed)}")
+
+
+def socket_failure(installed: InstalledUnits) -> str:
+    """Why systemd could not listen, in its own words (systemctl only says "Job failed")."""
+    journal = installed.run(["journalctl", *(() if installed.system else ("--user",)), "--no-pager", "-o", "cat",
+                             "-n", "20", "-u", f"{installed.name}.socket"], timeout=30, check=False)
+    return reason_from_journal(journal.stdout)
+
+
+def reason_from_journal(text: str) -> str:
+    """The line that says why a socket unit failed ("Failed to create listening socket
+    (0.0.0.0:80): Permission denied"), else the last one."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if "Failed to create listening socket" in line or "refusing" in line or "Permission denied" in line:
+            return line
+    return lines[-1] if lines else "no reason in the journal"
 
 
 def remove(installed: InstalledUnits) -> list[str]:

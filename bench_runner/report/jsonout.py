@@ -22,8 +22,8 @@ def table_json(table: RankTable) -> dict[str, Any]:
         "workload": table.workload, "placement": table.placement, "metric": table.metric, "unit": table.unit,
         "higher_is_better": table.higher_is_better,
         "rows": [{
-            "rank": row.rank, "method": row.method, **_summary(row.summary),
-            "ratio_to_host": row.vs_baseline.value if row.vs_baseline else (1.0 if row.method == BASELINE else None),
+            "rank": row.rank, "method": row.method, "stack": row.stack, **_summary(row.summary),
+            "ratio_to_host": row.vs_baseline.value if row.vs_baseline else (1.0 if row.is_baseline else None),
             "ratio_ci": [row.vs_baseline.ci_low, row.vs_baseline.ci_high] if row.vs_baseline else None,
             "carried_by": list(row.listeners), "server_saw": list(row.peers), "failed_trials": row.failed_trials,
             "extra": {metric: _summary(s) for metric, s in row.extra.items()},

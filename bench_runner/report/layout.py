@@ -12,7 +12,8 @@ from typing import Any
 from .. import tables
 from ..analysis import BASELINE, RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
-from ..results import CellResult
+from ..matrix import HOST_STACK, stack_label
+from ..results import CellResult, RunDocument
 from ..verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Strong, para, table
 from .content import Group, ReportContent
@@ -117,9 +118,9 @@ def _headline(t: RankTable) -> tuple[Inline, ...]:
     for index, row in enumerate(t.rows):
         if index:
             text += " ≈ " if row.rank.endswith("=") and row.rank == t.rows[index - 1].rank else " > "
-        vs = "" if row.method == BASELINE or row.vs_baseline is None else \
+        vs = "" if row.is_baseline or row.vs_baseline is None else \
             f" ({tables.fmt(row.vs_baseline.value)}× host)"
-        text += f"{row.method} {tables.fmt(row.summary.median)}{vs}"
+        text += f"{row.label} {tables.fmt(row.summary.median)}{vs}"
     direction = "higher" if t.higher_is_better else "lower"
     return (Strong(f"{t.workload} / {t.placement}"), f" ({t.metric} in {t.unit}, {direction} is better; best first, "
             "≈ where the data do not separate them): ", text or "nothing ranked")
@@ -153,6 +154,7 @@ def _stack(content: ReportContent) -> list[Block]:
     rows.append(["provider", f"{document.provider.get('id', '?')}: {document.provider.get('reason') or '-'}"])
     rows.append(["podman-netbench", _value(document.tool.get("version"))])
     blocks: list[Block] = [Heading(2, "Stack and host"), table(["what", "value"], rows)]
+    blocks += _booted_stacks(document)
     options = dict(document.run.get("options") or {})
     option_rows = [[OPTION_LABELS[k][0], OPTION_LABELS[k][1](v)] for k, v in options.items() if k in OPTION_LABELS]
     option_rows += [[k, _value(v)] for k, v in options.items()
@@ -179,6 +181,47 @@ def _stack(content: ReportContent) -> list[Block]:
     return blocks
 
 
+def _booted_stacks(document: RunDocument) -> list[Block]:
+    """Each booted release stack: what it was built from, its versions, how its Podman is
+    set up by its own account, and how it booted."""
+    if not document.stacks:
+        return []
+    names = list(document.stacks)
+    keys = list(dict.fromkeys(k for record in document.stacks.values() for k in record.get("versions", {})))
+    rows = []
+    for key in keys:
+        rows.append([key, *(_value(document.stacks[n].get("versions", {}).get(key)) for n in names)])
+    rows.append(["suite", *(_value(document.stacks[n].get("suite")) for n in names)])
+    rows.append(["built", *(_value(document.stacks[n].get("built_at")) for n in names)])
+    info_keys = (("rootless_network_cmd", "default rootless network"), ("network_backend", "network backend"),
+                 ("cgroup_manager", "cgroup manager"), ("cgroup_version", "cgroups"))
+    for key, label in info_keys:
+        rows.append([f"{label} (podman info)", *(_value(document.stacks[n].get("podman_info", {}).get(key))
+                                                 for n in names)])
+    rows.append(["OCI runtime (podman info)", *(_value((document.stacks[n].get("podman_info", {}).get("oci_runtime")
+                                                       or {}).get("version")) for n in names)])
+    rows.append(["boot", *(f"{_value(document.stacks[n].get('boot', {}).get('state'))} in "
+                           f"{_value(document.stacks[n].get('boot', {}).get('seconds'))} s" for n in names)])
+    rows.append(["provider", *(f"{document.stacks[n].get('provider', {}).get('id', '?')}" for n in names)])
+    blocks: list[Block] = [
+        Heading(3, "Booted release stacks"),
+        para("Each stack below ran the server side of its cells (", Code("METHOD@STACK"), " in the tables): a "
+             "Debian release booted with systemd as PID 1 in a lab of its own, on this machine's kernel, measured "
+             "through its own Podman; the clients are this machine's, the same for every stack."),
+        table(["what", *names], rows)]
+    for name in names:
+        adjustments = document.stacks[name].get("boot", {}).get("adjustments") or []
+        failed = document.stacks[name].get("boot", {}).get("failed_units") or []
+        notes = [f"set at boot: {a}" for a in adjustments] + [f"failed unit at boot: {u}" for u in failed]
+        if notes:
+            blocks.append(para(f"Stack {name}: " + "; ".join(notes) + "."))
+        packages = document.stacks[name].get("packages") or {}
+        if packages:
+            blocks.append(Details(f"Packages of stack {name}",
+                                  (table(["package", "version"], [[k, str(v)] for k, v in packages.items()]),)))
+    return blocks
+
+
 def _raw(value: float | None) -> str:
     """Raw figures keep their digits (six significant), and counts stay whole."""
     if value is None:
@@ -201,7 +244,7 @@ def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]
             status = "warm-up" if trial.warmup and trial.status == "ok" else trial.status
             if trial.status != "ok":
                 status += f": {trial.error or 'no reason recorded'}"
-            rows.append([cell.method, str(trial.index), str(trial.round), status,
+            rows.append([cell.label, str(trial.index), str(trial.round), status,
                          *(_raw(trial.samples.get(m)) for m in metrics),
                          _value(trial_carrier(trial)), _value(trial_peer(trial)), f"{trial.seconds:g}"])
     return headers, rows
@@ -262,8 +305,12 @@ def _claims(content: ReportContent) -> list[Block]:
              f"means within {content.tolerance * 100:g}% of host by the interval of the ratio, on every workload "
              "measured. ", tables.CLAIMS_LEGEND + "."),
     ]
-    headers, rows = tables.claims_rows(list(content.claims))
-    blocks.append(table(headers, rows))
+    by_stack = tables.claims_by_stack(list(content.claims))
+    for stack, cells in by_stack.items():
+        if len(by_stack) > 1 or stack != HOST_STACK:
+            blocks.append(Heading(3, f"Under stack {stack}"))
+        headers, rows = tables.claims_rows(cells)
+        blocks.append(table(headers, rows))
     disagreements = tables.disagreement_lines(list(content.claims))
     if disagreements:
         blocks.append(para(Strong("Where this run disagrees with the guide:")))
@@ -272,7 +319,8 @@ def _claims(content: ReportContent) -> list[Block]:
     if observed:
         blocks.append(Details("Evidence for every observation", (table(
             ["claim", "method", "documented", "observed", "evidence"],
-            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, c.method, tables.claim_value(c.documented),
+            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, stack_label(c.method, c.stack),
+              tables.claim_value(c.documented),
               tables.claim_value(c.observed), c.evidence] for c in observed]),)))
     return blocks
 

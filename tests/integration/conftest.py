@@ -63,9 +63,18 @@ def user_processes(user: BenchUser) -> list[str]:
     return found
 
 
+def stack_cgroups() -> list[str]:
+    """Cgroups of booted stacks (a stack that was not powered off keeps its own)."""
+    from bench_runner.stacks.boot import CGROUP_PREFIX, cgroup2_root
+
+    root = cgroup2_root()
+    return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name.startswith(CGROUP_PREFIX))
+
+
 def leftovers() -> list[str]:
     user = BenchUser.lookup(BENCH_USER)
     problems = [f"namespace {ns}" for ns in lab.existing_lab_namespaces()]
+    problems += [f"stack cgroup {name}" for name in stack_cgroups()]
     problems += [f"process {p}" for p in user_processes(user)]
     runs = RUN_DIR / "runs"
     if runs.is_dir():
@@ -103,6 +112,17 @@ def nothing_left_behind(stale_state_removed_first: None, request: pytest.Fixture
     procs.reap_orphans()
     after = leftovers()
     assert after == [], f"left behind: {after}"
+
+
+@pytest.fixture(scope="session")
+def trixie() -> str:
+    """The Debian 13 release stack (Podman 5, pasta 2025), built from the package registry the
+    first time (about a minute) and only checked afterwards, exactly as a user builds it."""
+    if _setup_problem():
+        pytest.skip(_setup_problem())
+    result = cli("stack", "build", "trixie", timeout=1800)
+    assert result.returncode == 0, result.stderr
+    return "trixie"
 
 
 def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:

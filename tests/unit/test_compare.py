@@ -180,3 +180,39 @@ def test_a_recorded_latency_rise_is_worse(tmp_path: Path) -> None:
     assert improved.returncode == 0
     verdicts = {r["method"]: r["verdict"] for r in json.loads(improved.stdout)["rows"]}
     assert verdicts["host"] == verdicts["pasta"] == "better"
+
+
+def test_two_stacks_of_one_run_are_paired_by_round(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Drift that hits a whole round (both stacks alike) cancels in the paired ratio: its
+    interval is narrower than the unpaired one, and the verdict is read from it."""
+    import numpy as np
+
+    from bench_runner import compare as compare_mod
+    from bench_runner.results import save
+    from tests.unit.synthetic import document
+
+    drift = np.random.default_rng(7).normal(1.0, 0.15, 10)  # the machine's speed, per round
+    doc = document({("tcp-stream", "remote", "pasta"): list(10 * drift)})
+    booted = document({("tcp-stream", "remote", "pasta"): list(11 * drift)})  # 10% faster in every round
+    for cells in (doc.cells, booted.cells):
+        for i, trial in enumerate(cells[0].trials):
+            trial.round = i
+    booted.cells[0].stack = "trixie"
+    doc.cells += booted.cells
+    from tests.conftest import read_data
+
+    doc.stack = json.loads(read_data("results-bare-quick.json"))["stack"]  # a whole machine record
+    doc.stacks = {"trixie": {"name": "trixie", "versions": {"podman": "5.4.2"},
+                             "provider": {"id": "podman", "reason": "test"}}}
+    path = tmp_path / "run.json"
+    save(doc, path)
+    a = compare_mod.load_side(str(path), lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    b = compare_mod.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    [row] = compare_mod.compare(a, b).rows
+    assert row.paired and row.verdict == "better"
+    assert abs(row.ratio.value - 1.1) < 1e-9
+    unpaired = compare_mod.stats.ratio(b.cells[row.key].samples, a.cells[row.key].samples)
+    assert (row.ratio.ci_high - row.ratio.ci_low) < (unpaired.ci_high - unpaired.ci_low) / 5
+    assert "resamples rounds" in compare_mod.render_markdown(compare_mod.compare(a, b))
+    with pytest.raises(compare_mod.UsageError, match="no stack 'sid'"):
+        compare_mod.load_side(f"{path}@sid", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]

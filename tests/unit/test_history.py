@@ -283,3 +283,36 @@ def test_machines_keep_apart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     assert cli("compare", tag, tag, "--machine", "otherhost").returncode == 0
     with pytest.raises(UsageError, match="machine name"):
         record_document(_doc(data), "bad", conf, machine_name="../etc")
+
+
+def _with_stack(data: dict, stack: str, podman: str) -> dict:  # type: ignore[type-arg]
+    """The document's cells again, as measured under a booted stack of another Podman."""
+    out = variant(data, run_id=data["run"]["id"], started_at=data["run"]["started_at"])
+    booted = [dict(cell, stack=stack) for cell in out["cells"]]
+    out["cells"] += booted
+    out["stacks"] = {stack: {"name": stack, "versions": {"podman": podman, "passt": "2025_05_03.587980c",
+                                                          "slirp4netns": "1.2.1", "rootlesskit": "2.0.2",
+                                                          "iperf3": "3.18"},
+                             "provider": {"id": "podman", "reason": "test"}}}
+    return out
+
+
+def test_each_stack_of_a_run_gets_its_own_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench_runner.history.record import record_stacks
+
+    conf = config.load(use_history(tmp_path, monkeypatch))
+    data = _with_stack(load_doc(FULL), "trixie", "5.4.2")
+    outcomes = record_stacks(_doc(data), "both", conf)
+    assert [o.stack for o in outcomes] == ["host", "trixie"]
+    host, trixie = outcomes
+    assert host.new_point and trixie.new_point and host.snapshot.commit != trixie.snapshot.commit
+    versions = trixie.snapshot.snapshot.as_dict()
+    assert versions["podman"] == "5.4.2" and versions["stack"] == "trixie" and versions["provider"] == "podman"
+    assert versions["kernel"] == data["stack"]["kernel"]  # the stack ran on this machine's kernel
+    assert "stack" not in host.snapshot.snapshot.as_dict()  # this machine's point is as it always was
+    assert host.samples == trixie.samples  # the same cells, each recorded once, under its own point
+    again = record_stacks(_doc(data), "both", conf)
+    assert all(o.already for o in again)
+    newer = variant(_with_stack(load_doc(FULL), "trixie", "5.6.0"), run_id="later", started_at="2026-12-01T10:00:00Z")
+    later = record_stacks(_doc(newer), "later", conf)
+    assert not later[0].new_point and later[1].new_point  # a new Podman release: a new point on the axis

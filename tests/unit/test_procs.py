@@ -161,3 +161,14 @@ def test_cpu_seconds_keep_the_time_of_threads_that_ended() -> None:
         spawned.stop(grace=1.0)
         spawned.close()
     assert read is not None and read >= 0.29
+
+
+def test_a_failed_command_is_named_by_its_program_not_its_wrappers() -> None:
+    from bench_runner.errors import CommandFailed, program_of
+
+    stacked = ["nsenter", "--target=5", "--mount", "--", "env", "-i", "PATH=/x", "setpriv", "--reuid=1001",
+               "--init-groups", "--", "env", "-i", "HOME=/h", "podman", "run", "--rm"]
+    assert program_of(stacked) == "podman"
+    assert program_of(["nsenter", "--net=/run/netns/x", "--", "iperf3", "-s"]) == "iperf3"
+    assert program_of(["iperf3", "--", "x"]) == "iperf3" and program_of([]) == "?"
+    assert str(CommandFailed(stacked, 125, "Error: no such image\n")) == "podman exited with 125: Error: no such image"
