@@ -14,7 +14,6 @@ import csv
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 
 from ..errors import UsageError
 from ..matrix import HOST_STACK

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..analysis import BASELINE, RankTable
+from ..analysis import RankTable
 from ..stats import Summary
 from .content import ReportContent
 

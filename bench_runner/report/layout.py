@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import tables
-from ..analysis import BASELINE, RankTable, trial_carrier, trial_peer
+from ..analysis import RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument

@@ -4,10 +4,11 @@ no namespace, no process of the benchmark user, no container, no run state."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -128,3 +129,37 @@ def trixie() -> str:
 def cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(VENV_PYTHON), "-m", "bench_runner", *args], cwd=REPO, capture_output=True,
                           text=True, timeout=timeout)
+
+
+def podman_stack(method: str) -> str:
+    """Where the podman provider's case for a method runs: this machine's Podman when it can
+    run the method, else the trixie stack's Podman 5 (Podman 4.3.1 has no pasta), so no
+    Podman case is skipped for want of a release."""
+    from bench_runner import stack
+    from bench_runner.providers import make
+
+    provider = make("podman", podman_version=stack.detect().podman)
+    return "host" if provider.check(method).available else "trixie"
+
+
+@contextlib.contextmanager
+def trial_runner(provider_id: str, stack_name: str, tmp_path: Path, request: pytest.FixtureRequest,
+                 **make_args: Any) -> Iterator[Any]:
+    """A TrialRunner and its session for one provider in one stack (booted when not host)."""
+    from bench_runner import stack
+    from bench_runner.labsession import open_sessions
+    from bench_runner.providers import choose_in_stack, make
+    from bench_runner.results import RunDocument
+    from bench_runner.stacks import store
+    from bench_runner.trials import TrialRunner
+
+    if stack_name == "host":
+        provider = make(provider_id, podman_version=stack.detect().podman, **make_args)
+    else:
+        request.getfixturevalue(stack_name)  # built (or checked) first
+        built = store.find(stack_name)
+        provider = choose_in_stack(stack_name, built.key_versions()["podman"], built.root, []).provider
+    with open_sessions((stack_name,)) as sessions:
+        session = sessions[stack_name]
+        document = RunDocument(run={}, stack={}, lab={}, provider={"id": provider_id, "reason": "test"})
+        yield TrialRunner(document, tmp_path / "unused.json", session, provider), session
