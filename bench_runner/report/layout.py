@@ -52,6 +52,7 @@ OPTION_LABELS: dict[str, tuple[str, Any]] = {
     "provider": ("provider asked for", str),
     "claims_probed": ("claims probed", lambda v: "yes" if v else "no"),
     "expect": ("orderings judged", lambda v: "; ".join(v)),
+    "stacks": ("stacks measured", lambda v: ", ".join(v)),
 }
 LEGEND = ("rank: 1 is best; a shared rank such as 2= means the data do not separate the method from the one "
           "above it (the 95% interval of their ratio includes 1). median: over whole trials, each a fresh "
@@ -91,6 +92,12 @@ def _overview(content: ReportContent) -> list[Block]:
         f"{run.get('finished_at') or 'never'} ({run.get('status', '?')}); provider ",
         Strong(str(document.provider.get("id", "?"))), f": {document.provider.get('reason') or 'no reason recorded'}. "
         f"{total} trials, {failed} failed.")]
+    for name, record in document.stacks.items():
+        versions = record.get("versions", {})
+        blocks.append(para("Release stack ", Strong(name), f" (Debian {record.get('suite', '?')}: Podman "
+                           f"{versions.get('podman', '?')}, passt {versions.get('passt', '?')}, slirp4netns "
+                           f"{versions.get('slirp4netns', '?')}, rootlesskit {versions.get('rootlesskit', '?')}) ran the "
+                           f"server side of the cells marked ", Code(f"@{name}"), ", through its own Podman."))
     if run.get("status") != "complete":
         blocks.append(para(Strong("This run did not complete"), " (it was interrupted, crashed, or is still "
                            "running): the figures cover only the trials that finished."))
@@ -172,6 +179,10 @@ def _stack(content: ReportContent) -> list[Block]:
     blocks += [Heading(3, "Reproduce"),
                para("Measure again with the same options, seed and provider (from a clone of the suite, as root):"),
                CodeBlock(reproduction.shell, "sh")]
+    if reproduction.stacks:
+        builds = "; ".join(f"python -m bench_runner stack build {name}" for name in reproduction.stacks)
+        blocks.append(para("Build the release stacks first (", Code(builds), "); a stack built later may hold "
+                           "newer packages: compare its versions with the table above."))
     if reproduction.typed:
         blocks.append(para("The run was started as ", Code(reproduction.typed_shell), "."))
     if reproduction.not_carried:

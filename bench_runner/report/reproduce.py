@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import defaults
-from ..matrix import PLACEMENTS
+from ..matrix import HOST_STACK, PLACEMENTS
 from ..results import RunDocument
 from ..verdicts import DOCUMENTED
 
@@ -20,7 +20,7 @@ SCRIPT = "./scripts/run-benchmarks.sh"
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
-                     "tolerance", "claims_probed"})
+                     "tolerance", "claims_probed", "stacks"})
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,8 @@ class Reproduction:
     argv: tuple[str, ...]  # the README's command with this run's options
     typed: tuple[str, ...]  # the command as it was typed, from the document
     not_carried: tuple[str, ...]  # options in the document the command cannot express
+    #: Release stacks the command boots, which must be built first (``stack build NAME``).
+    stacks: tuple[str, ...] = ()
 
     @property
     def shell(self) -> str:
@@ -54,11 +56,15 @@ def command(document: RunDocument) -> Reproduction:
         argv.extend(["--methods", ",".join(options["methods"])])
     if options.get("workloads"):
         argv.extend(["--workloads", ",".join(options["workloads"])])
+    stacks = [s for s in options.get("stacks") or [] if s != HOST_STACK]
+    if stacks:
+        argv.extend(["--stacks", ",".join(options["stacks"])])
     if options.get("placements"):
         order = list(PLACEMENTS)
         placements = sorted(options["placements"], key=lambda p: order.index(p) if p in order else len(order))
         argv.extend(["--placements", ",".join(placements)])
-    provider = document.provider.get("id") or options.get("provider")
+    provider = document.provider.get("id") if HOST_STACK in (options.get("stacks") or [HOST_STACK]) else None
+    provider = provider or options.get("provider")
     if provider:
         argv.extend(["--provider", str(provider)])
     if options.get("quick"):
@@ -86,4 +92,5 @@ def command(document: RunDocument) -> Reproduction:
     if options.get("claims_probed") is False:
         argv.append("--skip-claims")
     not_carried = tuple(sorted(k for k in options if k not in CARRIED))
-    return Reproduction(tuple(argv), tuple(str(a) for a in document.run.get("command") or ()), not_carried)
+    return Reproduction(tuple(argv), tuple(str(a) for a in document.run.get("command") or ()), not_carried,
+                        tuple(stacks))
