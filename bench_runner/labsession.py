@@ -9,7 +9,6 @@ import contextlib
 import os
 import shutil
 import signal
-import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -108,7 +107,7 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
             if state is not None:
                 for problem in state.teardown():
                     log(f"warning: clean-up: {problem}")
-            _reap_for(2.0)
+            procs.reap_for(2.0)
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
@@ -122,22 +121,3 @@ def _port_floor(lab: lab_mod.Lab) -> int | None:
     result = procs.run(lab.in_server(["cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start"]), timeout=10)
     text = result.stdout.strip()
     return int(text) if text.isdigit() else None
-
-
-def _reap_for(seconds: float) -> None:
-    """Orphans exit a moment after their parents were stopped: reap for a short while."""
-    deadline = time.monotonic() + seconds
-    while True:
-        procs.reap_orphans()
-        if time.monotonic() >= deadline or not _zombie_children():
-            return
-        time.sleep(0.05)
-
-
-def _zombie_children() -> bool:
-    try:
-        children = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read_text().split()
-    except OSError:
-        return False
-    return any(procs.is_zombie(int(pid)) for pid in children)
-

@@ -240,6 +240,17 @@ class Matrix:
         """In the order they were asked for."""
         return list(dict.fromkeys(c.stack for c in (*self.cells, *(c for c, _ in self.not_applicable))))
 
+    def methods_in(self, stack: str) -> list[str]:
+        """The methods measured under one stack."""
+        return sorted({c.method for c in self.cells if c.stack == stack}, key=list(METHODS).index)
+
+    def without(self, stack: str, reasons: Mapping[str, str]) -> "Matrix":
+        """The same matrix with a stack's cells of ``reasons``' methods not applicable, with
+        why (a release whose Podman cannot run a method: pasta before 4.4)."""
+        moved = tuple((c, reasons[c.method]) for c in self.cells if c.stack == stack and c.method in reasons)
+        kept = tuple(c for c in self.cells if not (c.stack == stack and c.method in reasons))
+        return Matrix(kept, self.not_applicable + moved)
+
 
 def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object], kind: str) -> tuple[str, ...]:
     """Comma-separated or repeated ids, in registry order; "all" means every id.

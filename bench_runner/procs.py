@@ -62,6 +62,25 @@ def reap_orphans() -> int:
     return reaped
 
 
+def reap_for(seconds: float) -> None:
+    """Orphans exit a moment after their parents were stopped: reap for a short while."""
+    deadline = time.monotonic() + seconds
+    while True:
+        reap_orphans()
+        if time.monotonic() >= deadline or not _zombie_children():
+            return
+        time.sleep(0.05)
+
+
+def _zombie_children() -> bool:
+    try:
+        with open(f"/proc/{os.getpid()}/task/{os.getpid()}/children") as fh:
+            children = fh.read().split()
+    except OSError:
+        return False
+    return any(is_zombie(int(pid)) for pid in children)
+
+
 @dataclass(frozen=True)
 class ProcessResult:
     argv: list[str]
@@ -163,8 +182,16 @@ def run_reporting(argv: Sequence[str], *, timeout: float, on_line, tail: int = 2
         proc.wait(timeout=10)
         raise CommandTimeout(args, timeout) from None
     except BaseException:
+        # Interrupted: let the command clean up after itself first (mmdebstrap removes its
+        # temporary files on SIGTERM), then make sure nothing of it is left.
+        _kill_group(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
+        reap_for(2.0)
         raise
     finally:
         if proc.returncode is not None:
@@ -254,6 +281,43 @@ class CpuClock:
         if not fields:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuWatch:
+    """A helper's CPU time over a trial. Read at the end where the helper outlives the trial;
+    a helper that ends with its container (Podman 5's rootlessport exits as soon as the
+    one-off server does) is sampled while the client runs, and its last reading counts."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        import threading
+
+        self.clock = CpuClock.of(pid)
+        self.start = self.clock.seconds()
+        self.last = self.start
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        if self.start is not None:
+            self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(self.interval):
+            value = self.clock.seconds()
+            if value is None:
+                return
+            self.last = value
+
+    def finish(self) -> tuple[float | None, bool]:
+        """(CPU seconds used, whether read at the end) or (None, False) if never readable."""
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self.start is None:
+            return None, False
+        final = self.clock.seconds()
+        if final is not None:
+            return final - self.start, True
+        return (self.last - self.start if self.last is not None else None), False
 
 
 def _single_thread_ns(pid: int) -> int | None:

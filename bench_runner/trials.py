@@ -214,15 +214,14 @@ class TrialRunner:
                                           lambda seen: any(self._carrier(session, i) == "inherited" and i.comm.startswith(program)
                                                            for i in seen))
                 watcher.start()
-            cpu_clock = procs.CpuClock.of(owners[0].pid)
-            cpu_before = cpu_clock.seconds()
+            cpu_watch = procs.CpuWatch(owners[0].pid)
             ctx = ClientContext(session, cell.placement, port, settings)
             try:
                 client_output = driver.run_client(ctx)
             finally:
+                cpu, cpu_read_at_end = cpu_watch.finish()
                 if watcher is not None:
                     owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
-            cpu_after = cpu_clock.seconds()
             carriers = [self._carrier(session, i) for i in owners]
             chosen, chosen_carrier = next(
                 ((i, c) for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),
@@ -239,9 +238,11 @@ class TrialRunner:
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
-            if cpu_before is not None and cpu_after is not None and expected not in ("server", "inherited"):
-                cpu = cpu_after - cpu_before
+            if cpu is not None and expected not in ("server", "inherited"):
                 trial.observations["helper_cpu_s"] = round(cpu, 4)
+                if not cpu_read_at_end:
+                    # the helper ended with its container: its last reading, at most 0.1 s before
+                    trial.observations["helper_cpu_read"] = "last sample before the helper exited"
                 if measurement.bytes_moved:
                     trial.samples["helper_cpu_s_per_gb"] = cpu / (measurement.bytes_moved / 1e9)
         finally:

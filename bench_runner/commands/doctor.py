@@ -102,8 +102,12 @@ def main(args: argparse.Namespace) -> int:
         problems.append(f"cannot tell whether container image {IMAGE} exists: {exc}")
     if image is False:
         problems.append(f"container image {IMAGE} is missing")
+    from ..stacks import store
+
+    built = store.all_stacks()
     report = {
         "stack": detected.to_json(),
+        "release_stacks": [b.describe() for b in built],
         "availability": availability,
         "auto_provider": auto_text,
         "image": image,
@@ -124,6 +128,14 @@ def main(args: argparse.Namespace) -> int:
             mark = "available" if state["available"] else f"not available: {state['reason']}"
             print(f"  {method:<26} {mark}")
     print(f"--provider auto would use: {auto_text['provider']} ({auto_text['reason']})")
+    if built:
+        for b in built:
+            versions = b.key_versions()
+            print(f"release stack {b.name} (run --stacks host,{b.name}): Debian {b.manifest.get('suite')}, "
+                  + ", ".join(f"{k} {v}" for k, v in versions.items()) + f"; built {b.manifest.get('built_at')}")
+    else:
+        print("release stacks: none built (python -m bench_runner stack build trixie gives Podman 5 beside this "
+              "machine's own)")
     for line in cleaned:
         print(f"cleanup: {line}")
     if problems:

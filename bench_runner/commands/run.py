@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from .. import defaults, matrix
-from ..errors import UsageError
+from ..errors import SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..providers import CHOICES
 from .argtypes import non_negative_int, percentage, positive_int
@@ -150,7 +150,7 @@ def main(args: argparse.Namespace) -> int:
     output = results.check_writable(args.output) if args.output else None
     preflight()
     detected = stack.detect(request.facts)
-    choices, booted = choose_providers(request, detected)
+    choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
     host = choices.get(matrix.HOST_STACK, first)
     document = RunDocument(
@@ -169,22 +169,29 @@ def main(args: argparse.Namespace) -> int:
 
 def choose_providers(request, detected):  # type: ignore[no-untyped-def]
     """Per stack, the provider that runs its methods: for this machine's own software as
-    --provider says, for a booted stack its own Podman. Also the built stacks, by name."""
-    from ..providers import choose, choose_in_stack
+    --provider says, for a booted stack its own Podman. Also the built stacks, by name, and
+    the request with the methods a stack's Podman cannot run marked not applicable there."""
+    from dataclasses import replace
+
+    from ..providers import choose, choose_in_stack, unavailable
     from ..stacks import store
 
-    methods = request.matrix.methods()
     choices = {}
     booted = {}
     for name in request.matrix.stacks():
         if name == matrix.HOST_STACK:
-            choices[name] = choose(request.provider, methods, podman_version=detected.podman,
+            choices[name] = choose(request.provider, request.matrix.methods(), podman_version=detected.podman,
                                    pasta_binary=request.pasta)
             continue
         built = store.find(name)
         booted[name] = built
-        choices[name] = choose_in_stack(name, built.key_versions().get("podman"), built.root, methods)
-    return choices, booted
+        choices[name] = choose_in_stack(name, built.key_versions().get("podman"), built.root)
+        missing = unavailable(choices[name].provider, request.matrix.methods_in(name))
+        request = replace(request, matrix=request.matrix.without(name, missing))
+        if not request.matrix.methods_in(name):
+            raise SetupError(f"stack {name} can run none of the requested methods ("
+                             + "; ".join(f"{m}: {why}" for m, why in missing.items()) + ")")
+    return choices, booted, request
 
 
 def resume(args: argparse.Namespace) -> int:
@@ -207,7 +214,7 @@ def resume(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: the stack changed since the run started ({changed}); start a new run instead")
     if matrix.HOST_STACK in request.matrix.stacks():
         request = _with_provider(request, document.provider["id"])
-    choices, booted = choose_providers(request, detected)
+    choices, booted, request = choose_providers(request, detected)
     for name, built in booted.items():
         before = document.stacks.get(name, {})
         if (before.get("key"), before.get("content")) != (built.manifest.get("key"), built.manifest.get("content")):
@@ -271,7 +278,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                 found = []
                 for name, (session, provider) in targets.items():
                     prober = Prober(session, provider, log)
-                    found += [o.to_json() for o in prober.all(request.matrix.methods())]
+                    found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
                 document.checks["claims"] = found
                 results.save(document, output)
             status = "complete"

@@ -50,12 +50,18 @@ def choose(requested: str, methods: list[str], *, podman_version: str | None,
     return Choice(provider, f"--provider {requested} was requested")
 
 
-def choose_in_stack(stack: str, podman_version: str | None, stack_root, methods: list[str]) -> Choice:  # type: ignore[no-untyped-def]
-    """A booted stack is measured through its own Podman, for every method."""
+def choose_in_stack(stack: str, podman_version: str | None, stack_root) -> Choice:  # type: ignore[no-untyped-def]
+    """A booted stack is measured through its own Podman (what it cannot run, such as pasta
+    before Podman 4.4, its ``check`` says), socket activation through its own systemd."""
     provider = PodmanProvider(podman_version, stack_root=stack_root)
-    _require_all(provider, methods, where=f" in stack {stack}")
-    return Choice(provider, f"the stack's own Podman {podman_version} runs every method, socket activation "
-                            f"through its systemd (Quadlet and socket units)")
+    return Choice(provider, f"the stack's own Podman {podman_version}, socket activation through its systemd "
+                            f"(Quadlet and socket units)")
+
+
+def unavailable(provider: Provider, methods: list[str]) -> dict[str, str]:
+    """The methods a provider cannot run here, with why."""
+    found = {m: provider.check(m) for m in methods}
+    return {m: f"not available in this stack: {a.reason}" for m, a in found.items() if not a.available}
 
 
 def _require_all(provider: Provider, methods: list[str], where: str = "") -> None:
@@ -66,4 +72,5 @@ def _require_all(provider: Provider, methods: list[str], where: str = "") -> Non
 
 
 __all__ = ["Availability", "BareProvider", "Choice", "PodmanProvider", "Provider", "RunningServer",
-           "ServerExit", "ServerSpec", "Session", "choose", "choose_in_stack", "make", "PROVIDER_IDS", "CHOICES"]
+           "ServerExit", "ServerSpec", "Session", "choose", "choose_in_stack", "make", "unavailable",
+           "PROVIDER_IDS", "CHOICES"]

@@ -50,6 +50,7 @@ def build(spec: StackSpec, *, rebuild: bool = False, log: Callable[[str], None] 
     if shutil.which(MMDEBSTRAP) is None:
         raise SetupError(f"{MMDEBSTRAP} is not installed: run scripts/setup.sh as root")
     started = time.monotonic()
+    procs.become_subreaper()  # mmdebstrap's helpers, if interrupted, are reaped here, not left as zombies
     key = spec.key(architecture())
     lock = store.StackLock(spec.name)
     lock.acquire(exclusive=True)
@@ -80,10 +81,12 @@ def _build(spec: StackSpec, key: str, log: Callable[[str], None]) -> store.Built
     partial = store.STACKS_DIR / f".{spec.name}.partial"
     if partial.exists():
         log(f"stack {spec.name}: removing an interrupted build")
-        shutil.rmtree(partial)
+        store.remove_tree(partial)
     partial.mkdir(parents=True, mode=0o755)
     root = partial / "root"
-    argv = [MMDEBSTRAP, "--mode=root", "--variant=apt", "--format=directory",
+    # unshare mode as root: no user namespace, but mmdebstrap's own mounts (proc, sys, dev in
+    # the new root) live in a mount namespace of its own, so even a killed build leaves none here.
+    argv = [MMDEBSTRAP, "--mode=unshare", "--variant=apt", "--format=directory",
             f"--include={','.join(spec.packages)}", "--aptopt=Acquire::Retries \"3\"",
             spec.suite, str(root), *spec.sources()]
     log(f"stack {spec.name}: building Debian {spec.suite} with {len(spec.packages)} packages from {spec.mirror} "
@@ -103,16 +106,16 @@ def _build(spec: StackSpec, key: str, log: Callable[[str], None]) -> store.Built
         }
         store.write_manifest(partial, manifest)
     except BaseException:
-        shutil.rmtree(partial, ignore_errors=True)
+        store.remove_tree(partial)
         raise
     old = store.STACKS_DIR / f".{spec.name}.old"
     if final.exists():
         if old.exists():
-            shutil.rmtree(old)
+            store.remove_tree(old)
         os.replace(final, old)
     os.replace(partial, final)
     if old.exists():
-        shutil.rmtree(old)
+        store.remove_tree(old)
     stack = store.BuiltStack(spec.name, final, manifest)
     check(stack)
     versions = stack.key_versions()

@@ -170,5 +170,28 @@ def remove(name: str) -> Path:
     path = stack_dir(name)
     if not path.exists():
         raise UsageError(f"stack '{name}' does not exist (see 'stack list')")
-    shutil.rmtree(path)
+    remove_tree(path)
     return path
+
+
+def mounts_under(path: Path, mountinfo: str | None = None) -> list[str]:
+    """Mount points at or below ``path`` in this mount namespace."""
+    text = mountinfo if mountinfo is not None else Path("/proc/self/mountinfo").read_text()
+    prefix = str(path).rstrip("/")
+    found = []
+    for line in text.splitlines():
+        fields = line.split()
+        if len(fields) > 4:
+            point = fields[4].replace("\\040", " ")
+            if point == prefix or point.startswith(prefix + "/"):
+                found.append(point)
+    return found
+
+
+def remove_tree(path: Path) -> None:
+    """Delete a stack's directory, but never through a mount (a host /dev or /sys bound into
+    it would be deleted with it): refuse with what is mounted there instead."""
+    mounted = mounts_under(path)
+    if mounted:
+        raise SetupError(f"{path} has mounts under it ({mounted[0]}); unmount them before removing the stack")
+    shutil.rmtree(path)

@@ -158,7 +158,7 @@ def trial_runner(provider_id: str, stack_name: str, tmp_path: Path, request: pyt
     else:
         request.getfixturevalue(stack_name)  # built (or checked) first
         built = store.find(stack_name)
-        provider = choose_in_stack(stack_name, built.key_versions()["podman"], built.root, []).provider
+        provider = choose_in_stack(stack_name, built.key_versions()["podman"], built.root).provider
     with open_sessions((stack_name,)) as sessions:
         session = sessions[stack_name]
         document = RunDocument(run={}, stack={}, lab={}, provider={"id": provider_id, "reason": "test"})

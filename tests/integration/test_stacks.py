@@ -31,7 +31,7 @@ ALL_SIX = ["host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns"
 
 def _trial(stack: str, cell: Cell, tmp_path: Path):  # type: ignore[no-untyped-def]
     built = store.find(stack)
-    provider = choose_in_stack(stack, built.key_versions()["podman"], built.root, [cell.method]).provider
+    provider = choose_in_stack(stack, built.key_versions()["podman"], built.root).provider
     with open_sessions((stack,)) as sessions:
         session = sessions[stack]
         document = RunDocument(run={}, stack={}, lab={}, provider={"id": "podman", "reason": "test"})

@@ -172,3 +172,24 @@ def test_a_failed_command_is_named_by_its_program_not_its_wrappers() -> None:
     assert program_of(["nsenter", "--net=/run/netns/x", "--", "iperf3", "-s"]) == "iperf3"
     assert program_of(["iperf3", "--", "x"]) == "iperf3" and program_of([]) == "?"
     assert str(CommandFailed(stacked, 125, "Error: no such image\n")) == "podman exited with 125: Error: no such image"
+
+
+def test_cpu_of_a_helper_that_exits_with_its_server_is_its_last_sample() -> None:
+    """Podman 5's rootlessport exits as soon as the one-off server does, before the trial can
+    read it: the sampled reading counts, and says so."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "import time\nend = time.process_time() + 0.4\n"
+                              "while time.process_time() < end: pass"])
+    watch = procs.CpuWatch(child.pid, interval=0.02)
+    child.wait(timeout=30)
+    time.sleep(0.1)
+    used, at_end = watch.finish()
+    assert not at_end and used is not None and 0.2 < used < 1.0
+    living = procs.CpuWatch(os.getpid(), interval=0.02)
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    used, at_end = living.finish()
+    assert at_end and used >= 0.15

@@ -88,3 +88,13 @@ def test_claims_are_given_per_stack() -> None:
 def test_a_cell_result_knows_its_label() -> None:
     cell = CellResult("tcp-rr", "remote", "pasta", "p50", "us", False, stack="trixie")
     assert cell.label == "pasta@trixie" and cell.cell.label == "tcp-rr/remote/pasta@trixie"
+
+
+def test_a_method_a_stacks_podman_cannot_run_is_not_applicable_there_only() -> None:
+    built = matrix.build(["host", "pasta"], ["tcp-stream"], ["remote"], ["host", "bookworm"])
+    reduced = built.without("bookworm", {"pasta": "not available in this stack: Podman 4.3.1 has no pasta"})
+    assert [c.label for c in reduced.cells] == ["tcp-stream/remote/host", "tcp-stream/remote/pasta",
+                                                "tcp-stream/remote/host@bookworm"]
+    assert reduced.not_applicable[-1] == (matrix.Cell("tcp-stream", "remote", "pasta", "bookworm"),
+                                          "not available in this stack: Podman 4.3.1 has no pasta")
+    assert reduced.methods_in("bookworm") == ["host"] and reduced.methods_in("host") == ["host", "pasta"]

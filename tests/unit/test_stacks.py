@@ -162,3 +162,18 @@ def test_the_image_skeleton_is_the_same_every_time() -> None:
     assert members["./bin"].issym() and members["./bin"].linkname == "usr/bin"
     assert members["./tmp"].mode == 0o1777 and members["./etc/passwd"].isfile()
     assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+
+
+def test_a_stack_with_a_mount_under_it_is_never_deleted(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A killed build or boot could leave this machine's /dev bound into a stack: deleting
+    the tree then would delete the machine's device nodes. Refuse and say so instead."""
+    victim = tmp_path / "stack" / "root" / "dev"
+    victim.mkdir(parents=True)
+    (victim / "null").write_text("pretend device")
+    mountinfo = f"23 1 254:0 / / rw - ext4 /dev/vda rw\n88 23 0:5 / {victim} rw - devtmpfs udev rw\n"
+    assert store.mounts_under(tmp_path / "stack", mountinfo) == [str(victim)]
+    assert store.mounts_under(tmp_path / "stac", mountinfo) == []  # a prefix of the name is not under it
+    monkeypatch.setattr(store, "mounts_under", lambda path: [str(victim)])
+    with pytest.raises(SetupError, match="has mounts under it"):
+        store.remove_tree(tmp_path / "stack")
+    assert (victim / "null").exists()
