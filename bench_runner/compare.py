@@ -221,11 +221,14 @@ def render_markdown(comparison: Comparison) -> str:
     out = ["## podman-netbench compare: B against A", ""]
     head = [["source", f"`{a.label}`", f"`{b.label}`"], *_versions_table(comparison)]
     out.append(tabulate(head, headers=["", "A", "B"], tablefmt="github"))
-    if any(r.paired for r in comparison.rows):
-        out += ["", "A and B are two stacks of the same run, measured round by round: B/A is median(B) / "
-                    "median(A) with a 95% bootstrap interval (seeded) that resamples rounds, keeping each round's "
-                    "A and B trials together; the verdict is B's, by each metric's direction; p is a two-sided "
-                    "Wilcoxon signed-rank test over the rounds.", ""]
+    paired = any(r.paired for r in comparison.rows)
+    if paired:
+        out += ["", "A and B are two stacks of the same run, measured round by round. B/A is median(B) / median(A) "
+                    "with a 95% bootstrap interval (seeded): where both cells ran in the same rounds (\"paired\") it "
+                    "resamples rounds, keeping each round's A and B trials together, and p is a two-sided Wilcoxon "
+                    "signed-rank test over the rounds; elsewhere (adaptive rounds gave one side more) it resamples "
+                    "each side on its own and p is a two-sided Mann-Whitney U. The verdict is B's, by each metric's "
+                    "direction.", ""]
     else:
         out += ["", "B/A is median(B) / median(A) with a 95% bootstrap interval (seeded); the verdict is B's, "
                     "by each metric's direction; p is a two-sided Mann-Whitney U.", ""]
@@ -236,9 +239,11 @@ def render_markdown(comparison: Comparison) -> str:
                      f"{fmt(r.a.median)} (n={r.a.n})", f"{fmt(r.b.median)} (n={r.b.n})", fmt(r.ratio.value),
                      fmt_interval(r.ratio.ci_low, r.ratio.ci_high),
                      "-" if r.ratio.p_value is None else f"{r.ratio.p_value:.2g}",
-                     f"**{r.verdict}**" if r.verdict == "worse" else r.verdict])
-    out.append(tabulate(rows, headers=["workload", "metric", "placement", "method", "A median", "B median", "B/A",
-                                       "95% CI", "p", "verdict"], tablefmt="github", disable_numparse=True))
+                     f"**{r.verdict}**" if r.verdict == "worse" else r.verdict,
+                     *((("paired" if r.paired else "independent"),) if paired else ())])
+    headers = ["workload", "metric", "placement", "method", "A median", "B median", "B/A", "95% CI", "p", "verdict"]
+    out.append(tabulate(rows, headers=headers + (["rounds"] if paired else []), tablefmt="github",
+                        disable_numparse=True))
     if any(r.verdict == "inconclusive" for r in comparison.rows):
         out += ["", f"inconclusive: no finite interval of the ratio (fewer than {stats.MIN_SAMPLES_FOR_CI} "
                     "samples on a side, or medians of 0 in A)."]
