@@ -33,6 +33,11 @@ class ProcessInfo:
         data["argv"] = list(self.argv)
         return data
 
+    @property
+    def identity(self) -> tuple[int, str, str]:
+        """What a process is at one moment: its pid, program and name (exec changes the last two)."""
+        return self.pid, self.exe, self.comm
+
 
 def listeners_in(netns_path: str) -> list[ss.Listener]:
     """Listening sockets of a network namespace, read as root with ``ss``."""
@@ -106,8 +111,10 @@ class Watcher(threading.Thread):
         while not self._stop_event.is_set() and time.monotonic() < end:
             try:
                 for info in self.look():
-                    # By pid and program: socket activation execs a new program in the same pid.
-                    if (info.pid, info.exe) not in {(s.pid, s.exe) for s in self.seen}:
+                    # By pid, program and name: socket activation execs a new program in the same
+                    # pid, and a container's init shows the server's exe while its name is still
+                    # runc's ("runc:[2:INIT]"): the same pid and exe seen again as the server counts.
+                    if info.identity not in {s.identity for s in self.seen}:
                         self.seen.append(info)
             except Exception as exc:  # noqa: BLE001 - reported, never kills the trial
                 self.error = str(exc)

@@ -218,10 +218,15 @@ class TrialRunner:
             ctx = ClientContext(session, cell.placement, port, settings)
             try:
                 client_output = driver.run_client(ctx)
+            except MeasurementError as exc:
+                why = server.diagnose()
+                if why:
+                    raise MeasurementError(f"{exc}; {why}") from None
+                raise
             finally:
                 cpu, cpu_read_at_end = cpu_watch.finish()
                 if watcher is not None:
-                    owners += [i for i in watcher.finish() if (i.pid, i.exe) not in {(o.pid, o.exe) for o in owners}]
+                    owners += [i for i in watcher.finish() if i.identity not in {o.identity for o in owners}]
             carriers = [self._carrier(session, i) for i in owners]
             chosen, chosen_carrier = next(
                 ((i, c) for i, c in zip(owners, carriers) if c == expected and i.comm.startswith(program)),

@@ -168,6 +168,11 @@ class RunningServer(abc.ABC):
     def stop(self) -> list[str]:
         """Stop the server and its helpers; verify they are gone. Returns problems."""
 
+    def diagnose(self) -> str:
+        """Why the server may not have served, where its manager knows better than the
+        client (a systemd unit's result); "" when there is nothing to add."""
+        return ""
+
 
 class Provider(abc.ABC):
     id: str = ""

@@ -207,9 +207,13 @@ class PodmanProvider(Provider):
         if not self._installed("podman") or self.version is None:
             return Availability(False, "podman is not installed")
         if method in activation.METHODS:
-            if self.stack_root is not None:
-                return Availability(True)  # the stack's own systemd runs the socket units
-            return activation.availability()
+            if self.stack_root is None:
+                return activation.availability()
+            # The stack's own systemd runs the socket units; the user variant's service comes
+            # from Quadlet, which Podman has had since 4.4.
+            if method == activation.USER and not (self.stack_root / "usr/libexec/podman/quadlet").exists():
+                return Availability(False, f"Podman {self.version} has no Quadlet (needs 4.4 or later)")
+            return Availability(True)
         network = METHODS[method].podman_network
         if network is None:
             return Availability(False, f"{method} is not a Podman network mode")

@@ -1,9 +1,10 @@
 """Socket activation inside a booted stack with real systemd units: install the units
 rendered by ``units``, start the socket, and on the way out stop and remove everything.
 
-The user variant's files live in the user's runtime directory and the system variant's in
-/run/systemd/system (both in the stack's /run, a tmpfs), so nothing of a trial outlives the
-stack's boot even if a run is killed. Files in the user's places are written as the user.
+The user variant's files live where the guide puts them (~/.config/containers/systemd and
+~/.config/systemd/user, which every Quadlet release reads), written as the user; the system
+variant's in /run/systemd/system. A stack's boot removes any the suite left there when a run
+was killed (``stale_user_units``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from .base import BIND_DEVICE, RunningServer, ServerExit, ServerSpec, Session, w
 
 #: Where the system variant's server output goes (root's directory in the stack's /run).
 SYSTEM_OUTPUT_DIR = "/run/podman-netbench-units"
+#: The user's own unit directories, under its home.
+QUADLET_DIR = ".config/containers/systemd"
+USER_UNIT_DIR = ".config/systemd/user"
 OUTPUT_LIMIT = 1 << 20
 STOP_TIMEOUT = 60.0
 
@@ -55,9 +59,10 @@ def plan(shell: StackShell, name: str, spec: ServerSpec, port: int, worker_dir: 
          mounts: tuple[str, ...], *, system: bool) -> tuple[InstalledUnits, dict[str, str]]:
     """The unit files (path -> text) for one socket-activated server."""
     if system:
-        out_dir, unit_dir = SYSTEM_OUTPUT_DIR, "/run/systemd/system"
+        out_dir, unit_dir, quadlet_dir = SYSTEM_OUTPUT_DIR, "/run/systemd/system", ""
     else:
-        out_dir, unit_dir = f"{shell.runtime_dir}/netbench", f"{shell.runtime_dir}/systemd/user"
+        out_dir = f"{shell.runtime_dir}/netbench"
+        unit_dir, quadlet_dir = f"{shell.home}/{USER_UNIT_DIR}", f"{shell.home}/{QUADLET_DIR}"
     request = units.SocketRequest(
         name=name, port=port, protocols=spec.protocols, command=tuple(spec.command(container_workers)), image=IMAGE,
         volumes=(*mounts, f"{worker_dir}:{container_workers}:ro"),
@@ -67,7 +72,7 @@ def plan(shell: StackShell, name: str, spec: ServerSpec, port: int, worker_dir: 
     if system:
         files[f"{unit_dir}/{name}.service"] = units.system_service(request, user=shell.user.name, uid=shell.user.uid)
     else:
-        files[f"{shell.runtime_dir}/containers/systemd/{name}.container"] = units.quadlet_container(request)
+        files[f"{quadlet_dir}/{name}.container"] = units.quadlet_container(request)
     installed = InstalledUnits(shell, name, system, tuple(files), request.stdout_path, request.stderr_path)
     return installed, files
 
@@ -139,6 +144,34 @@ def read_output(installed: InstalledUnits, path: str) -> str:
     return result.stdout
 
 
+def stale_user_units(shell: StackShell) -> list[str]:
+    """The suite's unit files a killed run left in the user's directories (named for a run
+    by ``lab.resource_name``), removed as the user."""
+    from ..lab import NAME_PREFIX
+
+    listed = shell.run(["find", f"{shell.home}/{QUADLET_DIR}", f"{shell.home}/{USER_UNIT_DIR}", "-maxdepth", "1",
+                        "-name", f"{NAME_PREFIX}*"], timeout=30, check=False)
+    stale = [line for line in listed.stdout.splitlines() if line.strip()]
+    if stale:
+        shell.run(["rm", "-f", *stale], timeout=30)
+        shell.run(["systemctl", "--user", "daemon-reload"], timeout=STOP_TIMEOUT, check=False)
+    return stale
+
+
+def diagnosis(installed: InstalledUnits) -> str:
+    """Why a socket-activated service did not serve, if systemd says it failed."""
+    state = service_state(installed)
+    if state.get("Result") in (None, "", "success"):
+        return ""
+    journal = installed.run(["journalctl", *(() if installed.system else ("--user",)), "--no-pager", "-o", "cat",
+                             "-n", "40"], timeout=30, check=False)
+    lines = [line.strip() for line in journal.stdout.splitlines() if line.strip()]
+    hint = next((line for line in reversed(lines) if "notification" in line or "Failed with result" not in line
+                 and installed.name not in line and ("error" in line.lower() or "failed" in line.lower())), "")
+    return (f"{installed.name}.service failed with result '{state.get('Result')}'"
+            + (f" ({hint})" if hint else ""))
+
+
 class UnitActivatedServer(RunningServer):
     """A server behind a systemd socket in a stack; it starts on the first connection."""
 
@@ -165,6 +198,9 @@ class UnitActivatedServer(RunningServer):
 
     def stop(self) -> list[str]:
         return self.session.state.forget_if_gone([self.entry], remove(self.installed))
+
+    def diagnose(self) -> str:
+        return diagnosis(self.installed)
 
 
 def start(session: Session, spec: ServerSpec, *, system: bool, container_workers: str,

@@ -45,3 +45,26 @@ def test_nothing_observed_is_none_not_a_guess() -> None:
     document = _document_with("pasta", {})
     cell = next(c for c in document.cells if c.method == "pasta" and c.trials)
     assert analysis.trial_carrier(cell.trials[0]) is None and analysis.trial_peer(cell.trials[0]) is None
+
+
+def test_the_watcher_sees_a_container_init_become_the_server() -> None:
+    """A container's init already runs the server's exe while its name is still runc's; the
+    same pid and exe seen again under the server's name is the carrier the trial waits for
+    (missed once, the socket-activation-system trial failed on a fast machine)."""
+    from bench_runner.observe import ProcessInfo, Watcher
+
+    states = iter([
+        [ProcessInfo(7, "runc:[2:INIT]", "/usr/bin/python3.13", ("runc", "init"), 1001, "runc", 5)],
+        [ProcessInfo(7, "python3", "/usr/bin/python3.13", ("python3", "-I"), 1001, "server:python3", 5)],
+    ])
+    last: list[ProcessInfo] = []
+
+    def look() -> list[ProcessInfo]:
+        last[:] = next(states, last)
+        return list(last)
+
+    watcher = Watcher(look, lambda seen: any(i.comm == "python3" for i in seen), interval=0.01, deadline=5)
+    watcher.start()
+    watcher.join(timeout=3)
+    assert not watcher.is_alive(), "the watcher never saw the server"
+    assert [i.comm for i in watcher.finish()] == ["runc:[2:INIT]", "python3"]

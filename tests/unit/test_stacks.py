@@ -177,3 +177,21 @@ def test_a_stack_with_a_mount_under_it_is_never_deleted(tmp_path, monkeypatch) -
     with pytest.raises(SetupError, match="has mounts under it"):
         store.remove_tree(tmp_path / "stack")
     assert (victim / "null").exists()
+
+
+def test_a_stacks_podman_offers_what_its_files_and_version_allow(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bench_runner.providers.podman import PodmanProvider
+
+    for program in ("usr/bin/podman", "usr/bin/pasta", "usr/bin/slirp4netns"):
+        (tmp_path / program).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / program).touch()
+    old = PodmanProvider("4.3.1", stack_root=tmp_path)  # Debian 12's: no pasta mode, no Quadlet
+    assert "no pasta network mode" in old.check("pasta").reason
+    assert "no Quadlet" in old.check("socket-activation-user").reason
+    assert old.check("socket-activation-system").available  # a plain system unit needs no Quadlet
+    (tmp_path / "usr/libexec/podman").mkdir(parents=True)
+    (tmp_path / "usr/libexec/podman/quadlet").touch()
+    new = PodmanProvider("5.4.2", stack_root=tmp_path)
+    assert all(new.check(m).available for m in ("pasta", "slirp4netns-rootlesskit", "socket-activation-user"))
+    (tmp_path / "usr/bin/slirp4netns").unlink()
+    assert "slirp4netns is not installed" in new.check("slirp4netns-slirp4netns").reason
