@@ -8,11 +8,9 @@ ever touched; processes are identified by pid and start time.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any, Callable, Iterator
 from . import lab as lab_mod
 from . import procs
 from .errors import BenchError, SetupError
+from .locks import FileLock
 from .paths import RUN_DIR
 from .user import BenchUser
 
@@ -41,34 +40,20 @@ class RunLock:
     pause process are shared, so a second run refuses instead of mixing results."""
 
     path: Path = field(default_factory=lambda: RUN_DIR / "lock")
-    _fh: Any = None
+    _lock: FileLock | None = None
 
     def acquire(self, *, wait: float = 0.0) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")  # noqa: SIM115
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    fh.seek(0)
-                    holder = fh.read().strip() or "unknown"
-                    fh.close()
-                    raise RunBusy(f"another benchmark run is in progress ({holder}); wait for it to finish") from None
-                time.sleep(0.2)
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}\n")
-        fh.flush()
-        self._fh = fh
+        lock = FileLock(self.path)
+        if not lock.acquire(exclusive=True, wait=wait):
+            holder = lock.holder() or "unknown"
+            raise RunBusy(f"another benchmark run is in progress ({holder}); wait for it to finish")
+        lock.mark()
+        self._lock = lock
 
     def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     def __enter__(self) -> "RunLock":
         self.acquire()

@@ -123,7 +123,7 @@ def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef]) -
 def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
     refs = [procs.ProcRef.from_json(r) for r in entry.get("processes", [])]
     if entry.get("stack"):
-        from ..stacks.boot import StackShell
+        from ..stacks.shell import StackShell
 
         shell = StackShell.from_json(entry["stack"])
         if not shell.pid1.alive():

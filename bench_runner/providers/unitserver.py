@@ -15,7 +15,7 @@ from typing import Any
 
 from ..errors import BenchError, MeasurementError
 from ..paths import IMAGE
-from ..stacks.boot import StackShell
+from ..stacks.shell import StackShell
 from . import activation, units
 from .base import BIND_DEVICE, RunningServer, ServerExit, ServerSpec, Session, wait_host_port
 

@@ -8,7 +8,6 @@ removing take it exclusively, so a booted stack is never rebuilt or removed unde
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SetupError, UsageError
+from ..locks import FileLock
 from ..parsers import versions
 from ..paths import STATE_DIR
 from .spec import HOST
@@ -143,26 +143,16 @@ class StackLock:
     """Shared while a run boots the stack, exclusive while it is built or removed."""
 
     def __init__(self, name: str) -> None:
-        self.path = STACKS_DIR / f".{name}.lock"
-        self._fh: Any = None
+        self.name = name
+        self._lock = FileLock(STACKS_DIR / f".{name}.lock")
 
     def acquire(self, *, exclusive: bool) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(self.path, "a+")  # noqa: SIM115
-        try:
-            fcntl.flock(fh, (fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH) | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.close()
-            name = self.path.name[1:-len(".lock")]
+        if not self._lock.acquire(exclusive=exclusive):
             doing = "a run is using it" if exclusive else "it is being built or removed"
-            raise SetupError(f"stack '{name}' is busy: {doing}; try again when that has finished") from None
-        self._fh = fh
+            raise SetupError(f"stack '{self.name}' is busy: {doing}; try again when that has finished")
 
     def release(self) -> None:
-        if self._fh is not None:
-            fcntl.flock(self._fh, fcntl.LOCK_UN)
-            self._fh.close()
-            self._fh = None
+        self._lock.release()
 
 
 def remove(name: str) -> Path:

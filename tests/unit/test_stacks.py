@@ -11,6 +11,7 @@ import pytest
 
 from bench_runner import image
 from bench_runner.errors import SetupError, UsageError
+from bench_runner.parsers import podman_info
 from bench_runner.parsers.versions import parse_dpkg_status
 from bench_runner.stacks import boot, build, spec, store
 from tests.conftest import read_data
@@ -136,14 +137,14 @@ def test_the_pids_limit_is_turned_off_only_without_the_pids_controller() -> None
 
 
 def test_podman_info_summary_from_a_recorded_stack() -> None:
-    summary = boot.podman_info_summary(json.loads(read_data("podman-info-5.4.2-stack.json")))
+    summary = podman_info.summary(json.loads(read_data("podman-info-5.4.2-stack.json")))
     assert summary["version"] == "5.4.2"
     assert summary["rootless_network_cmd"] == "pasta"
     assert summary["network_backend"] == "netavark"
     assert summary["cgroup_version"] == "v2"
     assert summary["oci_runtime"]["name"] == "runc"
     assert summary["slirp4netns"]["version"] == "slirp4netns version 1.2.1"
-    assert boot.podman_info_summary({})["version"] is None  # nothing known: no crash
+    assert podman_info.summary({})["version"] is None  # nothing known: no crash
 
 
 def test_the_boot_script_pivots_into_the_stack_and_becomes_systemd() -> None:
