@@ -29,6 +29,8 @@ class MethodRow:
     failed_trials: int
     extra: dict[str, stats.Summary] = field(default_factory=dict)
     stack: str = HOST_STACK
+    #: The data do not separate it from the next row (best first).
+    ties_next: bool = False
 
     @property
     def label(self) -> str:
@@ -92,7 +94,7 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
     tables = []
     for (workload, placement), cells in groups(document).items():
         first = cells[0]
-        samples = {c.label: c.samples() for c in cells if c.status == "measured" and c.samples()}
+        samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
         unranked = []
         for c in cells:
             if c.label in samples:
@@ -104,6 +106,7 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
             else:
                 unranked.append((c.label, "no samples"))
         ranked = stats.rank(samples, higher_is_better=first.higher_is_better) if samples else []
+        ties_next = {item.key: item.ties_next for item in ranked}
         by_label = {c.label: c for c in cells}
         rows = []
         for item in ranked:
@@ -119,6 +122,7 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                 method=cell.method, rank=item.rank, summary=item.summary, vs_baseline=vs,
                 listeners=_observed(cell, trial_carrier), peers=_observed(cell, trial_peer),
                 failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra, stack=cell.stack,
+                ties_next=ties_next[item.key],
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,
                                 tuple(rows), tuple(unranked)))

@@ -73,7 +73,7 @@ def build_parser() -> Parser:
         description="Benchmark suite for rootless Podman networking: measures pasta, slirp4netns "
                     "(rootlesskit or slirp4netns port handler), host networking and socket activation "
                     "on identical workloads in a two-host lab of network namespaces, ranks them with "
-                    "bootstrap intervals, and checks the claims of the podman-networking-docs guide.",
+                    "distribution-free intervals, and checks the claims of the podman-networking-docs guide.",
         epilog=EXIT_CODES,
         formatter_class=HelpFormatter,
     )

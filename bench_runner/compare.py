@@ -2,7 +2,8 @@
 
 A side is a results document or a stack snapshot in the asv history (all samples recorded
 for it on one machine). Per workload, metric, placement and method: both medians, the
-ratio B/A with a seeded bootstrap interval (``stats.ratio``), and a verdict for B against
+ratio B/A with its interval (``stats.ratio``: paired by round for two stacks of one run, else
+Hodges-Lehmann with the Mann-Whitney interval), and a verdict for B against
 A from the metric's own direction (``stats.better``): a throughput drop is "worse", a
 latency rise is "worse". asv's compare assumes lower is better for everything, so its
 +/- cannot be used for throughput. No finite interval of the ratio (fewer than three
@@ -55,6 +56,11 @@ class Side:
     cells: dict[CellKey, CellSamples] = field(hash=False)
     #: The run a document side came from (its id and start), to pair two stacks of one run.
     run: tuple[str, str] | None = None
+    #: A snapshot side's samples run by run, where it pools several runs and their documents
+    #: are still where they were recorded from (for an interval that covers run-to-run variance).
+    runs: dict[CellKey, tuple[tuple[float, ...], ...]] = field(default_factory=dict, hash=False)
+    #: Runs pooled in a snapshot side (1 for a document).
+    run_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Row:
     worse_by_pct: float  # how much worse B is than A, in the metric's direction (negative: better)
     #: Rounds paired: A and B are two stacks of one run, their trials of a round resampled together.
     paired: bool = False
+    #: Runs behind each side where a side pools several (the interval then resamples runs).
+    runs: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,12 @@ class Comparison:
     threshold_pct: float | None
 
     def regressions(self) -> list[Row]:
-        """Cells significantly worse by more than the threshold (none without a threshold)."""
+        """Cells whose whole interval of the change lies beyond the threshold, the worse way
+        (none without a threshold): "worse by more than PCT" is then what the data show, not
+        only what the point estimate says."""
         if self.threshold_pct is None:
             return []
-        return [r for r in self.rows if r.verdict == "worse" and r.worse_by_pct > self.threshold_pct]
+        return [r for r in self.rows if r.verdict == "worse" and interval_beyond(r, self.threshold_pct)]
 
 
 def worse_by_pct(ratio_value: float, higher_is_better: bool) -> float:
@@ -96,8 +106,22 @@ def worse_by_pct(ratio_value: float, higher_is_better: bool) -> float:
     return (1.0 - ratio_value) * 100.0 if higher_is_better else (ratio_value - 1.0) * 100.0
 
 
+def interval_beyond(row: "Row", threshold_pct: float) -> bool:
+    """The whole interval of B/A is worse than A by more than ``threshold_pct`` percent."""
+    low, high = row.ratio.ci_low, row.ratio.ci_high
+    if low is None or high is None:
+        return False
+    if row.higher_is_better:
+        return high < 1 - threshold_pct / 100
+    return low > 1 + threshold_pct / 100
+
+
 def verdict(ratio_: stats.Ratio, higher_is_better: bool) -> str:
+    """B against A; "same" where every round gave exactly the same value on both sides."""
     if ratio_.ci_low is None or ratio_.ci_high is None:
+        return "same" if ratio_.paired and ratio_.value == 1 and ratio_.n >= stats.MIN_SAMPLES_FOR_CI \
+            else "inconclusive"
+    if not ratio_.nominal:
         return "inconclusive"
     return stats.better(ratio_, higher_is_better)
 
@@ -149,7 +173,28 @@ def side_from_snapshot(conf: AsvConfig, name: str, machine: str | None, metrics:
         cells[CellKey(stored.workload, stored.metric, stored.placement, stored.method)] = CellSamples(
             stored.unit, stored.higher_is_better, tuple(stored.samples))
     label = f"{point.tag or point.commit[:8]} on {machine}"
-    return Side(label, "snapshot", point.commit, point.snapshot.items, cells)
+    run_count, runs = _runs_of(conf, machine, point.commit, metrics, set(cells))
+    return Side(label, "snapshot", point.commit, point.snapshot.items, cells, runs=runs, run_count=run_count)
+
+
+def _runs_of(conf: AsvConfig, machine: str, commit: str, metrics: str,
+             keys: set[CellKey]) -> tuple[int, dict[CellKey, tuple[tuple[float, ...], ...]]]:
+    """How many runs a snapshot pools on a machine, and, when every one of their documents
+    can still be read, each cell's samples run by run (the ledger names the documents)."""
+    from .history.record import ledger_rows
+
+    rows = [r for r in ledger_rows(conf) if r["machine"] == machine and r["commit"] == commit]
+    per_run: list[dict[CellKey, tuple[float, ...]]] = []
+    for row in rows:
+        run_id, at, stack = row["run_id"].partition("@")
+        try:
+            side = side_from_document(Path(row["source"]), metrics, stack if at else HOST_STACK)
+        except UsageError:
+            return len(rows), {}  # a document is gone: the pooled samples are all there is
+        per_run.append({k: c.samples for k, c in side.cells.items()})
+    if len(per_run) < 2:
+        return len(rows), {}
+    return len(rows), {k: tuple(r[k] for r in per_run if k in r) for k in keys}
 
 
 def load_side(argument: str, conf_loader: Callable[[], AsvConfig], machine: str | None, metrics: str) -> Side:
@@ -179,13 +224,18 @@ def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparis
             not_compared.append((key, f"A is in {left.unit}, B in {right.unit} (or their directions differ)"))
             continue
         pairs = _round_pairs(a, b, left, right)
+        runs = None
         if pairs is not None:
             ratio_ = stats.paired_ratio([y for _, y in pairs], [x for x, _ in pairs])
+        elif len(a.runs.get(key, ())) > 1 or len(b.runs.get(key, ())) > 1:
+            a_runs, b_runs = a.runs.get(key) or (left.samples,), b.runs.get(key) or (right.samples,)
+            ratio_ = stats.hierarchical_ratio(b_runs, a_runs)
+            runs = (len(a_runs), len(b_runs))
         else:
             ratio_ = stats.ratio(right.samples, left.samples)
         rows.append(Row(key, left.unit, left.higher_is_better, stats.summarize(left.samples),
                         stats.summarize(right.samples), ratio_, verdict(ratio_, left.higher_is_better),
-                        worse_by_pct(ratio_.value, left.higher_is_better), paired=pairs is not None))
+                        worse_by_pct(ratio_.value, left.higher_is_better), paired=pairs is not None, runs=runs))
     if not rows:
         raise UsageError("A and B have no measured cell in common (same workload, metric, placement and method)")
     return Comparison(a, b, tuple(rows), tuple(sorted(set(a.cells) - set(b.cells))),
@@ -223,15 +273,27 @@ def render_markdown(comparison: Comparison) -> str:
     out.append(tabulate(head, headers=["", "A", "B"], tablefmt="github"))
     paired = any(r.paired for r in comparison.rows)
     if paired:
-        out += ["", "A and B are two stacks of the same run, measured round by round. B/A is median(B) / median(A) "
-                    "with a 95% bootstrap interval (seeded): where both cells ran in the same rounds (\"paired\") it "
-                    "resamples rounds, keeping each round's A and B trials together, and p is a two-sided Wilcoxon "
-                    "signed-rank test over the rounds; elsewhere (adaptive rounds gave one side more) it resamples "
-                    "each side on its own and p is a two-sided Mann-Whitney U. The verdict is B's, by each metric's "
-                    "direction.", ""]
+        out += ["", "A and B are two stacks of the same run, measured round by round. Where both cells ran in "
+                    "the same rounds (\"paired\"), B/A is the median of the per-round ratios B/A with the "
+                    "order-statistic interval of those ratios (at least 95%) and p is the exact sign test over the "
+                    "rounds; elsewhere B/A is the Hodges-Lehmann ratio (the median of all B/A pairs) with the interval "
+                    "from the exact Mann-Whitney test. The verdict is B's, by each metric's direction.", ""]
     else:
-        out += ["", "B/A is median(B) / median(A) with a 95% bootstrap interval (seeded); the verdict is B's, "
-                    "by each metric's direction; p is a two-sided Mann-Whitney U.", ""]
+        out += ["", "B/A is the Hodges-Lehmann ratio (the median of all B/A pairs) with the 95% interval from the "
+                    "exact Mann-Whitney test (exact where B and A differ by a factor); the verdict is B's, by each "
+                    "metric's direction; p is a two-sided Mann-Whitney U.", ""]
+    pooled = [r for r in comparison.rows if r.runs]
+    if pooled:
+        out += ["Rows marked 'runs' pool several runs on a side: B/A is the ratio of the pooled medians with a "
+                "two-stage bootstrap interval (runs, then trials within runs), so run-to-run variance is in it "
+                "(approximately 95%: with few runs a bootstrap covers less than it says).", ""]
+    if a.run_count <= 1 and b.run_count <= 1 and not paired:
+        out += ["Each side is one run: run-to-run variance (a reboot, another day) is not in these intervals; "
+                "record more runs of each stack to see it.", ""]
+    for side, name in ((a, "A"), (b, "B")):
+        if side.run_count > 1 and not side.runs:
+            out += [f"{name} pools {side.run_count} runs whose documents are no longer where they were recorded "
+                    "from: its samples count as one run, so its run-to-run variance is not in the intervals.", ""]
     rows = []
     for r in comparison.rows:
         direction = "higher is better" if r.higher_is_better else "lower is better"
@@ -240,9 +302,10 @@ def render_markdown(comparison: Comparison) -> str:
                      fmt_interval(r.ratio.ci_low, r.ratio.ci_high),
                      "-" if r.ratio.p_value is None else f"{r.ratio.p_value:.2g}",
                      f"**{r.verdict}**" if r.verdict == "worse" else r.verdict,
-                     *((("paired" if r.paired else "independent"),) if paired else ())])
+                     *((("paired" if r.paired else f"runs {r.runs[0]}+{r.runs[1]}" if r.runs else "independent"),)
+                       if paired or pooled else ())])
     headers = ["workload", "metric", "placement", "method", "A median", "B median", "B/A", "95% CI", "p", "verdict"]
-    out.append(tabulate(rows, headers=headers + (["rounds"] if paired else []), tablefmt="github",
+    out.append(tabulate(rows, headers=headers + (["samples"] if paired or pooled else []), tablefmt="github",
                         disable_numparse=True))
     if any(r.verdict == "inconclusive" for r in comparison.rows):
         out += ["", f"inconclusive: no finite interval of the ratio (fewer than {stats.MIN_SAMPLES_FOR_CI} "
@@ -273,7 +336,8 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     regressions = {id(r) for r in comparison.regressions()}
     return {
         "a": side(comparison.a), "b": side(comparison.b),
-        "ratio": "median(B) / median(A)", "confidence": stats.CONFIDENCE,
+        "ratio": "B against A: median of per-round ratios (paired) or Hodges-Lehmann ratio",
+        "confidence": stats.CONFIDENCE,
         "threshold_pct": comparison.threshold_pct,
         "rows": [{
             "workload": r.key.workload, "metric": r.key.metric, "placement": r.key.placement,
@@ -281,7 +345,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
             "a": summary(r.a), "b": summary(r.b),
             "ratio": _finite(r.ratio.value), "ratio_ci": [r.ratio.ci_low, r.ratio.ci_high],
             "p_value": r.ratio.p_value, "verdict": r.verdict, "worse_by_pct": _finite(r.worse_by_pct),
-            "paired_by_round": r.paired,
+            "paired_by_round": r.paired, "runs": list(r.runs) if r.runs else None,
             "regression": id(r) in regressions,
         } for r in comparison.rows],
         "only_in_a": [k.label for k in comparison.only_a],

@@ -84,6 +84,13 @@ class CellResult:
         return [t.samples[metric] for t in self.trials
                 if t.status == "ok" and (include_warmup or not t.warmup) and metric in t.samples]
 
+    def samples_by_round(self, metric: str | None = None) -> dict[int, float]:
+        """The same values by the round they were measured in, so two cells of one run can be
+        compared round by round (the run interleaves every cell in every round)."""
+        metric = metric or self.metric
+        return {t.round: t.samples[metric] for t in self.trials
+                if t.status == "ok" and not t.warmup and metric in t.samples}
+
     def metric_info(self, metric: str) -> MetricInfo:
         if metric == self.metric:
             return MetricInfo(self.metric, self.unit, self.higher_is_better)

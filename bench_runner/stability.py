@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from . import defaults, stats
 from .results import CellResult, RunDocument
 
-#: Fewer measured trials than this and intervals are too wide to say much.
-FEW_TRIALS = 5
+#: Fewer measured trials than this and no interval reaches 95%.
+FEW_TRIALS = 6
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,14 @@ def fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{decimals}f}"
 
 
-def fmt_interval(low: float | None, high: float | None) -> str:
+def fmt_interval(low: float | None, high: float | None, level: float | None = None) -> str:
+    """ "[10.9, 14.5]"; an interval below the nominal 95% carries its true level: "[3.1, 4.0] (75%)"."""
     if low is None or high is None:
         return "-"
-    return f"[{fmt(low)}, {fmt(high)}]"
+    text = f"[{fmt(low)}, {fmt(high)}]"
+    if level is not None and level < 0.95 - 1e-12:
+        text += f" ({level * 100:.3g}%)"
+    return text
 
 
 def fmt_with_interval(value: float | None, low: float | None, high: float | None) -> str:
@@ -51,14 +55,21 @@ def rank_rows(table: RankTable) -> list[list[str]]:
             row.rank,
             row.label,
             fmt(row.summary.median),
-            fmt_interval(row.summary.ci_low, row.summary.ci_high),
+            fmt_interval(row.summary.ci_low, row.summary.ci_high, row.summary.ci_level),
             "1 (baseline)" if row.is_baseline else (fmt(vs.value) if vs else "-"),
-            fmt_interval(vs.ci_low, vs.ci_high) if vs else "",
+            fmt_interval(vs.ci_low, vs.ci_high, vs.level) if vs else "",
             f"{row.summary.n}" + (f" ({row.failed_trials} failed)" if row.failed_trials else ""),
             ", ".join(row.listeners) or "-",
             ", ".join(row.peers) or "-",
         ])
     return rows
+
+
+#: Under every ranked table: what its interval and rank columns mean.
+RANK_NOTE = ("95% CI: an order-statistic interval that covers the true median at least 95% of the time at its n "
+             "(below 6 trials: [min, max], with its true level in parentheses; '-': too few trials, or every "
+             "reading the same); vs host: the median of per-round ratios to host in the same stack; rank: "
+             "the places the data allow after comparing every pair (2-3: not separated from rank 2 or 3)")
 
 
 def render(table: RankTable, *, tablefmt: str = "simple") -> str:
@@ -85,12 +96,16 @@ def extra_rows(table: RankTable, units: dict[str, str]) -> tuple[list[str], list
 
 
 def render_all(tables: list[RankTable], *, tablefmt: str = "simple") -> str:
-    return "\n\n".join(f"{title(t)}\n{render(t, tablefmt=tablefmt)}" for t in tables)
+    text = "\n\n".join(f"{title(t)}\n{render(t, tablefmt=tablefmt)}" for t in tables)
+    return f"{text}\n{RANK_NOTE}" if tables else text
 
 
-VERDICT_HEADERS = ["workload / placement", "expected", "ratio", "95% CI", "verdict"]
-VERDICT_NOTE = ("ratio = median of the first / median of the second; for metrics where lower is better, "
-                "'holds' needs the ratio below 1")
+VERDICT_HEADERS = ["workload / placement", "expected", "ratio", "95% CI", "p (Holm)", "verdict"]
+VERDICT_NOTE = ("ratio = the first against the second, the median of their per-round ratios; for metrics where "
+                "lower is better, 'holds' needs the ratio below 1; p (Holm) = the sign test's p-value adjusted "
+                "over the family. The verdicts are one family per run: a pair holds or is violated only when "
+                "that stays below 5%, so the chance of any false verdict in the table is at most 5%; "
+                "'unadjusted' shows where the pair's own 95% interval alone would have decided otherwise")
 
 
 def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
@@ -98,12 +113,16 @@ def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
     rows = []
     for verdict in verdicts:
         for pair in verdict.pairs:
+            notes = [pair.why] if pair.why else []
+            if pair.raw_verdict and pair.raw_verdict != pair.verdict:
+                notes.append(f"unadjusted: {pair.raw_verdict}")
             rows.append([
                 verdict.where,
                 f"{pair.better} > {pair.worse}",
                 fmt(pair.ratio),
-                fmt_interval(pair.ci_low, pair.ci_high),
-                pair.verdict + (f" ({pair.why})" if pair.why else ""),
+                fmt_interval(pair.ci_low, pair.ci_high, pair.level),
+                "-" if pair.p_adjusted is None else f"{pair.p_adjusted:.2g}",
+                pair.verdict + (f" ({'; '.join(notes)})" if notes else ""),
             ])
     return rows
 
@@ -147,7 +166,7 @@ def claim_value(value: object) -> str:
     if value == 0:
         return "0"
     return {"ip_unprivileged_port_start": "floor", "below-floor refused": "floor",
-            "below-floor allowed": "below floor"}.get(str(value), str(value))
+            "below-floor allowed": "below floor", "baseline": "baseline"}.get(str(value), str(value))
 
 
 CLAIMS_LEGEND = ("'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start; "

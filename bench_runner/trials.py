@@ -71,6 +71,21 @@ class Starting:
     elapsed_s: float
 
 
+def family(cell: Cell) -> tuple[str, str]:
+    """Cells compared with one another (ranked, judged, divided by host): one workload and
+    placement, every method and stack."""
+    return cell.workload, cell.placement
+
+
+def extra_round(cells: tuple[Cell, ...], imprecise: Callable[[Cell], bool],
+                given_up: Callable[[Cell], bool]) -> tuple[Cell, ...]:
+    """The cells of another round: every cell of each family that still has an imprecise
+    cell, so the family stays interleaved round by round to the end (its ratios stay
+    paired, and drift hits all its methods alike); cells given up on are left out."""
+    wanted = {family(c) for c in cells if imprecise(c)}
+    return tuple(c for c in cells if family(c) in wanted and not given_up(c))
+
+
 def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Cell]:
     """Every cell once per round, in an order shuffled with (seed, round)."""
     order = list(cells)
@@ -110,7 +125,8 @@ class TrialRunner:
             self._run_round(plan, round_index, plan.matrix.cells, started)
         round_index = fixed_rounds
         while round_index < plan.warmup_rounds + plan.max_rounds:
-            pending = tuple(c for c in plan.matrix.cells if self._imprecise(c, plan.precision))
+            pending = extra_round(plan.matrix.cells, lambda c: self._imprecise(c, plan.precision),
+                                  lambda c: self._failures.get(c, 0) >= MAX_CONSECUTIVE_FAILURES)
             if not pending:
                 break
             self._total = self._done + len(pending)
@@ -123,8 +139,10 @@ class TrialRunner:
         values = result.samples()
         if self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES or not values:
             return False
-        width = stats.summarize(values).half_width
-        return width is None or width > precision
+        summary = stats.summarize(values)
+        if summary.identical:
+            return False  # every reading the same: more rounds will not show a spread
+        return summary.half_width is None or summary.half_width > precision
 
     def _run_round(self, plan: Plan, round_index: int, cells: tuple[Cell, ...], started: float) -> None:
         warmup = round_index < plan.warmup_rounds

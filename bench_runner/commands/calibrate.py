@@ -22,7 +22,7 @@ DESCRIPTION = (
     "divided by sockperf ping-pong's p50 round trip (goal: at most 1.25), and the suite's "
     "echo-stream divided by iperf3's tcp-stream (goal: at least 0.9). Both sides run as the "
     "benchmark user between the same two namespaces; the suite's side through the same drivers "
-    "and trials as run. Repetitions are interleaved; medians with 95% bootstrap intervals."
+    "and trials as run. Repetitions are interleaved; medians with order-statistic intervals (95% or more)."
 )
 
 
@@ -107,18 +107,18 @@ def render(comparisons: list[Comparison], plan: CalibrationPlan, provider: str) 
         if not values:
             return "-"
         s = stats.summarize(values)
-        return f"{fmt(s.median)} {unit} {fmt_interval(s.ci_low, s.ci_high)}".rstrip(" -")
+        return f"{fmt(s.median)} {unit} {fmt_interval(s.ci_low, s.ci_high, s.ci_level)}".rstrip(" -")
 
     rows = []
     for c in comparisons:
         paired = c.paired
-        ratio = c.ratio
         rows.append([
             c.id,
             f"{c.suite_label}: {median(c.suite, c.unit)}",
             f"{c.reference_label}: {median(c.reference, c.unit)}",
-            f"{fmt(paired.median)} {fmt_interval(paired.ci_low, paired.ci_high)}".rstrip(" -") if paired else "-",
-            f"{fmt(ratio.value)} {fmt_interval(ratio.ci_low, ratio.ci_high)}".rstrip(" -") if ratio else "-",
+            f"{fmt(paired.median)} {fmt_interval(paired.ci_low, paired.ci_high, paired.ci_level)}".rstrip(" -")
+            if paired else "-",
+            fmt(c.ratio_of_medians),
             c.goal_text,
             {True: "met", False: "NOT met", None: "not measured"}[c.met],
         ])

@@ -14,7 +14,7 @@ DESCRIPTION = (
     "(RUN.json@trixie; two stacks of one run are paired round by round), or a stack snapshot of "
     "the asv history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash). Per "
     "workload, metric, placement and method: both medians, the ratio B/A with its 95%% "
-    "bootstrap interval, and whether B is better, worse or the same, by the metric's direction "
+    "interval, and whether B is better, worse or the same, by the metric's direction "
     "(throughput: higher is better; latency: lower is better). Output is Markdown for a bug "
     "tracker, or JSON."
 )

@@ -20,7 +20,8 @@ DESCRIPTION = (
     "Build the two-host lab, run repeated interleaved trials of every method x workload x "
     "placement (each trial a fresh server and client, as the unprivileged benchmark user), "
     "write the results document after every trial, and print per workload and placement a "
-    "ranked table of medians with 95%% bootstrap intervals and ratios to host."
+    "ranked table of medians with intervals that cover at least 95%%, ratios to host, transitive ranks and "
+    "family-wise ordering verdicts."
 )
 DEFAULT_WORKLOADS = "tcp-stream,tcp-rr"
 
@@ -44,10 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--duration", type=positive_int, default=3, help="seconds measured per trial")
     parser.add_argument("--omit", type=non_negative_int, default=1,
                         help="seconds of warm-up discarded at the start of each trial")
-    parser.add_argument("--rounds", type=positive_int, default=5,
-                        help="measured rounds every cell gets (trials per method x workload x placement)")
-    parser.add_argument("--max-rounds", type=positive_int, default=10,
-                        help="keep adding rounds for cells whose interval is wider than --precision, up to this")
+    parser.add_argument("--rounds", type=positive_int, default=defaults.ROUNDS,
+                        help="measured rounds every cell gets (trials per method x workload x placement); a 95%% "
+                             "interval needs 6, and the default run's family of verdicts about 9")
+    parser.add_argument("--max-rounds", type=positive_int, default=defaults.MAX_ROUNDS,
+                        help="keep adding rounds, to every cell of a workload and placement, while one of its "
+                             "intervals is wider than --precision, up to this")
     parser.add_argument("--precision", type=percentage, default=defaults.PRECISION * 100, metavar="PCT",
                         help="target relative half-width of each median's 95%% interval, in percent")
     parser.add_argument("--warmup-rounds", type=non_negative_int, default=1,
@@ -281,6 +284,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                     found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
                 document.checks["claims"] = found
                 results.save(document, output)
+            document.checks["verdicts"] = judged_record(document, request.expectations)
             status = "complete"
         finally:
             document.run["status"] = status
@@ -289,19 +293,29 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     return show(args, request, document, output, log)
 
 
+def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-def]
+    """What the run concluded, both ways (each pair's own decision and the family-wise one),
+    kept in the document; ``report`` computes the same again from the samples."""
+    from ..report.jsonout import verdict_json
+    from ..verdicts import FAMILY_RULE, judge_all
+
+    judged = judge_all(document, expectations)
+    return {"rule": FAMILY_RULE, "by_expectation": {e: [verdict_json(v) for v in vs] for e, vs in judged.items()}}
+
+
 def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
     """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
     from .. import analysis, claims, stability, tables
-    from ..report.jsonout import table_json
-    from ..verdicts import ordering_verdicts
+    from ..report.jsonout import table_json, verdict_json
+    from ..verdicts import judge_all
 
     rendered = analysis.rank_tables(document)
-    verdicts = {e: ordering_verdicts(document, e) for e in request.expectations}
+    verdicts = judge_all(document, request.expectations)
     warnings = stability.warnings_for(document)
     claim_cells = claims.matrix(document, request.tolerance)
     if args.json:
         print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
-                          "verdicts": {e: [_verdict_json(v) for v in vs] for e, vs in verdicts.items()},
+                          "verdicts": {e: [verdict_json(v) for v in vs] for e, vs in verdicts.items()},
                           "claims": [vars(c) for c in claim_cells],
                           "warnings": [w.text() for w in warnings]}, indent=1))
     else:
@@ -326,10 +340,3 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
 def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
     per_trial = plan.settings.duration_s + plan.settings.omit_s + 1.5
     return plan.total_trials * per_trial
-
-
-def _verdict_json(verdict) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    return {"workload": verdict.workload, "placement": verdict.placement, "stack": verdict.stack,
-            "metric": verdict.metric,
-            "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
-                       "verdict": p.verdict} for p in verdict.pairs]}

@@ -40,7 +40,8 @@ class Recorded:
     notes: list[str] = field(default_factory=list)
 
 
-def _ledger(conf: AsvConfig) -> list[dict[str, str]]:
+def ledger_rows(conf: AsvConfig) -> list[dict[str, str]]:
+    """Every run recorded into history: machine, point (commit), run id and the document."""
     path = conf.results_dir / LEDGER
     if not path.is_file():
         return []
@@ -133,7 +134,7 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
         outcome.notes.append("the run was incomplete: only the cells it measured are recorded")
     repo = StackRepo(conf.stack_repo, conf.branch)
     with asvfiles.locked(conf.results_dir):
-        for row in _ledger(conf):
+        for row in ledger_rows(conf):
             if (row["machine"], row["run_id"], row["run_started_at"]) == (name, run_id, run_started):
                 outcome.already = True
                 outcome.snapshot = repo.resolve(row["commit"])

@@ -12,7 +12,7 @@ from ..analysis import RankTable
 from ..claims import MatrixCell
 from ..results import CellResult, RunDocument
 from ..stability import Warning_
-from ..verdicts import DOCUMENTED, OrderingVerdict, ordering_verdicts, parse_expectation
+from ..verdicts import DOCUMENTED, OrderingVerdict, judge_all, parse_expectation
 from .reproduce import Reproduction, command
 
 
@@ -75,7 +75,7 @@ def gather(document: RunDocument, source: Path, *, expectations: list[str] | Non
         source=source,
         document=document,
         groups=groups,
-        verdicts={e: ordering_verdicts(document, e) for e in expectations},
+        verdicts=judge_all(document, list(expectations)),
         claims=tuple(claims.matrix(document, tolerance)),
         tolerance=tolerance,
         warnings=tuple(stability.warnings_for(document)),

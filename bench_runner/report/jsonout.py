@@ -7,14 +7,28 @@ from typing import Any
 
 from ..analysis import RankTable
 from ..stats import Summary
+from ..verdicts import OrderingVerdict
 from .content import ReportContent
 
 FORMAT_VERSION = 1
 
 
 def _summary(summary: Summary) -> dict[str, Any]:
-    return {"n": summary.n, "median": summary.median, "ci": [summary.ci_low, summary.ci_high], "cv": summary.cv,
-            "min": summary.minimum, "max": summary.maximum, "outliers": summary.outliers}
+    return {"n": summary.n, "median": summary.median, "ci": [summary.ci_low, summary.ci_high],
+            "ci_level": summary.ci_level, "cv": summary.cv, "min": summary.minimum, "max": summary.maximum,
+            "outliers": summary.outliers}
+
+
+def verdict_json(verdict: OrderingVerdict) -> dict[str, Any]:
+    """One ordering verdict with both decisions of each pair: by its own interval (raw) and
+    within the run's family (Holm), which is the one the tables show and CI exits on."""
+    return {
+        "workload": verdict.workload, "placement": verdict.placement, "stack": verdict.stack,
+        "metric": verdict.metric, "higher_is_better": verdict.higher_is_better,
+        "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
+                   "ci_level": p.level, "p_value": p.p_value, "p_holm": p.p_adjusted, "raw_verdict": p.raw_verdict,
+                   "verdict": p.verdict, "why": p.why} for p in verdict.pairs],
+    }
 
 
 def table_json(table: RankTable) -> dict[str, Any]:
@@ -25,6 +39,7 @@ def table_json(table: RankTable) -> dict[str, Any]:
             "rank": row.rank, "method": row.method, "stack": row.stack, **_summary(row.summary),
             "ratio_to_host": row.vs_baseline.value if row.vs_baseline else (1.0 if row.is_baseline else None),
             "ratio_ci": [row.vs_baseline.ci_low, row.vs_baseline.ci_high] if row.vs_baseline else None,
+            "ratio_ci_level": row.vs_baseline.level if row.vs_baseline else None,
             "carried_by": list(row.listeners), "server_saw": list(row.peers), "failed_trials": row.failed_trials,
             "extra": {metric: _summary(s) for metric, s in row.extra.items()},
         } for row in table.rows],
@@ -45,12 +60,8 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
         "reproduce": {"argv": list(content.reproduction.argv), "shell": content.reproduction.shell,
                       "not_carried": list(content.reproduction.not_carried)},
         "tables": [table_json(g.table) for g in content.groups],
-        "verdicts": {expectation: [{
-            "workload": v.workload, "placement": v.placement, "metric": v.metric,
-            "higher_is_better": v.higher_is_better,
-            "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
-                       "verdict": p.verdict, "why": p.why} for p in v.pairs],
-        } for v in verdicts] for expectation, verdicts in content.verdicts.items()},
+        "verdicts": {expectation: [verdict_json(v) for v in verdicts]
+                     for expectation, verdicts in content.verdicts.items()},
         "claims": {"tolerance": content.tolerance, "cells": [{
             "claim": c.claim, "method": c.method, "documented": c.documented, "observed": c.observed,
             "agrees": c.agrees, "evidence": c.evidence} for c in content.claims]},

@@ -54,9 +54,11 @@ OPTION_LABELS: dict[str, tuple[str, Any]] = {
     "expect": ("orderings judged", lambda v: "; ".join(v)),
     "stacks": ("stacks measured", lambda v: ", ".join(v)),
 }
-LEGEND = ("rank: 1 is best; a shared rank such as 2= means the data do not separate the method from the one "
-          "above it (the 95% interval of their ratio includes 1). median: over whole trials, each a fresh "
-          "server and client, warm-up excluded, with a 95% bootstrap interval. vs host: ratio of the medians to "
+LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow after comparing the method with "
+          "every other one (the interval of their per-round ratios includes 1 for the ones it is not separated "
+          "from). median: over whole trials, each a fresh "
+          "server and client, warm-up excluded, with an order-statistic interval that covers it at least 95% of the "
+          "time (below 6 trials [min, max], with its lower true level). vs host: the median of per-round ratios to "
           "the host baseline measured in the same run, with its interval. carried by: the process observed "
           "owning the published port. server saw: the address the server saw the client connect from.")
 
@@ -124,7 +126,7 @@ def _headline(t: RankTable) -> tuple[Inline, ...]:
     text = ""
     for index, row in enumerate(t.rows):
         if index:
-            text += " ≈ " if row.rank.endswith("=") and row.rank == t.rows[index - 1].rank else " > "
+            text += " ≈ " if t.rows[index - 1].ties_next else " > "
         vs = "" if row.is_baseline or row.vs_baseline is None else \
             f" ({tables.fmt(row.vs_baseline.value)}× host)"
         text += f"{row.label} {tables.fmt(row.summary.median)}{vs}"
@@ -293,10 +295,13 @@ def _results(content: ReportContent, plots: list[PlotRef]) -> list[Block]:
 def _verdicts(content: ReportContent) -> list[Block]:
     blocks: list[Block] = [
         Heading(2, "Ordering verdicts"),
-        para("For each pair of adjacent methods in an expected ordering (best first), per workload and placement, "
-             "the 95% interval of the ratio of their medians decides: ", Strong("holds"), " when it lies wholly on "
-             "the first method's better side, ", Strong("violated"), " when wholly on the worse side, ",
-             Strong("inconclusive"), " when it straddles 1 (more rounds may settle it)."),
+        para("For each pair of adjacent methods in an expected ordering (best first), per workload, placement and "
+             "stack, the two are compared round by round (the median of the per-round ratios, its order-statistic "
+             "interval, the exact sign test). All pairs of the run are one family: ", Strong("holds"), " or ",
+             Strong("violated"), " (the first method better or worse) only where the test stays below 5% after "
+             "Holm's adjustment over the family, so all the verdicts are wrong together at most 5% of the time; ",
+             Strong("inconclusive"), " otherwise (more rounds may settle it). Where a pair's own interval alone "
+             "would have decided otherwise, the table says so ('unadjusted')."),
     ]
     for expectation, verdicts in content.verdicts.items():
         source = f" (stated by {GUIDE})" if expectation == DOCUMENTED else ""

@@ -23,9 +23,10 @@ def document(cells: dict[tuple[str, str, str], Iterable[float]], *, metric: str 
     index = 0
     for (workload, placement, method), samples in cells.items():
         trials = []
-        for value in samples:
+        for round_, value in enumerate(samples):
+            # Every cell in every round, as a run interleaves them.
             observations = {"peer_address": (peers or {}).get(method, CLIENT), "listener": {"kind": method}}
-            trials.append(Trial(index=index, round=index, warmup=False, started_at="2026-11-28T00:00:00Z",
+            trials.append(Trial(index=index, round=round_, warmup=False, started_at="2026-11-28T00:00:00Z",
                                 seconds=1.0, status="ok", samples={metric: value}, observations=observations))
             index += 1
         results.append(CellResult(workload, placement, method, metric, unit, higher_is_better,

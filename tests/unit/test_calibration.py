@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_latency_ratio_is_suite_over_sockperf_and_must_stay_below_its_goal() -> None:
     latency, _ = calibration.comparisons({"tcp-rr": [30.0, 31.0, 32.0], "sockperf": [24.0, 25.0, 26.0]})
-    assert latency.ratio is not None and latency.ratio.value == pytest.approx(31.0 / 25.0)
+    assert latency.ratio_of_medians == pytest.approx(31.0 / 25.0)
     assert latency.judged == pytest.approx(31.0 / 25.0)  # paired: 1.25, 1.24, 1.23
     assert latency.goal_is_max and latency.goal == calibration.LATENCY_GOAL
     assert latency.met is True
@@ -44,7 +44,7 @@ def test_the_goal_is_judged_on_paired_rounds_so_drift_between_rounds_cancels() -
     assert throughput.judged == pytest.approx(0.95) and throughput.met is True
     drifted, _ = calibration.comparisons({"tcp-rr": [20.0, 20.0, 20.0, 10.0, 10.0],
                                           "sockperf": [10.0, 10.0, 8.0, 8.0, 8.0]})
-    assert drifted.ratio is not None and drifted.ratio.value == pytest.approx(2.5)
+    assert drifted.ratio_of_medians == pytest.approx(2.5)
     assert drifted.judged == pytest.approx(2.0)
 
 
@@ -56,8 +56,8 @@ def test_a_round_whose_step_failed_drops_out_of_the_pairs_only() -> None:
 
 def test_a_side_without_samples_has_no_ratio_and_no_verdict() -> None:
     latency, throughput = calibration.comparisons({"tcp-rr": [30.0], "echo-stream": [10.0], "tcp-stream": [None]})
-    assert latency.ratio is None and latency.met is None
-    assert throughput.ratio is None and throughput.met is None
+    assert latency.ratio_of_medians is None and latency.met is None
+    assert throughput.ratio_of_medians is None and throughput.met is None
     assert latency.to_json()["reference_summary"] is None
 
 

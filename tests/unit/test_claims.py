@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bench_runner import claims
 from tests.unit.synthetic import document, normal
 
@@ -39,7 +41,8 @@ def test_native_performance_uses_the_interval_and_tolerance() -> None:
     assert pasta.observed is True and pasta.documented is False and pasta.agrees is False
     kit = _cell(cells, "native_performance", "slirp4netns-rootlesskit")  # half of host
     assert kit.observed is False and kit.agrees is True
-    assert _cell(cells, "native_performance", "host").observed is True
+    host = _cell(cells, "native_performance", "host")
+    assert host.observed == "baseline" and host.agrees is None  # the yardstick, not a measured "yes"
     strict = _cell(claims.matrix(_doc(), tolerance=0.001), "native_performance", "pasta")
     assert strict.observed is not True
 
@@ -58,3 +61,28 @@ def test_unobserved_claims_are_unknown_not_false() -> None:
     cells = claims.matrix(_doc())
     cell = _cell(cells, "host_loopback_default", "pasta")
     assert cell.observed is None and cell.agrees is None and "not observed" in cell.evidence
+
+
+def test_a_port_floor_refusal_is_taken_only_from_the_helpers_own_words() -> None:
+    from bench_runner.claims_probe import says_refused
+
+    assert says_refused("pasta exited with 126: Failed to bind port 80 (Permission denied) for option '-t 80-80'")
+    assert says_refused("podman exited with 126: Error: rootlessport cannot expose privileged port 80, you can add")
+    assert says_refused("netbench-x-u3.socket did not start: Failed to create listening socket (0.0.0.0:80): "
+                        "Permission denied")
+    # slirp4netns's own words do not name the cause: the probe then binds the port itself
+    assert not says_refused("podman exited with 126: Error: from slirp4netns while setting up port redirection: "
+                            "map[desc:bad request: add_hostfwd: slirp_add_hostfwd failed]")
+    assert not says_refused("timed out after 8 s waiting for the server to listen")
+
+
+@pytest.mark.parametrize("primary, other, observed", [
+    ({"reply": "ok"}, {"connected": False, "error": "ECONNREFUSED"}, True),
+    ({"reply": "ok"}, {"reply": "ok", "connected": True}, False),
+    ({"connected": False}, {"reply": "ok", "connected": True}, False),
+    ({"connected": False, "error": "ETIMEDOUT"}, {"connected": False}, None),  # nothing shown either way
+])
+def test_device_binding_is_what_the_two_clients_saw(primary: dict, other: dict, observed: object) -> None:
+    from bench_runner.claims_probe import binding_outcome
+
+    assert binding_outcome(primary, other) is observed

@@ -1,6 +1,9 @@
-"""Statistics against known distributions: what should separate does, what should not doesn't."""
+"""Statistics against known distributions and the examples a reviewer raised: intervals say
+their true level, identical readings prove nothing, ranks are transitive, Holm is Holm."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
@@ -12,80 +15,130 @@ def _normal(mean: float, sd: float, n: int, seed: int) -> list[float]:
     return list(np.random.default_rng(seed).normal(mean, sd, n))
 
 
-def test_summary_of_a_known_sample() -> None:
-    values = [10.0, 11.0, 12.0, 13.0, 14.0, 100.0]
-    summary = stats.summarize(values)
-    assert summary.n == 6 and summary.median == 12.5
-    assert summary.minimum == 10.0 and summary.maximum == 100.0
-    assert summary.outliers == 1
-    assert summary.ci_low is not None and summary.ci_low <= 12.5 <= summary.ci_high
+def _by_round(values: list[float]) -> dict[int, float]:
+    return dict(enumerate(values))
 
 
-def test_interval_covers_the_true_median_most_of_the_time() -> None:
-    covered = 0
-    for seed in range(60):
-        summary = stats.summarize(_normal(50, 5, 15, seed), seed=seed)
-        covered += summary.ci_low <= 50 <= summary.ci_high
-    assert covered >= 50  # nominal 95%; percentile bootstrap of a median at n=15 is close
+@pytest.mark.parametrize("n, j, level", [
+    (3, 1, 0.75), (4, 1, 0.875), (5, 1, 0.9375), (6, 1, 0.96875), (9, 2, 0.9609375), (10, 2, 0.978515625),
+    (20, 6, 0.9586105346679688),
+])
+def test_the_order_statistics_and_their_true_level(n: int, j: int, level: float) -> None:
+    assert stats.order_index(n) == (j, pytest.approx(level))
+    values = [float(v) for v in range(1, n + 1)]
+    interval = stats.median_interval(values)
+    assert interval is not None and (interval.low, interval.high) == (values[j - 1], values[n - j])
+    assert interval.level == pytest.approx(level)
+    assert interval.nominal == (level >= 0.95)
 
 
-def test_too_few_samples_give_no_interval() -> None:
-    summary = stats.summarize([1.0, 2.0])
-    assert summary.ci_low is None and summary.half_width is None
+def test_a_small_sample_never_claims_95_percent() -> None:
+    summary = stats.summarize([10.0, 12.0, 11.0])
+    assert (summary.ci_low, summary.ci_high) == (10.0, 12.0)
+    assert summary.ci_level == pytest.approx(0.75) and not summary.nominal
+    assert stats.summarize([1.0, 2.0]).ci_low is None
 
 
-def test_ratio_of_two_samples_ten_percent_apart() -> None:
+def test_identical_readings_give_no_interval_and_prove_nothing() -> None:
+    summary = stats.summarize([5.0] * 6)
+    assert summary.identical and summary.ci_low is None and summary.half_width is None
+    # Six equal readings on each side, different between the sides: no spread was observed,
+    # so no difference can be claimed (the old bootstrap called it significant).
+    same_shift = stats.ratio(_by_round([6.0] * 6), _by_round([5.0] * 6))
+    assert same_shift.value == pytest.approx(1.2) and not same_shift.excludes_one()
+    assert "no spread" in same_shift.why
+    assert stats.better(same_shift, higher_is_better=True) == "same"
+
+
+def test_the_median_interval_covers_as_often_as_it_says() -> None:
+    rng = np.random.default_rng(20261130)
+    trials = 4000
+    for n in (6, 10):
+        covered = 0
+        for _ in range(trials):
+            sample = rng.lognormal(0.0, 0.1, n)  # true median 1.0
+            interval = stats.median_interval(sample)
+            covered += interval.low <= 1.0 <= interval.high
+        expected = stats.order_index(n)[1]
+        assert abs(covered / trials - expected) < 0.012, (n, covered / trials, expected)
+
+
+def test_paired_ratios_cancel_drift_that_hits_a_whole_round() -> None:
+    drift = np.random.default_rng(3).normal(1.0, 0.2, 10)
+    own = np.random.default_rng(5).normal(1.0, 0.005, (2, 10))
+    fast = _by_round(list(110 * drift * own[0]))
+    slow = _by_round(list(100 * drift * own[1]))
+    result = stats.ratio(fast, slow)
+    assert result.paired and result.value == pytest.approx(1.1, rel=0.01)
+    assert result.p_value == pytest.approx(2 / 1024) and result.excludes_one()
+    independent = stats.ratio(list(fast.values()), list(slow.values()))
+    assert not independent.paired and not independent.excludes_one()  # the drift swamps 10%
+
+
+def test_unpaired_ratios_are_hodges_lehmann_with_mann_whitney_intervals() -> None:
     a = _normal(110, 2, 12, 1)
     b = _normal(100, 2, 12, 2)
     result = stats.ratio(a, b)
-    assert 1.05 < result.value < 1.15
-    assert result.excludes_one()
-    assert result.p_value is not None and result.p_value < 0.01
+    assert not result.paired and 1.05 < result.value < 1.15
+    assert result.excludes_one() and result.nominal
     assert stats.better(result, higher_is_better=True) == "better"
     assert stats.better(result, higher_is_better=False) == "worse"
+    rng = np.random.default_rng(9)
+    covered = 0
+    for _ in range(1500):
+        x, y = rng.lognormal(0.1, 0.1, 6), rng.lognormal(0.0, 0.1, 7)
+        r = stats.ratio(list(x), list(y))
+        covered += r.ci_low <= math.exp(0.1) <= r.ci_high
+    assert covered / 1500 >= 0.95 - 0.015
 
 
-def test_identical_samples_are_the_same() -> None:
-    a = _normal(100, 3, 12, 5)
-    result = stats.ratio(a, list(a))
-    assert result.value == pytest.approx(1.0)
-    assert not result.excludes_one()
-    assert stats.better(result, higher_is_better=True) == "same"
+def test_sign_test_and_holm() -> None:
+    assert stats.sign_test([1.1] * 10, 1.0) == pytest.approx(2 / 1024)
+    assert stats.sign_test([1.1] * 9 + [0.9], 1.0) == pytest.approx(2 * 11 / 1024)
+    assert stats.sign_test([0.8] * 6, 0.9, "less") == pytest.approx(1 / 64)
+    assert stats.sign_test([1.0] * 4, 1.0) is None  # all ties: nothing to test
+    adjusted = stats.holm([0.01, 0.04, None, 0.03, 0.005])
+    assert adjusted == [pytest.approx(0.03), pytest.approx(0.06), None, pytest.approx(0.06), pytest.approx(0.02)]
 
 
-def test_ranking_separates_ten_percent_and_ties_identical() -> None:
+def test_ranks_are_transitive_ranges() -> None:
+    """The reviewer's example: medians 99.9, 101.4 and 106.3 (n = 10 each). The third is
+    clearly above the first, the middle one separates from neither: never three times "1=".
+    Per round the values are set so that exactly that is what the data show."""
+    a = [99.9 + d for d in (0.5, -0.4, 0.3, -0.2, 0.1, 0.0, -0.3, 0.4, -0.1, 0.2)]
+    b = [101.4 + d for d in (-2.6, 2.8, -2.4, 2.6, -2.2, 2.4, -2.5, 2.7, -2.3, 2.5)]
+    c = [106.3 + d for d in (4.1, -4.3, 3.9, -4.1, 4.0, -4.2, 3.8, -4.0, 4.2, -4.4)]
+    groups = {"a": _by_round(a), "b": _by_round(b), "c": _by_round(c)}
+    assert stats.ratio(groups["c"], groups["a"]).excludes_one()
+    assert not stats.ratio(groups["b"], groups["a"]).excludes_one()
+    assert not stats.ratio(groups["c"], groups["b"]).excludes_one()
+    ranked = {r.key: r for r in stats.rank(groups, higher_is_better=True)}
+    assert (ranked["c"].rank, ranked["b"].rank, ranked["a"].rank) == ("1-2", "1-3", "2-3")
+    assert ranked["a"].low == 2  # a is never first: c is shown above it
+    assert [r.key for r in stats.rank(groups, higher_is_better=True)] == ["c", "b", "a"]
+
+
+def test_ranking_separates_ten_percent_and_ties_identical_twins() -> None:
+    drift = np.random.default_rng(4).normal(1.0, 0.01, 10)
     groups = {
-        "fast": _normal(110, 2, 12, 10),
-        "slow": _normal(100, 2, 12, 11),
-        "slow-twin": _normal(100, 2, 12, 12),
+        "fast": _by_round(list(110 * drift * np.random.default_rng(10).normal(1, 0.005, 10))),
+        "slow": _by_round(list(100 * drift * np.random.default_rng(11).normal(1, 0.005, 10))),
+        "slow-twin": _by_round(list(100 * drift * np.random.default_rng(12).normal(1, 0.005, 10))),
     }
     ranked = {r.key: r.rank for r in stats.rank(groups, higher_is_better=True)}
-    assert ranked["fast"] == "1"
-    assert ranked["slow"] == ranked["slow-twin"] == "2="
+    assert ranked == {"fast": "1", "slow": "2-3", "slow-twin": "2-3"}
 
 
-def test_ranking_follows_direction() -> None:
+def test_ranking_follows_direction_and_single_samples_tie() -> None:
     groups = {"low": _normal(10, 0.2, 8, 1), "high": _normal(20, 0.2, 8, 2)}
     assert stats.rank(groups, higher_is_better=False)[0].key == "low"
     assert stats.rank(groups, higher_is_better=True)[0].key == "high"
+    assert [r.rank for r in stats.rank({"a": [3.0], "b": [2.0]}, higher_is_better=True)] == ["1-2", "1-2"]
 
 
-def test_single_samples_tie_rather_than_pretend() -> None:
-    ranked = stats.rank({"a": [3.0], "b": [2.0]}, higher_is_better=True)
-    assert [r.rank for r in ranked] == ["1=", "1="]
-
-
-def test_constant_samples_give_a_point_interval() -> None:
-    summary = stats.summarize([5.0] * 6)
-    assert summary.ci_low == summary.ci_high == 5.0
-    result = stats.ratio([5.0] * 6, [5.0] * 6)
-    assert result.value == 1.0 and not result.excludes_one()
-
-
-def test_the_same_samples_are_bootstrapped_once_per_process() -> None:
+def test_the_same_samples_are_summarized_once_per_process() -> None:
     values = [10.0, 10.5, 9.8, 10.2, 10.1, 9.9]
     before = stats._summarize.cache_info().hits
     first = stats.summarize(values)
-    assert stats.summarize(list(values)) is first  # a second call shares the first's result
+    assert stats.summarize(list(values)) is first
     assert stats._summarize.cache_info().hits > before
-    assert stats.ratio(values, values) is stats.ratio(tuple(values), values)
