@@ -193,21 +193,29 @@ def podman_runtime(user: BenchUser) -> Iterator[list[str]]:
 
 def stop_pause_process(path: Path) -> list[str]:
     """Rootless Podman leaves a pause process (catatonit -P) per user, started here by our
-    Podman calls; end it by the pid Podman recorded in the runtime directory."""
+    Podman calls; end it by the pid Podman recorded in the runtime directory. That file is the
+    user's: it is read without trusting it, and only a catatonit of the benchmark user is
+    stopped."""
+    from . import untrusted
+
     problems: list[str] = []
     pid_file = path / "libpod" / "tmp" / "pause.pid"
+    if not os.path.lexists(pid_file):
+        return problems
     try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        pid = None
-    if pid is not None:
-        try:
-            comm = Path(f"/proc/{pid}/comm").read_text().strip()
-        except OSError:
-            comm = ""
-        ref = procs.ProcRef.of(pid)
-        if comm == "catatonit" and ref is not None and not procs.stop(ref, grace=1.0):
-            problems.append(f"Podman pause process {pid} did not stop")
+        pid = untrusted.read_pid(pid_file)
+        if not os.path.exists(f"/proc/{pid}"):
+            return problems  # it ended already
+        untrusted.check_owned(pid, BenchUser.lookup(), f"Podman's pause file {pid_file}")
+    except (BenchError, OSError) as exc:
+        return [str(exc)]
+    try:
+        comm = Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        comm = ""
+    ref = procs.ProcRef.of(pid)
+    if comm == "catatonit" and ref is not None and not procs.stop(ref, grace=1.0):
+        problems.append(f"Podman pause process {pid} did not stop")
     return problems
 
 

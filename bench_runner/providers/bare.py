@@ -18,12 +18,13 @@ import socket
 from pathlib import Path
 from typing import Callable
 
-from .. import procs
-from ..errors import MeasurementError, last_line
-from ..matrix import METHODS
 from dataclasses import replace
 
 from .. import lab as lab_mod
+from .. import procs, untrusted
+from ..errors import MeasurementError, last_line
+from ..matrix import METHODS
+from ..user import BenchUser
 from . import activation
 from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
                    ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
@@ -222,7 +223,7 @@ class BareProvider(Provider):
         launcher.close()
         if code != 0:
             raise MeasurementError(f"pasta exited with {code}: {last_line(err) or '(no error output)'}")
-        ref = _ref_from_pid_file(pid_file, "pasta")
+        ref = _ref_from_pid_file(pid_file, "pasta", session.user)
         cleanup.append(ref)
         entries.append(session.state.add_process(ref, "pasta"))
         return BareServer(session, holder, [], [ref], entries, method="pasta", provider=self.id,
@@ -277,13 +278,17 @@ class BareProvider(Provider):
                     return True  # a client that already finished: collect() has its output
                 _, err = kit.output()
                 raise MeasurementError(f"rootlesskit exited: {last_line(err) or '(no error output)'}")
-            return child_pid_file.is_file() and api_socket.exists() and child_pid_file.read_text().strip().isdigit()
+            try:
+                return api_socket.exists() and untrusted.read_pid(child_pid_file) > 1
+            except MeasurementError:
+                return False
 
         procs.wait_until(started, timeout=HELPER_START_TIMEOUT, what="rootlesskit to start")
         if not kit.ref.alive():
             return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
                               host_port=spec.published_port, netns_pid=0, helper_argv=[argv])
-        child = int(child_pid_file.read_text().strip())
+        child = untrusted.read_pid(child_pid_file)
+        untrusted.check_owned(child, session.user, f"rootlesskit's {child_pid_file}")
         if spec.wait_listening:
             wait_server_listening(child, spec, "the server under rootlesskit", kit.ref.alive)
         for protocol in spec.protocols if spec.publish else ():
@@ -294,11 +299,14 @@ class BareProvider(Provider):
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
 
 
-def _ref_from_pid_file(path: Path, what: str) -> procs.ProcRef:
+def _ref_from_pid_file(path: Path, what: str, user: BenchUser) -> procs.ProcRef:
+    """The helper's pid from the pid file it wrote in the user's directory: read without
+    trusting the file, and accepted only for a process of the benchmark user."""
     try:
-        pid = int(path.read_text().strip())
-    except (OSError, ValueError):
-        raise MeasurementError(f"{what} wrote no pid file at {path}") from None
+        pid = untrusted.read_pid(path)
+    except MeasurementError as exc:
+        raise MeasurementError(f"{what} wrote no usable pid file ({exc})") from None
+    untrusted.check_owned(pid, user, f"{what}'s pid file {path}")
     ref = procs.ProcRef.of(pid)
     if ref is None:
         raise MeasurementError(f"{what} (pid {pid}) is not running")

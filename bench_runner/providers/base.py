@@ -136,12 +136,24 @@ class Session:
         return resource_name(self.lab.tag, what, self.counter)
 
     def private_dir(self, name: str) -> Path:
-        """A fresh directory owned by the benchmark user (sockets, pid files, state)."""
+        """A fresh directory owned by the benchmark user (sockets, pid files, state). The
+        parent is the user's, so the user could swap the new entry for a symlink before root
+        hands it over: it is made and handed over through file descriptors, never by path."""
         path = self.user_dir / name
-        if path.exists():
-            shutil.rmtree(path)
-        path.mkdir(mode=0o700)
-        os.chown(path, self.user.uid, self.user.gid)
+        if os.path.lexists(path):
+            shutil.rmtree(path)  # refuses a symlink; never follows one
+        parent = os.open(self.user_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            os.mkdir(name, 0o700, dir_fd=parent)
+            fd = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=parent)
+            try:
+                os.fchown(fd, self.user.uid, self.user.gid)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise MeasurementError(f"{path}: could not make the benchmark user's directory ({exc.strerror})") from None
+        finally:
+            os.close(parent)
         return path
 
 

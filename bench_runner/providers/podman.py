@@ -8,7 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import lab, procs, runstate
+from .. import lab, procs, runstate, untrusted
 from ..errors import BenchError, MeasurementError, last_line
 from ..matrix import METHODS
 from ..paths import IMAGE
@@ -247,7 +247,8 @@ class PodmanProvider(Provider):
             pids = [int(p) for p in inspect.stdout.split() if p.isdigit() and p != "0"]
             found = [session.stack.shell.host_pid(p) if session.stack is not None else procs.ProcRef.of(p)
                      for p in pids]
-            refs = [ref for ref in found if ref is not None]
+            # Podman reports them, so they are only taken for processes of the benchmark user.
+            refs = [ref for ref in found if ref is not None and untrusted.owned_by(ref.pid, session.user)]
             entry["processes"] = [r.to_json() for r in refs]
             session.state.save()
             if not refs and spec.wait_listening:
