@@ -42,6 +42,7 @@ for arg in "$@"; do
   esac
 done
 
+RUN_DIR=${NETBENCH_RUN_DIR:-/run/podman-netbench}
 MISSING=()
 say() { [ "$QUIET" = 1 ] || echo "setup: $*"; }
 change() {
@@ -52,7 +53,9 @@ change() {
 }
 need() { MISSING+=("$*"); }
 die() { echo "setup: error: $*" >&2; exit 2; }
-with_timeout() { timeout --kill-after=10 "$@"; }
+# fd 9 holds the run lock: nothing started from here (a daemon a package starts, Podman's
+# pause process) may inherit it and keep it held after the set-up ends.
+with_timeout() { timeout --kill-after=10 "$@" 9>&-; }
 
 # ---------------------------------------------------------------- distribution
 . /etc/os-release
@@ -82,6 +85,19 @@ else
 fi
 
 IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
+
+# ---------------------------------------------------------------- 0. the run lock
+# One lock for everything that changes the host or the lab: a run, a clean-up, this set-up.
+# --check changes nothing and takes no lock.
+if [ "$CHECK_ONLY" = 0 ] && [ "$IS_ROOT" = 1 ]; then
+  mkdir -p "$RUN_DIR"
+  exec 9>>"$RUN_DIR/lock"
+  if ! flock -n 9; then
+    holder=$(head -c 200 "$RUN_DIR/lock" 2>/dev/null | head -n 1)
+    echo "setup: a benchmark run is in progress (${holder:-unknown}); waiting for it to finish (up to 15 minutes)" >&2
+    flock -w 900 9 || die "a benchmark run still holds $RUN_DIR/lock after 15 minutes; run the set-up when it has finished"
+  fi
+fi
 
 # ---------------------------------------------------------------- 1. packages
 to_install=()
@@ -137,9 +153,17 @@ if getent passwd "$BENCH_USER" >/dev/null; then
 fi
 
 # ---------------------------------------------------------------- 4. rootless Podman configuration
+# The file lives in the benchmark user's home: root never reads or writes it by path (a link
+# there must not let the user steer root to another file); the user writes it, through a
+# temporary file and a rename that replaces whatever was there.
+as_bench_user() {
+  local uid; uid=$(id -u "$BENCH_USER")
+  local rt=/run/user/$uid
+  (cd / && setpriv --reuid "$uid" --regid "$(id -g "$BENCH_USER")" --init-groups -- \
+    env -i HOME="$(getent passwd "$BENCH_USER" | cut -d: -f6)" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
+    XDG_RUNTIME_DIR="$rt" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@" 9>&-)
+}
 if getent passwd "$BENCH_USER" >/dev/null; then
-  home=$(getent passwd "$BENCH_USER" | cut -d: -f6)
-  conf="$home/.config/containers/containers.conf"
   engine=()
   if [ "$(stat -f -c %T /sys/fs/cgroup)" != cgroup2fs ]; then
     # Hybrid or v1 cgroups: crun refuses them ("cgroups in hybrid mode not supported").
@@ -152,13 +176,15 @@ if getent passwd "$BENCH_USER" >/dev/null; then
   fi
   want="# Written by podman-netbench scripts/setup.sh for this host's cgroup layout."$'\n'"[engine]"
   for line in "${engine[@]}"; do want+=$'\n'"$line"; done
-  have=$(cat "$conf" 2>/dev/null || true)
+  conf='$HOME/.config/containers/containers.conf'
+  have=""
+  [ "$IS_ROOT" = 1 ] && have=$(as_bench_user sh -c "cat \"$conf\" 2>/dev/null" || true)
   if [ ${#engine[@]} -gt 0 ] && [ "$have" != "$want" ]; then
-    if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "rootless Podman configuration $conf is not written"; else
-      install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0755 "$home/.config" "$home/.config/containers"
-      printf '%s\n' "$want" > "$conf"
-      chown "$BENCH_USER:$BENCH_USER" "$conf"
-      change "wrote $conf (${engine[*]})"
+    if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "rootless Podman configuration ~$BENCH_USER/.config/containers/containers.conf is not written"; else
+      printf '%s\n' "$want" | as_bench_user sh -c 'set -e; umask 022; d="$HOME/.config/containers"; mkdir -p "$d"
+        tmp=$(mktemp "$d/.containers.conf.XXXXXX"); cat > "$tmp"; mv -f "$tmp" "$d/containers.conf"' \
+        || die "the benchmark user could not write its containers.conf"
+      change "wrote ~$BENCH_USER/.config/containers/containers.conf as $BENCH_USER (${engine[*]})"
     fi
   fi
 fi
@@ -188,41 +214,42 @@ fi
 # ---------------------------------------------------------------- 6. local container image
 # An empty root skeleton; the host's /usr and /etc/ld.so.cache are bind-mounted read-only at
 # run time, so containers run exactly the host's iperf3 and Python. No registry involved.
-as_bench_user() {
-  local uid; uid=$(id -u "$BENCH_USER")
-  local rt=/run/user/$uid
-  setpriv --reuid "$uid" --regid "$(id -g "$BENCH_USER")" --init-groups -- \
-    env -i HOME="$(getent passwd "$BENCH_USER" | cut -d: -f6)" USER="$BENCH_USER" LOGNAME="$BENCH_USER" \
-    XDG_RUNTIME_DIR="$rt" PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"
-}
+# The archive (bench_runner/image.py) is written in a fresh directory only root can write to.
 stop_pause_process() {
-  # Rootless Podman leaves a pause process per user; we started it, so we end it by its pid.
-  local rt=$1 pid
-  pid=$(cat "$rt/libpod/tmp/pause.pid" 2>/dev/null || true)
-  if [ -n "$pid" ] && [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = catatonit ]; then kill "$pid" 2>/dev/null || true; fi
+  # Rootless Podman leaves a pause process per user, started by our Podman call; end it by
+  # its pid, but only if that is a catatonit of the benchmark user (the file is the user's).
+  local rt=$1 uid=$2 pid
+  pid=$(as_bench_user sh -c "head -c 20 \"$rt/libpod/tmp/pause.pid\" 2>/dev/null" || true)
+  case "$pid" in ''|*[!0-9]*) return 0 ;; esac
+  if [ "$(cat /proc/"$pid"/comm 2>/dev/null)" = catatonit ] && [ "$(stat -c %u /proc/"$pid" 2>/dev/null)" = "$uid" ]; then
+    kill "$pid" 2>/dev/null || true
+  fi
+}
+image_listed() {
+  # Read-only: the user's own image store, read as the user (no Podman call, no pause process).
+  as_bench_user sh -c 'grep -qs "\"localhost/netbench-base:1\"" "$HOME/.local/share/containers/storage/overlay-images/images.json" \
+    "$HOME/.local/share/containers/storage/vfs-images/images.json"'
 }
 if getent passwd "$BENCH_USER" >/dev/null && command -v podman >/dev/null && [ "$IS_ROOT" = 1 ]; then
-  uid=$(id -u "$BENCH_USER"); rt=/run/user/$uid; made_rt=0
-  if [ ! -d "$rt" ]; then install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0700 "$rt"; made_rt=1; fi
-  if ! (cd / && as_bench_user timeout 60 podman image exists "$IMAGE" 2>/dev/null); then
-    if [ "$CHECK_ONLY" = 1 ]; then need "container image $IMAGE is not built"; else
-      skel=$(mktemp -d)
-      ( cd "$skel" && mkdir -p usr etc tmp proc sys dev run var/tmp root \
-        && ln -s usr/bin bin && ln -s usr/sbin sbin && ln -s usr/lib lib && ln -s usr/lib64 lib64 \
-        && printf 'root:x:0:0:root:/root:/bin/sh\n' > etc/passwd && printf 'root:x:0:\n' > etc/group \
-        && touch etc/ld.so.cache && chmod 1777 tmp var/tmp \
-        && tar -cf "$skel.tar" --numeric-owner --owner=0 --group=0 . )
-      chmod 0644 "$skel.tar"
-      (cd / && as_bench_user timeout 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$skel.tar" "$IMAGE" >/dev/null) \
-        || { rm -rf "$skel" "$skel.tar"; die "podman import of $IMAGE failed"; }
-      rm -rf "$skel" "$skel.tar"
+  if [ "$CHECK_ONLY" = 1 ]; then
+    image_listed || need "container image $IMAGE is not built"
+  else
+    uid=$(id -u "$BENCH_USER"); rt=/run/user/$uid; made_rt=0
+    if [ ! -d "$rt" ]; then install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0700 "$rt"; made_rt=1; fi
+    if ! as_bench_user timeout 60 podman image exists "$IMAGE" 2>/dev/null; then
+      tmp=$(mktemp -d)
+      chmod 0755 "$tmp"
+      (cd "$REPO_DIR" && "$VENV_DIR/bin/python" -m bench_runner.image "$tmp/skeleton.tar") \
+        || { rm -rf "$tmp"; die "writing the image skeleton failed"; }
+      chmod 0644 "$tmp/skeleton.tar"
+      as_bench_user timeout 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$tmp/skeleton.tar" "$IMAGE" >/dev/null \
+        || { rm -rf "$tmp"; die "podman import of $IMAGE failed"; }
+      rm -rf "$tmp"
       change "built container image $IMAGE for user $BENCH_USER"
     fi
+    stop_pause_process "$rt" "$uid"
+    [ "$made_rt" = 1 ] && rm -rf "$rt"
   fi
-  stop_pause_process "$rt"
-  [ "$made_rt" = 1 ] && rm -rf "$rt"
-elif [ "$IS_ROOT" = 0 ]; then
-  :  # the image is checked by 'python -m bench_runner doctor'
 fi
 
 # ---------------------------------------------------------------- summary

@@ -9,6 +9,7 @@ document did not measure keep their earlier samples.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import math
@@ -28,6 +29,56 @@ from .config import AsvConfig
 from .machine import ENV_NAME, PYTHON
 
 DISCOVERY_TIMEOUT = 120
+
+
+@contextmanager
+def atomic_json_writes() -> Iterator[None]:
+    """asv writes its JSON files (a point's results file holds every sample of that point,
+    benchmarks.json, machine.json, ~/.asv-machine.json) by truncating them in place: a crash
+    mid-write would lose them. While this is active, asv's own writer writes a temporary file
+    beside the target, which is synced and then renamed over it."""
+    from asv import util as asv_util
+
+    original = asv_util.write_json
+
+    def atomic(path: str, data: Any, api_version: int | None = None, compact: bool = False) -> None:
+        target = os.path.abspath(path)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target))
+        os.close(fd)
+        try:
+            original(tmp, data, api_version, compact)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    asv_util.write_json = atomic
+    try:
+        yield
+    finally:
+        asv_util.write_json = original
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    """Replace a file whole (temporary file, fsync, rename): readers see the old or the new."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
 
 
 @contextmanager

@@ -50,7 +50,24 @@ def points(conf: AsvConfig) -> list[Point]:
     return found
 
 
+def check_html_dir(conf: AsvConfig) -> None:
+    """asv publish deletes its html_dir before writing it: never let that be the history
+    itself, the stack history, or a directory holding either."""
+    html = conf.html_dir.resolve()
+    for keep, what in ((conf.results_dir.resolve(), "the results (history)"),
+                       (conf.stack_repo.resolve(), "the stack history"), (conf.top.resolve(), "the project")):
+        if html == keep or keep.is_relative_to(html):
+            raise UsageError(f"html_dir {conf.html_dir} would hold {what}, which asv publish deletes first: "
+                             "point html_dir at a directory of its own")
+
+
 def publish(conf: AsvConfig) -> Published:
+    check_html_dir(conf)
+    with asvfiles.locked(conf.results_dir):
+        return _publish(conf)
+
+
+def _publish(conf: AsvConfig) -> Published:
     repo = StackRepo(conf.stack_repo, conf.branch)
     missing = site.missing_assets()
     if missing:

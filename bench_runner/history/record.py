@@ -11,6 +11,8 @@ idempotent: the same run recorded twice adds its samples once.
 from __future__ import annotations
 
 import csv
+import io
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -23,7 +25,11 @@ from .config import AsvConfig
 from .snapshots import SnapshotCommit, Snapshot, StackRepo, parse_time
 
 LEDGER = "netbench-recorded.tsv"
-_LEDGER_FIELDS = ("recorded_at", "machine", "commit", "run_id", "run_started_at", "source")
+#: What a recording is about to do, written before and removed after: a recording that a
+#: crash cut short is completed, or found not to have happened, by the next one.
+JOURNAL = "netbench-recording.pending"
+#: "trials": the trial indices recorded (a resumed run's later trials are recorded later).
+_LEDGER_FIELDS = ("recorded_at", "machine", "commit", "run_id", "run_started_at", "source", "trials")
 
 
 @dataclass
@@ -50,18 +56,69 @@ def ledger_rows(conf: AsvConfig) -> list[dict[str, str]]:
 
 
 def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
-    path = conf.results_dir / LEDGER
-    new = not path.is_file()
-    with path.open("a", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=_LEDGER_FIELDS, delimiter="\t", lineterminator="\n")
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    """The ledger rewritten whole with the new row (older ledgers gain the trials column)."""
+    rows = [*ledger_rows(conf), row]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=_LEDGER_FIELDS, delimiter="\t", lineterminator="\n", restval="",
+                            extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    asvfiles.write_text_atomically(conf.results_dir / LEDGER, out.getvalue())
 
 
-def collect(document: RunDocument, stack: str = HOST_STACK) -> tuple[list[asvfiles.NewSamples], list[str]]:
-    """Samples per benchmark spec from a document's cells of one stack, and notes on what was
-    left out and why."""
+def trial_ranges(indices: set[int]) -> str:
+    """{0, 1, 2, 5} -> "0-2,5" (the ledger's trials column)."""
+    parts, ordered = [], sorted(indices)
+    start = previous = None
+    for index in ordered + [None]:  # type: ignore[list-item]
+        if start is not None and (index is None or index != previous + 1):  # type: ignore[operator]
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+            start = None
+        if index is not None and start is None:
+            start = index
+        previous = index
+    return ",".join(parts)
+
+
+def parse_trial_ranges(text: str | None) -> set[int] | None:
+    """The inverse of trial_ranges; None for a row written before the column existed (then
+    the whole run was recorded)."""
+    if text is None or not text.strip():
+        return None
+    found: set[int] = set()
+    for part in text.split(","):
+        low, _, high = part.partition("-")
+        found.update(range(int(low), int(high or low) + 1))
+    return found
+
+
+def recover(conf: AsvConfig) -> str | None:
+    """Complete or drop a recording a crash cut short, from its journal. Samples are written
+    atomically, so the point holds either the samples before or the samples after: in the
+    first case nothing was recorded, in the second the ledger row is added now. Returns
+    what was done, if anything. Call with the results directory locked."""
+    path = conf.results_dir / JOURNAL
+    if not path.is_file():
+        return None
+    try:
+        pending = json.loads(path.read_text())
+        now = asvfiles.count_samples(conf, pending["row"]["machine"], pending["row"]["commit"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        path.unlink(missing_ok=True)
+        return f"an unreadable recording journal was removed ({exc})"
+    done = now == pending["before"] + pending["added"]
+    if done:
+        _append_ledger(conf, pending["row"])
+    path.unlink(missing_ok=True)
+    run = pending["row"]["run_id"]
+    return (f"completed the recording of run {run} that was cut short" if done
+            else f"the recording of run {run} was cut short before its samples were written; record it again")
+
+
+def collect(document: RunDocument, stack: str = HOST_STACK,
+            skip_trials: set[int] | frozenset[int] = frozenset()) -> tuple[list[asvfiles.NewSamples], list[str]]:
+    """Samples per benchmark spec from a document's cells of one stack (leaving out trials
+    already recorded), and notes on what was left out and why."""
     notes: list[str] = []
     started = parse_time(document.run["started_at"])
     known = {(s.workload, s.metric): s for s in specs.all_specs()}
@@ -88,7 +145,9 @@ def collect(document: RunDocument, stack: str = HOST_STACK) -> tuple[list[asvfil
             if (cell.method, cell.placement) not in spec.combinations():
                 notes.append(f"{cell.cell.label}: not a parameter of {spec.name}; not recorded")
                 continue
-            values = [v for v in cell.samples(info.id) if math.isfinite(v)]
+            values = [t.samples[info.id] for t in cell.trials
+                      if t.status == "ok" and not t.warmup and t.index not in skip_trials and info.id in t.samples
+                      and math.isfinite(t.samples[info.id])]
             if values:
                 samples.setdefault(spec.name, {})[(cell.method, cell.placement)] = values
                 seconds[spec.name] = seconds.get(spec.name, 0.0) + sum(t.seconds for t in cell.trials)
@@ -133,13 +192,27 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
     if document.run.get("status") == "incomplete":
         outcome.notes.append("the run was incomplete: only the cells it measured are recorded")
     repo = StackRepo(conf.stack_repo, conf.branch)
-    with asvfiles.locked(conf.results_dir):
-        for row in ledger_rows(conf):
-            if (row["machine"], row["run_id"], row["run_started_at"]) == (name, run_id, run_started):
-                outcome.already = True
-                outcome.snapshot = repo.resolve(row["commit"])
-                outcome.total_samples = asvfiles.count_samples(conf, name, row["commit"])
-                return outcome
+    measured = {t.index for c in document.cells if c.stack == stack for t in c.trials if t.status == "ok" and not t.warmup}
+    info = machine.machine_info(name, document.stack)
+    with asvfiles.locked(conf.results_dir), asvfiles.atomic_json_writes():
+        recovered = recover(conf)
+        if recovered:
+            outcome.notes.append(recovered)
+        earlier = [row for row in ledger_rows(conf)
+                   if (row["machine"], row["run_id"], row["run_started_at"]) == (name, run_id, run_started)]
+        recorded: set[int] = set()
+        for row in earlier:
+            indices = parse_trial_ranges(row.get("trials"))
+            recorded |= measured if indices is None else indices
+        if earlier and measured <= recorded:
+            outcome.already = True
+            outcome.snapshot = repo.resolve(earlier[-1]["commit"])
+            outcome.total_samples = asvfiles.count_samples(conf, name, earlier[-1]["commit"])
+            return outcome
+        if earlier:
+            additions, outcome.notes = collect(document, stack, recorded)
+            outcome.notes.append(f"{len(measured - recorded)} trial(s) measured since this run was last recorded "
+                                 "(it was resumed) are added")
         if not additions:
             outcome.notes.append("no measured samples in this document; nothing recorded")
             return outcome
@@ -148,17 +221,21 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
         point, outcome.new_point = repo.find_or_add(snapshot, parse_time(run_started))
         outcome.snapshot = point
         asvfiles.write_benchmarks_json(conf, discovered)
-        info = machine.machine_info(name, document.stack)
         asvfiles.write_machine_json(conf, info)
+        row = {"recorded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": name,
+               "commit": point.commit, "run_id": run_id, "run_started_at": run_started, "source": source,
+               "trials": trial_ranges(measured - recorded)}
+        outcome.samples = sum(len(v) for a in additions for v in a.samples.values())
+        # The journal first: samples and ledger row then count as one step (see recover).
+        asvfiles.write_text_atomically(conf.results_dir / JOURNAL, json.dumps({
+            "row": row, "before": asvfiles.count_samples(conf, name, point.commit), "added": outcome.samples}))
         asvfiles.add_samples(conf, machine_params=machine.params(name, document.stack), commit=point.commit,
                              date=point.date, entries=entries, additions=additions)
-        _append_ledger(conf, {"recorded_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                              "machine": name, "commit": point.commit, "run_id": run_id,
-                              "run_started_at": run_started, "source": source})
+        _append_ledger(conf, row)
+        (conf.results_dir / JOURNAL).unlink()
         outcome.cells = len({(a.spec.workload, *combo) for a in additions for combo in a.samples})
-        outcome.samples = sum(len(v) for a in additions for v in a.samples.values())
         outcome.total_samples = asvfiles.count_samples(conf, name, point.commit)
-    changed = machine.ensure_asv_machine_entry(info)
+        changed = machine.ensure_asv_machine_entry(info)
     if changed is not None:
         outcome.notes.append(f"added machine {name} to {changed} (kernel-independent), so a plain asv run "
                              "finds it")

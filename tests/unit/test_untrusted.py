@@ -117,7 +117,6 @@ def test_a_fifo_or_a_device_where_a_pid_file_should_be_does_not_hang_root(tmp_pa
 
 
 def test_teardown_is_not_held_up_by_a_fifo_pause_file(tmp_path: Path) -> None:
-    from bench_runner.runstate import stop_pause_process
 
     _user()
     (tmp_path / "libpod" / "tmp").mkdir(parents=True)

@@ -1,0 +1,72 @@
+"""The set-up and doctor against the benchmark user, for real: a symlink the user planted
+where root used to write, a set-up started while a run holds the lab, and doctor's checks
+changing nothing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+from bench_runner.paths import VENV_PYTHON
+from bench_runner.runstate import RunLock
+from bench_runner.user import BenchUser
+from tests.integration.conftest import REPO, cli
+
+SETUP = REPO / "scripts" / "setup.sh"
+
+
+def _as_user(user: BenchUser, script: str) -> None:
+    subprocess.run(user.argv(["sh", "-c", script]), check=True, timeout=30)
+
+
+def test_a_symlink_in_the_users_config_does_not_steer_root(tmp_path: Path) -> None:
+    """Finding 1 (the issue's 'done when'): as the user, point containers.conf at a root-owned
+    file; the set-up (which both README commands run) leaves that file exactly as it was."""
+    user = BenchUser.lookup()
+    victim_dir = Path(tempfile.mkdtemp(prefix="netbench-victim-", dir="/var/tmp"))
+    victim = victim_dir / "shadow-like"
+    victim.write_text("root:secret:1:0:99999:7:::\n")
+    os.chmod(victim, 0o640)
+    os.chmod(victim_dir, 0o755)
+    before = (os.stat(victim).st_uid, os.stat(victim).st_gid, os.stat(victim).st_mode, victim.read_text())
+    conf = f"{user.home}/.config/containers/containers.conf"
+    try:
+        _as_user(user, f'mkdir -p "$HOME/.config/containers" && rm -f "{conf}" && ln -s "{victim}" "{conf}"')
+        result = subprocess.run([str(SETUP), "--quiet"], capture_output=True, text=True, timeout=900)
+        assert result.returncode == 0, result.stderr
+        after = (os.stat(victim).st_uid, os.stat(victim).st_gid, os.stat(victim).st_mode, victim.read_text())
+        assert after == before
+        # the user's own file was written instead, by the user, replacing the link
+        assert not os.path.islink(conf) and os.stat(conf).st_uid == user.uid
+        assert "[engine]" in Path(conf).read_text()
+    finally:
+        subprocess.run(["rm", "-rf", str(victim_dir)], check=True, timeout=30)
+
+
+def test_the_set_up_waits_for_a_run_instead_of_pulling_the_lab_from_under_it() -> None:
+    """Finding 6: a set-up started during a run used to stop the run's pause process and could
+    rebuild the virtual environment under it. It now waits for the run lock, visibly."""
+    with RunLock():
+        result = subprocess.run(["timeout", "5", str(SETUP), "--quiet"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 124, result.stdout + result.stderr  # still waiting when stopped
+    assert "a benchmark run is in progress" in result.stderr
+
+
+def test_doctor_without_cleanup_changes_nothing() -> None:
+    user = BenchUser.lookup()
+    runtime = user.runtime_dir
+    assert not runtime.exists()  # between tests nothing of a run is left
+    result = cli("doctor", "--json")
+    assert result.returncode in (0, 2), result.stderr
+    assert not runtime.exists(), "doctor made the user's runtime directory (and with it a pause process)"
+    assert '"image": true' in result.stdout
+
+
+def test_doctor_cleanup_waits_for_a_run_in_progress() -> None:
+    with RunLock():
+        result = subprocess.run(["timeout", "5", str(VENV_PYTHON), "-m", "bench_runner", "doctor", "--cleanup"],
+                                cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 124, result.stdout + result.stderr  # still waiting when stopped
+    assert "waiting up to 15 minutes" in result.stderr
