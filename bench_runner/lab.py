@@ -191,9 +191,11 @@ def tag_of_resource(name: str) -> str | None:
 
 
 def tag_of_namespace(name: str) -> str | None:
+    """The run tag of a namespace the suite made (``netbench-<8 hex>-srv|cli``), else None:
+    a namespace of anyone else that merely starts with the prefix is never touched."""
     if not name.startswith(NAME_PREFIX):
         return None
-    rest = name[len(NAME_PREFIX):]
-    tag, _, role = rest.rpartition("-")
-    return tag if role in ("srv", "cli") and tag else None
+    tag, dash, role = name[len(NAME_PREFIX):].partition("-")
+    valid = dash and role in ("srv", "cli") and len(tag) == 8 and all(c in "0123456789abcdef" for c in tag)
+    return tag if valid else None
 

@@ -102,7 +102,7 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                                      worker_dir=run_dir / "workers", port_floor=_port_floor(lab), stack=booted)
         yield sessions
     finally:
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             if state is not None:
                 for problem in state.teardown():

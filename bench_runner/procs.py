@@ -105,9 +105,11 @@ def run(
     env: Mapping[str, str] | None = None,
     input_text: str | None = None,
     cwd: str | None = "/",
+    term_grace: float = 0.0,
 ) -> ProcessResult:
     """Run a command to completion; raise on timeout, on a missing binary, and (with
-    ``check``) on a non-zero exit."""
+    ``check``) on a non-zero exit. On timeout the group gets SIGKILL, after SIGTERM and
+    ``term_grace`` seconds when that is given."""
     args = [str(a) for a in argv]
     started = time.monotonic()
     try:
@@ -127,6 +129,13 @@ def run(
     try:
         stdout, stderr = proc.communicate(input=input_text, timeout=timeout)
     except subprocess.TimeoutExpired:
+        if term_grace:
+            # Let it clean up first (a run tears its lab down on SIGTERM), then insist.
+            _kill_group(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=term_grace)
+            except subprocess.TimeoutExpired:
+                pass
         _kill_group(proc.pid, signal.SIGKILL)
         try:  # a grandchild that left the group may still hold the pipes: do not wait on it
             proc.communicate(timeout=5)
@@ -134,7 +143,10 @@ def run(
             for pipe in (proc.stdout, proc.stderr):
                 if pipe is not None:
                     pipe.close()
-            proc.wait(timeout=5)
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass  # unkillable (stuck in the kernel): reported as the timeout it is
         raise CommandTimeout(args, timeout) from None
     except BaseException:
         _kill_group(proc.pid, signal.SIGKILL)
@@ -404,18 +416,26 @@ class Spawned:
     def stop(self, grace: float = 3.0) -> int | None:
         """Stop the process group: SIGTERM, then SIGKILL. Returns the exit code."""
         if self.popen.poll() is None:
-            _kill_group(self.popen.pid, signal.SIGTERM)
+            self._signal_group(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=grace)
             except subprocess.TimeoutExpired:
                 pass
         # Anything left in the group (also after a clean exit of the leader) is killed.
-        _kill_group(self.popen.pid, signal.SIGKILL)
+        self._signal_group(signal.SIGKILL)
         try:
             self._settled(self.popen.wait(timeout=5))
         except subprocess.TimeoutExpired:
             pass
         return self.popen.returncode
+
+    def _signal_group(self, sig: int) -> None:
+        """Signal the group, unless its id may belong to someone else now: once the leader
+        was reaped, its pid, and with it the group id, is free for reuse when no member is
+        left, so a process that has that pid now means the group is no longer ours."""
+        if self.popen.returncode is not None and os.path.exists(f"/proc/{self.popen.pid}"):
+            return
+        _kill_group(self.popen.pid, sig)
 
     def close(self) -> None:
         """Release the output files (after ``stop`` and ``output``)."""

@@ -243,6 +243,9 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             continue
         log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
         problems.extend(state.teardown())
+    for tmp in sorted(runs.glob("*.tmp")) if runs.is_dir() else []:
+        if tmp.stem not in live_tags:  # a state write a crash cut short
+            tmp.unlink(missing_ok=True)
     for ns in lab_mod.existing_lab_namespaces():
         tag = lab_mod.tag_of_namespace(ns)
         if tag is not None and tag not in live_tags:

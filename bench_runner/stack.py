@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from . import procs
-from .errors import BenchError
+from .errors import BenchError, SetupError
 from .parsers import versions
 
 #: Tools whose version banners we read: (tool, argv).
@@ -61,8 +61,12 @@ class Stack:
     python: str
     packages: dict[str, str] = field(default_factory=dict)
     sysctls: dict[str, str] = field(default_factory=dict)
-    #: What the user states about the stack (``--stack KEY=VALUE``), e.g. a local pasta build.
+    #: What the user states about the stack (``--stack KEY=VALUE``), e.g. a local pasta build;
+    #: also ``pasta_binary`` (version and hash) when ``run --pasta`` names a binary of its own.
     stated: dict[str, str] = field(default_factory=dict)
+    #: This machine, as a hash of /etc/machine-id (or of the host name): a resumed run must
+    #: continue on the machine it started on.
+    machine: str = ""
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -137,7 +141,42 @@ def read_sysctls(root: str = "/proc/sys") -> dict[str, str]:
     return values
 
 
-def detect(stated: dict[str, str] | None = None) -> Stack:
+def suite_commit() -> str | None:
+    """The suite's own git commit (a document records which suite measured it)."""
+    top = Path(__file__).resolve().parents[1]
+    if not (top / ".git").exists() or shutil.which("git") is None:
+        return None
+    try:
+        result = procs.run(["git", "-C", str(top), "rev-parse", "HEAD"], timeout=10, check=False)
+    except BenchError:
+        return None
+    commit = result.stdout.strip()
+    return commit if result.returncode == 0 and len(commit) == 40 else None
+
+
+def machine_identity() -> str:
+    """A stable, non-revealing name for this machine."""
+    import hashlib
+
+    source = _read("/etc/machine-id").strip() or platform.node()
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def binary_identity(program: str) -> str:
+    """A helper binary as the record states it: its version banner and the start of its
+    sha256 ("2025_05_03.587980c sha256:1f2e3d4c5b6a"), so a rebuilt binary is a new stack."""
+    import hashlib
+
+    path = shutil.which(program)
+    if path is None:
+        raise SetupError(f"--pasta {program}: no such program")
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+    banner = _banner([path, "--version"]) or ""
+    version = versions.tool_version("pasta", banner) or "unknown"
+    return f"{version} sha256:{digest}"
+
+
+def detect(stated: dict[str, str] | None = None, *, pasta_binary: str | None = None) -> Stack:
     banners = {tool: _banner(argv) for tool, argv in _TOOLS}
     found = {tool: (versions.tool_version(tool, text) if text else None) for tool, text in banners.items()}
     libslirp = versions.tool_version("libslirp", banners["slirp4netns"] or "") if banners["slirp4netns"] else None
@@ -168,7 +207,9 @@ def detect(stated: dict[str, str] | None = None) -> Stack:
         python=platform.python_version(),
         packages=packages,
         sysctls=read_sysctls(),
-        stated=dict(stated or {}),
+        stated={**dict(stated or {}), **({"pasta_binary": binary_identity(pasta_binary)}
+                                          if pasta_binary and pasta_binary != "pasta" else {})},
+        machine=machine_identity(),
     )
 
 

@@ -4,7 +4,8 @@
 #
 #   * removes anything a killed run left behind (python -m bench_runner doctor --cleanup)
 #   * deletes the benchmark user (with its home: Podman configuration, storage, the image)
-#     and its /etc/subuid and /etc/subgid lines, if the set-up created them
+#     and its /etc/subuid and /etc/subgid lines, if the set-up created them; for a user that
+#     existed before, removes only the subordinate ranges the set-up added to it
 #   * puts /dev/net/tun back to the mode it had
 #   * removes the virtual environment and the state directory
 #   * with --packages, also purges the distribution packages the set-up installed
@@ -43,6 +44,13 @@ if grep -q "user-created $BENCH_USER" "$LOG" && getent passwd "$BENCH_USER" >/de
   do_ userdel --remove "$BENCH_USER" 2>/dev/null || do_ userdel "$BENCH_USER"
   for f in /etc/subuid /etc/subgid; do do_ sed -i "/^$BENCH_USER:/d" "$f"; done
   do_ rm -rf "/run/user/$uid"
+else
+  # The user was there before the set-up: remove exactly the ranges the set-up added.
+  while IFS= read -r line; do
+    range=${line#*added }; file=${range##* to }; range=${range% to *}
+    case "$range" in "$BENCH_USER":[0-9]*:[0-9]*) ;; *) continue ;; esac
+    case "$file" in /etc/subuid|/etc/subgid) do_ sed -i "/^${range}\$/d" "$file" ;; esac
+  done < <(grep -o "added [^	]* to /etc/sub[ug]id" "$LOG" || true)
 fi
 
 mode=$(grep -o 'tun-mode-was [0-7]*' "$LOG" | head -n1 | awk '{print $2}' || true)  # none: tun was already usable

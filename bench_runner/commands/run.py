@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import defaults, matrix
+from .. import __version__, defaults, matrix
 from ..errors import SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..providers import CHOICES
@@ -62,7 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
                         help="add a fact about the stack to the record, e.g. passt=custom-build")
     parser.add_argument("--output", "-o", metavar="PATH",
-                        help="results document to write (default: runs/<UTC time>-<tag>.json)")
+                        help="results document to write (default: runs/<UTC time>-<tag>.json); an existing one is "
+                             "never replaced without --force")
+    parser.add_argument("--force", action="store_true", help="let --output replace an existing results document")
     parser.add_argument("--expect", action="append", metavar="ORDER",
                         help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' "
                              "(repeatable; default: the documented pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns)")
@@ -151,8 +153,11 @@ def main(args: argparse.Namespace) -> int:
     from ..trials import new_cell_results, now_iso
 
     output = results.check_writable(args.output) if args.output else None
+    if output is not None and output.exists() and not args.force:
+        raise UsageError(f"--output {output}: a results document is already there; name another file, or add "
+                         "--force to replace it")
     preflight()
-    detected = stack.detect(request.facts)
+    detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
     host = choices.get(matrix.HOST_STACK, first)
@@ -161,6 +166,7 @@ def main(args: argparse.Namespace) -> int:
              "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": request.options(),
              "seed": request.seed},
         stack=detected.to_json(), lab={}, provider={"id": host.provider.id, "reason": host.reason},
+        tool={"name": "podman-netbench", "version": __version__, "commit": stack.suite_commit()},
         availability={host.provider.id: {m: host.provider.check(m).to_json() for m in METHODS}},
         cells=new_cell_results(request.matrix),
         stacks={name: {**built.describe(), "provider": {"id": choices[name].provider.id, "reason": choices[name].reason},
@@ -204,6 +210,10 @@ def resume(args: argparse.Namespace) -> int:
     from ..labsession import preflight
     from ..request import from_options
 
+    given = options_given_with_resume(args)
+    if given:
+        raise UsageError(f"--resume continues the run with its own options; these were given too: {', '.join(given)} "
+                         "(start a new run to change them)")
     path = results.check_writable(args.resume)
     document = results.load(path)
     if document.run.get("status") == "complete":
@@ -211,10 +221,10 @@ def resume(args: argparse.Namespace) -> int:
     request = from_options(document.run.get("options", {}), document.run.get("seed"),
                            document.stack.get("stated", {}))
     preflight()
-    detected = stack.detect(request.facts)
-    changed = _stack_change(document.stack, detected)
-    if changed:
-        raise UsageError(f"{path}: the stack changed since the run started ({changed}); start a new run instead")
+    detected = stack.detect(request.facts, pasta_binary=request.pasta)
+    problems = resume_problems(document, detected, stack.suite_commit())
+    if problems:
+        raise UsageError(f"{path}: cannot be resumed here: {'; '.join(problems)}; start a new run instead")
     if matrix.HOST_STACK in request.matrix.stacks():
         request = _with_provider(request, document.provider["id"])
     choices, booted, request = choose_providers(request, detected)
@@ -239,11 +249,45 @@ def _now() -> str:
     return now_iso()
 
 
-def _stack_change(before: dict, detected) -> str:  # type: ignore[no-untyped-def]
-    """A resumed run must measure the same stack, or its samples would mix two."""
+def resume_problems(document, detected, commit: str | None) -> list[str]:  # type: ignore[no-untyped-def]
+    """Why a stored run cannot be continued here: another machine, other software (key
+    versions, a rebuilt --pasta binary), other kernel settings, or another version of the
+    suite would mix two different measurements in one document."""
+    before = document.stack
+    problems = []
+    if before.get("machine") and before.get("machine") != detected.machine:
+        problems.append("it was started on another machine")
     stated = before.get("stated", {})
     old = {k: before.get(k, stated.get(k)) for k in detected.key_versions()}
-    return ", ".join(f"{k} {old[k]} -> {v}" for k, v in detected.key_versions().items() if old[k] != v)
+    changed = [f"{k} {old[k]} -> {v}" for k, v in detected.key_versions().items() if old[k] != v]
+    if changed:
+        problems.append("the stack changed (" + ", ".join(changed) + ")")
+    sysctls = [k for k in set(before.get("sysctls", {})) | set(detected.sysctls)
+               if before.get("sysctls", {}).get(k) != detected.sysctls.get(k)]
+    if sysctls:
+        problems.append("kernel settings changed (" + ", ".join(sorted(sysctls)) + ")")
+    recorded = document.tool.get("commit")
+    if recorded and commit and recorded != commit:
+        problems.append(f"the suite is at another commit ({recorded[:10]} -> {commit[:10]})")
+    return problems
+
+
+#: Options --resume may be given with: they change how it shows, not what it measures.
+RESUME_COMPATIBLE = {"resume", "json", "fail_on_violation", "handler", "command"}
+
+
+def options_given_with_resume(args: argparse.Namespace) -> list[str]:
+    """The options on the command line besides --resume that would change the measurement:
+    a resumed run takes its own, so they would be ignored silently."""
+    defaults_ = vars(build_defaults())
+    return sorted(f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                  if k not in RESUME_COMPATIBLE and k in defaults_ and v != defaults_[k])
+
+
+def build_defaults() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    return parser.parse_args([])
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]

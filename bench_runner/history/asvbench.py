@@ -58,7 +58,9 @@ def measure_and_record() -> dict[str, Any]:
     suite = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (suite, os.environ.get("PYTHONPATH")) if p)}
     try:
-        done = procs.run(argv, timeout=timeout_s() - 30, check=False, cwd=str(conf.top), env=env)
+        # On timeout, SIGTERM first: the run then tears its lab down before it is killed.
+        done = procs.run(argv, timeout=max(30.0, timeout_s() - 90), check=False, cwd=str(conf.top), env=env,
+                         term_grace=60)
     except BenchError as exc:
         raise RuntimeError(f"bench_runner run: {exc}") from None
     path = _document_path(done)

@@ -45,7 +45,7 @@ def wait_for_trials(output: Path, count: int, process: subprocess.Popen[str], ti
         time.sleep(0.2)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_a_signal_mid_run_keeps_finished_trials_and_removes_everything(tmp_path: Path, sig: int, code: int) -> None:
     output = tmp_path / "run.json"
     process = start(output)

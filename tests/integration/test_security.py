@@ -70,3 +70,16 @@ def test_doctor_cleanup_waits_for_a_run_in_progress() -> None:
                                 cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 124, result.stdout + result.stderr  # still waiting when stopped
     assert "waiting up to 15 minutes" in result.stderr
+
+
+def test_a_run_state_write_cut_short_is_swept(tmp_path: Path) -> None:
+    """Finding 9: a crash between writing a run state's temporary file and renaming it left
+    runs/TAG.tmp behind for good. The next clean-up removes it (and only those of dead runs)."""
+    from bench_runner.paths import RUN_DIR
+
+    left = RUN_DIR / "runs" / "0badc0de.tmp"
+    left.parent.mkdir(parents=True, exist_ok=True)
+    left.write_text("{")
+    result = cli("doctor", "--cleanup")
+    assert result.returncode in (0, 2), result.stderr
+    assert not left.exists()

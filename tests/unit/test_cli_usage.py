@@ -29,6 +29,9 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["run", "--rounds", "many"], "argument --rounds: 'many' is not an integer"),
     (["run", "--output", "/nonexistent-dir/x.json"], "directory /nonexistent-dir does not exist"),
     (["run", "--output", "/"], "is a directory"),
+    (["run", "--output", str(REPO / "README.md")], "a results document is already there"),  # never replaced
+    (["run", "--resume", "x.json", "--rounds", "3"], "these were given too: --rounds"),
+    (["run", "--stacks", "host,Bad!"], "--stacks: stack name"),
     (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
     ([], "the following arguments are required: COMMAND"),

@@ -10,7 +10,7 @@ import pytest
 
 from bench_runner import results
 from bench_runner.errors import UsageError
-from tests.conftest import DATA
+from tests.conftest import DATA, read_data
 
 RECORDED = DATA / "results-bare-quick.json"
 
@@ -93,3 +93,29 @@ def test_check_writable(tmp_path: Path) -> None:
         locked.mkdir(mode=0o500)
         with pytest.raises(UsageError, match="not writable"):
             results.check_writable(locked / "x.json")
+
+
+def test_a_run_resumes_only_on_the_machine_stack_and_suite_it_started_with() -> None:
+    """Finding 8: resume used to check only the key versions; another machine, other kernel
+    settings, another suite commit or a rebuilt --pasta binary would mix two measurements."""
+    import copy
+
+    from bench_runner.commands.run import resume_problems
+    from bench_runner.stack import Stack
+
+    document = results.RunDocument.from_json(json.loads(read_data("results-bare-quick.json")))
+    document.stack["machine"] = "aaaa"
+    document.stack["stated"] = {"pasta_binary": "2025_05_03.587980c sha256:111111111111"}
+    document.tool["commit"] = "1" * 40
+    known = {f for f in Stack.__dataclass_fields__}
+    same = Stack(**{k: v for k, v in copy.deepcopy(document.stack).items() if k in known})
+    assert resume_problems(document, same, "1" * 40) == []
+    other = copy.deepcopy(same)
+    other.machine = "bbbb"
+    other.stated = {"pasta_binary": "2025_05_03.587980c sha256:222222222222"}
+    other.sysctls = {**other.sysctls, "net.core.rmem_max": "1"}
+    problems = resume_problems(document, other, "2" * 40)
+    assert any("another machine" in p for p in problems)
+    assert any("pasta_binary" in p for p in problems)
+    assert any("net.core.rmem_max" in p for p in problems)
+    assert any("another commit" in p for p in problems)

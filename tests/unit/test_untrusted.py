@@ -126,3 +126,48 @@ def test_teardown_is_not_held_up_by_a_fifo_pause_file(tmp_path: Path) -> None:
                            f"print(stop_pause_process(Path({str(tmp_path)!r})))"], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode == 0 and "not a regular file" in done.stdout, done.stderr
+
+
+def test_only_the_suites_own_namespace_names_are_claimed() -> None:
+    """Finding 9: cleanup removed any netbench-*-srv|cli namespace; someone else's namespace
+    that merely starts with the prefix is now left alone."""
+    from bench_runner.lab import names_for, tag_of_namespace
+
+    server, client, _, _ = names_for("0a1b2c3d")
+    assert tag_of_namespace(server) == tag_of_namespace(client) == "0a1b2c3d"
+    for foreign in ("netbench-mylab-srv", "netbench-0a1b2c3d-x-srv", "netbench--cli", "netbench-0A1B2C3D-srv",
+                    "netbench-0a1b2c3d-web"):
+        assert tag_of_namespace(foreign) is None, foreign
+
+
+def test_a_reaped_leaders_group_is_signalled_only_while_it_can_still_be_ours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding 9: stop() signalled the process group after its leader was reaped; the group
+    id is then free for reuse once no member is left. A member still alive keeps the id
+    ours (it is killed); a process now holding the leader's pid means it may not be."""
+    spawned = procs.Spawned(["sh", "-c", "sleep 30 & echo started; exit 0"])
+    try:
+        procs.wait_until(lambda: spawned.poll() is not None, timeout=10, what="the leader to exit")
+        orphan = [p for p in os.listdir("/proc") if p.isdigit() and _pgid(int(p)) == spawned.pid]
+        assert orphan, "the group's sleep should still run"
+        spawned.stop(grace=1.0)
+        procs.wait_until(lambda: not any(_pgid(int(p)) == spawned.pid for p in orphan), timeout=5,
+                         what="the orphan to be killed")
+    finally:
+        spawned.close()
+    sent: list[int] = []
+    monkeypatch.setattr(procs, "_kill_group", lambda pgid, sig: sent.append(sig))
+    reused = procs.Spawned(["true"])
+    reused.wait(timeout=10)
+    monkeypatch.setattr(os.path, "exists", lambda path: True)  # the leader's pid has a new owner
+    reused.stop(grace=0.1)
+    monkeypatch.undo()
+    reused.close()
+    assert sent == []
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return int(fh.read().rsplit(")", 1)[1].split()[2])
+    except (OSError, ValueError, IndexError):
+        return None
