@@ -10,7 +10,8 @@
 #     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2,
 #     git, mmdebstrap (to build release stacks) and the JavaScript libraries of the
 #     published history pages (libjs-*)
-#   * /dev/net/tun made usable by unprivileged users (mode 0666, as on most distributions)
+#   * /dev/net/tun made usable by the benchmark user (its group, mode 0660, where the
+#     device was root's alone; a device open to everyone is left as it is)
 #   * an unprivileged user "netbench" (NETBENCH_USER) with subordinate uid/gid ranges
 #   * that user's rootless Podman configuration (runc + cgroupfs when cgroups are not
 #     unified v2; the file events logger when systemd is not PID 1)
@@ -115,23 +116,6 @@ else
   say "packages present"
 fi
 
-# ---------------------------------------------------------------- 2. /dev/net/tun
-if [ ! -c /dev/net/tun ]; then
-  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun is missing"; else
-    mkdir -p /dev/net && mknod -m 0666 /dev/net/tun c 10 200
-    change "created /dev/net/tun (mode 0666)"
-  fi
-fi
-if [ -c /dev/net/tun ]; then
-  mode=$(stat -c '%a' /dev/net/tun)
-  if [ "$mode" != 666 ]; then
-    if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun is mode $mode, needs 0666"; else
-      chmod 0666 /dev/net/tun
-      change "chmod /dev/net/tun from $mode to 666 (tun-mode-was $mode)"
-    fi
-  fi
-fi
-
 # ---------------------------------------------------------------- 3. benchmark user
 if ! getent passwd "$BENCH_USER" >/dev/null; then
   if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "user $BENCH_USER does not exist"; else
@@ -150,6 +134,33 @@ if getent passwd "$BENCH_USER" >/dev/null; then
       fi
     fi
   done
+fi
+
+# ---------------------------------------------------------------- 3b. /dev/net/tun for the benchmark user
+# pasta and slirp4netns open /dev/net/tun as the benchmark user. Opened to that user only:
+# through its own group (0660) where the device is root's alone, or by joining the group that
+# already has it; a device already open to everyone (0666) is left as it is.
+tun_usable() {
+  local mode group; mode=$(stat -c '%a' /dev/net/tun); group=$(stat -c '%G' /dev/net/tun)
+  [ "${mode: -1}" -ge 6 ] && return 0
+  [ "${mode: -2:1}" -ge 6 ] && id -nG "$BENCH_USER" 2>/dev/null | tr ' ' '\n' | grep -qx "$group"
+}
+if [ ! -c /dev/net/tun ]; then
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun is missing"; else
+    mkdir -p /dev/net && mknod -m 0600 /dev/net/tun c 10 200
+    change "created /dev/net/tun (mode 0600)"
+  fi
+fi
+if [ -c /dev/net/tun ] && getent passwd "$BENCH_USER" >/dev/null && ! tun_usable; then
+  mode=$(stat -c '%a' /dev/net/tun); group=$(stat -c '%G' /dev/net/tun)
+  if [ "$CHECK_ONLY" = 1 ] || [ "$IS_ROOT" = 0 ]; then need "/dev/net/tun (mode $mode, group $group) is not usable by $BENCH_USER"
+  elif [ "${mode: -2:1}" -ge 6 ] && [ "$group" != root ]; then
+    usermod -a -G "$group" "$BENCH_USER"
+    change "added $BENCH_USER to group $group, which may use /dev/net/tun (tun-group-joined $group)"
+  else
+    chgrp "$(id -gn "$BENCH_USER")" /dev/net/tun && chmod 0660 /dev/net/tun
+    change "gave /dev/net/tun to group $(id -gn "$BENCH_USER") with mode 660 (tun-mode-was $mode tun-group-was $group)"
+  fi
 fi
 
 # ---------------------------------------------------------------- 4. rootless Podman configuration

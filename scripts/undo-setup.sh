@@ -6,7 +6,8 @@
 #   * deletes the benchmark user (with its home: Podman configuration, storage, the image)
 #     and its /etc/subuid and /etc/subgid lines, if the set-up created them; for a user that
 #     existed before, removes only the subordinate ranges the set-up added to it
-#   * puts /dev/net/tun back to the mode it had
+#   * puts /dev/net/tun back to the mode and group it had (or takes the user out of the
+#     group it was added to for it)
 #   * removes the virtual environment and the state directory
 #   * with --packages, also purges the distribution packages the set-up installed
 #     (without it they stay: other software may use them)
@@ -54,7 +55,11 @@ else
 fi
 
 mode=$(grep -o 'tun-mode-was [0-7]*' "$LOG" | head -n1 | awk '{print $2}' || true)  # none: tun was already usable
+group=$(grep -o 'tun-group-was [^ )]*' "$LOG" | head -n1 | awk '{print $2}' || true)
 if [ -n "$mode" ] && [ -c /dev/net/tun ]; then do_ chmod "$mode" /dev/net/tun; fi
+if [ -n "$group" ] && [ -c /dev/net/tun ]; then do_ chgrp "$group" /dev/net/tun; fi
+joined=$(grep -o 'tun-group-joined [^ )]*' "$LOG" | head -n1 | awk '{print $2}' || true)
+if [ -n "$joined" ] && getent passwd "$BENCH_USER" >/dev/null; then do_ gpasswd -d "$BENCH_USER" "$joined"; fi
 
 if [ "$PACKAGES" = 1 ]; then
   pkgs=$(sed -n 's/.*installed packages: //p' "$LOG" | tr '\n' ' ')

@@ -157,10 +157,16 @@ class BareProvider(Provider):
             outer = lab_mod.netns_inode(session.lab.server_ns)
 
             def unshared() -> bool:
+                """The namespaces exist and the user namespace has its uid map: unshare
+                --map-root-user writes that just after the namespaces appear, and a helper
+                joining the namespace before it would fail (nsenter: Invalid argument)."""
                 if not holder.ref.alive():
                     raise MeasurementError("the container command exited before its namespace was set up")
                 try:
-                    return os.stat(f"/proc/{holder.pid}/ns/net").st_ino != outer
+                    if os.stat(f"/proc/{holder.pid}/ns/net").st_ino == outer:
+                        return False
+                    with open(f"/proc/{holder.pid}/uid_map") as fh:
+                        return bool(fh.read(256).strip())
                 except OSError:
                     return False
 

@@ -152,6 +152,6 @@ def test_a_missing_binary_is_one_line(tmp_path: Path) -> None:
     result = cli("run", "--quick", "--provider", "bare", "--methods", "pasta", "--pasta", "/nonexistent/pasta",
                  "--skip-claims", "--output", str(tmp_path / "x.json"))
     assert result.returncode == 2
-    assert "provider bare cannot run pasta: /nonexistent/pasta is not installed" in result.stderr
+    assert "--pasta /nonexistent/pasta: no such program" in result.stderr
     assert "Traceback" not in result.stderr
 
