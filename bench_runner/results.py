@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import jsonschema
 
-from . import __version__
+from . import __version__, atomic
 from .errors import UsageError
 from .matrix import HOST_STACK, Cell, Metric
 
@@ -208,27 +207,7 @@ def load(path: str | os.PathLike[str]) -> RunDocument:
 
 def save(document: RunDocument, path: str | os.PathLike[str]) -> None:
     """Atomically replace ``path`` with the document."""
-    target = Path(path)
-    text = json.dumps(document.to_json(), indent=1, sort_keys=False) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    atomic.write_text(Path(path), json.dumps(document.to_json(), indent=1, sort_keys=False) + "\n")
 
 
 def check_writable(path: str | os.PathLike[str]) -> Path:

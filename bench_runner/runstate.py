@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import lab as lab_mod
-from . import procs
+from . import atomic, procs
 from .errors import BenchError, SetupError
 from .locks import FileLock
 from .paths import RUN_DIR
@@ -108,14 +108,11 @@ class RunState:
 
     def save(self) -> None:
         """Persist after an entry was changed in place."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({
+        atomic.write_text(self.path, json.dumps({
             "tag": self.tag,
             "owner": self.owner.to_json() if self.owner else None,
             "resources": self.resources,
         }, indent=1))
-        os.replace(tmp, self.path)
 
     @classmethod
     def load(cls, path: Path) -> "RunState":
@@ -243,8 +240,8 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             continue
         log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
         problems.extend(state.teardown())
-    for tmp in sorted(runs.glob("*.tmp")) if runs.is_dir() else []:
-        if tmp.stem not in live_tags:  # a state write a crash cut short
+    for tmp in sorted(runs.glob(".*.tmp")) if runs.is_dir() else []:
+        if tmp.name.split(".")[1] not in live_tags:  # a state write a crash cut short (.TAG.json.XXXX.tmp)
             tmp.unlink(missing_ok=True)
     for ns in lab_mod.existing_lab_namespaces():
         tag = lab_mod.tag_of_namespace(ns)

@@ -9,7 +9,6 @@ document did not measure keep their earlier samples.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import json
 import math
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .. import procs
+from ..atomic import replacing
 from ..errors import UsageError
 from . import specs
 from .config import AsvConfig
@@ -42,43 +42,14 @@ def atomic_json_writes() -> Iterator[None]:
     original = asv_util.write_json
 
     def atomic(path: str, data: Any, api_version: int | None = None, compact: bool = False) -> None:
-        target = os.path.abspath(path)
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".tmp", dir=os.path.dirname(target))
-        os.close(fd)
-        try:
-            original(tmp, data, api_version, compact)
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        with replacing(Path(os.path.abspath(path))) as tmp:
+            original(str(tmp), data, api_version, compact)
 
     asv_util.write_json = atomic
     try:
         yield
     finally:
         asv_util.write_json = original
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Replace a file whole (temporary file, fsync, rename): readers see the old or the new."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextmanager

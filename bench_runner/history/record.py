@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from .. import atomic
 from ..errors import UsageError
 from ..matrix import HOST_STACK
 from ..results import RunDocument
@@ -63,7 +64,7 @@ def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
                             extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    asvfiles.write_text_atomically(conf.results_dir / LEDGER, out.getvalue())
+    atomic.write_text(conf.results_dir / LEDGER, out.getvalue())
 
 
 def trial_ranges(indices: set[int]) -> str:
@@ -227,7 +228,7 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
                "trials": trial_ranges(measured - recorded)}
         outcome.samples = sum(len(v) for a in additions for v in a.samples.values())
         # The journal first: samples and ledger row then count as one step (see recover).
-        asvfiles.write_text_atomically(conf.results_dir / JOURNAL, json.dumps({
+        atomic.write_text(conf.results_dir / JOURNAL, json.dumps({
             "row": row, "before": asvfiles.count_samples(conf, name, point.commit), "added": outcome.samples}))
         asvfiles.add_samples(conf, machine_params=machine.params(name, document.stack), commit=point.commit,
                              date=point.date, entries=entries, additions=additions)

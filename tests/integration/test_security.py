@@ -5,6 +5,7 @@ changing nothing."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -77,9 +78,46 @@ def test_a_run_state_write_cut_short_is_swept(tmp_path: Path) -> None:
     runs/TAG.tmp behind for good. The next clean-up removes it (and only those of dead runs)."""
     from bench_runner.paths import RUN_DIR
 
-    left = RUN_DIR / "runs" / "0badc0de.tmp"
+    left = RUN_DIR / "runs" / ".0badc0de.json.k3x9q2.tmp"
     left.parent.mkdir(parents=True, exist_ok=True)
     left.write_text("{")
     result = cli("doctor", "--cleanup")
     assert result.returncode in (0, 2), result.stderr
     assert not left.exists()
+
+
+def test_the_image_archive_is_not_written_where_the_user_can_plant_a_file(tmp_path: Path) -> None:
+    """Finding 5: the set-up wrote the image skeleton to "$(mktemp -d).tar", a name the user
+    sees appear in /tmp and can claim first (the kernel's protected_symlinks stops a symlink
+    there, but not a file of the user's own, which root then wrote into and chmodded). With
+    the image gone, a user loop claims such names while the set-up rebuilds it: every file it
+    planted stays empty, and the set-up still builds the image."""
+    from bench_runner import procs
+    from bench_runner.paths import IMAGE
+    from bench_runner.runstate import podman_runtime
+
+    user = BenchUser.lookup()
+    with podman_runtime(user):
+        procs.run(user.argv(["podman", "rmi", "--ignore", IMAGE]), timeout=60)
+    # Where the user records what it planted: its own directory, outside root's 0700 tmp_path.
+    planted = Path(tempfile.mkdtemp(prefix="netbench-planted-"))
+    os.chown(planted, user.uid, user.gid)
+    attacker = subprocess.Popen(user.argv(["sh", "-c", f'end=$(( $(date +%s) + 60 )); while [ $(date +%s) -lt $end ]; do '
+                                                        f'for d in /tmp/tmp.*; do [ -d "$d" ] && [ ! -e "$d.tar" ] && '
+                                                        f': > "$d.tar" 2>/dev/null && echo "$d.tar" >> {planted}/list; '
+                                                        f'done; sleep 0.005; done']))
+    try:
+        result = subprocess.run([str(SETUP), "--quiet"], capture_output=True, text=True, timeout=900)
+    finally:
+        attacker.kill()
+        attacker.wait()
+    names = (planted / "list").read_text().split() if (planted / "list").exists() else []
+    try:
+        assert result.returncode == 0, result.stderr
+        assert "built container image" in result.stdout
+        assert names, "the user never saw a temporary directory to claim (the test proves nothing)"
+        assert all(os.path.getsize(n) == 0 for n in names), "root wrote into a file the user planted"
+    finally:
+        for name in names:
+            Path(name).unlink(missing_ok=True)
+        shutil.rmtree(planted, ignore_errors=True)

@@ -193,3 +193,19 @@ def test_cpu_of_a_helper_that_exits_with_its_server_is_its_last_sample() -> None
         pass
     used, at_end = living.finish()
     assert at_end and used >= 0.15
+
+
+def test_a_timed_out_command_can_be_asked_to_clean_up_first(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The asv wrapper's run used to be SIGKILLed on timeout, so it never tore its lab down;
+    with term_grace it gets SIGTERM first, and its handler runs."""
+    from bench_runner.errors import CommandTimeout
+
+    marker = tmp_path / "cleaned"
+    script = f"trap 'touch {marker}; exit 0' TERM; while true; do sleep 0.05; done"
+    with pytest.raises(CommandTimeout):
+        procs.run(["sh", "-c", script], timeout=0.5, term_grace=5)
+    assert marker.exists()
+    marker_killed = tmp_path / "never"
+    with pytest.raises(CommandTimeout):
+        procs.run(["sh", "-c", f"trap 'touch {marker_killed}' TERM; sleep 30"], timeout=0.5)
+    assert not marker_killed.exists()  # without it: SIGKILL straight away, as before
