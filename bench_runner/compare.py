@@ -243,14 +243,18 @@ def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparis
 
 
 def _round_pairs(a: Side, b: Side, left: CellSamples, right: CellSamples) -> list[tuple[float, float]] | None:
-    """(A, B) samples of the same round, when A and B are two stacks of one run and every
-    round has one trial of each: the run interleaved them round by round."""
+    """(A, B) samples of the same round, when A and B are two stacks of one run: the run
+    interleaved them round by round. Rounds where one side has no sample (a failed trial) are
+    left out, as the run's own ratios do (``stats.per_round_ratios``), while enough remain."""
     if a.run is None or a.run != b.run or left.rounds is None or right.rounds is None:
         return None
     by_round_a, by_round_b = dict(zip(left.rounds, left.samples)), dict(zip(right.rounds, right.samples))
-    if len(by_round_a) != len(left.rounds) or set(by_round_a) != set(by_round_b):
+    if len(by_round_a) != len(left.rounds) or len(by_round_b) != len(right.rounds):
         return None
-    return [(by_round_a[r], by_round_b[r]) for r in sorted(by_round_a)]
+    common = sorted(set(by_round_a) & set(by_round_b))
+    if len(common) < stats.MIN_PAIRED_ROUNDS:
+        return None
+    return [(by_round_a[r], by_round_b[r]) for r in common]
 
 
 def _versions_table(comparison: Comparison) -> list[list[str]]:

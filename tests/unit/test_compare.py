@@ -217,6 +217,12 @@ def test_two_stacks_of_one_run_are_paired_by_round(tmp_path) -> None:  # type: i
     assert "median of the per-round ratios" in compare_mod.render_markdown(compare_mod.compare(a, b))
     with pytest.raises(compare_mod.UsageError, match="no stack 'sid'"):
         compare_mod.load_side(f"{path}@sid", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    # A failed trial in one round leaves that round out; the other nine stay paired.
+    booted.cells[0].trials[3].status = "failed"
+    save(doc, path)
+    b = compare_mod.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    [row] = compare_mod.compare(compare_mod.load_side(str(path), lambda: None, None, "primary"), b).rows  # type: ignore[arg-type]
+    assert row.paired and row.ratio.n == 9 and row.verdict == "better"
 
 
 def test_snapshots_pooling_runs_get_intervals_that_resample_runs(tmp_path: Path,
