@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 from . import stats
 from .matrix import HOST_STACK, stack_label
+from .methods import BASELINE
 from .results import CellResult, RunDocument, Trial
 
-BASELINE = "host"
 
 
 @dataclass(frozen=True)

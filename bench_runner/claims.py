@@ -12,9 +12,12 @@ from typing import Any
 
 from . import defaults, stats
 from .matrix import HOST_STACK
+from .methods import BASELINE as BASELINE_METHOD
+from .methods import METHODS
+from .methods.base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT,  # noqa: F401 (FLOOR re-exported)
+                           NATIVE_PERFORMANCE, OUTBOUND_REMOTE, SOURCE_ADDRESS)
 from .results import RunDocument
 
-FLOOR = "ip_unprivileged_port_start"
 #: What ``host`` shows for native performance: the yardstick, not a measured "yes".
 BASELINE = "baseline"
 
@@ -23,31 +26,24 @@ BASELINE = "baseline"
 class Claim:
     id: str
     title: str
-    #: method -> what podman-networking-docs states (True/False, or the port floor text).
-    documented: dict[str, Any]
+
+    @property
+    def documented(self) -> dict[str, Any]:
+        """Method -> what podman-networking-docs states (True/False, or the port floor
+        text); each method module says it for itself."""
+        return {m.id: m.documented[self.id] for m in METHODS.values() if self.id in m.documented}
 
 
 #: From the guide's tables (see ../shared/seed/podman-networking-docs.txt): listening
 #: sockets, performance, device binding, outbound to the host's localhost.
 CLAIMS: dict[str, Claim] = {c.id: c for c in (
-    Claim("source_address_preserved", "source address preserved", {
-        "socket-activation-user": True, "socket-activation-system": True, "pasta": True,
-        "slirp4netns-slirp4netns": True, "slirp4netns-rootlesskit": False, "host": True}),
-    Claim("native_performance", "native performance", {
-        "socket-activation-user": True, "socket-activation-system": True, "pasta": False,
-        "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
-    Claim("device_binding", "binding to a specific network device", {
-        "socket-activation-user": True, "socket-activation-system": True, "pasta": True,
-        "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
-    Claim("minimum_port", "minimum port number", {
-        "socket-activation-user": FLOOR, "socket-activation-system": 0, "pasta": FLOOR,
-        "slirp4netns-slirp4netns": FLOOR, "slirp4netns-rootlesskit": FLOOR, "host": FLOOR}),
-    Claim("host_loopback_default", "outbound to the host's localhost allowed by default", {
-        "pasta": False, "slirp4netns-slirp4netns": False, "slirp4netns-rootlesskit": False, "host": True}),
-    Claim("outbound_remote", "outbound connections to a remote host", {
-        "pasta": True, "slirp4netns-slirp4netns": True, "slirp4netns-rootlesskit": True, "host": True}),
+    Claim(SOURCE_ADDRESS, "source address preserved"),
+    Claim(NATIVE_PERFORMANCE, "native performance"),
+    Claim(DEVICE_BINDING, "binding to a specific network device"),
+    Claim(MINIMUM_PORT, "minimum port number"),
+    Claim(HOST_LOOPBACK_DEFAULT, "outbound to the host's localhost allowed by default"),
+    Claim(OUTBOUND_REMOTE, "outbound connections to a remote host"),
 )}
-
 
 
 @dataclass(frozen=True)
@@ -118,7 +114,7 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
     tests: list[tuple[tuple[str, str], str, stats.Ratio, bool, float | None]] = []
     for table in rank_tables(document):
         host_cells = {c.stack: c for c in document.cells
-                      if (c.workload, c.placement, c.method) == (table.workload, table.placement, "host")}
+                      if (c.workload, c.placement, c.method) == (table.workload, table.placement, BASELINE_METHOD)}
         for row in table.rows:
             if row.is_baseline or row.vs_baseline is None or row.stack not in host_cells:
                 continue
@@ -135,9 +131,10 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
     for (key, where, ratio, higher, _), p_adj in zip(tests, adjusted):
         per_method.setdefault(key, []).append((where, ratio, higher, p_adj))
     found = []
-    for stack in dict.fromkeys(c.stack for c in document.cells if c.method == "host" and c.samples()):
-        found.append(Observation("native_performance", "host", BASELINE,
-                                 "host is the baseline the others are divided by, not a measurement of the claim",
+    for stack in dict.fromkeys(c.stack for c in document.cells if c.method == BASELINE_METHOD and c.samples()):
+        found.append(Observation(NATIVE_PERFORMANCE, BASELINE_METHOD, BASELINE,
+                                 f"{BASELINE_METHOD} is the baseline the others are divided by, not a measurement "
+                                 "of the claim",
                                  {"tolerance": tolerance}, stack))
     for (stack, method), ratios in sorted(per_method.items()):
         outcomes = []
@@ -158,7 +155,7 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
             parts.append(f"{where} {ratio.value:.2f}{interval}{adjusted_p}")
         observed = False if False in outcomes else (True if outcomes and all(outcomes) else None)
         found.append(Observation("native_performance", method, observed,
-                                 f"ratio to host (tolerance {tolerance:.0%}): " + "; ".join(parts),
+                                 f"ratio to {BASELINE_METHOD} (tolerance {tolerance:.0%}): " + "; ".join(parts),
                                  {"tolerance": tolerance}, stack))
     return found
 

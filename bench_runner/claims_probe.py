@@ -14,9 +14,9 @@ from typing import Callable
 
 from . import observe, procs
 from .claims import Observation
-from .errors import BenchError
+from .errors import BenchError, MeasurementError
+from .methods import METHODS
 from .providers import Provider, Session
-from .providers import activation
 from .providers.base import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec, UnsupportedOption
 
 PROBE = ("python3", "-I", "{workers}/probe.py")
@@ -93,7 +93,7 @@ class Prober:
         device = lab.server_if
         # The same port inside and out, as in the guide's example (-t 0.0.0.0%eth0/8080).
         serve = [*PROBE, "serve", "--port", str(port), "--count", "2", "--client-first"]
-        if method == "host":
+        if METHODS[method].shares_host_network:  # the server binds the device itself
             spec = ServerSpec(tuple([*serve, "--device", device]), port, ready_timeout=10)
         else:
             spec = ServerSpec(tuple(serve), port, host_port=port, options=(f"{BIND_DEVICE}:{device}",), ready_timeout=10)
@@ -130,7 +130,7 @@ class Prober:
             return Observation("minimum_port", method, None,
                                f"the server host's ip_unprivileged_port_start is {floor}: port {LOW_PORT} is not below it",
                                {"floor": floor})
-        if method == "host":
+        if METHODS[method].shares_host_network:  # nothing is published: the server binds the port itself
             spec = ServerSpec(tuple([*PROBE, "serve", "--port", str(LOW_PORT), "--client-first"]), LOW_PORT,
                               ready_timeout=8)
         else:
@@ -164,11 +164,14 @@ class Prober:
         """Can the container reach a service on the server host's 127.0.0.1?"""
         lab = self.session.lab
         port = self._next_port()
-        target = {"host": "127.0.0.1", "pasta": lab.client_addr}.get(method, "10.0.2.2")
+        network = METHODS[method]
+        if network.host_address is None:
+            raise MeasurementError(f"{method} gives the container no network of its own")
+        target = network.host_address(lab)
         attempts: dict[str, tuple[str, tuple[str, ...]]] = {"default": (target, ())}
-        if method != "host":
+        if not network.shares_host_network and HOST_LOOPBACK not in network.unsupported:
             attempts["with host-loopback option"] = (target, (HOST_LOOPBACK,))
-        if method == "pasta":
+        if not network.shares_host_network and TCP_NS not in network.unsupported:
             attempts["with -T (tcp-ns)"] = ("127.0.0.1", (f"{TCP_NS}:{port}",))
         server = self._host_server(lab.server_ns_path, port, bind="127.0.0.1", count=len(attempts))
         results: dict[str, dict] = {}
@@ -214,7 +217,7 @@ class Prober:
         stack = self.session.stack_name
         for method in methods:
             probes = [self.device_binding, self.minimum_port]
-            if method not in activation.METHODS:
+            if METHODS[method].own_network:
                 # A socket-activated container has no network of its own: nothing goes out.
                 probes += [self.host_loopback, self.outbound_remote]
             for probe in probes:

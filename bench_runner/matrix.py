@@ -1,32 +1,16 @@
 """The declarative matrix: methods x workloads x placements, with their ids validated up front.
 
-This module holds only data. How a method is provided lives in ``providers``, how a
-workload is driven in ``workloads``.
+This module holds only data. What a method is lives in ``methods`` (one module each), how
+a workload is driven in ``workloads``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Mapping, TypeVar
 
 from .errors import UsageError
-
-
-@dataclass(frozen=True)
-class Method:
-    id: str
-    summary: str
-    #: Podman's ``--network`` value; None where the method is not a Podman network mode.
-    podman_network: str | None
-    #: Whether clients reach the server through a published port (a forwarding helper).
-    publishes_port: bool
-    #: The helper kind expected to own the listening socket in the server host, per provider
-    #: ("server" = the workload's own server process, i.e. no helper in the data path;
-    #: "inherited" = the server, in a network namespace of its own, holding a socket of the
-    #: server host that it inherited).
-    expected_listener: Mapping[str, str]
-    #: Who owns the server host's end of a connection the container makes (outbound).
-    expected_outbound: str | None = None
+from .methods import METHODS
 
 
 @dataclass(frozen=True)
@@ -49,13 +33,14 @@ class Workload:
     summary: str
     metric: Metric
     extra_metrics: tuple[Metric, ...] = ()
-    #: Methods it runs under; any other method shows as "not applicable" with the reason.
-    methods: tuple[str, ...] = ()
-    not_applicable: Mapping[str, str] = field(default_factory=dict)
     placements: tuple[str, ...] = ("remote", "loopback")
-    #: (method, placement) pairs that do not apply although the method and the placement
-    #: each do, with the reason.
-    not_applicable_cells: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: "tcp" or "udp" (a method may not carry one protocol in one placement).
+    protocol: str = "tcp"
+    #: Can its server take a listening socket it inherits (socket activation)? If not, why.
+    inherited_socket: bool = True
+    no_inherited_socket: str = ""
+    #: Does the container connect out (to a server on the client host)?
+    outbound: bool = False
 
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric, *self.extra_metrics)
@@ -67,28 +52,6 @@ T = TypeVar("T")
 def _registry(items: Iterable[T]) -> dict[str, T]:
     return {item.id: item for item in items}  # type: ignore[attr-defined]
 
-METHODS: dict[str, Method] = _registry([
-    Method("host", "--network=host: the server shares the server host's network; the baseline",
-           "host", False, {"podman": "server", "bare": "server"}, "server"),
-    Method("pasta", "--network=pasta: pasta forwards the published port into the container",
-           "pasta", True, {"podman": "pasta", "bare": "pasta"}, "pasta"),
-    Method("slirp4netns-rootlesskit",
-           "--network=slirp4netns:port_handler=rootlesskit: rootlessport forwards the published port",
-           "slirp4netns:port_handler=rootlesskit", True, {"podman": "rootlessport", "bare": "rootlesskit"},
-           "slirp4netns"),
-    Method("slirp4netns-slirp4netns",
-           "--network=slirp4netns:port_handler=slirp4netns: slirp4netns forwards the published port",
-           "slirp4netns:port_handler=slirp4netns", True, {"podman": "slirp4netns", "bare": "slirp4netns"},
-           "slirp4netns"),
-    Method("socket-activation-user",
-           "a listening socket made by the unprivileged user (a systemd user socket unit), handed to a "
-           "container with --network=none",
-           None, True, {"podman": "inherited", "bare": "inherited"}),
-    Method("socket-activation-system",
-           "the socket made by root below ip_unprivileged_port_start (a system socket unit), the container run "
-           "as the unprivileged user (User=)",
-           None, True, {"podman": "inherited", "bare": "inherited"}),
-])
 
 PLACEMENTS: dict[str, Placement] = _registry([
     Placement("remote", "client on the client host, across the veth link (198.51.100.2 -> 198.51.100.1)"),
@@ -110,25 +73,11 @@ CRR_P99 = Metric("p99", "us", False, "99th percentile of the trial's transaction
 UDP_LOSS = Metric("lost_percent", "%", False, "datagrams lost, as iperf3's receiver counts them")
 UDP_JITTER = Metric("jitter_ms", "ms", False, "iperf3's jitter (RFC 1889 interarrival jitter)")
 
-#: What the published-port methods share.
-PORT_METHODS = ("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")
-#: The echo service takes inherited sockets, so its workloads run under socket activation too.
-ECHO_METHODS = (*PORT_METHODS, "socket-activation-user", "socket-activation-system")
 #: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
 UDP_STREAM_RATE = 1_000_000_000
 UDP_STREAM_BLKSIZE = 1400
-_NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
-                        "echo-stream measures throughput under socket activation")
-IPERF3_NOT_APPLICABLE = {"socket-activation-user": _NO_INHERITED_IPERF3,
-                         "socket-activation-system": _NO_INHERITED_IPERF3}
-#: Observed (and re-checked by tests/integration/test_echo_workloads.py): with Podman's
-#: default --disable-host-loopback, UDP sent from the server host's own 127.0.0.1 to a port
-#: published by slirp4netns gets no reply back; with allow_host_loopback=true it does.
-UDP_LOOPBACK_NOT_APPLICABLE = {
-    ("slirp4netns-slirp4netns", "loopback"):
-        "slirp4netns's port handler returns no UDP reply to the server host's own 127.0.0.1 with Podman's "
-        "default --disable-host-loopback (allow_host_loopback=true changes that)",
-}
+NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
+                       "echo-stream measures throughput under socket activation")
 
 WORKLOADS: dict[str, Workload] = _registry([
     Workload(
@@ -136,72 +85,66 @@ WORKLOADS: dict[str, Workload] = _registry([
         "iperf3 TCP, client to server through the published port",
         GBITS,
         (RETRANSMITS, HELPER_CPU),
-        methods=PORT_METHODS,
-        not_applicable=IPERF3_NOT_APPLICABLE,
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
     ),
     Workload(
         "tcp-stream-reverse",
         "iperf3 TCP -R: the server sends to the client through the published port",
         GBITS,
         (RETRANSMITS, HELPER_CPU),
-        methods=PORT_METHODS,
-        not_applicable=IPERF3_NOT_APPLICABLE,
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
     ),
     Workload(
         "tcp-stream-parallel",
         "iperf3 TCP -P 4: four streams, client to server through the published port",
         GBITS,
         (RETRANSMITS, HELPER_CPU),
-        methods=PORT_METHODS,
-        not_applicable=IPERF3_NOT_APPLICABLE,
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
     ),
     Workload(
         "udp-stream",
         f"iperf3 UDP at {UDP_STREAM_RATE / 1e9:g} Gbit/s ({UDP_STREAM_BLKSIZE}-byte datagrams), client to server",
         GBITS,
         (UDP_LOSS, UDP_JITTER, HELPER_CPU),
-        methods=PORT_METHODS,
-        not_applicable=IPERF3_NOT_APPLICABLE,
-        not_applicable_cells=UDP_LOOPBACK_NOT_APPLICABLE,
+        protocol="udp",
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
     ),
     Workload(
         "tcp-rr",
         "echo service, TCP: round trips of 64-byte messages on one connection",
         RTT_P50,
         (RTT_P90, RTT_P99),
-        methods=ECHO_METHODS,
     ),
     Workload(
         "udp-rr",
         "echo service, UDP: round trips of 64-byte datagrams",
         RTT_P50,
         (RTT_P90, RTT_P99),
-        methods=ECHO_METHODS,
-        not_applicable_cells=UDP_LOOPBACK_NOT_APPLICABLE,
+        protocol="udp",
     ),
     Workload(
         "tcp-crr",
         "echo service, TCP: connect, one 64-byte request and response, close",
         CRR_MEAN,
         (CRR_P50, CRR_P90, CRR_P99),
-        methods=ECHO_METHODS,
     ),
     Workload(
         "echo-stream",
         "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
         GBITS,
         (HELPER_CPU,),
-        methods=ECHO_METHODS,
     ),
     Workload(
         "tcp-stream-outbound",
         "iperf3 TCP from the container out to a server on the client host (the lab's internet)",
         GBITS,
         (RETRANSMITS,),
-        methods=PORT_METHODS,
-        not_applicable={m: "the container has no network of its own (--network=none): it cannot connect out"
-                        for m in ("socket-activation-user", "socket-activation-system")},
         placements=("remote",),
+        outbound=True,
     ),
 ])
 
@@ -277,6 +220,11 @@ def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object]
     return tuple(sorted(set(chosen), key=order.index))
 
 
+def applies(method: str, workload: Workload) -> bool:
+    """Does the workload run under the method in at least one of its placements?"""
+    return any(METHODS[method].why_not(workload, p) is None for p in workload.placements)
+
+
 def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str],
           stacks: Iterable[str] = (HOST_STACK,)) -> Matrix:
     """Every cell to measure, and every requested cell that does not apply (with why)."""
@@ -289,13 +237,9 @@ def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable
             for placement in placements:
                 for method in methods:
                     cell = Cell(workload_id, placement, method, stack)
-                    if method not in workload.methods:
-                        reason = workload.not_applicable.get(method, f"{workload_id} does not run under {method}")
-                        skipped.append((cell, reason))
-                    elif placement not in workload.placements:
-                        skipped.append((cell, f"{workload_id} has no {placement} placement"))
-                    elif (method, placement) in workload.not_applicable_cells:
-                        skipped.append((cell, workload.not_applicable_cells[(method, placement)]))
-                    else:
+                    reason = METHODS[method].why_not(workload, placement)
+                    if reason is None:
                         cells.append(cell)
+                    else:
+                        skipped.append((cell, reason))
     return Matrix(tuple(cells), tuple(skipped))

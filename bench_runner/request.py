@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import defaults, matrix
+from . import defaults, matrix, methods
+from .methods import userfile
 from .errors import UsageError
 from .stacks.spec import HOST, parse_stack_names
 from .verdicts import DOCUMENTED, parse_expectation
@@ -30,11 +31,14 @@ class RunRequest:
     probe_claims: bool
     quick: bool
     facts: dict[str, str] = field(default_factory=dict)
+    #: The methods the user named (--methods): one no stack can run is an error, where a
+    #: method chosen by default is left out with why.
+    named_methods: tuple[str, ...] = ()
 
     def options(self) -> dict[str, Any]:
         """What the results document records, enough to resume or reproduce the run."""
         return {
-            "methods": self.matrix.methods(),
+            "methods": self.matrix.methods(), "methods_named": list(self.named_methods),
             "stacks": self.matrix.stacks(),
             "workloads": sorted({c.workload for c in self.matrix.cells} | {c.workload for c, _ in self.matrix.not_applicable}),
             "placements": sorted({c.placement for c in self.matrix.cells}),
@@ -42,6 +46,7 @@ class RunRequest:
             "rounds": self.rounds, "warmup_rounds": self.warmup_rounds, "max_rounds": self.max_rounds,
             "precision": self.precision, "quick": self.quick, "mtu": self.mtu, "pasta": self.pasta,
             "expect": list(self.expectations), "tolerance": self.tolerance, "claims_probed": self.probe_claims,
+            **({"method_definitions": defined} if (defined := userfile.definitions(methods.defined())) else {}),
         }
 
 
@@ -66,6 +71,7 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             expectations=expectations, tolerance=float(options.get("tolerance", defaults.TOLERANCE)),
             probe_claims=bool(options.get("claims_probed", True)), quick=bool(options.get("quick", False)),
             facts=dict(facts),
+            named_methods=tuple(options.get("methods_named") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

@@ -63,14 +63,6 @@ class RunLock:
         self.release()
 
 
-# A hook per resource kind, for kinds whose removal needs a later module (containers).
-_REMOVERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {}
-
-
-def register_remover(kind: str, func: Callable[[dict[str, Any]], list[str]]) -> None:
-    _REMOVERS[kind] = func
-
-
 class RunState:
     """The resources of one run, persisted after every change (atomic replace)."""
 
@@ -142,8 +134,12 @@ class RunState:
 
 def _remove(entry: dict[str, Any]) -> list[str]:
     kind = entry["kind"]
-    if kind in _REMOVERS:
-        return _REMOVERS[kind](entry)
+    if kind == "container":
+        # Imported here, as for stacks and units: the providers use the run state, not the
+        # other way round.
+        from .providers.podman import remove_container_entry
+
+        return remove_container_entry(entry)
     if kind == "process":
         ref = procs.ProcRef.from_json(entry)
         if not procs.stop(ref, grace=2.0):

@@ -18,6 +18,7 @@ from . import lab as lab_mod
 from . import defaults, observe, procs, stats
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
+from .methods.base import INHERITED, SERVER
 from .parsers import ParseError
 from .providers import Provider, ServerExit, Session
 from .results import CellResult, RunDocument, Trial, save
@@ -199,17 +200,17 @@ class TrialRunner:
         return self._netns[name]
 
     def _carrier(self, session: Session, info: observe.ProcessInfo) -> str:
-        """What carried the traffic, in the terms of ``Method.expected_listener``."""
+        """What carried the traffic, in the terms of ``NetworkMethod.carrier``."""
         if not info.kind.startswith("server:"):
             return info.kind
-        return "inherited" if info.netns is not None and info.netns != self._server_host_netns(session) else "server"
+        return INHERITED if info.netns is not None and info.netns != self._server_host_netns(session) else SERVER
 
     def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
                  settings: TrialSettings, trial: Trial) -> None:
         """A server in the container, a client reaching it through the published port."""
         spec = driver.server(port)
         ns_path = session.lab.server_ns_path
-        expected = METHODS[cell.method].expected_listener[provider.id]
+        expected = METHODS[cell.method].carrier(provider.id)
         trial.observations["listener_expected"] = expected
         observe.require_free_port(session.lab.server_ns_path, spec.published_port)
         server = provider.start(session, cell.method, spec)
@@ -225,11 +226,11 @@ class TrialRunner:
                 raise MeasurementError(f"nothing listens on port {port} in the server host")
             watcher = None
             program = os.path.basename(spec.argv[0])[:15]  # comm is cut at 15 characters
-            if expected == "inherited":
+            if expected == INHERITED:
                 # The socket's first owner execs (through wrappers) into the server on the first
                 # connection: watch until the server program itself holds it.
                 watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
-                                          lambda seen: any(self._carrier(session, i) == "inherited" and i.comm.startswith(program)
+                                          lambda seen: any(self._carrier(session, i) == INHERITED and i.comm.startswith(program)
                                                            for i in seen))
                 watcher.start()
             cpu_watch = procs.CpuWatch(owners[0].pid)
@@ -261,7 +262,7 @@ class TrialRunner:
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
-            if cpu is not None and expected not in ("server", "inherited"):
+            if cpu is not None and expected not in (SERVER, INHERITED):
                 trial.observations["helper_cpu_s"] = round(cpu, 4)
                 if not cpu_read_at_end:
                     # the helper ended with its container: its last reading, at most 0.1 s before
@@ -278,7 +279,7 @@ class TrialRunner:
         """A server on the client host (the lab's stand-in for the internet), the client in
         the container connecting out through the method."""
         lab = session.lab
-        expected = METHODS[cell.method].expected_outbound
+        expected = METHODS[cell.method].outbound_carrier
         trial.observations["outbound_expected"] = expected
         remote = procs.Spawned(session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
         entry = session.state.add_process(remote.ref, "remote server")

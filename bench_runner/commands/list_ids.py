@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..matrix import METHODS, PLACEMENTS, WORKLOADS
+from ..matrix import METHODS, PLACEMENTS, WORKLOADS, applies
 from ..providers import CHOICES
 
 HELP = "list the method, workload and placement ids"
@@ -14,14 +14,20 @@ DESCRIPTION = "List the ids that --methods, --workloads, --placements and --prov
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--method-file", metavar="FILE", help="also list the methods a TOML method file defines")
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.method_file:
+        from .. import methods
+        from ..methods import userfile
+
+        methods.define(userfile.load(args.method_file))
     if args.json:
         print(json.dumps({
             "methods": {m.id: m.summary for m in METHODS.values()},
             "workloads": {w.id: {"summary": w.summary, "metric": w.metric.id, "unit": w.metric.unit,
-                                 "higher_is_better": w.metric.higher_is_better, "methods": list(w.methods),
+                                 "higher_is_better": w.metric.higher_is_better, "methods": [m for m in METHODS if applies(m, w)],
                                  "placements": list(w.placements)} for w in WORKLOADS.values()},
             "placements": {p.id: p.summary for p in PLACEMENTS.values()},
             "providers": list(CHOICES),

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import __version__, defaults, matrix
 from ..errors import SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
+from ..methods import BASELINE
 from ..providers import CHOICES
 from .argtypes import non_negative_int, percentage, positive_int
 
@@ -59,6 +60,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mtu", type=positive_int, default=defaults.MTU, help="MTU of the lab's veth link")
     parser.add_argument("--pasta", default=defaults.PASTA, metavar="PATH",
                         help="pasta binary for the bare provider (e.g. a local build)")
+    parser.add_argument("--method-file", metavar="FILE",
+                        help="TOML file of user-defined methods, each a built-in one with more helper options or "
+                             "a binary of its own, e.g. pasta-mtu1500 = { base = \"pasta\", options = "
+                             "[\"--mtu\", \"1500\"] }; they can be named in --methods and --expect")
     parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
                         help="add a fact about the stack to the record, e.g. passt=custom-build")
     parser.add_argument("--output", "-o", metavar="PATH",
@@ -102,10 +107,9 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
     if args.methods:
         methods = matrix.parse_ids(args.methods, METHODS, "method")
         # The baseline is always measured in the same run: ratios to it need it.
-        methods = matrix.parse_ids(["host", *methods], METHODS, "method")
+        methods = matrix.parse_ids([BASELINE, *methods], METHODS, "method")
     else:
-        applicable = {m for w in workloads for m in WORKLOADS[w].methods}
-        methods = tuple(m for m in METHODS if m in applicable)
+        methods = tuple(m for m in METHODS if any(matrix.applies(m, WORKLOADS[w]) for w in workloads))
     built = matrix.build(methods, workloads, placements, stacks)
     if not built.cells:
         raise UsageError("nothing to measure: no selected method applies to the selected workloads")
@@ -124,7 +128,13 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from ..verdicts import DOCUMENTED, parse_expectation
     from ..workloads import TrialSettings
 
+    if args.method_file:
+        from .. import methods
+        from ..methods import userfile
+
+        methods.define(userfile.load(args.method_file))
     built = selected_matrix(args)
+    named = matrix.parse_ids(args.methods, METHODS, "method") if args.methods else ()
     facts = parse_stack_facts(args.stack)
     expectations = tuple(args.expect or [DOCUMENTED])
     for expectation in expectations:
@@ -139,7 +149,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     return RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed, args.provider,
                       args.mtu, args.pasta, expectations, args.tolerance / 100, not args.skip_claims,
-                      bool(args.quick), facts)
+                      bool(args.quick), facts, named)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -187,19 +197,34 @@ def choose_providers(request, detected):  # type: ignore[no-untyped-def]
 
     choices = {}
     booted = {}
+    reasons: dict[str, list[str]] = {}
+    asked = set(request.matrix.methods())
     for name in request.matrix.stacks():
         if name == matrix.HOST_STACK:
             choices[name] = choose(request.provider, request.matrix.methods(), podman_version=detected.podman,
                                    pasta_binary=request.pasta)
-            continue
-        built = store.find(name)
-        booted[name] = built
-        choices[name] = choose_in_stack(name, built.key_versions().get("podman"), built.root)
+            where = "on this machine"
+        else:
+            built = store.find(name)
+            booted[name] = built
+            choices[name] = choose_in_stack(name, built.key_versions().get("podman"), built.root)
+            where = "in this stack"
         missing = unavailable(choices[name].provider, request.matrix.methods_in(name))
-        request = replace(request, matrix=request.matrix.without(name, missing))
+        for method, why in missing.items():
+            reasons.setdefault(method, []).append(f"{matrix.stack_label(method, name)}: {why}")
+        request = replace(request, matrix=request.matrix.without(
+            name, {m: f"not available {where}: {why}" for m, why in missing.items()}))
+        if name == matrix.HOST_STACK:
+            continue
         if not request.matrix.methods_in(name):
             raise SetupError(f"stack {name} can run none of the requested methods ("
                              + "; ".join(f"{m}: {why}" for m, why in missing.items()) + ")")
+    nowhere = [m for m in request.named_methods if m in asked and m not in request.matrix.methods()]
+    if nowhere:
+        raise SetupError("no stack of this run can run " + ", ".join(nowhere) + " ("
+                         + "; ".join(r for m in nowhere for r in reasons.get(m, [])) + ")")
+    if not request.matrix.cells:
+        raise SetupError("nothing to measure here: " + "; ".join(r for rs in reasons.values() for r in rs))
     return choices, booted, request
 
 

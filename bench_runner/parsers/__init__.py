@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ..errors import MeasurementError
 
-class ParseError(ValueError):
-    """The text is not what the tool prints (truncated, another format, an error)."""
+
+class ParseError(MeasurementError, ValueError):
+    """The text is not what the tool prints (truncated, another format, an error). One of the
+    suite's errors (a failed measurement), and still a ValueError for callers that parse."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import SetupError, UsageError
+from ..errors import UsageError
 from .bare import BareProvider
 from .base import Availability, Provider, RunningServer, ServerExit, ServerSpec, Session
 from .podman import PodmanProvider
+from ..methods.pasta import PROGRAM as PASTA
 
 PROVIDER_IDS = ("podman", "bare")
 CHOICES = ("auto", *PROVIDER_IDS)
@@ -20,34 +21,32 @@ class Choice:
     reason: str
 
 
-def make(provider_id: str, *, podman_version: str | None, pasta_binary: str = "pasta") -> Provider:
+def make(provider_id: str, *, podman_version: str | None, pasta_binary: str = PASTA) -> Provider:
     if provider_id == "podman":
         return PodmanProvider(podman_version)
     if provider_id == "bare":
-        return BareProvider(pasta_binary)
+        return BareProvider({PASTA: pasta_binary})
     raise UsageError(f"unknown provider '{provider_id}'; valid: {', '.join(CHOICES)}")
 
 
-def choose(requested: str, methods: list[str], *, podman_version: str | None,
-           pasta_binary: str = "pasta") -> Choice:
-    """Podman when it can run every requested method, else bare; an explicit provider that
-    cannot run a method is an error that says why."""
+def choose(requested: str, methods: list[str], *, podman_version: str | None, pasta_binary: str = PASTA) -> Choice:
+    """Podman when it can run every method that any provider here can, else bare. What the
+    chosen provider cannot run, ``unavailable`` says (the run leaves it out, with why, and
+    refuses only if a method the user named can run nowhere)."""
     if requested not in CHOICES:
         raise UsageError(f"unknown provider '{requested}'; valid: {', '.join(CHOICES)}")
     if requested == "auto":
         podman = make("podman", podman_version=podman_version)
-        missing = [(m, podman.check(m)) for m in methods]
-        missing = [(m, a) for m, a in missing if not a.available]
+        missing = unavailable(podman, methods)
         if not missing:
             return Choice(podman, f"Podman {podman_version} can run every requested method")
         bare = make("bare", podman_version=podman_version, pasta_binary=pasta_binary)
-        why = "; ".join(f"{m}: {a.reason}" for m, a in missing)
-        choice = Choice(bare, f"Podman cannot run every requested method ({why}), so the bare helpers run all of them")
-        _require_all(bare, methods)
-        return choice
-    provider = make(requested, podman_version=podman_version, pasta_binary=pasta_binary)
-    _require_all(provider, methods)
-    return Choice(provider, f"--provider {requested} was requested")
+        if set(missing) <= set(unavailable(bare, methods)):
+            return Choice(podman, f"Podman {podman_version} runs every method the bare helpers can")
+        why = "; ".join(f"{m}: {reason}" for m, reason in missing.items())
+        return Choice(bare, f"Podman cannot run every requested method ({why}), so the bare helpers run them")
+    return Choice(make(requested, podman_version=podman_version, pasta_binary=pasta_binary),
+                  f"--provider {requested} was requested")
 
 
 def choose_in_stack(stack: str, podman_version: str | None, stack_root) -> Choice:  # type: ignore[no-untyped-def]
@@ -61,14 +60,7 @@ def choose_in_stack(stack: str, podman_version: str | None, stack_root) -> Choic
 def unavailable(provider: Provider, methods: list[str]) -> dict[str, str]:
     """The methods a provider cannot run here, with why."""
     found = {m: provider.check(m) for m in methods}
-    return {m: f"not available in this stack: {a.reason}" for m, a in found.items() if not a.available}
-
-
-def _require_all(provider: Provider, methods: list[str], where: str = "") -> None:
-    for method in methods:
-        availability = provider.check(method)
-        if not availability.available:
-            raise SetupError(f"provider {provider.id} cannot run {method}{where}: {availability.reason}")
+    return {m: a.reason for m, a in found.items() if not a.available}
 
 
 __all__ = ["Availability", "BareProvider", "Choice", "PodmanProvider", "Provider", "RunningServer",

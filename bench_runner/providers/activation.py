@@ -16,12 +16,9 @@ from __future__ import annotations
 import shutil
 
 from ..errors import MeasurementError
+from ..methods.socket_activation import ACTIVATOR
 from .base import BIND_DEVICE, Availability, ServerSpec
 
-USER = "socket-activation-user"
-SYSTEM = "socket-activation-system"
-METHODS = (USER, SYSTEM)
-ACTIVATOR = "systemd-socket-activate"
 #: What the activator tells the service (systemd's sd_listen_fds protocol).
 LISTEN_ENV = ("LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES")
 #: Ports below the floor are rotated per trial within this many, as other methods rotate theirs.

@@ -16,41 +16,28 @@ import select
 import shutil
 import socket
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from dataclasses import replace
 
 from .. import lab as lab_mod
 from .. import procs, untrusted
 from ..errors import MeasurementError, last_line
-from ..matrix import METHODS
+from ..methods import METHODS, NetworkMethod
+from ..methods import slirp4netns_common
+from ..methods.base import Attach, BareArgs
 from ..user import BenchUser
 from . import activation
-from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
-                   ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
+from .base import (Availability, Provider, RunningServer, ServerExit, ServerSpec, Session, wait_host_port,
+                   wait_server_listening)
 
 HELPER_START_TIMEOUT = 20.0
-SLIRP_GUEST_ADDR = "10.0.2.100"
-#: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing.
-SLIRP_FLAGS = ("--configure", "--mtu=65520", "--enable-sandbox", "--enable-seccomp")
-NO_HOST_LOOPBACK = "--disable-host-loopback"
 #: Bring the namespace's loopback up, as Podman's network setup does, then exec the server.
 LO_UP_EXEC = 'ip link set lo up && exec "$@"'
 #: For a client (outbound), also wait until the helper has configured the namespace (its
 #: default route appears), as Podman starts the container only once the network is up.
 LO_UP_WAIT_ROUTE_EXEC = ('ip link set lo up && i=0 && until ip -4 route show default | grep -q .; do '
                          'i=$((i+1)); [ $i -gt 1000 ] && exit 97; sleep 0.01; done && exec "$@"')
-
-
-def _required(method: str) -> tuple[str, ...]:
-    return {
-        activation.USER: (activation.ACTIVATOR, "unshare"),
-        activation.SYSTEM: (activation.ACTIVATOR, "unshare"),
-        "host": (),
-        "pasta": ("pasta", "unshare"),
-        "slirp4netns-slirp4netns": ("slirp4netns", "unshare", "nsenter"),
-        "slirp4netns-rootlesskit": ("rootlesskit", "rootlessctl", "slirp4netns"),
-    }.get(method, ("?",))
 
 
 class BareServer(RunningServer):
@@ -84,43 +71,51 @@ class BareServer(RunningServer):
 class BareProvider(Provider):
     id = "bare"
 
-    def __init__(self, pasta_binary: str = "pasta") -> None:
-        self.pasta_binary = pasta_binary
+    def __init__(self, helpers: Mapping[str, str] | None = None) -> None:
+        #: Helper program -> the binary to run for it (``--pasta`` names another pasta).
+        self.helpers = dict(helpers or {})
 
-    def check(self, method: str) -> Availability:
-        if method not in ("host", "pasta", "slirp4netns-slirp4netns", "slirp4netns-rootlesskit", *activation.METHODS):
-            return Availability(False, f"the bare provider does not implement {method}")
-        for tool in _required(method):
-            binary = self.pasta_binary if tool == "pasta" else tool
+    def _binary(self, method: NetworkMethod) -> str:
+        way = method.bare
+        assert way is not None and way.helper is not None
+        return method.binary or self.helpers.get(way.helper, way.helper)
+
+    def _helper_name(self, method: NetworkMethod) -> str:
+        """The helper as messages name it: "pasta", or "pasta (/path/to/build)" for another binary."""
+        way = method.bare
+        assert way is not None and way.helper is not None
+        binary = self._binary(method)
+        return way.helper if binary == way.helper else f"{way.helper} ({binary})"
+
+    def check(self, method_id: str) -> Availability:
+        method = METHODS.get(method_id)
+        if method is None:
+            return Availability(False, f"unknown method {method_id}")
+        way = method.bare
+        if way is None:
+            return Availability(False, method.no_bare or f"the bare provider does not implement {method_id}")
+        needed = ([self._binary(method)] if way.helper else []) + list(way.tools)
+        for binary in needed:
             if shutil.which(binary) is None:
                 return Availability(False, f"{binary} is not installed")
         return Availability(True)
 
     # ------------------------------------------------------------------ start
-    @staticmethod
-    def _refuse(spec: ServerSpec, method: str, *names: str) -> None:
-        for name in names:
-            if spec.option(name) is not None:
-                what = {TCP_NS: "forward the container's loopback to the host's",
-                        BIND_DEVICE: "bind the published port to a device"}[name]
-                if method == "host":
-                    raise UnsupportedOption(f"with host networking the server itself must {what}")
-                raise UnsupportedOption(f"{method} has no option to {what}")
-
-    def start(self, session: Session, method: str, spec: ServerSpec) -> BareServer:
-        starters: dict[str, Callable[[Session, ServerSpec, list], BareServer]] = {
-            "host": self._start_host,
-            "pasta": self._start_pasta,
-            "slirp4netns-slirp4netns": self._start_slirp4netns,
-            "slirp4netns-rootlesskit": self._start_rootlesskit,
-            activation.USER: lambda s, sp, c: self._start_activated(s, sp, c, system=False),
-            activation.SYSTEM: lambda s, sp, c: self._start_activated(s, sp, c, system=True),
+    def start(self, session: Session, method_id: str, spec: ServerSpec) -> BareServer:
+        method = METHODS[method_id]
+        if method.bare is None:
+            raise MeasurementError(method.no_bare or f"the bare provider does not implement {method_id}")
+        method.refuse_unsupported(spec)
+        starters: dict[Attach, Callable[[Session, NetworkMethod, ServerSpec, list], BareServer]] = {
+            Attach.SERVER: self._start_host,
+            Attach.PASTA: self._start_pasta,
+            Attach.SLIRP4NETNS: self._start_slirp4netns,
+            Attach.ROOTLESSKIT: self._start_rootlesskit,
+            Attach.ACTIVATED: self._start_activated,
         }
-        if method not in starters:
-            raise MeasurementError(f"the bare provider does not implement {method}")
         cleanup: list = []  # Spawned or ProcRef, stopped if start fails
         try:
-            server = starters[method](session, spec, cleanup)
+            server = starters[method.bare.attach](session, method, spec, cleanup)
         except BaseException:
             for item in reversed(cleanup):
                 if isinstance(item, procs.Spawned):
@@ -129,9 +124,9 @@ class BareProvider(Provider):
                 else:
                     procs.stop(item, grace=1.0)
             raise
-        if METHODS[method].publishes_port and spec.publish and method not in activation.METHODS:
+        if method.publishes_port and spec.publish and method.activation is None:
             try:
-                wait_host_port(session.lab, spec, f"the {method} port forwarder", server.server.ref.alive)
+                wait_host_port(session.lab, spec, f"the {method_id} port forwarder", server.server.ref.alive)
             except BaseException:
                 server.stop()  # a forwarder that never listened must not outlive its trial
                 raise
@@ -173,10 +168,11 @@ class BareProvider(Provider):
             procs.wait_until(unshared, timeout=HELPER_START_TIMEOUT, what="the namespace to be created")
         return holder
 
-    def _start_activated(self, session: Session, spec: ServerSpec, cleanup: list, *, system: bool) -> BareServer:
+    def _start_activated(self, session: Session, method: NetworkMethod, spec: ServerSpec, cleanup: list) -> BareServer:
         """The socket made outside, the server in a namespace with no network of its own
         (Podman's --network=none) that inherits it on the first connection."""
-        method = activation.SYSTEM if system else activation.USER
+        assert method.activation is not None
+        system = method.activation.system
         port = activation.listen_port(spec, session.port_floor, system)
         activated = replace(spec, host_port=port)
         inner = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", LO_UP_EXEC, "sh",
@@ -194,87 +190,72 @@ class BareProvider(Provider):
             server = self._spawn(session, [*activator, *inner], "socket activation", cleanup, entries)
         wait_host_port(session.lab, activated, f"the socket unit ({activator[0]})", server.ref.alive,
                        server.last_words)
-        return BareServer(session, server, [], [], entries, method=method, provider=self.id,
+        return BareServer(session, server, [], [], entries, method=method.id, provider=self.id,
                           host_port=port, netns_pid=server.pid, helper_argv=[activator])
 
-    def _start_host(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
-        self._refuse(spec, "host", BIND_DEVICE)
+    def _start_host(self, session: Session, method: NetworkMethod, spec: ServerSpec, cleanup: list) -> BareServer:
         entries: list = []
         server = self._spawn(session, spec.command(str(session.worker_dir)), "server", cleanup, entries)
         if spec.wait_listening:
             wait_server_listening(server.pid, spec, "the server", server.ref.alive, server.last_words)
-        return BareServer(session, server, [], [], entries, method="host", provider=self.id,
+        return BareServer(session, server, [], [], entries, method=method.id, provider=self.id,
                           host_port=spec.published_port, netns_pid=server.pid, helper_argv=[])
 
-    def _start_pasta(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
+    def _start_pasta(self, session: Session, method: NetworkMethod, spec: ServerSpec, cleanup: list) -> BareServer:
         entries: list = []
+        helper = self._helper_name(method)
         holder = self._holder(session, spec, cleanup, entries)
-        private = session.private_dir(f"pasta{holder.pid}")
-        pid_file = private / "pasta.pid"
-        forward = f"{spec.published_port}:{spec.port}"
-        device = spec.option(BIND_DEVICE)
-        tcp = (f"0.0.0.0%{device}/{forward}" if device else forward) if spec.publish and "tcp" in spec.protocols else "none"
-        udp = forward if spec.publish and "udp" in spec.protocols else "none"
-        tcp_ns = spec.option(TCP_NS) or "none"
-        # Podman passes --no-map-gw unless asked for --map-gw; this pasta maps by default.
-        gateway = [] if spec.option(HOST_LOOPBACK) is not None else ["--no-map-gw"]
-        argv = [self.pasta_binary, "--config-net", "--quiet", *gateway,
-                "-t", tcp, "-u", udp, "-T", tcp_ns, "-U", "none",
-                "--netns", f"/proc/{holder.pid}/ns/net", "--userns", f"/proc/{holder.pid}/ns/user",
-                "--pid", str(pid_file)]
+        private = session.private_dir(f"helper{holder.pid}")
+        pid_file = private / "helper.pid"
+        argv = method.bare_argv(BareArgs(spec, self._binary(method), netns_pid=holder.pid, pid_file=str(pid_file)))
         # pasta daemonises once the namespace is configured, as it does under Podman.
-        launcher = self._spawn(session, argv, "pasta launcher", cleanup, entries)
+        launcher = self._spawn(session, argv, f"{helper} launcher", cleanup, entries)
         code = launcher.wait(HELPER_START_TIMEOUT)
         _, err = launcher.output()
         launcher.close()
         if code != 0:
-            raise MeasurementError(f"pasta exited with {code}: {last_line(err) or '(no error output)'}")
-        ref = _ref_from_pid_file(pid_file, "pasta", session.user)
+            raise MeasurementError(f"{helper} exited with {code}: {last_line(err) or '(no error output)'}")
+        ref = _ref_from_pid_file(pid_file, helper, session.user)
         cleanup.append(ref)
-        entries.append(session.state.add_process(ref, "pasta"))
-        return BareServer(session, holder, [], [ref], entries, method="pasta", provider=self.id,
+        entries.append(session.state.add_process(ref, helper))
+        return BareServer(session, holder, [], [ref], entries, method=method.id, provider=self.id,
                           host_port=spec.published_port, netns_pid=holder.pid, helper_argv=[argv])
 
-    def _start_slirp4netns(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
-        self._refuse(spec, "slirp4netns-slirp4netns", TCP_NS, BIND_DEVICE)
-        loopback = [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
+    def _start_slirp4netns(self, session: Session, method: NetworkMethod, spec: ServerSpec,
+                           cleanup: list) -> BareServer:
         entries: list = []
         holder = self._holder(session, spec, cleanup, entries)
         private = session.private_dir(f"slirp{holder.pid}")
         api_socket = private / "slirp4netns.sock"
         ready_r, ready_w = os.pipe()
         try:
-            # slirp4netns must sit in the server host's network namespace but inside the
-            # namespace owner's user namespace, as Podman runs it.
-            argv = ["nsenter", f"--user=/proc/{holder.pid}/ns/user", "--preserve-credentials", "--",
-                    "slirp4netns", *SLIRP_FLAGS, *loopback, "--api-socket", str(api_socket), "--ready-fd", str(ready_w),
-                    "--netns-type=path", f"/proc/{holder.pid}/ns/net", "tap0"]
-            slirp = self._spawn(session, argv, "slirp4netns", cleanup, entries, pass_fds=(ready_w,))
+            argv = method.bare_argv(BareArgs(spec, self._binary(method), netns_pid=holder.pid,
+                                             api_socket=str(api_socket), ready_fd=ready_w))
+            helper = self._binary(method)
+            slirp = self._spawn(session, argv, os.path.basename(helper), cleanup, entries, pass_fds=(ready_w,))
             os.close(ready_w)
             ready_w = -1
-            _wait_ready_fd(ready_r, slirp, "slirp4netns")
+            _wait_ready_fd(ready_r, slirp, os.path.basename(helper))
         finally:
             os.close(ready_r)
             if ready_w >= 0:
                 os.close(ready_w)
         for protocol in spec.protocols if spec.publish else ():
             _slirp_add_hostfwd(api_socket, protocol, spec.published_port, spec.port)
-        return BareServer(session, holder, [slirp], [], entries, method="slirp4netns-slirp4netns",
+        return BareServer(session, holder, [slirp], [], entries, method=method.id,
                           provider=self.id, host_port=spec.published_port, netns_pid=holder.pid,
-                          helper_argv=[argv[argv.index("slirp4netns"):]])
+                          helper_argv=[argv[argv.index(helper):]])
 
-    def _start_rootlesskit(self, session: Session, spec: ServerSpec, cleanup: list) -> BareServer:
-        self._refuse(spec, "slirp4netns-rootlesskit", TCP_NS, BIND_DEVICE)
-        loopback = [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
+    def _start_rootlesskit(self, session: Session, method: NetworkMethod, spec: ServerSpec,
+                           cleanup: list) -> BareServer:
         entries: list = []
-        private = session.private_dir(session.next_name("rootlesskit"))
+        helper = os.path.basename(self._binary(method))
+        private = session.private_dir(session.next_name(helper))
         state_dir = private / "state"
         gate = LO_UP_EXEC if spec.wait_listening else LO_UP_WAIT_ROUTE_EXEC
-        argv = ["rootlesskit", "--net=slirp4netns", "--mtu=65520", *loopback,
-                "--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto", "--port-driver=builtin",
-                "--state-dir", str(state_dir), "--", "sh", "-c", gate, "sh",
-                *spec.command(str(session.worker_dir))]
-        kit = self._spawn(session, argv, "rootlesskit", cleanup, entries)
+        argv = method.bare_argv(BareArgs(spec, self._binary(method), state_dir=str(state_dir),
+                                         command=("sh", "-c", gate, "sh", *spec.command(str(session.worker_dir)))))
+        kit = self._spawn(session, argv, helper, cleanup, entries)
         child_pid_file = state_dir / "child_pid"
         api_socket = state_dir / "api.sock"
 
@@ -283,25 +264,25 @@ class BareProvider(Provider):
                 if not spec.wait_listening:
                     return True  # a client that already finished: collect() has its output
                 _, err = kit.output()
-                raise MeasurementError(f"rootlesskit exited: {last_line(err) or '(no error output)'}")
+                raise MeasurementError(f"{helper} exited: {last_line(err) or '(no error output)'}")
             try:
                 return api_socket.exists() and untrusted.read_pid(child_pid_file) > 1
             except MeasurementError:
                 return False
 
-        procs.wait_until(started, timeout=HELPER_START_TIMEOUT, what="rootlesskit to start")
+        procs.wait_until(started, timeout=HELPER_START_TIMEOUT, what=f"{helper} to start")
         if not kit.ref.alive():
-            return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
+            return BareServer(session, kit, [], [], entries, method=method.id, provider=self.id,
                               host_port=spec.published_port, netns_pid=0, helper_argv=[argv])
         child = untrusted.read_pid(child_pid_file)
-        untrusted.check_owned(child, session.user, f"rootlesskit's {child_pid_file}")
+        untrusted.check_owned(child, session.user, f"{helper}'s {child_pid_file}")
         if spec.wait_listening:
-            wait_server_listening(child, spec, "the server under rootlesskit", kit.ref.alive)
+            wait_server_listening(child, spec, f"the server under {helper}", kit.ref.alive)
         for protocol in spec.protocols if spec.publish else ():
             procs.run(session.user.argv(["rootlessctl", "--socket", str(api_socket), "add-ports",
                                          f"0.0.0.0:{spec.published_port}:{spec.port}/{protocol}"]),
                       timeout=HELPER_START_TIMEOUT)
-        return BareServer(session, kit, [], [], entries, method="slirp4netns-rootlesskit", provider=self.id,
+        return BareServer(session, kit, [], [], entries, method=method.id, provider=self.id,
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
 
 
@@ -333,7 +314,7 @@ def _slirp_add_hostfwd(api_socket: Path, protocol: str, host_port: int, guest_po
     """Ask slirp4netns to forward a host port, as Podman's slirp4netns port handler does."""
     request = {"execute": "add_hostfwd", "arguments": {
         "proto": protocol, "host_addr": "0.0.0.0", "host_port": host_port,
-        "guest_addr": SLIRP_GUEST_ADDR, "guest_port": guest_port}}
+        "guest_addr": slirp4netns_common.GUEST_ADDR, "guest_port": guest_port}}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(HELPER_START_TIMEOUT)

@@ -13,67 +13,15 @@ from typing import TYPE_CHECKING, Any, Sequence
 from .. import observe, procs
 from ..errors import MeasurementError
 from ..lab import Lab, resource_name
+from ..matrix import HOST_STACK
 from ..runstate import RunState
+from ..serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WORKERS,  # noqa: F401 (re-exported)
+                          ServerSpec, UnsupportedOption)
 from ..user import BenchUser
 
 if TYPE_CHECKING:
     from ..stacks.boot import BootedStack
 
-READY_TIMEOUT = 30.0
-
-
-#: Placeholder in a server command for the directory holding the worker programs; each
-#: provider puts in where it made them visible (a bind mount inside a container).
-WORKERS = "{workers}"
-
-
-#: Network options a spec may ask for; each provider maps them to its helper's flags or
-#: refuses them (UnsupportedOption) where the method has no such thing.
-HOST_LOOPBACK = "host-loopback"  # the container may reach the host's 127.0.0.1
-TCP_NS = "tcp-ns"  # "tcp-ns:PORT": the container's 127.0.0.1:PORT goes to the host's (pasta -T)
-BIND_DEVICE = "bind-device"  # "bind-device:DEV": the published port listens on DEV only
-
-
-class UnsupportedOption(MeasurementError):
-    """The method offers no way to do what the spec asks (an observation, not a bug)."""
-
-
-@dataclass(frozen=True)
-class ServerSpec:
-    """A command run in the container identically under every method: a server with a
-    published port (inbound), or a client that connects out and exits (``publish=False``)."""
-
-    argv: tuple[str, ...]
-    port: int  # where it listens inside its network namespace
-    protocols: tuple[str, ...] = ("tcp",)
-    #: The host port published in the server host (same as ``port`` unless stated).
-    host_port: int | None = None
-    #: Must the server be listening before clients come? (False for clients and socket activation.)
-    wait_listening: bool = True
-    #: Publish ``port`` on the server host? (False for outbound clients.)
-    publish: bool = True
-    options: tuple[str, ...] = ()
-    #: How long to wait for the server and the published port (probes expecting refusal wait less).
-    ready_timeout: float = READY_TIMEOUT
-    #: What the server itself listens on before any client comes, if not all of ``protocols``
-    #: (iperf3 binds its UDP socket only once a UDP test starts).
-    listen_protocols: tuple[str, ...] | None = None
-
-    @property
-    def published_port(self) -> int:
-        return self.host_port if self.host_port is not None else self.port
-
-    def option(self, name: str) -> str | None:
-        """The value of ``name:VALUE`` (or "" for a bare ``name``), None if absent."""
-        for option in self.options:
-            key, _, value = option.partition(":")
-            if key == name:
-                return value
-        return None
-
-    def command(self, workers: str) -> list[str]:
-        """The server command with the worker directory filled in."""
-        return [arg.replace(WORKERS, workers) for arg in self.argv]
 
 
 @dataclass
@@ -118,7 +66,7 @@ class Session:
 
     @property
     def stack_name(self) -> str:
-        return self.stack.name if self.stack is not None else "host"
+        return self.stack.name if self.stack is not None else HOST_STACK
 
     def as_user(self, argv: Sequence[str]) -> list[str]:
         """``argv`` as the benchmark user in the server host: this machine's programs in the

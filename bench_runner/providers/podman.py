@@ -10,17 +10,15 @@ from typing import Any, Callable
 
 from .. import lab, procs, runstate, untrusted
 from ..errors import BenchError, MeasurementError, last_line
-from ..matrix import METHODS
+from ..methods import METHODS, NetworkMethod
 from ..paths import IMAGE
 from ..stack import version_tuple
 from ..user import BenchUser
 from . import activation
-from .base import (BIND_DEVICE, HOST_LOOPBACK, TCP_NS, Availability, Provider, RunningServer, ServerExit,
-                   ServerSpec, Session, UnsupportedOption, wait_host_port, wait_server_listening)
+from .base import (BIND_DEVICE, Availability, Provider, RunningServer, ServerExit, ServerSpec, Session,
+                   wait_host_port, wait_server_listening)
 
 PODMAN_TIMEOUT = 60.0
-#: Podman gained ``--network=pasta`` in 4.4.
-PASTA_SINCE = (4, 4)
 #: The server host's own programs, read-only: containers run exactly its iperf3 and Python
 #: (this machine's, or a booted stack's).
 MOUNTS = ("/usr:/usr:ro", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
@@ -42,55 +40,29 @@ def session_podman(session: Session) -> PodmanArgv:
     return lambda args: session.as_user(["podman", *args])
 
 
-def network_value(method: str, spec: ServerSpec) -> str:
-    """The method's ``--network`` value with the spec's options in Podman's syntax."""
-    base = METHODS[method].podman_network
-    if base is None:
-        raise MeasurementError(f"{method} is not a Podman network mode")
-    loopback = spec.option(HOST_LOOPBACK) is not None
-    tcp_ns = spec.option(TCP_NS)
-    device = spec.option(BIND_DEVICE)
-    if base == "host":
-        if device is not None:
-            raise UnsupportedOption("with host networking the server itself binds to a device")
-        return base  # the host's loopback is the container's own
-    if base.startswith("slirp4netns"):
-        if tcp_ns is not None or device is not None:
-            raise UnsupportedOption("slirp4netns has no option to " + ("bind a port to a device" if device is not None
-                                                                      else "forward the container's loopback"))
-        return base + (",allow_host_loopback=true" if loopback else "")
-    if base == "pasta":
-        args: list[str] = []
-        if loopback:
-            args.append("--map-gw")
-        if tcp_ns:
-            args += ["-T", tcp_ns]
-        if device:
-            args += ["-t", f"0.0.0.0%{device}/{spec.published_port}:{spec.port}"]
-        return base + (":" + ",".join(args) if args else "")
-    return base
-
-
-def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str) -> list[str]:
-    """The ``podman run`` arguments for one server (without the user wrapper)."""
-    publish: list[str] = []
-    if network != "host" and network != "none" and spec.publish:
+def run_argv(name: str, network: str, spec: ServerSpec, worker_dir: str, *, publish: bool = True) -> list[str]:
+    """The ``podman run`` arguments for one server (without the user wrapper); ``publish``
+    is False where the method publishes nothing (the host's own network, none)."""
+    ports: list[str] = []
+    if publish and spec.publish:
         for protocol in spec.protocols:
             if protocol == "tcp" and spec.option(BIND_DEVICE) is not None:
-                continue  # pasta's own -t ADDR%DEV/PORT publishes it
-            publish += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
-    return ["run", "-d", "--pull=never", "--name", name, f"--network={network}", *publish, *HOST_MOUNTS,
+                continue  # a method that binds to a device publishes that port through its own option
+            ports += ["-p", f"{spec.published_port}:{spec.port}/{protocol}"]
+    return ["run", "-d", "--pull=never", "--name", name, f"--network={network}", *ports, *HOST_MOUNTS,
             "-v", f"{worker_dir}:{CONTAINER_WORKERS}:ro", IMAGE, *spec.command(CONTAINER_WORKERS)]
 
 
 class PodmanServer(RunningServer):
     def __init__(self, session: Session, name: str, entries: list[dict[str, Any]], refs: list[procs.ProcRef],
-                 **kwargs: Any) -> None:
+                 network: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.session = session
         self.name = name
         self.entries = entries
         self.refs = refs
+        #: The network made for this container (a bridge method), removed with it.
+        self.network = network
 
     def _podman(self, args: list[str], timeout: float = PODMAN_TIMEOUT) -> procs.ProcessResult:
         return procs.run(session_podman(self.session)(args), timeout=timeout)
@@ -102,13 +74,13 @@ class PodmanServer(RunningServer):
         return ServerExit(int(code) if code.lstrip("-").isdigit() else None, logs.stdout, logs.stderr)
 
     def stop(self) -> list[str]:
-        problems = remove_container(session_podman(self.session), self.name, self.refs)
+        problems = remove_container(session_podman(self.session), self.name, self.refs, self.network)
         return self.session.state.forget_if_gone(self.entries, problems)
 
 
-def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef]) -> list[str]:
+def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef], network: str | None = None) -> list[str]:
     """``podman rm -f``, then make sure conmon and the server really are gone: once a
-    rootless ``runc kill`` failed and left both running."""
+    rootless ``runc kill`` failed and left both running. Then the container's own network."""
     problems = []
     try:
         procs.run(podman(["rm", "-f", "-t", "0", "--ignore", name]), timeout=PODMAN_TIMEOUT)
@@ -117,10 +89,16 @@ def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef]) -
     for ref in refs:
         if not procs.stop(ref, grace=1.0):
             problems.append(f"process {ref.pid} of container {name} did not stop")
+    if network is not None:
+        try:
+            procs.run(podman(["network", "rm", "-f", network]), timeout=PODMAN_TIMEOUT)
+        except BenchError as exc:
+            problems.append(f"podman network rm {network}: {exc}")
     return problems
 
 
-def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
+def remove_container_entry(entry: dict[str, Any]) -> list[str]:
+    """Remove a container a run state recorded (its run's teardown, or a stale state)."""
     refs = [procs.ProcRef.from_json(r) for r in entry.get("processes", [])]
     if entry.get("stack"):
         from ..stacks.shell import StackShell
@@ -128,12 +106,12 @@ def _remove_container_entry(entry: dict[str, Any]) -> list[str]:
         shell = StackShell.from_json(entry["stack"])
         if not shell.pid1.alive():
             return []  # powered off: its containers ended with it
-        return remove_container(lambda args: shell.user_argv(["podman", *args]), entry["name"], refs)
+        return remove_container(lambda args: shell.user_argv(["podman", *args]), entry["name"], refs,
+                                entry.get("network"))
     user = BenchUser.lookup(entry["user"])
-    return remove_container(lambda args: podman_argv(user, args), entry["name"], refs)
+    return remove_container(lambda args: podman_argv(user, args), entry["name"], refs, entry.get("network"))
 
 
-runstate.register_remover("container", _remove_container_entry)
 
 
 def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None) -> list[str]:
@@ -203,44 +181,57 @@ class PodmanProvider(Provider):
             return shutil.which(program) is not None
         return any((self.stack_root / d / program).exists() for d in ("usr/bin", "usr/sbin"))
 
-    def check(self, method: str) -> Availability:
+    def check(self, method_id: str) -> Availability:
         if not self._installed("podman") or self.version is None:
             return Availability(False, "podman is not installed")
-        if method in activation.METHODS:
+        method = METHODS.get(method_id)
+        if method is None:
+            return Availability(False, f"unknown method {method_id}")
+        if method.activation is not None:
             if self.stack_root is None:
                 return activation.availability()
             # The stack's own systemd runs the socket units; the user variant's service comes
             # from Quadlet, which Podman has had since 4.4.
-            if method == activation.USER and not (self.stack_root / "usr/libexec/podman/quadlet").exists():
+            if not method.activation.system and not (self.stack_root / "usr/libexec/podman/quadlet").exists():
                 return Availability(False, f"Podman {self.version} has no Quadlet (needs 4.4 or later)")
             return Availability(True)
-        network = METHODS[method].podman_network
-        if network is None:
-            return Availability(False, f"{method} is not a Podman network mode")
-        if network == "pasta":
-            if version_tuple(self.version) < PASTA_SINCE:
-                return Availability(False, f"Podman {self.version} has no pasta network mode (needs 4.4 or later)")
-            if not self._installed("pasta"):
-                return Availability(False, "pasta (package passt) is not installed")
-        if network.startswith("slirp4netns") and not self._installed("slirp4netns"):
-            return Availability(False, "slirp4netns is not installed")
+        way = method.podman
+        if way is None or way.network is None:
+            return Availability(False, method.no_podman or f"{method_id} is not a Podman network mode")
+        if version_tuple(self.version) < way.since:
+            since = ".".join(map(str, way.since))
+            return Availability(False, f"Podman {self.version} has no {way.feature} (needs {since} or later)")
+        for program, package in way.programs:
+            if not self._installed(program):
+                return Availability(False, f"{program} (package {package}) is not installed")
         return Availability(True)
 
-    def start(self, session: Session, method: str, spec: ServerSpec) -> RunningServer:
-        if method in activation.METHODS:
+    def start(self, session: Session, method_id: str, spec: ServerSpec) -> RunningServer:
+        method = METHODS[method_id]
+        if method.activation is not None:
             if session.stack is not None:
                 from . import unitserver
 
-                return unitserver.start(session, spec, system=method == activation.SYSTEM,
+                return unitserver.start(session, spec, method_id=method.id, system=method.activation.system,
                                         container_workers=CONTAINER_WORKERS, mounts=MOUNTS)
-            return self._start_activated(session, spec, system=method == activation.SYSTEM)
-        network = network_value(method, spec)
+            return self._start_activated(session, method, spec)
+        way = method.podman
+        assert way is not None
+        method.refuse_unsupported(spec)
         name = session.next_name("c")
         podman = session_podman(session)
+        network_name = f"{name}-net" if way.own_network else None
         entry = session.state.add("container", name=name, user=session.user.name, processes=[],
-                                  **({"stack": session.stack.shell.to_json()} if session.stack is not None else {}))
-        args = run_argv(name, network, spec, str(session.worker_dir))
+                                  **({"stack": session.stack.shell.to_json()} if session.stack is not None else {}),
+                                  **({"network": network_name} if network_name else {}))
+        network = method.podman_network(spec, network_name)
+        args = run_argv(name, network, spec, str(session.worker_dir), publish=method.publishes_port)
+        helper_argv = [["podman", *args]]
         try:
+            if network_name is not None:
+                create = ["network", "create", network_name]
+                procs.run(podman(create), timeout=PODMAN_TIMEOUT)
+                helper_argv.insert(0, ["podman", *create])
             procs.run(podman(args), timeout=PODMAN_TIMEOUT)
             inspect = procs.run(podman(["inspect", "--format", "{{.State.Pid}} {{.State.ConmonPid}}", name]),
                                 timeout=PODMAN_TIMEOUT)
@@ -256,21 +247,23 @@ class PodmanProvider(Provider):
                 said = last_line(logs.stderr + "\n" + logs.stdout)
                 raise MeasurementError(f"the server in container {name} exited before it was listening"
                                        + (f": {said}" if said else ""))
-            server = PodmanServer(session, name, [entry], refs, method=method, provider=self.id,
+            server = PodmanServer(session, name, [entry], refs, network_name, method=method.id, provider=self.id,
                                   host_port=spec.published_port, netns_pid=refs[0].pid if refs else 0,
-                                  helper_argv=[["podman", *args]])
+                                  helper_argv=helper_argv)
             if spec.wait_listening:
                 wait_server_listening(refs[0].pid, spec, f"the server in container {name}", refs[0].alive)
-            if METHODS[method].publishes_port and spec.publish:
-                wait_host_port(session.lab, spec, f"the {method} port forwarder", refs[0].alive)
+            if method.publishes_port and spec.publish:
+                wait_host_port(session.lab, spec, f"the {method.id} port forwarder", refs[0].alive)
         except BaseException:
             session.state.forget_if_gone(
-                [entry], remove_container(podman, name, [procs.ProcRef.from_json(r) for r in entry["processes"]]))
+                [entry], remove_container(podman, name, [procs.ProcRef.from_json(r) for r in entry["processes"]],
+                                          network_name))
             raise
         return server
 
-    def _start_activated(self, session: Session, spec: ServerSpec, *, system: bool) -> ActivatedPodmanServer:
-        method = activation.SYSTEM if system else activation.USER
+    def _start_activated(self, session: Session, method: NetworkMethod, spec: ServerSpec) -> ActivatedPodmanServer:
+        assert method.activation is not None
+        system = method.activation.system
         port = activation.listen_port(spec, session.port_floor, system)
         activated = replace(spec, host_port=port)
         activator = activation.activator_argv(activated, port, str(session.worker_dir))
@@ -287,7 +280,7 @@ class PodmanProvider(Provider):
             argv = session.user.argv([*activator, "podman", *args], netns_path=session.lab.server_ns_path)
         process = procs.Spawned(argv)
         entries.append(session.state.add_process(process.ref, "socket activation"))
-        server = ActivatedPodmanServer(session, name, process, entries, method=method, provider=self.id,
+        server = ActivatedPodmanServer(session, name, process, entries, method=method.id, provider=self.id,
                                        host_port=port, netns_pid=process.pid,
                                        helper_argv=[[*activator, "podman", *args]])
         try:

@@ -203,12 +203,12 @@ class UnitActivatedServer(RunningServer):
         return diagnosis(self.installed)
 
 
-def start(session: Session, spec: ServerSpec, *, system: bool, container_workers: str,
+def start(session: Session, spec: ServerSpec, *, method_id: str, system: bool, container_workers: str,
           mounts: tuple[str, ...]) -> UnitActivatedServer:
     """Install and start the units for ``spec`` in the session's stack; return once the
     socket listens in the server host."""
     assert session.stack is not None
-    method = activation.SYSTEM if system else activation.USER
+    method = method_id
     port = activation.listen_port(spec, session.port_floor, system)
     activated = replace(spec, host_port=port)
     name = session.next_name("u")

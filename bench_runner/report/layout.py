@@ -53,6 +53,9 @@ OPTION_LABELS: dict[str, tuple[str, Any]] = {
     "claims_probed": ("claims probed", lambda v: "yes" if v else "no"),
     "expect": ("orderings judged", lambda v: "; ".join(v)),
     "stacks": ("stacks measured", lambda v: ", ".join(v)),
+    "methods_named": ("methods named on the command line", lambda v: ", ".join(v) or "none (all that apply)"),
+    "method_definitions": ("user-defined methods (--method-file)",
+                           lambda v: "; ".join(f"{k} = {json.dumps(d, sort_keys=True)}" for k, d in v.items())),
 }
 LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow after comparing the method with "
           "every other one (the interval of their per-round ratios includes 1 for the ones it is not separated "

@@ -20,7 +20,7 @@ SCRIPT = "./scripts/run-benchmarks.sh"
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
-                     "tolerance", "claims_probed", "stacks"})
+                     "tolerance", "claims_probed", "stacks", "methods_named"})
 
 
 @dataclass(frozen=True)

@@ -309,6 +309,12 @@ def _remove_stale_containers(booted: BootedStack, log: Callable[[str], None]) ->
     if stale:
         log(f"stack {booted.name}: removing {len(stale)} container(s) a killed run left in it")
         booted.run(["podman", "rm", "-f", "-t", "0", *stale], timeout=CALL_TIMEOUT)
+    # Networks made for a container (the bridge method), once their containers are gone.
+    listed = booted.run(["podman", "network", "ls", "--format", "{{.Name}}"], timeout=CALL_TIMEOUT)
+    networks = [n for n in listed.stdout.split() if n.startswith(NAME_PREFIX)]
+    if networks:
+        log(f"stack {booted.name}: removing {len(networks)} network(s) a killed run left in it")
+        booted.run(["podman", "network", "rm", "-f", *networks], timeout=CALL_TIMEOUT)
 
 
 def power_off(entry: dict[str, Any]) -> list[str]:

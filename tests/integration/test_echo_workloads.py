@@ -13,7 +13,8 @@ import pytest
 
 from bench_runner import stack
 from bench_runner.labsession import open_session
-from bench_runner.matrix import METHODS, UDP_LOOPBACK_NOT_APPLICABLE, Cell
+from bench_runner import matrix
+from bench_runner.matrix import METHODS, Cell
 from bench_runner.providers import make
 from bench_runner.providers.base import HOST_LOOPBACK
 from bench_runner.results import Trial
@@ -57,7 +58,7 @@ def test_every_new_workload_measures_under_the_method(provider_id: str, method: 
     trials, client_addr = run_trials(provider_id, cells, tmp_path, request, where)
     failed = {cell.workload: trial.error for cell, trial in trials.items() if trial.status != "ok"}
     assert failed == {}
-    expected_listener = METHODS[method].expected_listener[provider_id]
+    expected_listener = METHODS[method].carrier(provider_id)
     for cell, trial in trials.items():
         what = cell.workload
         listener = trial.observations["listener"]
@@ -98,7 +99,7 @@ def test_udp_from_the_hosts_loopback_gets_no_reply_through_slirp4netns(provider_
     """Backs the matrix's not-applicable declaration with an observation: through Podman's
     default slirp4netns (--disable-host-loopback) no UDP echo comes back to 127.0.0.1, and
     allowing the host's loopback changes that."""
-    assert ("slirp4netns-slirp4netns", "loopback") in UDP_LOOPBACK_NOT_APPLICABLE
+    assert METHODS["slirp4netns-slirp4netns"].why_not(matrix.WORKLOADS["udp-rr"], "loopback") is not None
     provider = make(provider_id, podman_version=PODMAN_VERSION)
     if not provider.check("slirp4netns-slirp4netns").available:
         pytest.skip(provider.check("slirp4netns-slirp4netns").reason)

@@ -87,7 +87,7 @@ def test_the_rest_of_the_matrix_goes_on_after_a_failing_method(tmp_path: Path) -
     host = document.cell("tcp-stream", "remote", "host")
     pasta = document.cell("tcp-stream", "remote", "pasta")
     assert host.status == "measured" and len(host.samples()) == 3
-    assert pasta.status == "failed" and "pasta exited with 1" in (pasta.reason or "")
+    assert pasta.status == "failed" and "pasta (/bin/false) exited with 1" in (pasta.reason or "")
     assert len(pasta.trials) == 2, "a cell failing every time is given up after two attempts"
     assert results.load(tmp_path / "run.json").cell("tcp-stream", "remote", "pasta").status == "failed"
 

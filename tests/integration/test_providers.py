@@ -42,7 +42,7 @@ def test_method_is_carried_by_its_helper_and_sees_the_client(provider_id: str, m
     assert trial.status == "ok", trial.error
     assert trial.samples["throughput"] > 0.05  # Gbit/s: something real went through
     listener = trial.observations["listener"]
-    expected = METHODS[method].expected_listener[provider_id]
+    expected = METHODS[method].carrier(provider_id)
     observed = "server" if listener["kind"].startswith("server:") else listener["kind"]
     assert observed == expected, listener
     assert listener["uid"] != 0, "the helper must run as the unprivileged user"
@@ -71,4 +71,4 @@ def test_a_helper_that_fails_to_start_fails_the_trial_with_its_reason(tmp_path) 
         runner = TrialRunner(document, tmp_path / "unused.json", session, provider)
         trial = runner.run_trial(Cell("tcp-stream", "remote", "pasta"), 0, False, QUICK)
     assert trial.status == "failed"
-    assert "pasta exited with 1" in (trial.error or "")
+    assert "pasta (/bin/false) exited with 1" in (trial.error or "")

@@ -58,8 +58,46 @@ def test_explicit_provider_that_cannot_run_a_method_says_why() -> None:
         return  # this Podman can run pasta: nothing to refuse
     result = cli("run", "--quick", "--provider", "podman", "--methods", "pasta")
     assert result.returncode == 2
-    assert "provider podman cannot run pasta: Podman" in result.stderr
+    assert "no stack of this run can run pasta (pasta: Podman" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_method_named_that_nothing_here_can_run_is_refused_with_its_own_reason() -> None:
+    """The rootless bridge network needs Podman 5 (a stack); named on this machine alone it is
+    refused up front, in the method's own words; chosen by default it is left out, with why."""
+    if version_tuple(stack.detect().podman) >= (5, 0):
+        return  # this Podman runs bridge networks
+    result = cli("run", "--quick", "--methods", "bridge", "--placements", "remote", "--workloads", "tcp-stream")
+    assert result.returncode == 2, result.stderr
+    assert "no stack of this run can run bridge" in result.stderr and "Podman" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_pasta_variant_from_a_method_file_is_ranked_beside_pasta(tmp_path: Path) -> None:
+    """A passt developer's question: pasta against pasta with other options, in one
+    interleaved run. The variant's pasta is observed running with its options."""
+    method_file = tmp_path / "methods.toml"
+    method_file.write_text('pasta-mtu1500 = { base = "pasta", options = ["--mtu", "1500"] }\n')
+    output = tmp_path / "run.json"
+    result = cli("run", "--quick", "--method-file", str(method_file), "--methods", "pasta,pasta-mtu1500",
+                 "--placements", "remote", "--workloads", "tcp-stream", "--skip-claims",
+                 "--expect", "pasta>pasta-mtu1500", "--output", str(output))
+    assert result.returncode == 0, result.stderr
+    assert "pasta-mtu1500" in result.stdout and "pasta > pasta-mtu1500" in result.stdout
+    document = results.load(output)
+    assert document.run["options"]["method_definitions"] == {"pasta-mtu1500": {"base": "pasta",
+                                                                               "options": ["--mtu", "1500"],
+                                                                               "summary": "pasta with --mtu 1500"}}
+    variant = document.cell("tcp-stream", "remote", "pasta-mtu1500").trials[0]
+    assert variant.status == "ok", variant.error
+    argv = variant.observations["listener"]["argv"]
+    assert variant.observations["listener"]["kind"] == "pasta" and argv[argv.index("--mtu") + 1] == "1500"
+    plain = document.cell("tcp-stream", "remote", "pasta").trials[0].observations["listener"]["argv"]
+    assert "--mtu" not in plain
+    # A fresh process renders the stored run: the definition comes back from the document.
+    report = cli("report", str(output), "--format", "json", "--output", str(tmp_path / "report.json"))
+    assert report.returncode == 0, report.stderr
+    assert "pasta-mtu1500" in (tmp_path / "report.json").read_text()
 
 
 def test_doctor_reports_all_four_methods_available_for_auto() -> None:

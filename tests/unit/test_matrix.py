@@ -36,23 +36,18 @@ def test_build_crosses_everything_that_applies() -> None:
 
 
 def test_method_a_workload_does_not_run_under_is_not_applicable_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    workload = matrix.Workload("echo-x", "test", matrix.GBITS, methods=("host",),
-                               not_applicable={"pasta": "needs an inherited socket"})
-    monkeypatch.setitem(matrix.WORKLOADS, "echo-x", workload)
-    built = matrix.build(("host", "pasta"), ("echo-x",), ("remote",))
+    workload = matrix.Workload("iperf-x", "test", matrix.GBITS, inherited_socket=False,
+                               no_inherited_socket="needs a socket of its own")
+    monkeypatch.setitem(matrix.WORKLOADS, "iperf-x", workload)
+    built = matrix.build(("host", "socket-activation-user"), ("iperf-x",), ("remote",))
     assert [c.method for c in built.cells] == ["host"]
-    assert built.not_applicable == ((matrix.Cell("echo-x", "remote", "pasta"), "needs an inherited socket"),)
+    assert built.not_applicable == ((matrix.Cell("iperf-x", "remote", "socket-activation-user"),
+                                     "needs a socket of its own"),)
 
 
-def test_every_workload_declares_a_direction_and_valid_methods() -> None:
+def test_every_workload_declares_valid_placements_and_metrics() -> None:
     for workload in matrix.WORKLOADS.values():
-        assert set(workload.methods) <= set(matrix.METHODS)
         assert set(workload.placements) <= set(matrix.PLACEMENTS)
+        assert workload.protocol in ("tcp", "udp")
         for metric in workload.metrics():
             assert isinstance(metric.higher_is_better, bool) and metric.unit
-
-
-def test_every_method_names_the_listener_each_provider_should_show() -> None:
-    for method in matrix.METHODS.values():
-        if method.podman_network is not None:
-            assert set(method.expected_listener) == {"podman", "bare"}

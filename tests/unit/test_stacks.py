@@ -195,4 +195,4 @@ def test_a_stacks_podman_offers_what_its_files_and_version_allow(tmp_path) -> No
     new = PodmanProvider("5.4.2", stack_root=tmp_path)
     assert all(new.check(m).available for m in ("pasta", "slirp4netns-rootlesskit", "socket-activation-user"))
     (tmp_path / "usr/bin/slirp4netns").unlink()
-    assert "slirp4netns is not installed" in new.check("slirp4netns-slirp4netns").reason
+    assert "slirp4netns (package slirp4netns) is not installed" in new.check("slirp4netns-slirp4netns").reason

@@ -1,0 +1,30 @@
+"""What the two slirp4netns methods share: Podman's slirp4netns flags, its guest address,
+the options it lacks."""
+
+from __future__ import annotations
+
+from ..serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec
+
+#: Where slirp4netns puts the container (and forwards published ports to).
+GUEST_ADDR = "10.0.2.100"
+#: The host as the container sees it (slirp4netns's gateway, host loopback when allowed).
+GATEWAY = "10.0.2.2"
+#: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing.
+FLAGS = ("--configure", "--mtu=65520", "--enable-sandbox", "--enable-seccomp")
+NO_HOST_LOOPBACK = "--disable-host-loopback"
+UNSUPPORTED = {TCP_NS: "slirp4netns has no option to forward the container's loopback",
+               BIND_DEVICE: "slirp4netns has no option to bind a published port to a device"}
+
+
+def loopback_flags(spec: ServerSpec) -> list[str]:
+    return [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
+
+
+def podman_network(handler: str):  # type: ignore[no-untyped-def]
+    """``slirp4netns:port_handler=HANDLER[,allow_host_loopback=true]``."""
+
+    def value(spec: ServerSpec, extra: tuple[str, ...], created: str | None) -> str:
+        base = f"slirp4netns:port_handler={handler}"
+        return base + (",allow_host_loopback=true" if spec.option(HOST_LOOPBACK) is not None else "")
+
+    return value
