@@ -9,6 +9,16 @@ import pytest
 DATA = Path(__file__).parent / "data"
 
 
+@pytest.fixture(autouse=True)
+def only_builtin_methods_after_each_test():  # type: ignore[no-untyped-def]
+    """Loading a results document defines the user-defined methods it recorded, for the
+    process; a test must not hand them on to the next one."""
+    yield
+    from bench_runner import methods
+
+    methods.forget_defined()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return DATA

@@ -66,8 +66,8 @@ def from_definition(method_id: str, entry: Any, *, where: str = "method definiti
         raise UsageError(f"{where}: {method_id}: options must be a list of non-empty strings without commas "
                          "(Podman joins them with commas)")
     if options and not base.takes_options:
-        raise UsageError(f"{where}: {method_id}: {base.id} takes no extra options (only "
-                         + ", ".join(m.id for m in BUILTIN if m.takes_options) + " do)")
+        raise UsageError(f"{where}: {method_id}: {base.id} takes no extra options (methods that do: "
+                         + ", ".join(m.id for m in BUILTIN if m.takes_options) + ")")
     binary = entry.get("binary")
     if binary is not None:
         if base.bare is None or base.bare.helper is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -105,12 +106,13 @@ def test_the_image_archive_is_not_written_where_the_user_can_plant_a_file(tmp_pa
     attacker = subprocess.Popen(user.argv(["sh", "-c", f'end=$(( $(date +%s) + 60 )); while [ $(date +%s) -lt $end ]; do '
                                                         f'for d in /tmp/tmp.*; do [ -d "$d" ] && [ ! -e "$d.tar" ] && '
                                                         f': > "$d.tar" 2>/dev/null && echo "$d.tar" >> {planted}/list; '
-                                                        f'done; sleep 0.005; done']))
+                                                        f'done; sleep 0.005; done']), start_new_session=True)
     try:
         result = subprocess.run([str(SETUP), "--quiet"], capture_output=True, text=True, timeout=900)
     finally:
-        attacker.kill()
+        os.killpg(attacker.pid, signal.SIGKILL)  # the loop and the sleep it may be in
         attacker.wait()
+        procs.wait_until(lambda: not _group_alive(attacker.pid), timeout=10, what="the attacker's processes to end")
     names = (planted / "list").read_text().split() if (planted / "list").exists() else []
     try:
         assert result.returncode == 0, result.stderr
@@ -121,3 +123,16 @@ def test_the_image_archive_is_not_written_where_the_user_can_plant_a_file(tmp_pa
         for name in names:
             Path(name).unlink(missing_ok=True)
         shutil.rmtree(planted, ignore_errors=True)
+
+
+def _group_alive(pgid: int) -> bool:
+    """A live (not zombie) process is still in the group."""
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[0] not in ("Z", "X") and int(fields[2]) == pgid:
+                return True
+    return False
