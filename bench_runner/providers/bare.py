@@ -20,7 +20,6 @@ from typing import Callable, Mapping
 
 from dataclasses import replace
 
-from .. import lab as lab_mod
 from .. import procs, untrusted
 from ..errors import MeasurementError, last_line
 from ..methods import METHODS, NetworkMethod
@@ -149,21 +148,10 @@ class BareProvider(Provider):
             # Listening inside its namespace also proves that unshare has happened.
             wait_server_listening(holder.pid, spec, "the server", holder.ref.alive, holder.last_words)
         else:
-            outer = lab_mod.netns_inode(session.lab.server_ns)
-
             def unshared() -> bool:
-                """The namespaces exist and the user namespace has its uid map: unshare
-                --map-root-user writes that just after the namespaces appear, and a helper
-                joining the namespace before it would fail (nsenter: Invalid argument)."""
                 if not holder.ref.alive():
                     raise MeasurementError("the container command exited before its namespace was set up")
-                try:
-                    if os.stat(f"/proc/{holder.pid}/ns/net").st_ino == outer:
-                        return False
-                    with open(f"/proc/{holder.pid}/uid_map") as fh:
-                        return bool(fh.read(256).strip())
-                except OSError:
-                    return False
+                return user_namespace_ready(holder.pid)
 
             procs.wait_until(unshared, timeout=HELPER_START_TIMEOUT, what="the namespace to be created")
         return holder
@@ -284,6 +272,21 @@ class BareProvider(Provider):
                       timeout=HELPER_START_TIMEOUT)
         return BareServer(session, kit, [], [], entries, method=method.id, provider=self.id,
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
+
+
+def user_namespace_ready(pid: int) -> bool:
+    """``unshare --user --map-root-user`` has made the process's user namespace and written its
+    uid map. Until then the process (still nsenter, setpriv or env on its way to unshare) is in
+    the initial user namespace (ours: the suite runs as root in it), whose uid_map is not empty
+    either, and a helper joining "its" user namespace would join its own (nsenter: Invalid
+    argument)."""
+    try:
+        if os.stat(f"/proc/{pid}/ns/user").st_ino == os.stat("/proc/self/ns/user").st_ino:
+            return False
+        with open(f"/proc/{pid}/uid_map") as fh:
+            return bool(fh.read(256).strip())
+    except OSError:
+        return False
 
 
 def _ref_from_pid_file(path: Path, what: str, user: BenchUser) -> procs.ProcRef:

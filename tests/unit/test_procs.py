@@ -209,3 +209,20 @@ def test_a_timed_out_command_can_be_asked_to_clean_up_first(tmp_path) -> None:  
     with pytest.raises(CommandTimeout):
         procs.run(["sh", "-c", f"trap 'touch {marker_killed}' TERM; sleep 30"], timeout=0.5)
     assert not marker_killed.exists()  # without it: SIGKILL straight away, as before
+
+
+def test_a_process_is_not_taken_as_unshared_while_it_is_still_in_the_initial_user_namespace() -> None:
+    """The bare provider's wait before a helper joins a container's namespaces: a process on
+    its way to unshare (nsenter, setpriv, env) is in the initial user namespace, whose uid_map
+    is not empty; taking that for the container's namespace made nsenter fail with EINVAL."""
+    from bench_runner.providers.bare import user_namespace_ready
+
+    assert not user_namespace_ready(os.getpid())  # the initial namespace, with a full uid map
+    unshared = procs.Spawned(["unshare", "--user", "--map-root-user", "--", "sleep", "30"])
+    try:
+        procs.wait_until(lambda: user_namespace_ready(unshared.pid), timeout=10, what="unshare")
+        with open(f"/proc/{unshared.pid}/uid_map") as fh:
+            assert fh.read().split()[:2] == ["0", "0"]  # root inside maps to root outside (we are root)
+    finally:
+        unshared.stop(grace=1.0)
+        unshared.close()
