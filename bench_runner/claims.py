@@ -185,7 +185,9 @@ def matrix(document: RunDocument, tolerance: float = defaults.TOLERANCE) -> list
     seen = {(o.claim, o.method, o.stack): o for o in observations(document, tolerance)}
     cells = []
     for stack in document.stack_names():
-        methods = list(dict.fromkeys(c.method for c in document.cells if c.stack == stack))
+        # A method not applicable throughout (a Podman 5 method on an older machine) has no column.
+        methods = list(dict.fromkeys(c.method for c in document.cells
+                                     if c.stack == stack and c.status != "not_applicable"))
         for claim in CLAIMS.values():
             for method in methods:
                 documented = claim.documented.get(method)

@@ -63,6 +63,18 @@ def test_unobserved_claims_are_unknown_not_false() -> None:
     assert cell.observed is None and cell.agrees is None and "not observed" in cell.evidence
 
 
+def test_a_method_not_applicable_throughout_gets_no_column() -> None:
+    """bridge on a machine whose Podman is older than 5: the run lists it as not applicable,
+    and the claims matrix does not give it a column of n/a."""
+    from bench_runner.results import CellResult
+
+    doc = _doc()
+    doc.cells.append(CellResult("tcp-stream", "remote", "bridge", "throughput", "Gbit/s", True,
+                                status="not_applicable", reason="not available on this machine"))
+    methods = {c.method for c in claims.matrix(doc)}
+    assert "bridge" not in methods and {"host", "pasta"} <= methods
+
+
 def test_a_port_floor_refusal_is_taken_only_from_the_helpers_own_words() -> None:
     from bench_runner.claims_probe import says_refused
 
