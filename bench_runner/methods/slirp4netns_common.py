@@ -3,7 +3,10 @@ the options it lacks."""
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from ..serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec
+from .base import BareWay, NetworkMethod, PodmanWay
 
 #: Where slirp4netns puts the container (and forwards published ports to).
 GUEST_ADDR = "10.0.2.100"
@@ -28,3 +31,15 @@ def podman_network(handler: str):  # type: ignore[no-untyped-def]
         return base + (",allow_host_loopback=true" if spec.option(HOST_LOOPBACK) is not None else "")
 
     return value
+
+
+def method(method_id: str, summary: str, documented: Mapping[str, Any], *, handler: str, podman_carrier: str,
+           bare: BareWay, **more: Any) -> NetworkMethod:
+    """A slirp4netns method: what both port handlers share (Podman's network value and
+    programs, the options slirp4netns lacks, its gateway, slirp4netns carrying outbound)."""
+    return NetworkMethod(
+        id=method_id, summary=summary, documented=documented,
+        podman=PodmanWay(network=podman_network(handler), carrier=podman_carrier,
+                         programs=(("slirp4netns", "slirp4netns"),)),
+        bare=bare, unsupported=UNSUPPORTED, host_address=lambda lab: GATEWAY, outbound_carrier="slirp4netns",
+        **more)

@@ -5,7 +5,7 @@ so the server sees the forwarder's address, not the client's."""
 from __future__ import annotations
 
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
-                   SOURCE_ADDRESS, Attach, BareArgs, BareWay, NetworkMethod, PodmanWay)
+                   SOURCE_ADDRESS, Attach, BareArgs, BareWay)
 from . import slirp4netns_common as slirp
 
 PROGRAM = "rootlesskit"
@@ -18,16 +18,12 @@ def bare_argv(a: BareArgs) -> list[str]:
             "--state-dir", a.state_dir, "--", *a.command]
 
 
-METHOD = NetworkMethod(
-    id="slirp4netns-rootlesskit",
-    summary="--network=slirp4netns:port_handler=rootlesskit: rootlessport forwards the published port",
-    documented={SOURCE_ADDRESS: False, NATIVE_PERFORMANCE: False, DEVICE_BINDING: False, MINIMUM_PORT: FLOOR,
-                HOST_LOOPBACK_DEFAULT: False, OUTBOUND_REMOTE: True},
-    podman=PodmanWay(network=slirp.podman_network("rootlesskit"), carrier="rootlessport",
-                     programs=(("slirp4netns", "slirp4netns"),)),
+METHOD = slirp.method(
+    "slirp4netns-rootlesskit",
+    "--network=slirp4netns:port_handler=rootlesskit: rootlessport forwards the published port",
+    {SOURCE_ADDRESS: False, NATIVE_PERFORMANCE: False, DEVICE_BINDING: False, MINIMUM_PORT: FLOOR,
+     HOST_LOOPBACK_DEFAULT: False, OUTBOUND_REMOTE: True},
+    handler="rootlesskit", podman_carrier="rootlessport",
     bare=BareWay(Attach.ROOTLESSKIT, carrier="rootlesskit", helper=PROGRAM, tools=("rootlessctl", "slirp4netns"),
                  argv=bare_argv),
-    unsupported=slirp.UNSUPPORTED,
-    host_address=lambda lab: slirp.GATEWAY,
-    outbound_carrier="slirp4netns",
 )

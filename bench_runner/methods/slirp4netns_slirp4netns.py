@@ -4,7 +4,7 @@ forwards published ports itself (its API's add_hostfwd), so the server sees the 
 from __future__ import annotations
 
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
-                   SOURCE_ADDRESS, Attach, BareArgs, BareWay, NetworkMethod, PodmanWay)
+                   SOURCE_ADDRESS, Attach, BareArgs, BareWay)
 from . import slirp4netns_common as slirp
 
 PROGRAM = "slirp4netns"
@@ -23,17 +23,13 @@ NO_UDP_LOOPBACK_REPLY = (
     "slirp4netns's port handler returns no UDP reply to the server host's own 127.0.0.1 with Podman's "
     "default --disable-host-loopback (allow_host_loopback=true changes that)")
 
-METHOD = NetworkMethod(
-    id="slirp4netns-slirp4netns",
-    summary="--network=slirp4netns:port_handler=slirp4netns: slirp4netns forwards the published port",
-    documented={SOURCE_ADDRESS: True, NATIVE_PERFORMANCE: False, DEVICE_BINDING: False, MINIMUM_PORT: FLOOR,
-                HOST_LOOPBACK_DEFAULT: False, OUTBOUND_REMOTE: True},
-    podman=PodmanWay(network=slirp.podman_network("slirp4netns"), carrier="slirp4netns",
-                     programs=((PROGRAM, "slirp4netns"),)),
+METHOD = slirp.method(
+    "slirp4netns-slirp4netns",
+    "--network=slirp4netns:port_handler=slirp4netns: slirp4netns forwards the published port",
+    {SOURCE_ADDRESS: True, NATIVE_PERFORMANCE: False, DEVICE_BINDING: False, MINIMUM_PORT: FLOOR,
+     HOST_LOOPBACK_DEFAULT: False, OUTBOUND_REMOTE: True},
+    handler="slirp4netns", podman_carrier="slirp4netns",
     bare=BareWay(Attach.SLIRP4NETNS, carrier="slirp4netns", helper=PROGRAM, tools=("unshare", "nsenter"),
                  argv=bare_argv),
-    unsupported=slirp.UNSUPPORTED,
-    host_address=lambda lab: slirp.GATEWAY,
-    outbound_carrier="slirp4netns",
     not_applicable_cells={("udp", "loopback"): NO_UDP_LOOPBACK_REPLY},
 )

@@ -217,14 +217,14 @@ class PodmanProvider(Provider):
             return self._start_activated(session, method, spec)
         way = method.podman
         assert way is not None
-        method.refuse_unsupported(spec)
         name = session.next_name("c")
         podman = session_podman(session)
         network_name = f"{name}-net" if way.own_network else None
+        # Refuses what the method cannot do before anything is recorded or started.
+        network = method.podman_network(spec, network_name)
         entry = session.state.add("container", name=name, user=session.user.name, processes=[],
                                   **({"stack": session.stack.shell.to_json()} if session.stack is not None else {}),
                                   **({"network": network_name} if network_name else {}))
-        network = method.podman_network(spec, network_name)
         args = run_argv(name, network, spec, str(session.worker_dir), publish=method.publishes_port)
         helper_argv = [["podman", *args]]
         try:

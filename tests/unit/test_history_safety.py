@@ -31,16 +31,21 @@ class Crash(Exception):
     pass
 
 
+def _crashes_once(monkeypatch: pytest.MonkeyPatch, module: object, name: str, record_it) -> None:  # type: ignore[no-untyped-def]
+    """Record with ``module.name`` crashing, then put it back."""
+    original = getattr(module, name)
+    monkeypatch.setattr(module, name, lambda *a, **k: (_ for _ in ()).throw(Crash()))
+    with pytest.raises(Crash):
+        record_it()
+    monkeypatch.setattr(module, name, original)
+
+
 def test_a_crash_between_samples_and_ledger_records_them_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Finding 7: the samples were written, then the process died before the ledger row;
     the retry used to add them a second time."""
     conf = config.load(use_history(tmp_path, monkeypatch))
     data = load_doc(FULL)
-    original = record._append_ledger
-    monkeypatch.setattr(record, "_append_ledger", lambda *a, **k: (_ for _ in ()).throw(Crash()))
-    with pytest.raises(Crash):
-        record.record_document(_doc(data), "a", conf)
-    monkeypatch.setattr(record, "_append_ledger", original)
+    _crashes_once(monkeypatch, record, "_append_ledger", lambda: record.record_document(_doc(data), "a", conf))
     assert (conf.results_dir / record.JOURNAL).is_file()
     again = record.record_document(_doc(data), "a", conf)
     assert again.already and any("completed the recording" in n for n in again.notes)
@@ -55,11 +60,7 @@ def test_a_crash_between_samples_and_ledger_records_them_once(tmp_path: Path, mo
 def test_a_crash_before_the_samples_leaves_the_run_unrecorded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     conf = config.load(use_history(tmp_path, monkeypatch))
     data = load_doc(FULL)
-    original = asvfiles.add_samples
-    monkeypatch.setattr(asvfiles, "add_samples", lambda *a, **k: (_ for _ in ()).throw(Crash()))
-    with pytest.raises(Crash):
-        record.record_document(_doc(data), "a", conf)
-    monkeypatch.setattr(asvfiles, "add_samples", original)
+    _crashes_once(monkeypatch, asvfiles, "add_samples", lambda: record.record_document(_doc(data), "a", conf))
     again = record.record_document(_doc(data), "a", conf)
     assert not again.already and again.samples > 0
     assert any("cut short before its samples" in n for n in again.notes)
