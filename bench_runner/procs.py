@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping, Sequence
 
 from .errors import CommandFailed, CommandTimeout, SetupError, last_line
@@ -475,3 +476,23 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.02, what: str) 
         if time.monotonic() >= deadline:
             raise MeasurementError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(interval)
+
+
+def run_to_file(argv: Sequence[str], destination: Path, *, timeout: float) -> ProcessResult:
+    """Run a command with its stdout going to ``destination`` (bytes, not text): how root
+    takes a file from the benchmark user's side without opening the user's path itself (the
+    user's own ``cat`` reads it). Raises on timeout, a missing binary or a non-zero exit."""
+    args = [str(a) for a in argv]
+    started = time.monotonic()
+    with open(destination, "wb") as out:
+        try:
+            completed = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.PIPE,
+                                       timeout=timeout, cwd="/", start_new_session=True)
+        except FileNotFoundError as exc:
+            raise SetupError(f"{args[0]}: command not found (run scripts/setup.sh as root)") from exc
+        except subprocess.TimeoutExpired:
+            raise CommandTimeout(args, timeout) from None
+    stderr = completed.stderr.decode(errors="replace")
+    if completed.returncode != 0:
+        raise CommandFailed(args, completed.returncode, stderr)
+    return ProcessResult(args, completed.returncode, "", stderr, time.monotonic() - started)

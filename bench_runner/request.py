@@ -34,6 +34,8 @@ class RunRequest:
     #: The methods the user named (--methods): one no stack can run is an error, where a
     #: method chosen by default is left out with why.
     named_methods: tuple[str, ...] = ()
+    #: Evidence taken after the trials (--capture): "pcap", "perf".
+    captures: tuple[str, ...] = ()
 
     def options(self) -> dict[str, Any]:
         """What the results document records, enough to resume or reproduce the run."""
@@ -46,6 +48,7 @@ class RunRequest:
             "rounds": self.rounds, "warmup_rounds": self.warmup_rounds, "max_rounds": self.max_rounds,
             "precision": self.precision, "quick": self.quick, "mtu": self.mtu, "pasta": self.pasta,
             "expect": list(self.expectations), "tolerance": self.tolerance, "claims_probed": self.probe_claims,
+            **({"captures": list(self.captures)} if self.captures else {}),
             **({"method_definitions": defined} if (defined := userfile.definitions(methods.defined())) else {}),
         }
 
@@ -72,6 +75,7 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             probe_claims=bool(options.get("claims_probed", True)), quick=bool(options.get("quick", False)),
             facts=dict(facts),
             named_methods=tuple(options.get("methods_named") or ()),
+            captures=tuple(options.get("captures") or ()),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

@@ -114,6 +114,8 @@ class RunDocument:
     #: Booted stacks measured beside this machine's own, by name: what each was built from,
     #: its versions, its provider, its lab, and how it booted. Empty for a host-only run.
     stacks: dict[str, Any] = field(default_factory=dict)
+    #: Packet captures and CPU profiles (run --capture), files beside the document.
+    captures: list[dict[str, Any]] = field(default_factory=list)
 
     def cell(self, workload: str, placement: str, method: str, stack: str = HOST_STACK) -> CellResult:
         for result in self.cells:
@@ -149,6 +151,8 @@ class RunDocument:
         ordered = {key: data[key] for key in order}
         if self.stacks:
             ordered["stacks"] = data["stacks"]
+        if self.captures:
+            ordered["captures"] = data["captures"]
         return ordered
 
     @classmethod
@@ -164,6 +168,7 @@ class RunDocument:
             availability=data.get("availability", {}), cells=cells, checks=data.get("checks", {}),
             warnings=list(data.get("warnings", [])), schema_version=data["schema_version"],
             tool=data.get("tool", {}), stacks=dict(data.get("stacks", {})),
+            captures=list(data.get("captures", [])),
         )
 
 

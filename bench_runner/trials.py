@@ -16,6 +16,7 @@ from typing import Callable, Mapping
 
 from . import lab as lab_mod
 from . import defaults, observe, procs, stats
+from .capture import TrialCapture
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
 from .methods.base import INHERITED, SERVER
@@ -167,11 +168,19 @@ class TrialRunner:
             self.on_progress(Progress(self._done, max(self._total, self._done), cell, trial,
                                       time.monotonic() - started))
 
-    def run_trial(self, cell: Cell, round_index: int, warmup: bool, settings: TrialSettings) -> Trial:
-        driver = DRIVERS[cell.workload]
+    def session_of(self, cell: Cell) -> Session:
         if cell.stack not in self.targets:
             raise MeasurementError(f"no lab for stack {cell.stack!r} in this run")
-        session, provider = self.targets[cell.stack]
+        return self.targets[cell.stack][0]
+
+    def run_trial(self, cell: Cell, round_index: int, warmup: bool, settings: TrialSettings,
+                  capture: TrialCapture | None = None) -> Trial:
+        """One trial; with ``capture`` (a capture trial, not in the statistics) the server spec
+        and the client's measurement go through it."""
+        driver = DRIVERS[cell.workload]
+        session = self.session_of(cell)
+        provider = self.targets[cell.stack][1]
+        capture = capture or TrialCapture()
         port = PORT_BASE + self.trial_index % PORT_SPAN
         index = self.trial_index
         self.trial_index += 1
@@ -180,9 +189,9 @@ class TrialRunner:
         clock = time.monotonic()
         try:
             if driver.direction == "outbound":
-                self._outbound(session, provider, cell, driver, port, settings, trial)  # type: ignore[arg-type]
+                self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
             else:
-                self._inbound(session, provider, cell, driver, port, settings, trial)
+                self._inbound(session, provider, cell, driver, port, settings, trial, capture)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:
             trial.error = str(exc)
@@ -206,9 +215,9 @@ class TrialRunner:
         return INHERITED if info.netns is not None and info.netns != self._server_host_netns(session) else SERVER
 
     def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
-                 settings: TrialSettings, trial: Trial) -> None:
+                 settings: TrialSettings, trial: Trial, capture: TrialCapture) -> None:
         """A server in the container, a client reaching it through the published port."""
-        spec = driver.server(port)
+        spec = capture.adjust(driver.server(port))
         ns_path = session.lab.server_ns_path
         expected = METHODS[cell.method].carrier(provider.id)
         trial.observations["listener_expected"] = expected
@@ -236,7 +245,8 @@ class TrialRunner:
             cpu_watch = procs.CpuWatch(owners[0].pid)
             ctx = ClientContext(session, cell.placement, port, settings)
             try:
-                client_output = driver.run_client(ctx)
+                with capture.during(owners[0].pid):
+                    client_output = driver.run_client(ctx)
             except MeasurementError as exc:
                 why = server.diagnose()
                 if why:
@@ -275,7 +285,7 @@ class TrialRunner:
                 trial.observations["teardown_problems"] = problems
 
     def _outbound(self, session: Session, provider: Provider, cell: Cell, driver: OutboundDriver, port: int,
-                  settings: TrialSettings, trial: Trial) -> None:
+                  settings: TrialSettings, trial: Trial, capture: TrialCapture) -> None:
         """A server on the client host (the lab's stand-in for the internet), the client in
         the container connecting out through the method."""
         lab = session.lab
@@ -291,11 +301,12 @@ class TrialRunner:
             watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, lab.client_addr, port),
                                       lambda seen: bool(seen), deadline=settings.client_timeout)
             watcher.start()
-            spec = driver.container_client(lab.client_addr, port, settings)
+            spec = capture.adjust(driver.container_client(lab.client_addr, port, settings))
             server = provider.start(session, cell.method, spec)
             try:
                 trial.observations["helper_argv"] = server.helper_argv
-                exit_ = server.collect(timeout=settings.client_timeout)
+                with capture.during(None):
+                    exit_ = server.collect(timeout=settings.client_timeout)
             finally:
                 seen = watcher.finish()
                 problems = server.stop()

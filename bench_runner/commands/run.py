@@ -76,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--skip-claims", action="store_true",
                         help="do not probe the document's claims (device binding, port floor, host loopback, "
                              "outbound) after the trials")
+    parser.add_argument("--capture", action="append", metavar="KINDS",
+                        help="after the trials, one extra short trial per cell (not in the statistics) with "
+                             "evidence for a bug report, files beside the results document: pcap (pasta's own "
+                             "--pcap where the method is pasta, tcpdump in the server host otherwise; cut to "
+                             "32 MiB) and/or perf (perf record -g of the process owning the published port, "
+                             "with perf report text in the report)")
     parser.add_argument("--tolerance", type=percentage, default=defaults.TOLERANCE * 100, metavar="PCT",
                         help="how close to host counts as native performance, in percent")
     parser.add_argument("--fail-on-violation", action="store_true",
@@ -146,10 +152,13 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     else:
         settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
         max_rounds = max(args.max_rounds, rounds)
+    from ..capture import parse_kinds
+
+    captures = parse_kinds(args.capture)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     return RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed, args.provider,
                       args.mtu, args.pasta, expectations, args.tolerance / 100, not args.skip_claims,
-                      bool(args.quick), facts, named)
+                      bool(args.quick), facts, named, captures)
 
 
 def main(args: argparse.Namespace) -> int:
@@ -344,6 +353,13 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                 runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
                                      shown.started, stacks=targets)
                 runner.run(plan)
+            if request.captures and not document.captures:
+                from ..capture import capture_all
+
+                directory = output.with_name(f"{output.stem}-captures")
+                document.captures = capture_all(runner, plan.matrix.cells, request.captures, directory,
+                                                output.parent, log)
+                results.save(document, output)
             if request.probe_claims and not document.checks.get("claims"):
                 from ..claims_probe import Prober
 

@@ -14,7 +14,7 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..serverspec import ServerSpec, UnsupportedOption
+from ..serverspec import PCAP, ServerSpec, UnsupportedOption
 
 if TYPE_CHECKING:
     from ..lab import Lab
@@ -129,6 +129,9 @@ class NetworkMethod:
     activation: Activation | None = None
     #: (protocol, placement) cells that do not apply although both do, with why.
     not_applicable_cells: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: Does the helper capture the container's frames itself (the ``pcap`` spec option; pasta
+    #: ``--pcap``)? Elsewhere a capture is taken with tcpdump in the server host.
+    writes_pcap: bool = False
     #: What extra options a user-defined variant may add ("" = it takes none).
     takes_options: str = ""
     #: For a user-defined method: the base method, the helper options it adds, the helper
@@ -168,6 +171,8 @@ class NetworkMethod:
         for option, why in self.unsupported.items():
             if spec.option(option) is not None:
                 raise UnsupportedOption(why)
+        if spec.option(PCAP) is not None and not self.writes_pcap:
+            raise UnsupportedOption(f"{self.id}'s helper does not capture packets itself")
 
     def podman_network(self, spec: ServerSpec, created: str | None = None) -> str:
         """Podman's ``--network`` value for a spec (after refusing what the method cannot do)."""

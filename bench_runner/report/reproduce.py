@@ -20,7 +20,7 @@ SCRIPT = "./scripts/run-benchmarks.sh"
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
-                     "tolerance", "claims_probed", "stacks", "methods_named"})
+                     "tolerance", "claims_probed", "stacks", "methods_named", "captures"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,8 @@ def command(document: RunDocument) -> Reproduction:
         argv.extend(["--tolerance", _percent(options["tolerance"])])
     if options.get("claims_probed") is False:
         argv.append("--skip-claims")
+    if options.get("captures"):
+        argv.extend(["--capture", ",".join(options["captures"])])
     not_carried = tuple(sorted(k for k in options if k not in CARRIED))
     return Reproduction(tuple(argv), tuple(str(a) for a in document.run.get("command") or ()), not_carried,
                         tuple(stacks))

@@ -32,6 +32,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["run", "--output", str(REPO / "README.md")], "a results document is already there"),  # never replaced
     (["run", "--resume", "x.json", "--rounds", "3"], "these were given too: --rounds"),
     (["run", "--stacks", "host,Bad!"], "--stacks: stack name"),
+    (["run", "--capture", "pcap,video"], "--capture 'video': unknown kind; valid: pcap, perf"),
     (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
     ([], "the following arguments are required: COMMAND"),
