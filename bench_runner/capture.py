@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -34,7 +35,7 @@ SIZE_LIMIT = 32 * 1024 * 1024
 TCPDUMP_SNAPLEN = 192
 TCPDUMP_PACKETS = 200_000
 PERF_FREQUENCY = 997
-PERF_REPORT_LINES = 60
+PERF_REPORT_LINES = 30
 CALL_TIMEOUT = 120.0
 
 
@@ -202,8 +203,9 @@ class PerfProfile(TrialCapture):
         info = procs.ProcRef.of(carrier_pid)
         comm = Path(f"/proc/{carrier_pid}/comm").read_text().strip() if info is not None else "?"
         self.record.profiled = {"pid": carrier_pid, "comm": comm}
-        argv = ["perf", "record", "-g", "-F", str(PERF_FREQUENCY), "-p", str(carrier_pid), "-o",
-                str(self.destination)]
+        # No build ids: perf would open the helper's binaries, which are the benchmark user's.
+        argv = ["perf", "record", "--no-buildid", "--no-buildid-cache", "-g", "-F", str(PERF_FREQUENCY),
+                "-p", str(carrier_pid), "-o", str(self.destination)]
         recorder = procs.Spawned(argv)
         entry = self.session.state.add_process(recorder.ref, "perf record")
         try:
@@ -222,12 +224,25 @@ class PerfProfile(TrialCapture):
             raise MeasurementError("perf record wrote no file")
         os.chmod(self.destination, 0o644)
         self.record.bytes = self.destination.stat().st_size
-        result = procs.run(["perf", "report", "--stdio", "--no-children", "--percent-limit", "1",
-                            "--fields", "overhead,comm,dso,sym", "-g", "none", "-i", str(self.destination)],
-                           timeout=CALL_TIMEOUT, check=False)
+        parts = []
+        for title, fields in (("By program and object", "overhead,comm,dso"),
+                              ("Top symbols (the kernel's; a helper's own code shows as addresses)",
+                               "overhead,comm,dso,sym")):
+            parts.append(f"{title}:\n" + report_top(self._report(fields)))
+        self.record.report_text = "\n\n".join(parts)
+
+    def _report(self, fields: str) -> str:
+        """``perf report`` as root, with an empty --symfs: the kernel's symbols come from
+        /proc/kallsyms, and no file of the benchmark user's (a helper binary, its libraries in
+        the user's mount namespace) is ever opened by root."""
+        with tempfile.TemporaryDirectory(prefix="netbench-symfs-") as empty:
+            result = procs.run(["perf", "report", "--stdio", "--no-children", "--percent-limit", "1", "--fields",
+                                fields, "-g", "none", "--symfs", empty, "--kallsyms", "/proc/kallsyms", "-i",
+                                str(self.destination)],
+                               timeout=CALL_TIMEOUT, check=False)
         if result.returncode != 0:
             raise MeasurementError(f"perf report failed: {result.stderr.strip()[-200:]}")
-        self.record.report_text = report_top(result.stdout)
+        return result.stdout
 
 
 def report_top(text: str, lines: int = PERF_REPORT_LINES) -> str:

@@ -5,6 +5,7 @@ is listed in the document and the report, and no capturing process is left behin
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -81,3 +82,82 @@ def test_pasta_under_podman_5_writes_the_pcap_in_the_stack(trixie: str, tmp_path
     bridged = captures[("pcap", "bridge", trixie)]  # rootlessport carries it: tcpdump in the server host
     assert bridged["tool"] == "tcpdump in the server host" and f"{LAB_CLIENT}." in _readable(tmp_path / bridged["path"])
     assert leftovers() == [] and _writers_of(tmp_path) == []
+
+
+class _State:
+    """The run state's two calls a capture makes (the process is ended by the capture itself)."""
+
+    def add_process(self, ref, label):  # type: ignore[no-untyped-def]
+        return {"pid": ref.pid, "label": label}
+
+    def discard(self, *entries):  # type: ignore[no-untyped-def]
+        pass
+
+
+def _opens_of(path: Path, action) -> int:  # type: ignore[no-untyped-def]
+    """How many times ``path`` was opened or read while ``action`` ran (inotify)."""
+    import ctypes
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    assert fd >= 0
+    try:
+        assert libc.inotify_add_watch(fd, str(path).encode(), 0x20 | 0x01) >= 0  # IN_OPEN | IN_ACCESS
+        action()
+        events = 0
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return events
+            events += len(data) // 16  # no names for a file watch: 16 bytes an event
+    finally:
+        os.close(fd)
+
+
+def test_root_profiles_a_helper_without_opening_the_users_binary(tmp_path: Path) -> None:
+    """Finding: perf record (build ids) and perf report (symbols) open the profiled process's
+    binary, which is the benchmark user's; a crafted ELF would be parsed by root. The capture
+    opens none: the user's copy of a program is watched while it is profiled, and, as the
+    control that the watch sees such reads, plain perf record on it is caught opening it."""
+    import shutil
+    import time
+
+    from bench_runner import capture, procs
+    from bench_runner.user import BENCH_USER, BenchUser
+
+    import tempfile
+
+    user = BenchUser.lookup(BENCH_USER)
+    outer = Path(tempfile.mkdtemp(prefix="netbench-perf-test-"))  # root's tmp_path is closed to the user
+    os.chmod(outer, 0o755)
+    home = outer / "user"
+    home.mkdir()
+    os.chown(home, user.uid, user.gid)
+    binary = home / "busy"
+    shutil.copy("/usr/bin/yes", binary)
+    os.chown(binary, user.uid, user.gid)
+    busy = procs.Spawned(user.argv(["sh", "-c", f"exec {binary} > /dev/null"]))
+    try:
+        procs.wait_until(lambda: Path(f"/proc/{busy.pid}/exe").exists() and
+                         os.readlink(f"/proc/{busy.pid}/exe") == str(binary), timeout=10, what="the user's program")
+        time.sleep(0.2)
+        session = type("S", (), {"state": _State()})()
+        record = capture.Capture("perf", "perf record -g", "tcp-stream", "remote", "pasta", "host")
+        profile = capture.PerfProfile(session, record, tmp_path / "p.perf.data")  # type: ignore[arg-type]
+
+        def profiled() -> None:
+            with profile.during(busy.pid):
+                time.sleep(0.5)
+            profile.finish()
+
+        assert _opens_of(binary, profiled) == 0
+        assert "busy" in record.report_text and "%" in record.report_text
+        plain = tmp_path / "plain.perf.data"
+        assert _opens_of(binary, lambda: procs.run(["perf", "record", "-p", str(busy.pid), "-o", str(plain), "--",
+                                                    "sleep", "0.5"], timeout=60)) > 0
+    finally:
+        busy.stop(grace=1.0)
+        busy.close()
+        shutil.rmtree(outer)
