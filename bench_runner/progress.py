@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TextIO
 
+from . import eta
 from .analysis import trial_carrier, trial_peer
 
 if TYPE_CHECKING:  # only for annotations: the runner imports the heavy modules, not the display
@@ -36,17 +37,18 @@ def clock_text(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m"
 
 
-def estimate_left(done: int, total: int, elapsed_at_done: float, now: float) -> float | None:
-    """Seconds left: the mean time per finished trial times the trials still to run, less
-    what the trial in progress has already taken. None before any trial has finished."""
-    if done <= 0:
+def left_text(left: float | tuple[float, float] | None) -> str | None:
+    """ "~3m05s left", or with extra rounds still possible "~3m05s left, up to 5m10s" """
+    if left is None:
         return None
-    per_trial = elapsed_at_done / done
-    running_for = max(0.0, now - elapsed_at_done)
-    return max(0.0, (total - done) * per_trial - min(running_for, per_trial))
+    expected, most = left if isinstance(left, tuple) else (left, left)
+    text = f"~{clock_text(expected)} left"
+    if most > expected * 1.05 + 5:
+        text += f", up to {clock_text(most)}"
+    return text
 
 
-def trial_line(progress: Progress, left: float | None, *, may_grow: bool) -> str:
+def trial_line(progress: Progress, left: float | tuple[float, float] | None, *, may_grow: bool) -> str:
     """One finished trial: its position, the time, its value and what carried it."""
     trial = progress.trial
     if trial.status == "ok":
@@ -56,15 +58,15 @@ def trial_line(progress: Progress, left: float | None, *, may_grow: bool) -> str
         what = f"FAILED: {trial.error}"
     tag = " warm-up" if trial.warmup else ""
     total = f"{progress.total}{'+' if may_grow else ''}"
-    eta = f", ~{clock_text(left)} left" if left is not None else ""
+    eta = f", {left_text(left)}" if left is not None else ""
     return f"[{progress.done}/{total} {clock_text(progress.elapsed_s)}{eta}] {progress.cell.label}{tag}: {what}"
 
 
-def status_line(starting: Starting, now: float, left: float | None, *, may_grow: bool) -> str:
+def status_line(starting: Starting, now: float, left: float | tuple[float, float] | None, *, may_grow: bool) -> str:
     """The live line: what is running now."""
     total = f"{starting.total}{'+' if may_grow else ''}"
     tag = " (warm-up)" if starting.warmup else ""
-    eta = f"~{clock_text(left)} left" if left is not None else "estimating time left"
+    eta = left_text(left) or "estimating time left"
     return (f"running {starting.cell.label}{tag}: trial {starting.number} of {total}, "
             f"{clock_text(now)} elapsed, {eta}")
 
@@ -81,12 +83,17 @@ class Display:
     """Receives ``TrialRunner``'s events (``started`` before a trial, ``finished`` after it)."""
 
     def __init__(self, stream: TextIO, mode: str, *, may_grow: bool = False,
-                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S) -> None:
+                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S,
+                 max_total: int = 0, after_s: float = 0.0) -> None:
         if mode not in ("live", "lines", "quiet"):
             raise ValueError(mode)
         self.stream = stream
         self.mode = mode
         self.may_grow = may_grow
+        #: Trials the run may reach with every extra round, and the seconds of work after
+        #: the trials (claims probes, captures): both in the time left.
+        self.max_total = max_total
+        self.after_s = after_s
         self.clock = clock
         self.tick_s = tick_s
         self._state = _State()
@@ -113,7 +120,8 @@ class Display:
             state.started_at = self.clock() - progress.elapsed_s
             if self.mode == "quiet":
                 return
-            left = estimate_left(progress.done, progress.total, progress.elapsed_s, progress.elapsed_s)
+            left = eta.left(progress.done, progress.total, self.max_total, progress.elapsed_s, progress.elapsed_s,
+                            self.after_s)
             line = trial_line(progress, left, may_grow=self.may_grow)
             if self.mode == "live":
                 self._write(CLEAR_LINE + line + "\n")
@@ -161,7 +169,7 @@ class Display:
         if state.starting is None:
             return
         now = self.clock() - state.started_at
-        left = estimate_left(state.done, state.starting.total, state.elapsed_at_done, now)
+        left = eta.left(state.done, state.starting.total, self.max_total, state.elapsed_at_done, now, self.after_s)
         line = status_line(state.starting, now, left, may_grow=self.may_grow)
         width = self._width()
         if len(line) >= width:  # a wrapped line cannot be redrawn in place
@@ -194,5 +202,5 @@ def choose_mode(stream: TextIO, *, quiet: bool, environ: dict[str, str] | None =
     return "live" if tty and env.get("TERM", "") != "dumb" else "lines"
 
 
-def for_run(stream: TextIO, *, quiet: bool, may_grow: bool) -> Display:
-    return Display(stream, choose_mode(stream, quiet=quiet), may_grow=may_grow)
+def for_run(stream: TextIO, *, quiet: bool, may_grow: bool, max_total: int = 0, after_s: float = 0.0) -> Display:
+    return Display(stream, choose_mode(stream, quiet=quiet), may_grow=may_grow, max_total=max_total, after_s=after_s)

@@ -325,7 +325,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import progress, results
+    from .. import eta, progress, results
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
@@ -336,6 +336,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision)
     status = "incomplete"
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
     with open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log) as sessions:
         first = next(iter(sessions.values()))
         document.run["id"] = document.run.get("id") or first.lab.tag
@@ -345,14 +347,24 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                 document.stacks[name].update(lab=session.lab_record(), boot=session.stack.record()["boot"],
                                              podman_info=session.stack.podman_info)
         output = output or default_output(first.lab.tag)
-        log(f"results: {output}  ({plan.total_trials} trials, about {_estimate(plan):.0f} s)")
+        work = planned_work(plan, request)
+        document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])
+        extra = f" + up to {work.extra_trials} in extra rounds" if work.extra_trials else ""
+        log(f"results: {output}  ({plan.total_trials} trials{extra}; "
+            f"{eta.describe(work.seconds(), progress.clock_text)})")
         results.save(document, output)
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
-            with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds) as shown:
+            phases["setup"] = time.monotonic() - clock
+            clock = time.monotonic()
+            with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds,
+                                  max_total=work.trials + work.extra_trials,
+                                  after_s=work.after_trials_s(work.prior_trial_s())) as shown:
                 runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
                                      shown.started, stacks=targets)
                 runner.run(plan)
+            phases["trials"] = time.monotonic() - clock
+            clock = time.monotonic()
             if request.captures and not document.captures:
                 from ..capture import capture_all
 
@@ -360,6 +372,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                 document.captures = capture_all(runner, plan.matrix.cells, request.captures, directory,
                                                 output.parent, log)
                 results.save(document, output)
+                phases["captures"] = time.monotonic() - clock
+                clock = time.monotonic()
             if request.probe_claims and not document.checks.get("claims"):
                 from ..claims_probe import Prober
 
@@ -368,12 +382,15 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                     prober = Prober(session, provider, log)
                     found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
                 document.checks["claims"] = found
+                phases["claims"] = time.monotonic() - clock
                 results.save(document, output)
             document.checks["verdicts"] = judged_record(document, request.expectations)
             status = "complete"
         finally:
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
+            document.run["phases_s"] = {**document.run.get("phases_s", {}),
+                                        **{k: round(v, 1) for k, v in phases.items()}}
             results.save(document, output)
     return show(args, request, document, output, log)
 
@@ -422,6 +439,19 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     return code
 
 
-def _estimate(plan) -> float:  # type: ignore[no-untyped-def]
-    per_trial = plan.settings.duration_s + plan.settings.omit_s + 1.5
-    return plan.total_trials * per_trial
+def planned_work(plan, request):  # type: ignore[no-untyped-def]
+    """What the run will do, for its time estimate: trials (and extra rounds at most), the
+    claims probes, the capture trials, the stacks to boot."""
+    from .. import eta
+
+    cells = plan.matrix.cells
+    extra = len(cells) * max(plan.max_rounds - plan.rounds, 0)  # every family to --max-rounds
+    probes = 0
+    if request.probe_claims:
+        for stack in plan.matrix.stacks():
+            own = [m for m in plan.matrix.methods_in(stack) if METHODS[m].own_network]
+            probes += eta.probes_for(len(own), len(plan.matrix.methods_in(stack)) - len(own))
+    return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
+                    capture_trials=len(cells) * len(request.captures),
+                    stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),
+                    trial_s=plan.settings.duration_s + plan.settings.omit_s)

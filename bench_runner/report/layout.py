@@ -97,7 +97,7 @@ def _overview(content: ReportContent) -> list[Block]:
         "Run ", Code(str(run.get("id") or "?")), f", started {run.get('started_at') or '?'}, finished "
         f"{run.get('finished_at') or 'never'} ({run.get('status', '?')}); provider ",
         Strong(str(document.provider.get("id", "?"))), f": {document.provider.get('reason') or 'no reason recorded'}. "
-        f"{total} trials, {failed} failed.")]
+        f"{total} trials, {failed} failed.", _duration(run))]
     for name, record in document.stacks.items():
         versions = record.get("versions", {})
         blocks.append(para("Release stack ", Strong(name), f" (Debian {record.get('suite', '?')}: Podman "
@@ -122,6 +122,21 @@ def _overview(content: ReportContent) -> list[Block]:
     items.append((f"Stability warnings: {len(content.warnings)} cell(s).",))
     blocks.append(Bullets(tuple(items)))
     return blocks
+
+
+def _duration(run: dict[str, Any]) -> str:
+    """ " It took 21m40s (estimated 20m10s, at most 30m05s)." from the phases it recorded."""
+    phases = run.get("phases_s") or {}
+    if not phases:
+        return ""
+    from ..progress import clock_text
+
+    text = f" It took {clock_text(sum(phases.values()))} ("
+    text += ", ".join(f"{name} {clock_text(seconds)}" for name, seconds in phases.items())
+    estimate = run.get("estimate_s")
+    if estimate:
+        text += f"; estimated {clock_text(estimate[0])}, at most {clock_text(estimate[1])}"
+    return text + ")."
 
 
 def _headline(t: RankTable) -> tuple[Inline, ...]:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import matrix, progress
+from bench_runner import eta, matrix, progress
 from bench_runner.results import RunDocument, Trial
 from bench_runner.trials import Plan, Progress, Starting, TrialRunner, new_cell_results
 from bench_runner.workloads import TrialSettings
@@ -44,10 +44,30 @@ def _trial(ok: bool = True, warmup: bool = False) -> Trial:
 
 def test_clock_text_and_estimate() -> None:
     assert [progress.clock_text(s) for s in (0, 42, 185, 3725)] == ["0s", "42s", "3m05s", "1h02m"]
-    assert progress.estimate_left(0, 10, 0.0, 5.0) is None
+    assert eta.left(0, 10, 10, 0.0, 5.0, 0.0) is None
     # 2 of 10 done in 20 s: 8 more at 10 s each, less the 4 s the current one has run
-    assert progress.estimate_left(2, 10, 20.0, 24.0) == pytest.approx(76.0)
-    assert progress.estimate_left(10, 10, 100.0, 100.0) == 0.0
+    assert eta.left(2, 10, 10, 20.0, 24.0, 0.0) == pytest.approx((76.0, 76.0))
+    assert eta.left(10, 10, 10, 100.0, 100.0, 0.0) == (0.0, 0.0)
+    # the claims probes after the trials, and up to 5 more trials of extra rounds
+    assert eta.left(2, 10, 15, 20.0, 24.0, 30.0) == pytest.approx((106.0, 156.0))
+
+
+def test_the_time_left_says_how_long_extra_rounds_may_add() -> None:
+    assert progress.left_text(185.0) == "~3m05s left"
+    assert progress.left_text((185.0, 186.0)) == "~3m05s left"
+    assert progress.left_text((185.0, 400.0)) == "~3m05s left, up to 6m40s"
+
+
+def test_a_run_is_estimated_with_its_extra_rounds_probes_and_captures() -> None:
+    work = eta.Work(trials=20, extra_trials=10, probes=8, capture_trials=4, stack_boots=1, trial_s=4.0)
+    per_trial = 4.0 + eta.TRIAL_OVERHEAD_S
+    after = 8 * eta.PROBE_S + 4 * (1.0 + eta.TRIAL_OVERHEAD_S)
+    expected, most = work.seconds()
+    assert expected == pytest.approx(eta.STACK_BOOT_S + after + 20 * per_trial)
+    assert most - expected == pytest.approx(10 * per_trial)
+    assert eta.describe((600.0, 900.0), progress.clock_text) == "about 10m00s, up to 15m00s with extra rounds"
+    assert eta.describe((600.0, 600.0), progress.clock_text) == "about 10m00s"
+    assert eta.probes_for(3, 2) == 3 * 4 + 2 * 2
 
 
 def test_not_a_terminal_gets_plain_lines_only() -> None:

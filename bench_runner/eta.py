@@ -1,0 +1,76 @@
+"""How long a run will take, said before it starts and kept honest while it runs: the fixed
+rounds, the extra rounds it may add (an upper bound, since they depend on the data), the
+claims probes and the capture trials after them. Before any trial the time per trial is a
+prior; once trials finish, their mean replaces it. Pure arithmetic, tested without a run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Priors, measured on the reference machine (2 cores) from the phases a results document
+#: records (run.phases_s): seconds a trial takes beyond its measured seconds (server and
+#: helper start, client start, teardown: 0.2 s under the bare helpers, 20 trials in 84.2 s;
+#: about 0.5 s through a stack's Podman, 320 trials in 24 min), one claims probe (20 in
+#: 6.2 s bare, more through Podman), a stack boot.
+TRIAL_OVERHEAD_S = 0.5
+PROBE_S = 1.0
+STACK_BOOT_S = 20.0
+#: Claims probes per method (device binding, port floor; host loopback and outbound where
+#: the container has a network of its own).
+PROBES_WITHOUT_NETWORK = 2
+PROBES_WITH_NETWORK = 4
+
+
+@dataclass(frozen=True)
+class Work:
+    """What a run will do, counted before it starts."""
+
+    trials: int  # warm-up and fixed rounds
+    extra_trials: int  # at most, if every family keeps adding rounds to --max-rounds
+    probes: int
+    capture_trials: int
+    stack_boots: int
+    trial_s: float  # seconds a trial measures (duration + omit)
+
+    def prior_trial_s(self) -> float:
+        return self.trial_s + TRIAL_OVERHEAD_S
+
+    def after_trials_s(self, per_trial: float) -> float:
+        """The claims probes and capture trials, which follow the measured trials. A capture
+        trial measures 1 s; it costs what a trial costs beyond its measured seconds."""
+        overhead = max(per_trial - self.trial_s, 0.0)
+        return self.probes * PROBE_S + self.capture_trials * (1.0 + overhead)
+
+    def seconds(self) -> tuple[float, float]:
+        """(expected, at most) before the run: fixed rounds, then with every extra round."""
+        per_trial = self.prior_trial_s()
+        base = self.stack_boots * STACK_BOOT_S + self.after_trials_s(per_trial)
+        return base + self.trials * per_trial, base + (self.trials + self.extra_trials) * per_trial
+
+
+def probes_for(methods_with_network: int, methods_without_network: int) -> int:
+    return methods_with_network * PROBES_WITH_NETWORK + methods_without_network * PROBES_WITHOUT_NETWORK
+
+
+def left(done: int, total: int, max_total: int, elapsed_at_done: float, now: float,
+         after_s: float) -> tuple[float, float] | None:
+    """(expected, at most) seconds left: the mean time per finished trial times the trials
+    still to run, less what the trial in progress has taken, plus what follows the trials;
+    at most: as if every extra round the run may add were run. None before a trial finished."""
+    if done <= 0:
+        return None
+    per_trial = elapsed_at_done / done
+    running_for = min(max(0.0, now - elapsed_at_done), per_trial)
+    expected = max(0.0, (total - done) * per_trial - running_for) + after_s
+    most = max(0.0, (max(max_total, total) - done) * per_trial - running_for) + after_s
+    return expected, most
+
+
+def describe(seconds: tuple[float, float], clock) -> str:  # type: ignore[no-untyped-def]
+    """ "about 12m05s" or "about 12m05s, up to 19m40s with extra rounds" """
+    expected, most = seconds
+    text = f"about {clock(expected)}"
+    if most > expected * 1.05 + 5:
+        text += f", up to {clock(most)} with extra rounds"
+    return text
