@@ -273,6 +273,6 @@ def test_the_overview_says_how_long_the_run_took_against_its_estimate() -> None:
     from bench_runner.report.layout import _duration
 
     run = {"phases_s": {"setup": 12.0, "trials": 1200.4, "claims": 40.0}, "estimate_s": [1150, 1700]}
-    assert _duration(run) == (" It took 20m53s (setup 12s, trials 20m00s, claims 40s; estimated 19m10s, "
+    assert _duration(run) == (" It took 20m52s (setup 12s, trials 20m00s, claims 40s; estimated 19m10s, "
                               "at most 28m20s).")
     assert _duration({}) == ""
