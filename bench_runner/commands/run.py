@@ -316,7 +316,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import progress, results
+    from .. import hostinfo, progress, results
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
@@ -335,9 +335,13 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             if session.stack is not None:
                 document.stacks[name].update(lab=session.lab_record(), boot=session.stack.record()["boot"],
                                              podman_info=session.stack.podman_info)
+        if not document.stack.get("podman_info"):
+            # The session made the user's runtime directory and holds the run lock.
+            document.stack["podman_info"] = hostinfo.podman_info(first.user)
         output = output or default_output(first.lab.tag)
         log(f"results: {output}  ({plan.total_trials} trials, about {_estimate(plan):.0f} s)")
         results.save(document, output)
+        load_before = hostinfo.load_sample()
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
             with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds) as shown:
@@ -356,6 +360,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             document.checks["verdicts"] = judged_record(document, request.expectations)
             status = "complete"
         finally:
+            # Per measuring session: a resumed run adds one.
+            document.run.setdefault("load", []).append(hostinfo.load_record(load_before, hostinfo.load_sample()))
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
             results.save(document, output)
