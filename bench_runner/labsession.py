@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from . import lab as lab_mod
-from . import procs
+from . import linkinfo, procs
 from .errors import SetupError
 from .paths import RUN_DIR, VENV_PYTHON
 from .providers import Session
@@ -91,6 +91,7 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
             lab = lab_mod.create(tag if name == HOST else lab_mod.new_tag(), mtu=mtu)
             state.add("lab", **{k: v for k, v in lab.to_json().items()
                                 if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+            link = linkinfo.lab_link(lab)
             booted = None
             if name != HOST:
                 stack_lock = store.StackLock(name)
@@ -99,7 +100,8 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                 log(f"stack {name}: booting in its own server host ({lab.server_ns})")
                 booted = boot(built[name], lab, user, run_dir, state, log=log)
             sessions[name] = Session(lab=lab, user=user, state=state, user_dir=user_dir,
-                                     worker_dir=run_dir / "workers", port_floor=_port_floor(lab), stack=booted)
+                                     worker_dir=run_dir / "workers", port_floor=_port_floor(lab), stack=booted,
+                                     link=link)
         yield sessions
     finally:
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

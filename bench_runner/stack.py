@@ -12,8 +12,9 @@ import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
-from . import procs
+from . import hostinfo, procs
 from .errors import BenchError, SetupError
 from .parsers import versions
 
@@ -67,6 +68,14 @@ class Stack:
     #: This machine, as a hash of /etc/machine-id (or of the host name): a resumed run must
     #: continue on the machine it started on.
     machine: str = ""
+    #: Per CPU its frequency governor, and the SMT state (hostinfo.cpu_state).
+    cpu_state: dict[str, Any] = field(default_factory=dict)
+    #: The network keys of the containers.conf files the benchmark user's Podman merges, each
+    #: with its file (hostinfo.containers_conf).
+    containers_conf: dict[str, Any] = field(default_factory=dict)
+    #: ``podman info``, summarised; filled in by the run once it holds the run lock (it needs
+    #: the benchmark user's runtime directory), so empty from detect().
+    podman_info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, object]:
         return asdict(self)
@@ -210,6 +219,8 @@ def detect(stated: dict[str, str] | None = None, *, pasta_binary: str | None = N
         stated={**dict(stated or {}), **({"pasta_binary": binary_identity(pasta_binary)}
                                           if pasta_binary and pasta_binary != "pasta" else {})},
         machine=machine_identity(),
+        cpu_state=hostinfo.cpu_state(),
+        containers_conf=hostinfo.containers_conf(),
     )
 
 

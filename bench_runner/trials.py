@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from . import lab as lab_mod
-from . import defaults, observe, procs, stats
+from . import defaults, linkinfo, observe, procs, stats
 from .capture import TrialCapture
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
@@ -116,6 +116,8 @@ class TrialRunner:
         self.on_start = on_start
         self.trial_index = sum(len(c.trials) for c in document.cells)
         self._netns: dict[str, int | None] = {}
+        #: Cells whose server namespace's links were looked at in this run.
+        self._links_seen: set[Cell] = set()
 
     def run(self, plan: Plan) -> None:
         started = time.monotonic()
@@ -208,6 +210,20 @@ class TrialRunner:
             self._netns[name] = lab_mod.netns_inode(name)
         return self._netns[name]
 
+    def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
+        """The MTU and transmit queue length of the interfaces in the network namespace the
+        server (or the container's client) runs in: its own, or the server host's for host
+        and socket activation."""
+        if pid <= 0:
+            seen: dict[str, object] = {"error": "no process of the container was left to look into"}
+        else:
+            netns = observe.netns_of(pid)
+            seen = linkinfo.interfaces_of(pid)
+            if netns is not None and "error" not in seen:
+                seen["namespace"] = "server host" if netns == self._server_host_netns(session) else "own"
+        trial.observations["container_links"] = seen
+        self._links_seen.add(cell)
+
     def _carrier(self, session: Session, info: observe.ProcessInfo) -> str:
         """What carried the traffic, in the terms of ``NetworkMethod.carrier``."""
         if not info.kind.startswith("server:"):
@@ -226,6 +242,7 @@ class TrialRunner:
         try:
             trial.observations["helper_argv"] = server.helper_argv
             trial.observations.update(server.evidence)
+            self._observe_links(session, cell, server.netns_pid, trial)
             protocol = spec.protocols[0]
             port = server.host_port  # a provider may publish elsewhere (below the floor, for one)
             if port != spec.published_port:
@@ -305,6 +322,9 @@ class TrialRunner:
             server = provider.start(session, cell.method, spec)
             try:
                 trial.observations["helper_argv"] = server.helper_argv
+                if cell not in self._links_seen:
+                    # The client measures already: look once per cell, to disturb it little.
+                    self._observe_links(session, cell, server.netns_pid, trial)
                 with capture.during(None):
                     exit_ = server.collect(timeout=settings.client_timeout)
             finally:

@@ -8,8 +8,8 @@
 # What it may change (only when missing):
 #   * distribution packages: podman, passt (pasta), slirp4netns, rootlesskit, iperf3,
 #     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2,
-#     git, mmdebstrap (to build release stacks), tcpdump and perf (run --capture) and the
-#     JavaScript libraries of the
+#     ethtool (to record the lab link's offloads), git, mmdebstrap (to build release
+#     stacks), tcpdump and perf (run --capture) and the JavaScript libraries of the
 #     published history pages (libjs-*)
 #   * /dev/net/tun made usable by the benchmark user (its group, mode 0660, where the
 #     device was root's alone; a device open to everyone is left as it is)
@@ -69,7 +69,7 @@ esac
 
 if [ "$FAMILY" = debian ]; then
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 libiperf0 uidmap runc conmon catatonit
-            systemd sockperf python3 python3-venv iproute2 util-linux procps git mmdebstrap tcpdump linux-perf
+            systemd sockperf python3 python3-venv iproute2 ethtool util-linux procps git mmdebstrap tcpdump linux-perf
             libjs-jquery libjs-jquery-flot libjs-bootstrap libjs-jquery-stupidtable node-blueimp-md5)
   TEST_PACKAGES=(chromium)
   installed() { dpkg-query -W -f '${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
@@ -80,7 +80,7 @@ if [ "$FAMILY" = debian ]; then
 else
   # Fedora: the same components; pasta is in the passt package, newuidmap in shadow-utils.
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 shadow-utils runc conmon catatonit
-            systemd sockperf python3 iproute util-linux procps-ng git mmdebstrap tcpdump perf)
+            systemd sockperf python3 iproute ethtool util-linux procps-ng git mmdebstrap tcpdump perf)
   TEST_PACKAGES=(chromium)
   installed() { rpm -q "$1" >/dev/null 2>&1; }
   install_packages() { with_timeout 1800 dnf install -y -q "$@" >/dev/null; }

@@ -325,7 +325,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import eta, progress, results
+    from .. import eta, hostinfo, progress, results
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
@@ -346,6 +346,9 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             if session.stack is not None:
                 document.stacks[name].update(lab=session.lab_record(), boot=session.stack.record()["boot"],
                                              podman_info=session.stack.podman_info)
+        if not document.stack.get("podman_info"):
+            # The session made the user's runtime directory and holds the run lock.
+            document.stack["podman_info"] = hostinfo.podman_info(first.user)
         output = output or default_output(first.lab.tag)
         work = planned_work(plan, request)
         document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])
@@ -353,6 +356,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         log(f"results: {output}  ({plan.total_trials} trials{extra}; "
             f"{eta.describe(work.seconds(), progress.clock_text)})")
         results.save(document, output)
+        load_before = hostinfo.load_sample()
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
             phases["setup"] = time.monotonic() - clock
@@ -387,6 +391,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             document.checks["verdicts"] = judged_record(document, request.expectations)
             status = "complete"
         finally:
+            # Per measuring session: a resumed run adds one.
+            document.run.setdefault("load", []).append(hostinfo.load_record(load_before, hostinfo.load_sample()))
             document.run["status"] = status
             document.run["finished_at"] = now_iso()
             document.run["phases_s"] = {**document.run.get("phases_s", {}),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import abc
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -63,6 +63,8 @@ class Session:
     #: The booted stack that is the server host's software, or None for this machine's own.
     stack: BootedStack | None = None
     counter: int = 0
+    #: The lab link's offloads and qdiscs at both ends, observed when the lab was built.
+    link: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -77,7 +79,8 @@ class Session:
 
     def lab_record(self) -> dict[str, object]:
         """What a results document records about the lab its trials ran in."""
-        return {**self.lab.to_json(), "server_ip_unprivileged_port_start": self.port_floor}
+        return {**self.lab.to_json(), "server_ip_unprivileged_port_start": self.port_floor,
+                **({"link": self.link} if self.link else {})}
 
     def next_name(self, what: str) -> str:
         self.counter += 1

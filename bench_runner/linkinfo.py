@@ -1,0 +1,60 @@
+"""What the links a trial's traffic crosses were set to, as observed: the lab link's offloads
+(``ethtool -k``) and queueing disciplines (``tc qdisc``) at both ends, once when the lab is
+built, and inside a server's own network namespace the MTU and transmit queue length of its
+interfaces, per trial. Each reading records why it could not be taken instead of failing."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from . import procs
+from .errors import BenchError
+from .lab import Lab
+from .parsers import ParseError, ethtool, iproute
+
+TIMEOUT = 10.0
+
+
+def _in_netns(netns_path: str, argv: list[str]) -> list[str]:
+    return ["nsenter", f"--net={netns_path}", "--", *argv]
+
+
+def device_evidence(netns_path: str, device: str) -> dict[str, Any]:
+    """One end of a link: its main offloads, every feature ethtool lists, and its qdiscs."""
+    record: dict[str, Any] = {"device": device}
+    if shutil.which("ethtool") is None:
+        record["ethtool_error"] = "ethtool missing (install the ethtool package: scripts/setup.sh does)"
+    else:
+        try:
+            result = procs.run(_in_netns(netns_path, ["ethtool", "-k", device]), timeout=TIMEOUT)
+            features = ethtool.parse_features(result.stdout)
+            record["offloads"] = ethtool.main_offloads(features)
+            record["features"] = features
+        except (BenchError, ParseError) as exc:
+            record["ethtool_error"] = str(exc)
+    try:
+        result = procs.run(_in_netns(netns_path, ["tc", "-j", "qdisc", "show", "dev", device]), timeout=TIMEOUT)
+        record["qdiscs"] = iproute.parse_qdiscs(result.stdout)
+    except (BenchError, ParseError) as exc:
+        record["qdisc_error"] = str(exc)
+    return record
+
+
+def lab_link(lab: Lab) -> dict[str, Any]:
+    """The lab's main link (the one every trial's traffic crosses), at the server host's end
+    and at the client host's."""
+    return {"server": device_evidence(lab.server_ns_path, lab.server_if),
+            "client": device_evidence(lab.client_ns_path, lab.client_if)}
+
+
+def interfaces_of(pid: int) -> dict[str, Any]:
+    """The interfaces other than lo in the network namespace of ``pid``, with their MTU and
+    transmit queue length, read as root with ``ip -j link`` from inside it (/sys/class/net
+    would show the namespace that mounted /sys, not this one)."""
+    try:
+        result = procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "link", "show"]), timeout=TIMEOUT)
+        links = iproute.parse_links(result.stdout)
+    except (BenchError, ParseError) as exc:
+        return {"error": str(exc)}
+    return {"interfaces": [link.to_json() for link in links if link.link_type != "loopback" and link.ifname != "lo"]}
