@@ -11,7 +11,6 @@ links), only a regular file. Anything else is left out with the reason, and the 
 from __future__ import annotations
 
 import errno
-import json
 import os
 import shutil
 import stat
@@ -129,8 +128,3 @@ def _info(name: str, when: tuple[int, int, int, int, int, int]) -> zipfile.ZipIn
     info.external_attr = (stat.S_IFREG | 0o644) << 16
     return info
 
-
-def read_document(source: Path) -> dict[str, Any]:
-    """The document as JSON, for what RunDocument does not keep (its captures). It has been
-    loaded and validated already, so it parses."""
-    return json.loads(source.read_text())
