@@ -11,14 +11,7 @@ from typing import Iterable, Mapping, TypeVar
 
 from .errors import UsageError
 from .methods import METHODS
-
-
-@dataclass(frozen=True)
-class Metric:
-    id: str
-    unit: str
-    higher_is_better: bool
-    summary: str
+from .metrics import HELPER_CPU, JITTER, LOST, P50, P90, P99, RETRANSMITS, THROUGHPUT, TRANSACTION, Metric
 
 
 @dataclass(frozen=True)
@@ -58,21 +51,6 @@ PLACEMENTS: dict[str, Placement] = _registry([
     Placement("loopback", "client on the server host itself, to 127.0.0.1"),
 ])
 
-GBITS = Metric("throughput", "Gbit/s", True, "goodput at the receiver")
-RETRANSMITS = Metric("retransmits", "count", False, "TCP retransmissions during the test")
-HELPER_CPU = Metric("helper_cpu_s_per_gb", "CPU s/GB", False,
-                    "CPU seconds the forwarding helper spent per GB moved")
-RTT_P50 = Metric("p50", "us", False, "median round-trip time of the trial's round trips")
-RTT_P90 = Metric("p90", "us", False, "90th percentile of the trial's round-trip times")
-RTT_P99 = Metric("p99", "us", False, "99th percentile of the trial's round-trip times")
-CRR_MEAN = Metric("transaction_us", "us", False,
-                  "time per connect-request-response-close transaction (measured time / transactions)")
-CRR_P50 = Metric("p50", "us", False, "median time of the trial's transactions")
-CRR_P90 = Metric("p90", "us", False, "90th percentile of the trial's transaction times")
-CRR_P99 = Metric("p99", "us", False, "99th percentile of the trial's transaction times")
-UDP_LOSS = Metric("lost_percent", "%", False, "datagrams lost, as iperf3's receiver counts them")
-UDP_JITTER = Metric("jitter_ms", "ms", False, "iperf3's jitter (RFC 1889 interarrival jitter)")
-
 #: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
 UDP_STREAM_RATE = 1_000_000_000
 UDP_STREAM_BLKSIZE = 1400
@@ -83,7 +61,7 @@ WORKLOADS: dict[str, Workload] = _registry([
     Workload(
         "tcp-stream",
         "iperf3 TCP, client to server through the published port",
-        GBITS,
+        THROUGHPUT,
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
@@ -91,7 +69,7 @@ WORKLOADS: dict[str, Workload] = _registry([
     Workload(
         "tcp-stream-reverse",
         "iperf3 TCP -R: the server sends to the client through the published port",
-        GBITS,
+        THROUGHPUT,
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
@@ -99,7 +77,7 @@ WORKLOADS: dict[str, Workload] = _registry([
     Workload(
         "tcp-stream-parallel",
         "iperf3 TCP -P 4: four streams, client to server through the published port",
-        GBITS,
+        THROUGHPUT,
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
@@ -107,8 +85,8 @@ WORKLOADS: dict[str, Workload] = _registry([
     Workload(
         "udp-stream",
         f"iperf3 UDP at {UDP_STREAM_RATE / 1e9:g} Gbit/s ({UDP_STREAM_BLKSIZE}-byte datagrams), client to server",
-        GBITS,
-        (UDP_LOSS, UDP_JITTER, HELPER_CPU),
+        THROUGHPUT,
+        (LOST, JITTER, HELPER_CPU),
         protocol="udp",
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
@@ -116,32 +94,32 @@ WORKLOADS: dict[str, Workload] = _registry([
     Workload(
         "tcp-rr",
         "echo service, TCP: round trips of 64-byte messages on one connection",
-        RTT_P50,
-        (RTT_P90, RTT_P99),
+        P50,
+        (P90, P99),
     ),
     Workload(
         "udp-rr",
         "echo service, UDP: round trips of 64-byte datagrams",
-        RTT_P50,
-        (RTT_P90, RTT_P99),
+        P50,
+        (P90, P99),
         protocol="udp",
     ),
     Workload(
         "tcp-crr",
         "echo service, TCP: connect, one 64-byte request and response, close",
-        CRR_MEAN,
-        (CRR_P50, CRR_P90, CRR_P99),
+        TRANSACTION,
+        (P50, P90, P99),
     ),
     Workload(
         "echo-stream",
         "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
-        GBITS,
+        THROUGHPUT,
         (HELPER_CPU,),
     ),
     Workload(
         "tcp-stream-outbound",
         "iperf3 TCP from the container out to a server on the client host (the lab's internet)",
-        GBITS,
+        THROUGHPUT,
         (RETRANSMITS,),
         placements=("remote",),
         outbound=True,

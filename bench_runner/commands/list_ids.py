@@ -6,15 +6,36 @@ import argparse
 import json
 
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS, applies
+from ..metrics import METRICS
 from ..providers import CHOICES
 
-HELP = "list the method, workload and placement ids"
-DESCRIPTION = "List the ids that --methods, --workloads, --placements and --provider accept, with one line each."
+HELP = "list the method, workload and placement ids (and, with --metrics, what each metric means)"
+DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --provider accept, with one line each; "
+               "with --metrics, every metric a run records instead: its unit, which direction is better, and what "
+               "the number means.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     parser.add_argument("--method-file", metavar="FILE", help="also list the methods a TOML method file defines")
+    parser.add_argument("--metrics", action="store_true",
+                        help="list the metrics instead: id, unit, direction and meaning, and the workloads that "
+                             "record each")
+
+
+def _metrics(as_json: bool) -> None:
+    recorded_by = {m: [w.id for w in WORKLOADS.values() if m in (x.id for x in w.metrics())] for m in METRICS}
+    if as_json:
+        print(json.dumps({"metrics": {m.id: {"unit": m.unit, "higher_is_better": m.higher_is_better,
+                                             "meaning": m.summary, "workloads": recorded_by[m.id]}
+                                      for m in METRICS.values()}}, indent=1))
+        return
+    width = max(len(m) for m in METRICS)
+    unit_width = max(len(f"[{m.unit}, {m.direction}]") for m in METRICS.values())
+    print("metrics:")
+    for metric in METRICS.values():
+        print(f"  {metric.id:<{width}}  {f'[{metric.unit}, {metric.direction}]':<{unit_width}}  {metric.summary}")
+        print(f"  {'':<{width}}  {'':<{unit_width}}  recorded by: {', '.join(recorded_by[metric.id])}")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -23,6 +44,9 @@ def main(args: argparse.Namespace) -> int:
         from ..methods import userfile
 
         methods.define(userfile.load(args.method_file))
+    if args.metrics:
+        _metrics(args.json)
+        return 0
     if args.json:
         print(json.dumps({
             "methods": {m.id: m.summary for m in METHODS.values()},

@@ -1,8 +1,10 @@
 """``report``: render a stored run for a bug tracker, from its results document alone.
 
 content (what the analysis modules say) -> layout (blocks, in order) -> Markdown, HTML or
-JSON; plots are PNGs beside a Markdown report and embedded in an HTML one. Files appear
-whole or not at all: each is written to a temporary name and renamed at the end.
+JSON; plots are PNGs beside a Markdown report and embedded in an HTML one. For an issue
+(``--for github|gitlab``), Markdown that fits the tracker's comment plus one archive with
+everything (``archive``, ``fit``). Files appear whole or not at all: each is written to a
+temporary name and renamed at the end.
 """
 
 from __future__ import annotations
@@ -10,23 +12,31 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import BinaryIO, Callable, Union
 
 from .. import results
 from ..errors import UsageError
-from . import html_page, jsonout, markdown
+from . import archive, fit, html_page, jsonout, markdown
 from .content import ReportContent, gather
-from .layout import PlotRef, layout
+from .layout import FULL, Attached, PlotRef, layout
 
 FORMATS = ("md", "html", "json")
 SUFFIXES = {"md": ".md", "html": ".html", "json": ".json"}
+#: Where a report for an issue goes: GitHub shortens it to fit a comment, GitLab's comments
+#: (1,000,000 characters) take the full report.
+TARGETS = ("github", "gitlab")
+
+#: A file's content: bytes, or what writes it (an archive streams its captures from disk).
+Content = Union[bytes, Callable[[BinaryIO], None]]
 
 
 @dataclass(frozen=True)
 class Written:
     report: Path
     plots: tuple[Path, ...]
+    archive: Path | None = None
 
 
 def default_output(source: Path, fmt: str, directory: Path | None = None) -> Path:
@@ -57,15 +67,28 @@ def plot_file(report: Path, name: str) -> Path:
     return report.with_name(f"{report.stem}-{name}.png")
 
 
+def archive_file(report: Path) -> Path:
+    """``RUN-report.md`` -> ``RUN-report.zip``."""
+    return report.with_suffix(".zip")
+
+
+def full_report_name(report: Path) -> str:
+    return f"{report.stem}-full.md"
+
+
+def _figures(content: ReportContent, with_plots: bool) -> list:  # list[plots.Plot]
+    if not with_plots:
+        return []
+    from ..plots import plots_for  # matplotlib only when plots are wanted
+
+    return plots_for([g.table for g in content.groups], content.document.cells)
+
+
 def render(content: ReportContent, fmt: str, report: Path, *, with_plots: bool = True) -> dict[Path, bytes]:
     """Every file of the report (the report itself first), as bytes, nothing written yet."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}'; valid: {', '.join(FORMATS)}")
-    figures = []
-    if with_plots and fmt != "json":
-        from ..plots import plots_for  # matplotlib only when plots are wanted
-
-        figures = plots_for([g.table for g in content.groups], content.document.cells)
+    figures = _figures(content, with_plots and fmt != "json")
     refs = [PlotRef(p.workload, p.name, p.title) for p in figures]
     files: dict[Path, bytes] = {}
     if fmt == "json":
@@ -81,7 +104,37 @@ def render(content: ReportContent, fmt: str, report: Path, *, with_plots: bool =
     return files
 
 
-def _write_all(files: dict[Path, bytes]) -> None:
+def render_for(content: ReportContent, target: str, report: Path, document: bytes, *,
+               with_plots: bool = True) -> tuple[dict[Path, Content], archive.Captures]:
+    """A report for an issue on ``target``: its Markdown, its plots and its archive, nothing
+    written yet; the captures the archive will copy are open until the caller closes them."""
+    if target not in TARGETS:
+        raise UsageError(f"unknown place for a report '{target}'; valid: {', '.join(TARGETS)}")
+    figures = _figures(content, with_plots)
+    refs = [PlotRef(p.workload, p.name, p.title) for p in figures]
+    images = {p.name: plot_file(report, p.name).name for p in figures}
+    plots = {plot_file(report, p.name): p.png for p in figures}
+    full_name = full_report_name(report) if target == "github" else None
+    zip_path = archive_file(report)
+    taken = {report.name, content.source.name, *(p.name for p in plots), *([full_name] if full_name else [])}
+    captures = archive.find_captures(json.loads(document), content.source.parent, taken)
+    try:
+        attached = Attached(zip_path.name, full_name, content.source.name, tuple(p.name for p in plots),
+                            tuple(name for name, _ in captures.found), tuple(captures.missing))
+        # The full report describes the archive it sits in, and leaves nothing out.
+        full_text = markdown.render(layout(content, refs, FULL, replace(attached, full_report=None)), images)
+        text = fit.fit(content, refs, images, attached, full_name).text if full_name else full_text
+    except BaseException:
+        captures.close()
+        raise
+    members = [(report.name, text.encode()), *([(full_name, full_text.encode())] if full_name else []),
+               *((path.name, png) for path, png in plots.items()), (content.source.name, document)]
+    when = archive.timestamp(content.document.run)
+    return ({report: text.encode(), **plots,
+             zip_path: lambda out: archive.write(out, members, captures, when)}, captures)
+
+
+def _write_all(files: dict[Path, Content]) -> None:
     """Write each file under a temporary name, then rename them all; on any failure or
     interruption remove the temporary files, so nothing half-written is left."""
     staged: list[tuple[str, Path]] = []
@@ -90,7 +143,10 @@ def _write_all(files: dict[Path, bytes]) -> None:
             fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
             staged.append((tmp, path))
             with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+                if callable(data):
+                    data(fh)
+                else:
+                    fh.write(data)
             os.chmod(tmp, 0o644)
         for tmp, path in staged:
             os.replace(tmp, path)
@@ -104,10 +160,22 @@ def _write_all(files: dict[Path, bytes]) -> None:
 
 
 def write(source: Path, fmt: str = "md", output: str | None = None, *, with_plots: bool = True,
-          expectations: list[str] | None = None, tolerance: float | None = None) -> Written:
+          expectations: list[str] | None = None, tolerance: float | None = None,
+          target: str | None = None) -> Written:
+    """``target`` (github, gitlab): Markdown for that tracker and its archive; ``fmt`` is md."""
+    if target is not None and fmt != "md":
+        raise UsageError(f"--for {target} writes Markdown and an archive; it cannot go with --format {fmt}")
     document = results.load(source)
     report = output_path(source, fmt, output)
     content = gather(document, source, expectations=expectations, tolerance=tolerance)
-    files = render(content, fmt, report, with_plots=with_plots)
-    _write_all(files)
-    return Written(report, tuple(p for p in files if p != report))
+    if target is None:
+        files = render(content, fmt, report, with_plots=with_plots)
+        _write_all(files)
+        return Written(report, tuple(p for p in files if p != report))
+    zip_path = results.check_writable(archive_file(report))
+    files, captures = render_for(content, target, report, source.read_bytes(), with_plots=with_plots)
+    try:
+        _write_all(files)
+    finally:
+        captures.close()
+    return Written(report, tuple(p for p in files if p not in (report, zip_path)), zip_path)

@@ -16,6 +16,9 @@ from ..verdicts import DOCUMENTED, OrderingVerdict, judge_all, parse_expectation
 from .reproduce import Reproduction, command
 
 
+WHAT = "Rootless Podman networking benchmark"
+
+
 @dataclass(frozen=True)
 class Group:
     """One workload and placement: its ranked table and the cells it was computed from."""
@@ -43,6 +46,10 @@ class ReportContent:
     tolerance: float
     warnings: tuple[Warning_, ...]
     reproduction: Reproduction
+
+    def about(self) -> str:
+        """What the report is, for its first line."""
+        return f"{WHAT} ({self.document.tool.get('name', 'podman-netbench')} {self.document.tool.get('version', '?')})"
 
     def workloads(self) -> list[str]:
         return list(dict.fromkeys(g.table.workload for g in self.groups))

@@ -51,6 +51,7 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
     document = content.document
     return {
         "report_version": FORMAT_VERSION,
+        "about": f"{content.about()}: reproduce with {content.reproduction.shell}",
         "source": str(content.source),
         "run": {k: document.run.get(k) for k in ("id", "started_at", "finished_at", "status", "seed", "command",
                                                   "options")},

@@ -6,16 +6,17 @@ same way the terminal shows them."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import tables
+from .. import metrics, tables
 from ..analysis import RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument
 from ..verdicts import DOCUMENTED
-from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Strong, para, table
+from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
 
 
@@ -27,6 +28,48 @@ class PlotRef:
     workload: str
     name: str
     title: str
+
+
+@dataclass(frozen=True)
+class Detail:
+    """How much of the run a report shows. A place with a size limit (a GitHub comment) gets
+    less, and each part left out is pointed to in ``full_report``, the file that has it all."""
+
+    raw_trials: bool = True  # every trial's figures; else, per cell, its trials and failures
+    packages: bool = True  # the distribution's and each stack's package tables
+    other_metrics: bool = True  # each table's secondary metrics (retransmits, p99, ...)
+    claim_evidence: bool = True  # the evidence behind each observed claim
+    full_report: str = ""
+
+    def left_out(self) -> list[str]:
+        """What this level leaves out, in words, in the order it is given up."""
+        parts = [("every trial's figures (each cell's trial counts and failures are here)", self.raw_trials),
+                 ("the package tables", self.packages), ("the other metrics of each table", self.other_metrics),
+                 ("the evidence behind each observed claim", self.claim_evidence)]
+        return [words for words, kept in parts if not kept]
+
+
+#: Everything: the default report, and the full report beside a shortened one.
+FULL = Detail()
+#: What a GitHub comment drops, step by step, until the report fits (see report.fit).
+SHORTER = (
+    Detail(raw_trials=False, packages=False),
+    Detail(raw_trials=False, packages=False, other_metrics=False),
+    Detail(raw_trials=False, packages=False, other_metrics=False, claim_evidence=False),
+)
+
+
+@dataclass(frozen=True)
+class Attached:
+    """The archive a report travels with, as the report describes it to its reader."""
+
+    archive: str  # its file name
+    full_report: str | None  # the full Markdown inside it, when the report is a shortened one
+    results: str
+    plots: tuple[str, ...]
+    captures: tuple[str, ...]
+    #: Captures the document lists that are not in the archive: (path, why).
+    missing: tuple[tuple[str, str], ...] = ()
 
 
 GUIDE = "podman-networking-docs"
@@ -75,6 +118,11 @@ def _value(value: Any) -> str:
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return "-" if value is None else str(value)
+
+
+def about(content: ReportContent) -> tuple[Inline, ...]:
+    """The report's first line: what it is and the command that measures it again."""
+    return (Strong(content.about()), ": reproduce with ", Code(content.reproduction.shell))
 
 
 def _title(content: ReportContent) -> str:
@@ -154,7 +202,7 @@ def _headline(t: RankTable) -> tuple[Inline, ...]:
             "≈ where the data do not separate them): ", text or "nothing ranked")
 
 
-def _stack(content: ReportContent) -> list[Block]:
+def _stack(content: ReportContent, detail: Detail) -> list[Block]:
     document = content.document
     stack = dict(document.stack)
     rows: list[list[str]] = []
@@ -182,7 +230,7 @@ def _stack(content: ReportContent) -> list[Block]:
     rows.append(["provider", f"{document.provider.get('id', '?')}: {document.provider.get('reason') or '-'}"])
     rows.append(["podman-netbench", _value(document.tool.get("version"))])
     blocks: list[Block] = [Heading(2, "Stack and host"), table(["what", "value"], rows)]
-    blocks += _booted_stacks(document)
+    blocks += _booted_stacks(document, detail)
     options = dict(document.run.get("options") or {})
     option_rows = [[OPTION_LABELS[k][0], OPTION_LABELS[k][1](v)] for k, v in options.items() if k in OPTION_LABELS]
     option_rows += [[k, _value(v)] for k, v in options.items()
@@ -192,10 +240,7 @@ def _stack(content: ReportContent) -> list[Block]:
     sysctls = stack.get("sysctls") or {}
     if sysctls:
         blocks.append(Details("Host sysctls", (table(["sysctl", "value"], [[k, str(v)] for k, v in sysctls.items()]),)))
-    packages = stack.get("packages") or {}
-    if packages:
-        blocks.append(Details("Distribution packages",
-                              (table(["package", "version"], [[k, str(v)] for k, v in packages.items()]),)))
+    blocks += _packages("Distribution packages", stack.get("packages") or {}, detail)
     reproduction = content.reproduction
     blocks += [Heading(3, "Reproduce"),
                para("Measure again with the same options, seed and provider (from a clone of the suite, as root):"),
@@ -213,7 +258,7 @@ def _stack(content: ReportContent) -> list[Block]:
     return blocks
 
 
-def _booted_stacks(document: RunDocument) -> list[Block]:
+def _booted_stacks(document: RunDocument, detail: Detail) -> list[Block]:
     """Each booted release stack: what it was built from, its versions, how its Podman is
     set up by its own account, and how it booted."""
     if not document.stacks:
@@ -247,11 +292,16 @@ def _booted_stacks(document: RunDocument) -> list[Block]:
         notes = [f"set at boot: {a}" for a in adjustments] + [f"failed unit at boot: {u}" for u in failed]
         if notes:
             blocks.append(para(f"Stack {name}: " + "; ".join(notes) + "."))
-        packages = document.stacks[name].get("packages") or {}
-        if packages:
-            blocks.append(Details(f"Packages of stack {name}",
-                                  (table(["package", "version"], [[k, str(v)] for k, v in packages.items()]),)))
+        blocks += _packages(f"Packages of stack {name}", document.stacks[name].get("packages") or {}, detail)
     return blocks
+
+
+def _packages(title: str, packages: dict[str, Any], detail: Detail) -> list[Block]:
+    if not packages:
+        return []
+    if not detail.packages:
+        return [para(f"{title}: {len(packages)}, listed in ", Code(detail.full_report), ".")]
+    return [Details(title, (table(["package", "version"], [[k, str(v)] for k, v in packages.items()]),))]
 
 
 def _raw(value: float | None) -> str:
@@ -282,7 +332,28 @@ def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]
     return headers, rows
 
 
-def _group(group: Group) -> list[Block]:
+def _trial_counts_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
+    """Per cell with trials: how many, how many were warm-up, how many failed and why."""
+    rows = []
+    for cell in cells:
+        if not cell.trials:
+            continue
+        failed = [t for t in cell.trials if t.status != "ok"]
+        reasons = Counter(_short(t.error or "no reason recorded") for t in failed)
+        why = "; ".join(f"{n}× {reason}" if n > 1 else reason for reason, n in reasons.most_common(3))
+        if len(reasons) > 3:
+            why += f"; {len(reasons) - 3} other reason(s)"
+        rows.append([cell.label, str(len(cell.trials)), str(sum(1 for t in cell.trials if t.warmup)),
+                     str(len(failed)), why or "-"])
+    return rows
+
+
+def _short(text: str, limit: int = 160) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _group(group: Group, detail: Detail) -> list[Block]:
     t: RankTable = group.table
     blocks: list[Block] = [Heading(4, tables.title(t))]
     if t.rows:
@@ -291,23 +362,50 @@ def _group(group: Group) -> list[Block]:
         blocks.append(para("Not ranked:"))
         blocks.append(Bullets(tuple((Code(m), f": {why}") for m, why in t.unranked)))
     headers, rows = tables.extra_rows(t, group.units())
-    if rows:
+    if rows and detail.other_metrics:
         blocks.append(Details(f"Other metrics of {t.workload} / {t.placement} (median [95% interval])",
                               (table(headers, rows),)))
-    headers, rows = _raw_rows(group.cells)
-    if rows:
-        blocks.append(Details(f"Raw figures of {t.workload} / {t.placement}: every trial, in run order per method",
-                              (table(headers, rows),)))
+    elif rows:
+        blocks.append(para(f"Other metrics of {t.workload} / {t.placement} (", ", ".join(headers[1:]), "): in ",
+                           Code(detail.full_report), "."))
+    if detail.raw_trials:
+        headers, rows = _raw_rows(group.cells)
+        if rows:
+            blocks.append(Details(f"Raw figures of {t.workload} / {t.placement}: every trial, in run order per "
+                                  "method", (table(headers, rows),)))
+    else:
+        rows = _trial_counts_rows(group.cells)
+        if rows:
+            blocks.append(Details(f"Trials of {t.workload} / {t.placement} (every trial's figures: "
+                                  f"{detail.full_report})",
+                                  (table(["method", "trials", "warm-up", "failed", "why they failed"], rows),)))
     return blocks
 
 
-def _results(content: ReportContent, plots: list[PlotRef]) -> list[Block]:
-    blocks: list[Block] = [Heading(2, "Results"), para(LEGEND)]
+def _metric_legend(content: ReportContent) -> list[Block]:
+    """Every metric the run records, in the words of the metrics registry."""
+    found: dict[str, tuple[str, bool]] = {}
+    for cell in content.document.cells:
+        found.setdefault(cell.metric, (cell.unit, cell.higher_is_better))
+        for info in cell.extra_metrics:
+            found.setdefault(info.id, (info.unit, info.higher_is_better))
+    if not found:
+        return []
+    order = list(metrics.METRICS)
+    rows = [[metric, unit, "higher" if higher else "lower", metrics.meaning(metric)]
+            for metric, (unit, higher) in sorted(found.items(),
+                                                 key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))]
+    return [para("Metrics of this run (", Code("python -m bench_runner list --metrics"), " lists every one):"),
+            table(["metric", "unit", "better", "what it means"], rows)]
+
+
+def _results(content: ReportContent, plots: list[PlotRef], detail: Detail) -> list[Block]:
+    blocks: list[Block] = [Heading(2, "Results"), para(LEGEND), *_metric_legend(content)]
     for workload in content.workloads():
         blocks.append(Heading(3, workload))
         blocks += [Image(p.name, p.title) for p in plots if p.workload == workload]
         for group in content.groups_of(workload):
-            blocks += _group(group)
+            blocks += _group(group, detail)
     return blocks
 
 
@@ -333,7 +431,7 @@ def _verdicts(content: ReportContent) -> list[Block]:
     return blocks
 
 
-def _claims(content: ReportContent) -> list[Block]:
+def _claims(content: ReportContent, detail: Detail) -> list[Block]:
     blocks: list[Block] = [
         Heading(2, f"Claims of {GUIDE}"),
         para(f"Each cell: what the guide ({GUIDE_URL}) documents / what this run observed. Native performance "
@@ -351,7 +449,9 @@ def _claims(content: ReportContent) -> list[Block]:
         blocks.append(para(Strong("Where this run disagrees with the guide:")))
         blocks.append(Bullets(tuple((line,) for line in disagreements)))
     observed = [c for c in content.claims if c.observed is not None]
-    if observed:
+    if observed and not detail.claim_evidence:
+        blocks.append(para(f"Evidence for every observation ({len(observed)}): in ", Code(detail.full_report), "."))
+    elif observed:
         blocks.append(Details("Evidence for every observation", (table(
             ["claim", "method", "documented", "observed", "evidence"],
             [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, stack_label(c.method, c.stack),
@@ -431,10 +531,35 @@ def _evidence(content: ReportContent) -> list[Block]:
     return evidence_blocks(content.document)
 
 
-def layout(content: ReportContent, plots: list[PlotRef]) -> list[Block]:
+def _attached(attached: Attached, detail: Detail) -> list[Block]:
+    """What the archive holds, and what this report leaves out that the archive has."""
+    held: list[Inline] = ["Attached as ", Code(attached.archive), ": "]
+    if attached.full_report:
+        held += ["the full report ", Code(attached.full_report), ", "]
+    held += ["the results document ", Code(attached.results)]
+    if attached.captures:
+        held += [f", {len(attached.captures)} capture file(s)"]
+    if attached.plots:
+        held += [f" and {len(attached.plots)} plot(s) as PNG files: drag them into the comment to show them inline"]
+    blocks: list[Block] = [para(*held, ".")]
+    left_out = detail.left_out()
+    if left_out and attached.full_report:
+        blocks.append(para("To fit GitHub's comment limit, this report leaves out " + "; ".join(left_out) + ". ",
+                           Code(attached.full_report), " has everything."))
+    if attached.missing:
+        blocks.append(para("Listed by the document but not in the archive:"))
+        blocks.append(Bullets(tuple((Code(path), f": {why}") for path, why in attached.missing)))
+    return blocks
+
+
+def layout(content: ReportContent, plots: list[PlotRef], detail: Detail = FULL,
+           attached: Attached | None = None) -> list[Block]:
     """The whole report; ``plots`` in display order (each shown under its workload)."""
-    return [Heading(1, _title(content)), *_overview(content), *_stack(content), *_evidence(content),
-            *_results(content, plots),
-            *_verdicts(content), *_claims(content), *_warnings(content), *_captures(content),
+    if not detail.full_report and detail != FULL:
+        raise ValueError("a shortened report must name the full report")
+    return [Paragraph(about(content)), Heading(1, _title(content)),
+            *(_attached(attached, detail) if attached else []), *_overview(content), *_stack(content, detail),
+            *_evidence(content), *_results(content, plots, detail), *_verdicts(content), *_claims(content, detail),
+            *_warnings(content), *_captures(content),
             para(f"Generated by podman-netbench {content.document.tool.get('version', '?')} from ",
                  Code(content.source.name), " alone.")]

@@ -1,6 +1,9 @@
 """Blocks to Markdown that renders well on GitHub and GitLab: pipe tables (tabulate's
 "github" format, the one the terminal tables share), collapsible ``<details>`` with a blank
-line after the summary so the table inside renders, and images linked by relative path."""
+line after the summary so the table inside renders, and images linked by relative path.
+
+A report for a size-limited comment is rendered ``compact``: tables without the padding that
+aligns them in a text editor, and plots named (they travel in the archive) instead of linked."""
 
 from __future__ import annotations
 
@@ -35,13 +38,16 @@ def inline(parts: tuple[Inline, ...]) -> str:
     return "".join(_inline(p) for p in parts)
 
 
-def render_table(block: Table) -> str:
+def render_table(block: Table, compact: bool = False) -> str:
     rows = [[_cell(c) for c in row] for row in block.rows]
     headers = [_cell(h) or " " for h in block.headers]
+    if compact:
+        lines = [headers, ["-" * 3] * len(headers), *rows]
+        return "\n".join("| " + " | ".join(line) + " |" for line in lines)
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 
 
-def render_block(block: Block, images: dict[str, str]) -> str:
+def render_block(block: Block, images: dict[str, str], compact: bool = False) -> str:
     if isinstance(block, Heading):
         return f"{'#' * block.level} {escape(block.text)}"
     if isinstance(block, Paragraph):
@@ -49,19 +55,30 @@ def render_block(block: Block, images: dict[str, str]) -> str:
     if isinstance(block, Bullets):
         return "\n".join(f"- {inline(item)}" for item in block.items)
     if isinstance(block, Table):
-        return render_table(block)
+        return render_table(block, compact)
     if isinstance(block, CodeBlock):
         return f"```{block.language}\n{block.text}\n```"
     if isinstance(block, Image):
         if block.name not in images:
             return ""
+        if compact:
+            return f"Plot `{images[block.name]}` (in the archive): {escape(block.alt)}"
         return f"![{escape(block.alt)}]({images[block.name]})"
     if isinstance(block, Details):
-        inner = render(list(block.blocks), images)
+        inner = render(list(block.blocks), images, compact)
         return f"<details>\n<summary>{html.escape(block.summary)}</summary>\n\n{inner}\n</details>"
     raise TypeError(f"unknown block {block!r}")
 
 
-def render(blocks: list[Block], images: dict[str, str]) -> str:
+def render_blocks(blocks: list[Block], images: dict[str, str], compact: bool = False) -> list[str]:
+    """Each block's Markdown, empty ones left out; joined by a blank line they are the report."""
+    return [text for text in (render_block(b, images, compact) for b in blocks) if text]
+
+
+def render(blocks: list[Block], images: dict[str, str], compact: bool = False) -> str:
     """images: plot name -> relative path of its PNG."""
-    return "\n\n".join(text for text in (render_block(b, images) for b in blocks) if text) + "\n"
+    return join(render_blocks(blocks, images, compact))
+
+
+def join(parts: list[str]) -> str:
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,63 @@
+"""Every metric the suite records, with its unit, its direction and one line saying what the
+number means: the one place ``list --metrics``, the report's legend and the results schema's
+descriptions take their words from, so no number is shown without them.
+
+A metric id means the same thing in every workload that records it (p50 is a median latency
+whether the trial timed round trips or whole transactions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    unit: str
+    higher_is_better: bool
+    #: What the number means, in one line.
+    summary: str
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+
+THROUGHPUT = Metric("throughput", "Gbit/s", True,
+                    "goodput: application payload moved per second, warm-up excluded (iperf3 counts it at the "
+                    "receiver)")
+RETRANSMITS = Metric("retransmits", "count", False,
+                     "TCP segments the sender retransmitted during the trial (iperf3's count, all streams)")
+HELPER_CPU = Metric("helper_cpu_s_per_gb", "CPU s/GB", False,
+                    "CPU seconds the forwarding helper (pasta, slirp4netns, rootlesskit) spent per GB (10^9 bytes) moved; "
+                    "recorded only where a helper carries the traffic")
+P50 = Metric("p50", "us", False,
+             "median latency of the trial's round trips (tcp-rr, udp-rr) or whole transactions (tcp-crr)")
+P90 = Metric("p90", "us", False,
+             "90th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr)")
+P99 = Metric("p99", "us", False,
+             "99th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr)")
+TRANSACTION = Metric("transaction_us", "us", False,
+                     "mean time per connect-request-response-close transaction (measured time / transactions)")
+LOST = Metric("lost_percent", "%", False, "share of the UDP datagrams sent that the receiver never got (iperf3)")
+JITTER = Metric("jitter_ms", "ms", False,
+                "variation of the UDP datagrams' transit time at the receiver (iperf3, RFC 1889 interarrival jitter)")
+
+#: Every metric by id, in the order they are listed.
+METRICS: dict[str, Metric] = {m.id: m for m in (
+    THROUGHPUT, RETRANSMITS, HELPER_CPU, TRANSACTION, P50, P90, P99, LOST, JITTER)}
+
+#: Said of a metric a document records that this version of the suite does not know.
+UNKNOWN = "not described by this version of the suite"
+
+
+def meaning(metric_id: str) -> str:
+    known = METRICS.get(metric_id)
+    return known.summary if known else UNKNOWN
+
+
+def schema_properties() -> dict[str, dict[str, str]]:
+    """A trial's ``samples`` properties as the results schema states them."""
+    return {m.id: {"type": "number", "description": f"{m.summary}. Unit: {m.unit}; {m.direction}."}
+            for m in METRICS.values()}
