@@ -65,11 +65,16 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def build_parser() -> Parser:
+#: How the CLI is started: ``python -m bench_runner``, or the console script of an installed copy.
+MODULE_PROG = "python -m bench_runner"
+SCRIPT_PROG = "podman-netbench"
+
+
+def build_parser(prog: str = MODULE_PROG) -> Parser:
     from .commands import COMMANDS
 
     parser = Parser(
-        prog="python -m bench_runner",
+        prog=prog,
         description="Benchmark suite for rootless Podman networking: measures pasta, slirp4netns "
                     "(rootlesskit or slirp4netns port handler), host networking and socket activation "
                     "on identical workloads in a two-host lab of network namespaces, ranks them with "
@@ -87,8 +92,8 @@ def build_parser() -> Parser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = MODULE_PROG) -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -107,3 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def console_main() -> NoReturn:
+    """The ``podman-netbench`` console script of an installed copy (``pip install .``)."""
+    sys.exit(main(prog=SCRIPT_PROG))
