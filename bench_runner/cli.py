@@ -61,6 +61,27 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def version_line() -> str:
+    """The suite's version and, in a git checkout, its commit: what a bug report should quote."""
+    from . import __version__
+    from .stack import suite_commit
+
+    return f"podman-netbench {__version__} (commit {suite_commit() or 'unknown'})"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: asks git for the commit only when it is given."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(version_line())
+        parser.exit(0)
+
+
 def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
@@ -82,6 +103,8 @@ def build_parser(prog: str = MODULE_PROG) -> Parser:
         epilog=EXIT_CODES,
         formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the suite's version and git commit (unknown outside a git checkout), and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name, module in COMMANDS.items():

@@ -19,7 +19,7 @@ from typing import Iterator
 
 import pytest
 
-from bench_runner import procs
+from bench_runner import __version__, procs
 from bench_runner.paths import STATE_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,3 +121,7 @@ def test_installed_copy_reports_and_compares_without_the_setup(public_tmp: Path)
     assert compared.returncode == 0, compared.stderr
     assert "B/A" in compared.stdout and "slirp4netns-rootlesskit" in compared.stdout
 
+
+    version = cli("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout == f"podman-netbench {__version__} (commit unknown)\n"  # no git checkout here
