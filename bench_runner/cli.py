@@ -1,8 +1,9 @@
 """``python -m bench_runner COMMAND``: one module per command under ``commands/``.
 
-Exit codes: 0 ok; 1 a measurement failed (or a verdict was violated where asked); 2 bad
-usage or a host that is not set up; 130/143 interrupted by Ctrl-C/SIGTERM. Errors are one
-line on stderr, never a traceback.
+Exit codes: 0 ok; 1 a trial or command failed; 2 bad usage or a host that is not set up; 3 an
+expected ordering or a calibration goal was violated, or a regression found, where asked
+(--fail-on-violation, --fail-on-regression); 130/143 interrupted by Ctrl-C/SIGTERM. Errors are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ class Interrupted(BaseException):
 
 
 #: Shown under every command's --help, and in the README.
-EXIT_CODES = ("Exit codes: 0 ok; 1 a measurement failed, or a verdict was violated where asked "
-              "(--fail-on-violation, --fail-on-regression); 2 bad usage, an unreadable or invalid file, or a host "
-              "that is not set up (run scripts/setup.sh); 130/143 interrupted (Ctrl-C/SIGTERM), after removing "
-              "everything the run created.")
+EXIT_CODES = ("Exit codes: 0 ok; 1 a trial or command failed; 2 bad usage, an unreadable or invalid file, or a "
+              "host that is not set up (run scripts/setup.sh); 3 an expected ordering or a calibration goal was "
+              "violated, or a regression found, where asked (--fail-on-violation, --fail-on-regression; a failure, "
+              "1, comes first); 130/143 interrupted (Ctrl-C/SIGTERM), after removing everything the run created.")
 
 
 def _unset(default: object) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import procs, results
-from ..errors import BenchError
+from ..errors import VIOLATION_EXIT, BenchError
 from . import config, specs
 from ..matrix import HOST_STACK
 from .record import record_document
@@ -77,9 +77,10 @@ def measure_and_record() -> dict[str, Any]:
 
 
 def _document_path(done: procs.ProcessResult) -> Path:
-    """The run's results document; rc 1 (some trials failed) still wrote one."""
+    """The run's results document; rc 1 (some trials failed) and rc 3 (an ordering violated,
+    with --fail-on-violation in the run's options) still wrote one."""
     last = next((line for line in reversed(done.stderr.strip().splitlines()) if line.strip()), "")
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1, VIOLATION_EXIT):
         raise RuntimeError(f"bench_runner run exited with {done.returncode}: {last or '(no error output)'}")
     try:
         return Path(json.loads(done.stdout)["results"])
