@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import VIOLATION_EXIT, UsageError
 from ..providers import CHOICES
-from .argtypes import non_negative_int, positive_int
+from .argtypes import add_output_format, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from ..calibration import CalibrationPlan, CalibrationResult, Comparison
@@ -39,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the step order (default: random)")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="write a results document with every trial (sockperf's in checks.calibration)")
-    parser.add_argument("--json", action="store_true", help="print the comparisons as JSON")
+    add_output_format(parser, "the comparisons as JSON (no progress)")
     parser.add_argument("--fail-on-violation", action="store_true",
                         help="exit 3 when a goal is missed (1 when a step failed)")
 
@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     preflight()
     detected = stack.detect()
     chosen = choose(args.provider, [calibration.METHOD], podman_version=detected.podman)
-    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     log(f"provider: {chosen.provider.id} ({chosen.reason})")
     document = calibration.new_document(chosen.provider, chosen.reason, detected.to_json(), plan,
                                         ["python", "-m", "bench_runner", *sys.argv[1:]])
@@ -81,7 +81,7 @@ def main(args: argparse.Namespace) -> int:
             document.run["finished_at"] = now_iso()
             if output is not None:
                 results.save(document, output)
-    if args.json:
+    if args.format == "json":
         print(json.dumps({"comparisons": comparisons, "results": str(output) if output else None}, indent=1))
     else:
         print(render(outcome.comparisons, plan, chosen.provider.id))

@@ -7,13 +7,14 @@ import json
 
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS, applies
 from ..providers import CHOICES
+from .argtypes import add_output_format
 
 HELP = "list the method, workload and placement ids"
 DESCRIPTION = "List the ids that --methods, --workloads, --placements and --provider accept, with one line each."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_format(parser, "every id with its description, and which workloads each method runs, as JSON")
     parser.add_argument("--method-file", metavar="FILE", help="also list the methods a TOML method file defines")
 
 
@@ -23,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
         from ..methods import userfile
 
         methods.define(userfile.load(args.method_file))
-    if args.json:
+    if args.format == "json":
         print(json.dumps({
             "methods": {m.id: m.summary for m in METHODS.values()},
             "workloads": {w.id: {"summary": w.summary, "metric": w.metric.id, "unit": w.metric.unit,

@@ -14,7 +14,7 @@ from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
 from ..providers import CHOICES
-from .argtypes import non_negative_int, percentage, positive_int
+from .argtypes import add_output_format, non_negative_int, percentage, positive_int
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -81,8 +81,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fail-on-violation", action="store_true",
                         help="exit 3 when the data violate an expected ordering, for CI pipelines (1 when a "
                              "trial failed)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the ranked tables as JSON on stdout instead of text")
+    add_output_format(parser, "the ranked tables, verdicts, claims and warnings as one JSON object on stdout "
+                              "(no progress; errors still on stderr)")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue the incomplete run recorded in PATH (its own options and provider, "
                              "a new lab; finished trials are kept, the document is updated in place)")
@@ -299,7 +299,7 @@ def resume_problems(document, detected, commit: str | None) -> list[str]:  # typ
 
 
 #: Options --resume may be given with: they change how it shows, not what it measures.
-RESUME_COMPATIBLE = {"resume", "json", "fail_on_violation", "handler", "command"}
+RESUME_COMPATIBLE = {"resume", "format", "fail_on_violation", "handler", "command"}
 
 
 def options_given_with_resume(args: argparse.Namespace) -> list[str]:
@@ -321,7 +321,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
-    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     for name, choice in choices.items():
         prefix = f"stack {name}: " if len(choices) > 1 or name != matrix.HOST_STACK else ""
         log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
@@ -341,7 +341,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         results.save(document, output)
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
-            with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds) as shown:
+            with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds) as shown:
                 runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
                                      shown.started, stacks=targets)
                 runner.run(plan)
@@ -383,7 +383,7 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     verdicts = judge_all(document, request.expectations)
     warnings = stability.warnings_for(document)
     claim_cells = claims.matrix(document, request.tolerance)
-    if args.json:
+    if args.format == "json":
         print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
                           "verdicts": {e: [verdict_json(v) for v in vs] for e, vs in verdicts.items()},
                           "claims": [vars(c) for c in claim_cells],

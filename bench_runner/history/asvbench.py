@@ -52,7 +52,7 @@ def measure_and_record() -> dict[str, Any]:
         extra = shlex.split(os.environ.get(ARGS_ENV, ""))
     except ValueError as exc:
         raise RuntimeError(f"{ARGS_ENV}: {exc}") from None
-    argv = [sys.executable, "-m", "bench_runner", "run", "--json", *extra]
+    argv = [sys.executable, "-m", "bench_runner", "run", "--format", "json", *extra]
     _say(f"measuring: {' '.join(argv[1:])}")
     # The document goes to runs/ beside asv.conf.json; the suite is imported from its own top.
     suite = str(Path(__file__).resolve().parents[2])

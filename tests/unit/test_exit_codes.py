@@ -23,7 +23,7 @@ def _violated_run():  # type: ignore[no-untyped-def]
 
 
 def _show(doc, fail_on_violation: bool, tmp_path: Path) -> tuple[int, list[str]]:  # type: ignore[no-untyped-def]
-    args = argparse.Namespace(json=False, fail_on_violation=fail_on_violation)
+    args = argparse.Namespace(format="text", fail_on_violation=fail_on_violation)
     request = argparse.Namespace(expectations=(ORDER,), tolerance=0.10)
     said: list[str] = []
     return run.show(args, request, doc, tmp_path / "run.json", said.append), said
