@@ -83,6 +83,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "trial failed)")
     add_output_format(parser, "the ranked tables, verdicts, claims and warnings as one JSON object on stdout "
                               "(no progress; errors still on stderr)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show on stderr each command the run starts (helpers, servers, clients, Podman), "
+                             "as '+ COMMAND', and the output of one that fails")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue the incomplete run recorded in PATH (its own options and provider, "
                              "a new lab; finished trials are kept, the document is updated in place)")
@@ -154,8 +157,14 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.resume:
-        return resume(args)
+    from .. import verbose
+
+    with verbose.enabled(sys.stderr, args.verbose):
+        return resume(args) if args.resume else start(args)
+
+
+def start(args: argparse.Namespace) -> int:
+    """A new run, as the command line asks."""
     request = request_from_args(args)
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
     from .. import results, stack
@@ -299,7 +308,7 @@ def resume_problems(document, detected, commit: str | None) -> list[str]:  # typ
 
 
 #: Options --resume may be given with: they change how it shows, not what it measures.
-RESUME_COMPATIBLE = {"resume", "format", "fail_on_violation", "handler", "command"}
+RESUME_COMPATIBLE = {"resume", "format", "verbose", "fail_on_violation", "handler", "command"}
 
 
 def options_given_with_resume(args: argparse.Namespace) -> list[str]:
@@ -317,7 +326,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import progress, results
+    from .. import progress, results, verbose
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
@@ -341,7 +350,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         results.save(document, output)
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
         try:
-            with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds) as shown:
+            with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds) as shown, \
+                    verbose.through(shown.note):
                 runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
                                      shown.started, stacks=targets)
                 runner.run(plan)
