@@ -1,8 +1,9 @@
 """``python -m bench_runner COMMAND``: one module per command under ``commands/``.
 
-Exit codes: 0 ok; 1 a measurement failed (or a verdict was violated where asked); 2 bad
-usage or a host that is not set up; 130/143 interrupted by Ctrl-C/SIGTERM. Errors are one
-line on stderr, never a traceback.
+Exit codes: 0 ok; 1 a trial or command failed; 2 bad usage or a host that is not set up; 3 an
+expected ordering or a calibration goal was violated, or a regression found, where asked
+(--fail-on-violation, --fail-on-regression); 130/143 interrupted by Ctrl-C/SIGTERM. Errors are
+one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -24,10 +25,10 @@ class Interrupted(BaseException):
 
 
 #: Shown under every command's --help, and in the README.
-EXIT_CODES = ("Exit codes: 0 ok; 1 a measurement failed, or a verdict was violated where asked "
-              "(--fail-on-violation, --fail-on-regression); 2 bad usage, an unreadable or invalid file, or a host "
-              "that is not set up (run scripts/setup.sh); 130/143 interrupted (Ctrl-C/SIGTERM), after removing "
-              "everything the run created.")
+EXIT_CODES = ("Exit codes: 0 ok; 1 a trial or command failed; 2 bad usage, an unreadable or invalid file, or a "
+              "host that is not set up (run scripts/setup.sh); 3 an expected ordering or a calibration goal was "
+              "violated, or a regression found, where asked (--fail-on-violation, --fail-on-regression; a failure, "
+              "1, comes first); 130/143 interrupted (Ctrl-C/SIGTERM), after removing everything the run created.")
 
 
 def _unset(default: object) -> bool:
@@ -61,15 +62,41 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def version_line() -> str:
+    """The suite's version and, in a git checkout, its commit: what a bug report should quote."""
+    from . import __version__
+    from .stack import suite_commit
+
+    return f"podman-netbench {__version__} (commit {suite_commit() or 'unknown'})"
+
+
+class VersionAction(argparse.Action):
+    """``--version``: asks git for the commit only when it is given."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        print(version_line())
+        parser.exit(0)
+
+
 def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def build_parser() -> Parser:
+#: How the CLI is started: ``python -m bench_runner``, or the console script of an installed copy.
+MODULE_PROG = "python -m bench_runner"
+SCRIPT_PROG = "podman-netbench"
+
+
+def build_parser(prog: str = MODULE_PROG) -> Parser:
     from .commands import COMMANDS
 
     parser = Parser(
-        prog="python -m bench_runner",
+        prog=prog,
         description="Benchmark suite for rootless Podman networking: measures pasta, slirp4netns "
                     "(rootlesskit or slirp4netns port handler), host networking and socket activation "
                     "on identical workloads in a two-host lab of network namespaces, ranks them with "
@@ -77,6 +104,8 @@ def build_parser() -> Parser:
         epilog=EXIT_CODES,
         formatter_class=HelpFormatter,
     )
+    parser.add_argument("--version", action=VersionAction,
+                        help="print the suite's version and git commit (unknown outside a git checkout), and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name, module in COMMANDS.items():
@@ -87,8 +116,8 @@ def build_parser() -> Parser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, prog: str = MODULE_PROG) -> int:
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
@@ -107,3 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def console_main() -> NoReturn:
+    """The ``podman-netbench`` console script of an installed copy (``pip install .``)."""
+    sys.exit(main(prog=SCRIPT_PROG))

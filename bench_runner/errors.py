@@ -6,6 +6,10 @@ should ever reach the user as a traceback.
 
 from __future__ import annotations
 
+#: Exit code of a run or comparison that worked but whose data broke what was asked of it
+#: (``--fail-on-violation``, ``--fail-on-regression``): a CI job tells it from a failure (1).
+VIOLATION_EXIT = 3
+
 
 class BenchError(Exception):
     """Base class: something the user should read as one line."""

@@ -8,7 +8,9 @@ so a recycled pid is never signalled by mistake.
 
 from __future__ import annotations
 
+import logging
 import os
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -17,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .errors import CommandFailed, CommandTimeout, SetupError, last_line
+from .errors import CommandFailed, CommandTimeout, SetupError, last_line, program_of
+
+#: Every command started here, and a failed one's output, at DEBUG: shown by run --verbose
+#: (bench_runner.verbose), silent otherwise.
+LOG = logging.getLogger("bench_runner.procs")
+#: Lines of a failed command's output that --verbose shows.
+LOG_TAIL = 20
 
 
 #: Children this process still waits for through ``subprocess``; never reaped behind its back.
@@ -91,6 +99,25 @@ class ProcessResult:
     seconds: float
 
 
+def _log_start(args: Sequence[str]) -> None:
+    if LOG.isEnabledFor(logging.DEBUG):
+        LOG.debug("+ %s", shlex.join(args))
+
+
+def _log_failure(args: Sequence[str], code: int | None, output: str, timeout: float | None = None) -> None:
+    """A command that failed, with the end of what it wrote: "! pasta exited with 1" and its lines."""
+    if not LOG.isEnabledFor(logging.DEBUG):
+        return
+    if timeout is not None:
+        what = f"did not finish within {timeout:g} s and was killed"
+    elif code is not None and code < 0:
+        what = f"was killed by {signal.Signals(-code).name}" if -code in signal.valid_signals() else f"died ({code})"
+    else:
+        what = f"exited with {code}"
+    lines = [line for line in output.splitlines() if line.strip()][-LOG_TAIL:]
+    LOG.debug("! %s %s%s", program_of(list(args)), what, "".join(f"\n    {line}" for line in lines))
+
+
 def _kill_group(pgid: int, sig: int) -> None:
     try:
         os.killpg(pgid, sig)
@@ -112,6 +139,7 @@ def run(
     ``check``) on a non-zero exit. On timeout the group gets SIGKILL, after SIGTERM and
     ``term_grace`` seconds when that is given."""
     args = [str(a) for a in argv]
+    _log_start(args)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -148,6 +176,7 @@ def run(
                 proc.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 pass  # unkillable (stuck in the kernel): reported as the timeout it is
+        _log_failure(args, None, "", timeout)
         raise CommandTimeout(args, timeout) from None
     except BaseException:
         _kill_group(proc.pid, signal.SIGKILL)
@@ -157,6 +186,8 @@ def run(
         if proc.returncode is not None:
             _WAITED.discard(proc.pid)
     result = ProcessResult(args, proc.returncode, stdout, stderr, time.monotonic() - started)
+    if proc.returncode != 0:
+        _log_failure(args, proc.returncode, stderr if stderr.strip() else stdout)
     if check and proc.returncode != 0:
         raise CommandFailed(args, proc.returncode, stderr)
     return result
@@ -170,6 +201,7 @@ def run_reporting(argv: Sequence[str], *, timeout: float, on_line, tail: int = 2
     import threading
 
     args = [str(a) for a in argv]
+    _log_start(args)
     started = time.monotonic()
     try:
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -193,6 +225,7 @@ def run_reporting(argv: Sequence[str], *, timeout: float, on_line, tail: int = 2
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait(timeout=10)
+        _log_failure(args, None, "\n".join(last), timeout)
         raise CommandTimeout(args, timeout) from None
     except BaseException:
         # Interrupted: let the command clean up after itself first (mmdebstrap removes its
@@ -212,6 +245,7 @@ def run_reporting(argv: Sequence[str], *, timeout: float, on_line, tail: int = 2
         reader.join(timeout=5)
     text = "\n".join(last)
     if proc.returncode != 0:
+        _log_failure(args, proc.returncode, text)
         raise CommandFailed(args, proc.returncode, text)
     return ProcessResult(args, proc.returncode, "", text, time.monotonic() - started)
 
@@ -376,6 +410,9 @@ class Spawned:
         pass_fds: Sequence[int] = (),
     ) -> None:
         self.argv = [str(a) for a in argv]
+        self._stopping = False  # a non-zero exit after our own signal is not a failure
+        self._logged = False
+        _log_start(self.argv)
         # Files, not pipes: a daemonising helper that keeps its stdout open cannot block us.
         self._stdout = tempfile.TemporaryFile()  # noqa: SIM115
         self._stderr = tempfile.TemporaryFile()  # noqa: SIM115
@@ -412,11 +449,17 @@ class Spawned:
     def _settled(self, code: int | None) -> int | None:
         if code is not None:
             _WAITED.discard(self.popen.pid)
+            if code != 0 and not self._stopping and not self._logged and LOG.isEnabledFor(logging.DEBUG):
+                self._logged = True
+                out, err = self.output()
+                _log_failure(self.argv, code, err if err.strip() else out)
         return code
 
     def stop(self, grace: float = 3.0) -> int | None:
         """Stop the process group: SIGTERM, then SIGKILL. Returns the exit code."""
-        if self.popen.poll() is None:
+        ended = self._settled(self.popen.poll())  # one that failed by itself is shown as such
+        self._stopping = True
+        if ended is None:
             self._signal_group(signal.SIGTERM)
             try:
                 self.popen.wait(timeout=grace)

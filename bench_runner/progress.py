@@ -3,7 +3,9 @@
 On a terminal: a line per finished trial, and under it one status line, redrawn every
 second, with what is running, trial n of m, the time elapsed and an estimate of the time
 left. Not on a terminal (a pipe, a file, CI) or with TERM=dumb: the same per-trial lines,
-plain, never a control code. With ``--json``: nothing, so stdout and stderr stay for machines.
+plain, never a control code. With ``--format json``: nothing, so stdout and stderr stay for
+machines. ``--verbose`` lines (each command started) come through :meth:`Display.note` in
+every mode, on a terminal above the status line.
 """
 
 from __future__ import annotations
@@ -128,6 +130,16 @@ class Display:
                 self._shown = False
             else:
                 self._write(line + "\n")
+
+    def note(self, text: str) -> None:
+        """A line from elsewhere (run --verbose), shown in every mode: on a terminal above the
+        status line, which is drawn again under it."""
+        with self._lock:
+            if self.mode == "live" and self._shown:
+                self._write(CLEAR_LINE + text + "\n")
+                self._draw_status()
+            else:
+                self._write(text + "\n")
 
     def close(self) -> None:
         """Stop redrawing and take the status line off the screen."""

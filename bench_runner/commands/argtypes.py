@@ -35,3 +35,16 @@ def _int(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+#: What a command can print on stdout ('report' and 'compare' choose a file format instead).
+OUTPUT_FORMATS = ("text", "json")
+
+
+def add_output_format(parser: argparse.ArgumentParser, json_help: str) -> None:
+    """The one ``--format text|json`` switch of every command that prints results, stored as
+    ``args.format``; ``--json``, the older spelling, stays as a hidden alias of ``--format json``
+    so that scripts written for it keep working."""
+    parser.add_argument("--format", choices=OUTPUT_FORMATS, default="text", help=f"text, or json: {json_help}")
+    parser.add_argument("--json", dest="format", action="store_const", const="json", default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS)

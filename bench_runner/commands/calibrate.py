@@ -7,14 +7,14 @@ import json
 import random
 import sys
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
-from ..errors import UsageError
+from ..errors import VIOLATION_EXIT, UsageError
 from ..providers import CHOICES
-from .argtypes import non_negative_int, positive_int
+from .argtypes import add_output_format, non_negative_int, positive_int
 
 if TYPE_CHECKING:
-    from ..calibration import CalibrationPlan, Comparison
+    from ..calibration import CalibrationPlan, CalibrationResult, Comparison
 
 HELP = "measure the suite's overhead against sockperf and iperf3 on the same path (a benchmark, not a test)"
 DESCRIPTION = (
@@ -39,8 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed of the step order (default: random)")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="write a results document with every trial (sockperf's in checks.calibration)")
-    parser.add_argument("--json", action="store_true", help="print the comparisons as JSON")
-    parser.add_argument("--fail-on-violation", action="store_true", help="exit 1 when a goal is missed")
+    add_output_format(parser, "the comparisons as JSON (no progress)")
+    parser.add_argument("--fail-on-violation", action="store_true",
+                        help="exit 3 when a goal is missed (1 when a step failed)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -62,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     preflight()
     detected = stack.detect()
     chosen = choose(args.provider, [calibration.METHOD], podman_version=detected.podman)
-    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     log(f"provider: {chosen.provider.id} ({chosen.reason})")
     document = calibration.new_document(chosen.provider, chosen.reason, detected.to_json(), plan,
                                         ["python", "-m", "bench_runner", *sys.argv[1:]])
@@ -80,19 +81,26 @@ def main(args: argparse.Namespace) -> int:
             document.run["finished_at"] = now_iso()
             if output is not None:
                 results.save(document, output)
-    if args.json:
+    if args.format == "json":
         print(json.dumps({"comparisons": comparisons, "results": str(output) if output else None}, indent=1))
     else:
         print(render(outcome.comparisons, plan, chosen.provider.id))
         if output is not None:
             print(f"\nresults document: {output}")
+    return exit_code(outcome, args.fail_on_violation, log)
+
+
+def exit_code(outcome: CalibrationResult, fail_on_violation: bool, log: Callable[[str], None]) -> int:
+    """1 when a step failed (the ratios may rest on fewer rounds, or be missing); else 3 when a
+    goal was missed and that was asked to fail; else 0."""
     missing = [c.id for c in outcome.comparisons if c.met is None]
     if missing or outcome.failed_steps:
         log(f"{outcome.failed_steps} step(s) failed; " + (f"no ratio for {', '.join(missing)}" if missing else
                                                          "the ratios use the steps that succeeded"))
         return 1
-    if args.fail_on_violation and not all(c.met for c in outcome.comparisons):
-        return 1
+    if fail_on_violation and not all(c.met for c in outcome.comparisons):
+        log(f"goal missed: {', '.join(c.id for c in outcome.comparisons if not c.met)}")
+        return VIOLATION_EXIT
     return 0
 
 

@@ -8,6 +8,8 @@ import math
 import sys
 from pathlib import Path
 
+from ..errors import VIOLATION_EXIT
+
 HELP = "compare two results documents or two stack snapshots (better / worse / same)"
 DESCRIPTION = (
     "Compare B against A, where each is a results document, one stack of a results document "
@@ -37,7 +39,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                "stack snapshot")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON on stdout")
     parser.add_argument("--fail-on-regression", type=_percent, default=None, metavar="PCT",
-                        help="exit 1 when any cell of B is significantly worse than A by more than PCT percent "
+                        help="exit 3 when any cell of B is significantly worse than A by more than PCT percent "
                              "(median change, in the metric's direction); default: never")
     parser.add_argument("--metrics", choices=("primary", "all"), default="primary",
                         help="each workload's primary metric, or every metric it records")
@@ -65,5 +67,5 @@ def main(args: argparse.Namespace) -> int:
     if found:
         print(f"bench_runner: {len(found)} cell(s) significantly worse than A by more than "
               f"{args.fail_on_regression:g}%", file=sys.stderr)
-        return 1
+        return VIOLATION_EXIT
     return 0

@@ -15,6 +15,7 @@ from ..matrix import METHODS
 from ..paths import BENCH_USER, IMAGE, VENV_PYTHON
 from ..providers import PROVIDER_IDS, choose, make
 from ..user import BenchUser, subordinate_range
+from .argtypes import add_output_format
 
 HELP = "show each method's availability per provider, the stack, and what set-up must fix"
 DESCRIPTION = (
@@ -28,7 +29,7 @@ CLEANUP_WAIT_S = 900
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_format(parser, "the same report as JSON")
     parser.add_argument("--cleanup", action="store_true",
                         help="remove what killed runs left behind (needs root; waits up to 15 minutes for a run in "
                              "progress to finish)")
@@ -140,7 +141,7 @@ def main(args: argparse.Namespace) -> int:
         "cleanup": cleaned,
         "ready": not problems,
     }
-    if args.json:
+    if args.format == "json":
         print(json.dumps(report, indent=1))
         return 0 if not problems else 2
     keys = detected.key_versions()

@@ -8,6 +8,7 @@ import json
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS, applies
 from ..metrics import METRICS
 from ..providers import CHOICES
+from .argtypes import add_output_format
 
 HELP = "list the method, workload and placement ids (and, with --metrics, what each metric means)"
 DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --provider accept, with one line each; "
@@ -16,7 +17,7 @@ DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --pro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_output_format(parser, "every id with its description, and which workloads each method runs, as JSON")
     parser.add_argument("--method-file", metavar="FILE", help="also list the methods a TOML method file defines")
     parser.add_argument("--metrics", action="store_true",
                         help="list the metrics instead: id, unit, direction and meaning, and the workloads that "
@@ -45,9 +46,9 @@ def main(args: argparse.Namespace) -> int:
 
         methods.define(userfile.load(args.method_file))
     if args.metrics:
-        _metrics(args.json)
+        _metrics(args.format == "json")
         return 0
-    if args.json:
+    if args.format == "json":
         print(json.dumps({
             "methods": {m.id: m.summary for m in METHODS.values()},
             "workloads": {w.id: {"summary": w.summary, "metric": w.metric.id, "unit": w.metric.unit,

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .argtypes import add_output_format
+
 HELP = "publish the recorded history as a static HTML site (asv publish)"
 DESCRIPTION = (
     "Run asv publish over the recorded history: one graph per workload metric, one point per "
@@ -19,7 +21,7 @@ DESCRIPTION = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="PATH", type=Path, default=None,
                         help="asv configuration (default: NETBENCH_ASV_CONFIG, else asv.conf.json of the suite)")
-    parser.add_argument("--json", action="store_true", help="print the published points as JSON")
+    add_output_format(parser, "the published points as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -28,7 +30,7 @@ def main(args: argparse.Namespace) -> int:
 
     conf = config.load(args.config)
     done = publish(conf)
-    if args.json:
+    if args.format == "json":
         print(json.dumps({"index": done.index, "points": [
             {"machine": p.machine, "commit": p.commit, "tag": p.tag, "first_measured": p.first_measured.isoformat(),
              "samples": p.samples} for p in done.points]}, indent=1))

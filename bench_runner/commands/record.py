@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .argtypes import add_output_format
+
 HELP = "record results documents into the asv history (one point per stack)"
 DESCRIPTION = (
     "Add the samples of stored results documents to the asv history in results/: a document "
@@ -25,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "host's name); give it for archives from another machine")
     parser.add_argument("--config", metavar="PATH", type=Path, default=None,
                         help="asv configuration (default: NETBENCH_ASV_CONFIG, else asv.conf.json of the suite)")
-    parser.add_argument("--json", action="store_true", help="print what was recorded as JSON")
+    add_output_format(parser, "what was recorded as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -36,7 +38,7 @@ def main(args: argparse.Namespace) -> int:
     conf = config.load(args.config)
     loaded = [(str(Path(p).resolve()), results.load(p)) for p in args.documents]
     outcomes = [o for source, doc in ordered(loaded) for o in record_stacks(doc, source, conf, machine_name=args.machine)]
-    if args.json:
+    if args.format == "json":
         print(json.dumps([{
             "document": o.source, "stack": o.stack, "machine": o.machine,
             "snapshot": {"commit": o.snapshot.commit, "tag": o.snapshot.tag,

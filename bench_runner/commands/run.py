@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 from .. import __version__, defaults, matrix
-from ..errors import SetupError, UsageError
+from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
 from ..providers import CHOICES
-from .argtypes import non_negative_int, percentage, positive_int
+from .argtypes import add_output_format, non_negative_int, percentage, positive_int
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -85,9 +85,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tolerance", type=percentage, default=defaults.TOLERANCE * 100, metavar="PCT",
                         help="how close to host counts as native performance, in percent")
     parser.add_argument("--fail-on-violation", action="store_true",
-                        help="exit 1 when the data violate an expected ordering (for CI pipelines)")
-    parser.add_argument("--json", action="store_true",
-                        help="print the ranked tables as JSON on stdout instead of text")
+                        help="exit 3 when the data violate an expected ordering, for CI pipelines (1 when a "
+                             "trial failed)")
+    add_output_format(parser, "the ranked tables, verdicts, claims and warnings as one JSON object on stdout "
+                              "(no progress; errors still on stderr)")
+    parser.add_argument("--verbose", "-v", action="store_true",
+                        help="show on stderr each command the run starts (helpers, servers, clients, Podman), "
+                             "as '+ COMMAND', and the output of one that fails")
     parser.add_argument("--resume", metavar="PATH",
                         help="continue the incomplete run recorded in PATH (its own options and provider, "
                              "a new lab; finished trials are kept, the document is updated in place)")
@@ -162,8 +166,14 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def main(args: argparse.Namespace) -> int:
-    if args.resume:
-        return resume(args)
+    from .. import verbose
+
+    with verbose.enabled(sys.stderr, args.verbose):
+        return resume(args) if args.resume else start(args)
+
+
+def start(args: argparse.Namespace) -> int:
+    """A new run, as the command line asks."""
     request = request_from_args(args)
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
     from .. import results, stack
@@ -307,7 +317,7 @@ def resume_problems(document, detected, commit: str | None) -> list[str]:  # typ
 
 
 #: Options --resume may be given with: they change how it shows, not what it measures.
-RESUME_COMPATIBLE = {"resume", "json", "fail_on_violation", "handler", "command"}
+RESUME_COMPATIBLE = {"resume", "format", "verbose", "fail_on_violation", "handler", "command"}
 
 
 def options_given_with_resume(args: argparse.Namespace) -> list[str]:
@@ -325,11 +335,11 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import eta, hostinfo, progress, results
+    from .. import eta, hostinfo, progress, results, verbose
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
-    log = (lambda s: None) if args.json else (lambda s: print(s, file=sys.stderr, flush=True))
+    log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     for name, choice in choices.items():
         prefix = f"stack {name}: " if len(choices) > 1 or name != matrix.HOST_STACK else ""
         log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
@@ -361,9 +371,10 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         try:
             phases["setup"] = time.monotonic() - clock
             clock = time.monotonic()
-            with progress.for_run(sys.stderr, quiet=args.json, may_grow=plan.max_rounds > plan.rounds,
+            with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds,
                                   max_total=work.trials + work.extra_trials,
-                                  after_s=work.after_trials_s(work.prior_trial_s())) as shown:
+                                  after_s=work.after_trials_s(work.prior_trial_s())) as shown, \
+                    verbose.through(shown.note):
                 runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
                                      shown.started, stacks=targets)
                 runner.run(plan)
@@ -421,7 +432,7 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     verdicts = judge_all(document, request.expectations)
     warnings = stability.warnings_for(document)
     claim_cells = claims.matrix(document, request.tolerance)
-    if args.json:
+    if args.format == "json":
         print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
                           "verdicts": {e: [verdict_json(v) for v in vs] for e, vs in verdicts.items()},
                           "claims": [vars(c) for c in claim_cells],
@@ -441,7 +452,7 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     violated = [v.where for vs in verdicts.values() for v in vs if v.violated]
     if args.fail_on_violation and violated:
         log(f"expected ordering violated in: {', '.join(violated)}")
-        code = 1
+        code = code or VIOLATION_EXIT  # a failed trial (1) is the first thing to fix
     return code
 
 

@@ -8,6 +8,7 @@ import json
 import sys
 
 from ..stacks.spec import BASE_PACKAGES, SUITES
+from .argtypes import add_output_format
 
 HELP = "build, list or remove release stacks (another Debian release's Podman, booted for a run)"
 DESCRIPTION = (
@@ -39,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              description="List built stacks with the versions of podman, passt, slirp4netns, "
                                          "rootlesskit, systemd and iperf3 read from each stack's package database.",
                              formatter_class=parser.formatter_class, epilog=parser.epilog)
-    listing.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    add_output_format(listing, "each stack with its versions as JSON")
     remove = sub.add_parser("remove", help="delete a built stack",
                             description="Delete a built stack (refused while a run uses it).",
                             formatter_class=parser.formatter_class, epilog=parser.epilog)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .. import procs, results
-from ..errors import BenchError
+from ..errors import VIOLATION_EXIT, BenchError
 from . import config, specs
 from ..matrix import HOST_STACK
 from .record import record_document
@@ -52,7 +52,7 @@ def measure_and_record() -> dict[str, Any]:
         extra = shlex.split(os.environ.get(ARGS_ENV, ""))
     except ValueError as exc:
         raise RuntimeError(f"{ARGS_ENV}: {exc}") from None
-    argv = [sys.executable, "-m", "bench_runner", "run", "--json", *extra]
+    argv = [sys.executable, "-m", "bench_runner", "run", "--format", "json", *extra]
     _say(f"measuring: {' '.join(argv[1:])}")
     # The document goes to runs/ beside asv.conf.json; the suite is imported from its own top.
     suite = str(Path(__file__).resolve().parents[2])
@@ -77,9 +77,10 @@ def measure_and_record() -> dict[str, Any]:
 
 
 def _document_path(done: procs.ProcessResult) -> Path:
-    """The run's results document; rc 1 (some trials failed) still wrote one."""
+    """The run's results document; rc 1 (some trials failed) and rc 3 (an ordering violated,
+    with --fail-on-violation in the run's options) still wrote one."""
     last = next((line for line in reversed(done.stderr.strip().splitlines()) if line.strip()), "")
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1, VIOLATION_EXIT):
         raise RuntimeError(f"bench_runner run exited with {done.returncode}: {last or '(no error output)'}")
     try:
         return Path(json.loads(done.stdout)["results"])

@@ -13,7 +13,7 @@ from tests.integration.conftest import cli
 
 def test_quick_calibration_measures_both_ratios_and_records_every_step(tmp_path: Path) -> None:
     output = tmp_path / "calibration.json"
-    result = cli("calibrate", "--quick", "--provider", "bare", "--output", str(output), "--json")
+    result = cli("calibrate", "--quick", "--provider", "bare", "--output", str(output), "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     found = {c["id"]: c for c in data["comparisons"]}

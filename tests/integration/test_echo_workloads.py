@@ -126,7 +126,7 @@ def test_udp_from_the_hosts_loopback_gets_no_reply_through_slirp4netns(provider_
 def test_run_ranks_the_echo_workloads_for_every_method_and_placement(tmp_path: Path) -> None:
     output = tmp_path / "run.json"
     result = cli("run", "--quick", "--skip-claims", "--provider", "bare", "--workloads", "tcp-rr,udp-rr,tcp-crr,echo-stream",
-                 "--methods", ",".join(METHOD_IDS), "--output", str(output), "--json")
+                 "--methods", ",".join(METHOD_IDS), "--output", str(output), "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     tables = {(t["workload"], t["placement"]): t for t in data["tables"]}

@@ -20,7 +20,7 @@ SMALL = ["--methods", "host,pasta", "--placements", "remote", "--duration", "1",
 
 
 def _published_points() -> list[dict]:
-    done = cli("publish", "--json")
+    done = cli("publish", "--format", "json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)["points"]
 

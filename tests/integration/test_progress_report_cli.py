@@ -44,7 +44,7 @@ def test_run_piped_to_a_file_has_no_control_codes(tmp_path: Path) -> None:
 
 
 def test_json_run_says_nothing_on_stderr_but_errors(tmp_path: Path) -> None:
-    result = cli(*QUICK, "--output", str(tmp_path / "run.json"), "--json")
+    result = cli(*QUICK, "--output", str(tmp_path / "run.json"), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert "[1/2" not in result.stderr and "\x1b" not in result.stderr
 

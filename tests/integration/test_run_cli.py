@@ -45,7 +45,7 @@ def test_quick_run_over_four_methods_and_both_placements(tmp_path: Path) -> None
 def test_json_output_is_machine_readable(tmp_path: Path) -> None:
     output = tmp_path / "run.json"
     result = cli("run", "--quick", "--methods", "host,slirp4netns-slirp4netns", "--placements", "remote",
-                 "--workloads", "tcp-stream", "--output", str(output), "--json")
+                 "--workloads", "tcp-stream", "--output", str(output), "--format", "json")
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["results"] == str(output)
@@ -101,7 +101,7 @@ def test_a_pasta_variant_from_a_method_file_is_ranked_beside_pasta(tmp_path: Pat
 
 
 def test_doctor_reports_all_four_methods_available_for_auto() -> None:
-    result = cli("doctor", "--json")
+    result = cli("doctor", "--format", "json")
     report = json.loads(result.stdout)
     assert result.returncode == 0, report["setup_needed"]
     auto = report["auto_provider"]["provider"]

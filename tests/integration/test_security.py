@@ -60,7 +60,7 @@ def test_doctor_without_cleanup_changes_nothing() -> None:
     user = BenchUser.lookup()
     runtime = user.runtime_dir
     assert not runtime.exists()  # between tests nothing of a run is left
-    result = cli("doctor", "--json")
+    result = cli("doctor", "--format", "json")
     assert result.returncode in (0, 2), result.stderr
     assert not runtime.exists(), "doctor made the user's runtime directory (and with it a pause process)"
     assert '"image": true' in result.stdout

@@ -32,7 +32,8 @@ def _subparsers() -> dict[str, argparse.ArgumentParser]:
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_help_explains_every_option_and_the_exit_codes(command: str) -> None:
     text = _help(command)
-    assert "Exit codes: 0 ok; 1 a measurement failed" in text and "2 bad usage" in text
+    assert "Exit codes: 0 ok; 1 a trial or command failed" in text and "2 bad usage" in text
+    assert "3 an expected ordering or a calibration goal was violated, or a regression found" in " ".join(text.split())
     assert "%%" not in text and "(default: None)" not in text and "(default: False)" not in text
     for action in _subparsers()[command]._actions:
         if isinstance(action, argparse._HelpAction):

@@ -1,5 +1,5 @@
 """compare: verdicts by each metric's direction, on copies of a recorded results document
-with known changes injected, and the exit code of --fail-on-regression."""
+with known changes injected, and the exit code of --fail-on-regression (3)."""
 
 from __future__ import annotations
 
@@ -68,10 +68,10 @@ def test_a_throughput_drop_and_a_cost_rise_are_both_worse(injected: tuple[Path, 
     assert pasta in {r.key for r in result.regressions()} and cpu in {r.key for r in result.regressions()}
 
 
-def test_fail_on_regression_exits_1_and_identical_inputs_are_same(injected: tuple[Path, Path]) -> None:
+def test_fail_on_regression_exits_3_and_identical_inputs_are_same(injected: tuple[Path, Path]) -> None:
     a, b = injected
     failed = cli("compare", str(a), str(b), "--metrics", "all", "--fail-on-regression", "10")
-    assert failed.returncode == 1, failed.stderr
+    assert failed.returncode == 3, failed.stderr
     assert "significantly worse than A by more than 10%" in failed.stderr
     assert "throughput (Gbit/s, higher is better)" in failed.stdout
     assert "helper_cpu_s_per_gb (CPU s/GB, lower is better)" in failed.stdout
@@ -173,7 +173,7 @@ def test_a_recorded_latency_rise_is_worse(tmp_path: Path) -> None:
         if row.key in clear:
             assert row.verdict == "worse" and row.worse_by_pct == pytest.approx(20.0, abs=1e-6), row
     failed = cli("compare", str(a), str(b), "--fail-on-regression", "10")
-    assert failed.returncode == 1 and "p50 (us, lower is better)" in failed.stdout
+    assert failed.returncode == 3 and "p50 (us, lower is better)" in failed.stdout
     faster = write(tmp_path / "c.json", variant(data, run_id="faster", started_at="2026-11-29T00:00:00Z",
                                                 scale=lambda metric, method, value: value * 0.8))
     improved = cli("compare", str(a), str(faster), "--fail-on-regression", "10", "--format", "json")

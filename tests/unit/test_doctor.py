@@ -37,7 +37,7 @@ def test_no_answer_about_the_image_is_reported_not_taken_for_missing(monkeypatch
         raise CommandFailed(["podman", "image", "exists", "x"], 125, "Error: cannot set up namespace")
 
     monkeypatch.setattr(doctor, "image_present", broken)
-    code = doctor.main(argparse.Namespace(cleanup=False, json=True))
+    code = doctor.main(argparse.Namespace(cleanup=False, format="json"))
     report = json.loads(capsys.readouterr().out)
     assert code == 2 and report["ready"] is False and report["image"] is None
     assert any("cannot tell whether container image" in p and "cannot set up namespace" in p

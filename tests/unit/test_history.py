@@ -187,9 +187,9 @@ def test_two_stacks_are_two_points_and_a_third_run_adds_samples_not_a_point(
                                            stated={"passt": "custom-build"}, scale=lambda k, m, v: v * 0.8))
     c = write(tmp_path / "c.json", variant(data, run_id="c", started_at="2026-11-30T10:00:00Z",
                                            stated={"passt": "custom-build"}, scale=lambda k, m, v: v * 0.8))
-    recorded = cli("record", str(a), str(b), "--json")
+    recorded = cli("record", str(a), str(b), "--format", "json")
     assert recorded.returncode == 0, recorded.stderr
-    published = cli("publish", "--json")
+    published = cli("publish", "--format", "json")
     assert published.returncode == 0, published.stderr
     points = json.loads(published.stdout)["points"]
     assert len(points) == 2
@@ -199,7 +199,7 @@ def test_two_stacks_are_two_points_and_a_third_run_adds_samples_not_a_point(
     host_remote = [values[0] for _, values in graph]
     assert host_remote[1] == pytest.approx(host_remote[0] * 0.8)
     assert cli("record", str(c)).returncode == 0
-    published = cli("publish", "--json")
+    published = cli("publish", "--format", "json")
     points_after = json.loads(published.stdout)["points"]
     assert [p["commit"] for p in points_after] == [p["commit"] for p in points]
     assert points_after[1]["samples"] == 2 * points[1]["samples"]
