@@ -151,6 +151,12 @@ def test_the_github_report_of_a_run_that_fits_keeps_its_summaries(full: Path) ->
     assert [p.name for p in written.plots] == ["full-report-tcp-stream.png"]
 
 
+def _capture(path: str) -> dict:
+    """A captures entry as run --capture writes it."""
+    return {"kind": "pcap", "tool": "pasta --pcap", "workload": "tcp-stream", "placement": "remote",
+            "method": "pasta", "stack": "host", "path": path}
+
+
 def test_the_archive_holds_report_full_report_plots_document_and_captures(full: Path, tmp_path: Path) -> None:
     (tmp_path / "captures").mkdir()
     (tmp_path / "captures" / "pasta-1.pcap").write_bytes(b"\xd4\xc3\xb2\xa1" + bytes(range(256)) * 40)
@@ -158,10 +164,9 @@ def test_the_archive_holds_report_full_report_plots_document_and_captures(full: 
     (tmp_path / "captures" / "link.pcap").symlink_to(tmp_path / "secret")
     (tmp_path / "captures" / "fifo").mkdir()
     data = json.loads(full.read_text())
-    data["captures"] = [{"path": "captures/pasta-1.pcap", "cell": "tcp-stream/remote/pasta"},
-                        {"path": "captures/gone.pcap"}, {"path": "captures/link.pcap"},
-                        {"path": "../outside.pcap"}, {"path": "/etc/hostname"}, {"path": "captures/fifo"},
-                        {"path": "captures/pasta-1.pcap"}]
+    data["captures"] = [_capture(p) for p in ("captures/pasta-1.pcap", "captures/gone.pcap", "captures/link.pcap",
+                                              "../outside.pcap", "/etc/hostname", "captures/fifo",
+                                              "captures/pasta-1.pcap")]
     full.write_text(json.dumps(data))
     written = write(full, target="github")
     members = _members(written.archive)
@@ -295,10 +300,10 @@ def test_report_for_bad_input_is_one_line_and_exit_2(args: list[str], expected: 
     assert not list(full.parent.glob("*report*"))
 
 
-def test_a_captures_entry_without_a_path_is_refused_when_loading(full: Path) -> None:
+def test_a_captures_entry_without_its_cell_is_refused_when_loading(full: Path) -> None:
     data = json.loads(full.read_text())
-    data["captures"] = [{"cell": "x"}]
-    with pytest.raises(results.UsageError, match="captures/0.*'path' is a required property"):
+    data["captures"] = [{"path": "x.pcap"}]
+    with pytest.raises(results.UsageError, match="captures/0.*'kind' is a required property"):
         results.validate(data)
 
 
