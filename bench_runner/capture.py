@@ -30,10 +30,14 @@ from .workloads import DRIVERS, TrialSettings
 KINDS = ("pcap", "perf")
 #: A capture trial: long enough to see the steady state, short enough to keep files small.
 SETTINGS = TrialSettings(duration_s=1, omit_s=0)
-#: Bytes a pcap file may keep (cut at a record boundary); tcpdump also keeps only headers.
-SIZE_LIMIT = 32 * 1024 * 1024
-TCPDUMP_SNAPLEN = 192
-TCPDUMP_PACKETS = 200_000
+#: Every packet is kept to its first SNAPLEN bytes (the headers: pasta writes whole frames
+#: of up to 64 KiB, cut afterwards as tcpdump -s cuts them), and a file to SIZE_LIMIT bytes
+#: at a packet boundary, so a run's captures fit an issue tracker's attachment. Of pasta's
+#: own file, at most RAW_LIMIT bytes are taken from the user's side.
+SNAPLEN = 192
+SIZE_LIMIT = 4 * 1024 * 1024
+RAW_LIMIT = 64 * 1024 * 1024
+TCPDUMP_PACKETS = 50_000
 PERF_FREQUENCY = 997
 PERF_REPORT_LINES = 30
 CALL_TIMEOUT = 120.0
@@ -126,7 +130,7 @@ class HelperPcap(TrialCapture):
         if size.returncode != 0:
             raise MeasurementError(f"the helper wrote no capture to {self.path}: {size.stderr.strip()[-200:]}")
         try:
-            procs.run_to_file(self._as_user(["head", "-c", str(SIZE_LIMIT), "--", self.path]), self.destination,
+            procs.run_to_file(self._as_user(["head", "-c", str(RAW_LIMIT), "--", self.path]), self.destination,
                               timeout=CALL_TIMEOUT)
         finally:
             procs.run(self._as_user(["rm", "-f", "--", self.path]), timeout=CALL_TIMEOUT, check=False)
@@ -144,7 +148,7 @@ class TcpdumpPcap(TrialCapture):
 
     @contextlib.contextmanager
     def during(self, carrier_pid: int | None) -> Iterator[None]:
-        argv = self.session.lab.in_server(["tcpdump", "-i", "any", "-n", "-U", "-s", str(TCPDUMP_SNAPLEN),
+        argv = self.session.lab.in_server(["tcpdump", "-i", "any", "-n", "-U", "-s", str(SNAPLEN),
                                            "-c", str(TCPDUMP_PACKETS), "-Z", "root", "-w", str(self.destination)])
         dump = procs.Spawned(argv)
         entry = self.session.state.add_process(dump.ref, "tcpdump")
@@ -163,27 +167,29 @@ class TcpdumpPcap(TrialCapture):
     def finish(self) -> None:
         if not self.destination.exists():
             raise MeasurementError("tcpdump wrote no file")
-        size = self.destination.stat().st_size
-        if size > SIZE_LIMIT:
-            self.destination.write_bytes(pcap.cut(self.destination.read_bytes(), SIZE_LIMIT))
-        settle_pcap(self.record, self.destination, size)
+        settle_pcap(self.record, self.destination, self.destination.stat().st_size)
 
 
 def settle_pcap(record: Capture, path: Path, original: int) -> None:
-    """Cut a file at its last whole record and note what it holds."""
+    """Keep each packet's headers (SNAPLEN) and the file to SIZE_LIMIT at a packet boundary,
+    and note what it holds. ``original``: the capture's size as its writer left it."""
     data = path.read_bytes()
     try:
-        summary = pcap.summarize(data)
+        pcap.summarize(data)
+        kept = pcap.cut(pcap.snap(data, SNAPLEN), SIZE_LIMIT)
+        summary = pcap.summarize(kept)
     except ParseError as exc:
         raise MeasurementError(f"the capture is not a pcap file: {exc}") from None
-    if summary.trailing_bytes:
-        data = pcap.cut(data, len(data))
-        path.write_bytes(data)
+    whole = pcap.summarize(pcap.snap(data, SNAPLEN))
+    if kept != data:
+        path.write_bytes(kept)
+    data = kept
     os.chmod(path, 0o644)
     record.bytes = len(data)
     record.packets = summary.packets
     record.original_bytes = original
-    record.truncated = original > len(data)
+    # Packets left out: by the size limit here, or beyond what was taken from the user's side.
+    record.truncated = summary.packets < whole.packets or original > RAW_LIMIT
     record.link_type = summary.link_type
     record.span_s = round(summary.span_s, 6)
 

@@ -319,19 +319,20 @@ class TrialRunner:
                                       lambda seen: bool(seen), deadline=settings.client_timeout)
             watcher.start()
             spec = capture.adjust(driver.container_client(lab.client_addr, port, settings))
-            server = provider.start(session, cell.method, spec)
-            try:
-                trial.observations["helper_argv"] = server.helper_argv
-                if cell not in self._links_seen:
-                    # The client measures already: look once per cell, to disturb it little.
-                    self._observe_links(session, cell, server.netns_pid, trial)
-                with capture.during(None):
+            # The client connects as soon as it starts: a capture starts before it.
+            with capture.during(None):
+                server = provider.start(session, cell.method, spec)
+                try:
+                    trial.observations["helper_argv"] = server.helper_argv
+                    if cell not in self._links_seen:
+                        # The client measures already: look once per cell, to disturb it little.
+                        self._observe_links(session, cell, server.netns_pid, trial)
                     exit_ = server.collect(timeout=settings.client_timeout)
-            finally:
-                seen = watcher.finish()
-                problems = server.stop()
-                if problems:
-                    trial.observations["teardown_problems"] = problems
+                finally:
+                    seen = watcher.finish()
+                    problems = server.stop()
+                    if problems:
+                        trial.observations["teardown_problems"] = problems
             remote.wait(timeout=15)
             remote_out, remote_err = remote.output()
             if not seen:

@@ -79,8 +79,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--capture", action="append", metavar="KINDS",
                         help="after the trials, one extra short trial per cell (not in the statistics) with "
                              "evidence for a bug report, files beside the results document: pcap (pasta's own "
-                             "--pcap where the method is pasta, tcpdump in the server host otherwise; cut to "
-                             "32 MiB) and/or perf (perf record -g of the process owning the published port, "
+                             "--pcap where the method is pasta, tcpdump in the server host otherwise; each "
+                             "packet's first 192 bytes, 4 MiB a file) and/or perf (perf record -g of the process owning the published port, "
                              "with perf report text in the report)")
     parser.add_argument("--tolerance", type=percentage, default=defaults.TOLERANCE * 100, metavar="PCT",
                         help="how close to host counts as native performance, in percent")

@@ -76,6 +76,19 @@ def summarize(data: bytes) -> PcapSummary:
                        first, last, len(data) - end)
 
 
+def snap(data: bytes, snaplen: int) -> bytes:
+    """Every packet cut to its first ``snaplen`` bytes (the headers), as ``tcpdump -s`` would
+    have kept it: the original length stays in each record, the header states the new
+    snap length, and a trailing partial record is dropped."""
+    order, _, old_snaplen, link = _header(data)
+    parts = [data[:16], struct.pack(order + "II", min(snaplen, old_snaplen) if old_snaplen else snaplen, link)]
+    for offset, end, seconds, fraction, captured, original in _records(data, order):
+        kept = min(captured, snaplen)
+        parts.append(struct.pack(order + "IIII", seconds, fraction, kept, original))
+        parts.append(data[offset + RECORD_HEADER:offset + RECORD_HEADER + kept])
+    return b"".join(parts)
+
+
 def cut(data: bytes, limit: int) -> bytes:
     """The file's header and as many whole records as fit in ``limit`` bytes (a trailing
     partial record is dropped too), so the result is always a valid pcap file."""

@@ -13,6 +13,7 @@ from bench_runner.errors import UsageError
 from bench_runner.matrix import Cell
 from bench_runner.methods import host, pasta, slirp4netns_rootlesskit
 from bench_runner.methods.base import BareArgs
+from bench_runner.parsers import pcap
 from bench_runner.serverspec import PCAP, ServerSpec, UnsupportedOption
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -64,10 +65,11 @@ def test_a_kept_file_is_described_and_a_partial_last_record_dropped(tmp_path: Pa
     data = (DATA / "pasta-pcap-tcp-stream.pcap").read_bytes()
     path.write_bytes(data[:-3])
     record = capture.Capture("pcap", "pasta --pcap", "tcp-stream", "remote", "pasta", "host")
-    capture.settle_pcap(record, path, original=10_000_000)
+    capture.settle_pcap(record, path, original=100_000_000)
     assert record.packets == 7 and record.truncated and record.link_type == "Ethernet"
+    assert pcap.summarize(path.read_bytes()).snaplen == capture.SNAPLEN
     assert record.bytes == path.stat().st_size < len(data)
-    assert record.to_json()["original_bytes"] == 10_000_000 and "report_text" not in record.to_json()
+    assert record.to_json()["original_bytes"] == 100_000_000 and "report_text" not in record.to_json()
 
 
 def test_a_file_that_is_not_pcap_is_a_measurement_error(tmp_path: Path) -> None:
@@ -97,3 +99,12 @@ def test_perf_report_is_cut_to_samples_header_and_top_entries() -> None:
     top = capture.report_top(text, lines=3)
     assert top.splitlines() == ["Samples: 720  of event 'cpu-clock:pppH'", "Overhead  Command     Shared Object      Symbol",
                                 "    41.53%  passt.avx2  [kernel.kallsyms]  [k] _copy_to_iter"]
+
+
+def test_a_whole_small_capture_is_not_marked_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "c.pcap"
+    data = (DATA / "pasta-pcap-tcp-stream.pcap").read_bytes()
+    path.write_bytes(data)
+    record = capture.Capture("pcap", "pasta --pcap", "tcp-stream", "remote", "pasta", "host")
+    capture.settle_pcap(record, path, original=len(data))
+    assert record.packets == 8 and not record.truncated

@@ -56,3 +56,23 @@ def test_big_endian_and_nanosecond_files_are_read() -> None:
 def test_not_a_pcap_file(data: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         pcap.summarize(data)
+
+
+def test_snap_keeps_headers_and_original_lengths() -> None:
+    snapped = pcap.snap(PASTA, 54)
+    before, after = pcap.summarize(PASTA), pcap.summarize(snapped)
+    assert (after.packets, after.snaplen, after.wire_bytes) == (before.packets, 54, before.wire_bytes)
+    assert after.captured_bytes == sum(min(n, 54) for n in _lengths(PASTA))
+    assert pcap.snap(snapped, 54) == snapped  # already short enough: unchanged
+    assert pcap.summarize(pcap.snap(PASTA[:-3], 54)).packets == 7
+
+
+def _lengths(data: bytes) -> list[int]:
+    import struct
+
+    lengths, offset = [], 24
+    while offset + 16 <= len(data):
+        captured = struct.unpack("<IIII", data[offset:offset + 16])[2]
+        lengths.append(captured)
+        offset += 16 + captured
+    return lengths
