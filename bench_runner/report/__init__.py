@@ -117,7 +117,8 @@ def render_for(content: ReportContent, target: str, report: Path, document: byte
     full_name = full_report_name(report) if target == "github" else None
     zip_path = archive_file(report)
     taken = {report.name, content.source.name, *(p.name for p in plots), *([full_name] if full_name else [])}
-    captures = archive.find_captures(json.loads(document), content.source.parent, taken)
+    captures = archive.find_captures(json.loads(document), content.source.parent, taken,
+                                     archive.CAPTURE_BUDGET.get(target))
     try:
         attached = Attached(zip_path.name, full_name, content.source.name, tuple(p.name for p in plots),
                             tuple(name for name, _ in captures.found), tuple(captures.missing))

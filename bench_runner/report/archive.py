@@ -75,10 +75,17 @@ def open_beneath(directory: Path, relative: str) -> BinaryIO:
     return os.fdopen(handle, "rb")
 
 
-def find_captures(data: dict[str, Any], directory: Path, taken: set[str]) -> Captures:
-    """Open every capture the document lists; ``taken``: archive names already in use."""
+#: Bytes of captures an archive takes, below each tracker's attachment limit (GitHub 25 MB,
+#: GitLab.com 100 MB) with room for the report, plots and results; the rest are named.
+CAPTURE_BUDGET = {"github": 20_000_000, "gitlab": 90_000_000}
+
+
+def find_captures(data: dict[str, Any], directory: Path, taken: set[str], budget: int | None = None) -> Captures:
+    """Open every capture the document lists, in its order, while their sizes stay within
+    ``budget`` bytes; ``taken``: archive names already in use."""
     captures = Captures()
     included: set[str] = set()
+    total = 0
     try:
         for relative in listed(data):
             name = "/".join(PurePosixPath(relative).parts)
@@ -88,10 +95,19 @@ def find_captures(data: dict[str, Any], directory: Path, taken: set[str]) -> Cap
                 captures.missing.append((relative, "its name is taken by a file of the report"))
                 continue
             try:
-                captures.found.append((name, open_beneath(directory, relative)))
-                included.add(name)
+                handle = open_beneath(directory, relative)
             except Refused as exc:
                 captures.missing.append((relative, str(exc)))
+                continue
+            size = os.fstat(handle.fileno()).st_size
+            if budget is not None and total + size > budget:
+                handle.close()
+                captures.missing.append((relative, f"left out: the archive's captures would pass {budget / 1e6:g} MB, "
+                                                   "under the tracker's attachment limit; attach it yourself"))
+                continue
+            total += size
+            captures.found.append((name, handle))
+            included.add(name)
     except BaseException:
         captures.close()
         raise

@@ -320,3 +320,18 @@ def test_zip_members_come_first_then_captures_streamed(tmp_path: Path) -> None:
         assert [(i.filename, i.date_time) for i in zipped.infolist()] == [("r.md", (2026, 11, 28, 1, 2, 2)),
                                                                           ("c.bin", (2026, 11, 28, 1, 2, 2))]
         assert zipped.read("c.bin") == b"c" * 10
+
+
+def test_captures_past_the_trackers_attachment_budget_are_named_not_packed(tmp_path: Path) -> None:
+    for name, size in (("a.pcap", 600), ("b.pcap", 600), ("c.pcap", 300)):
+        (tmp_path / name).write_bytes(b"x" * size)
+    listed = {"captures": [{"path": p} for p in ("a.pcap", "b.pcap", "c.pcap")]}
+    found = archive.find_captures(listed, tmp_path, set(), budget=1000)
+    try:
+        assert [name for name, _ in found.found] == ["a.pcap", "c.pcap"]
+        assert [(p, why.split(":")[0]) for p, why in found.missing] == [("b.pcap", "left out")]
+    finally:
+        found.close()
+    unlimited = archive.find_captures(listed, tmp_path, set())
+    assert len(unlimited.found) == 3
+    unlimited.close()
