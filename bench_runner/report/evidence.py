@@ -172,22 +172,29 @@ def _interfaces_text(seen: dict[str, Any]) -> str:
 
 
 def _container_links(document: RunDocument) -> list[Block]:
-    rows = []
+    """Per method, each set of interfaces seen, with how many trials in how many cells saw it
+    (the MTU and queue length are the method's, not the workload's: one row, not one a cell)."""
+    seen: dict[tuple[str, str], list[int]] = {}
+    cells_of: dict[tuple[str, str], set[str]] = {}
+    looked: dict[str, int] = Counter()
     for cell in document.cells:
-        seen = Counter(_interfaces_text(t.observations["container_links"]) for t in cell.trials
-                       if isinstance(t.observations.get("container_links"), dict))
-        looked = sum(seen.values())
-        for text, count in seen.most_common():
-            rows.append([stack_label(cell.method, cell.stack), f"{cell.workload} / {cell.placement}", text,
-                         f"{count} of {looked}"])
+        label = stack_label(cell.method, cell.stack)
+        for trial in cell.trials:
+            links = trial.observations.get("container_links")
+            if isinstance(links, dict):
+                key = (label, _interfaces_text(links))
+                seen.setdefault(key, [0])[0] += 1
+                cells_of.setdefault(key, set()).add(f"{cell.workload} / {cell.placement}")
+                looked[label] += 1
+    rows = [[label, text, f"{count[0]} of {looked[label]} trials, in {len(cells_of[(label, text)])} cell(s)"]
+            for (label, text), count in seen.items()]
     if not rows:
         return []
     return [Heading(3, "Inside the server's namespace"),
             para("The interfaces besides lo in the network namespace the server (for outbound workloads the "
                  "container's client) ran in, read with ", Code("ip -j link"), " from inside it; the host method and "
                  "socket activation serve from the server host's own namespace:"),
-            Details("MTU and transmit queue length per method and workload",
-                    (table(["method", "workload / placement", "interfaces", "trials"], rows),))]
+            table(["method", "interfaces", "seen in"], rows)]
 
 
 def _helper_process(trial_observations: dict[str, Any]) -> dict[str, Any] | None:
@@ -202,23 +209,27 @@ def _helper_process(trial_observations: dict[str, Any]) -> dict[str, Any] | None
 
 
 def _helper_lines(document: RunDocument) -> list[Block]:
+    """Each method's helper once (the first trial that had one): between workloads only the
+    ports and names differ."""
     rows = []
-    shown: set[tuple[str, str]] = set()
+    shown: set[str] = set()
     for cell in document.cells:
         label = stack_label(cell.method, cell.stack)
-        for trial in cell.trials if (label, cell.workload) not in shown else ():
+        for trial in cell.trials if label not in shown else ():
             process = _helper_process(trial.observations)
             if process is not None:
-                rows.append([label, cell.workload, _text(process.get("kind")),
+                rows.append([label, _text(process.get("kind")), f"{cell.workload} / {cell.placement}",
                              shlex.join(str(a) for a in process["argv"])])
-                shown.add((label, cell.workload))
-                break  # the first trial's: ports and names differ from trial to trial
+                shown.add(label)
+                break
     if not rows:
         return []
     return [Heading(3, "Helper command lines"),
             para("Each method's helper as the process table showed it (", Code("/proc/PID/cmdline"), " of the process "
-                 "that owned the published port, or the outbound connection), from the first trial of each workload:"),
-            Details("Command line of every helper", (table(["method", "workload", "process", "command line"], rows),))]
+                 "that owned the published port, or the outbound connection), from its first trial; other "
+                 "workloads differ in ports and names only. Every trial's is in the results document."),
+            Details("The helper command line of each method", (table(["method", "process", "from", "command line"],
+                                                                    rows),))]
 
 
 def evidence_blocks(document: RunDocument) -> list[Block]:

@@ -39,13 +39,16 @@ class Detail:
     packages: bool = True  # the distribution's and each stack's package tables
     other_metrics: bool = True  # each table's secondary metrics (retransmits, p99, ...)
     claim_evidence: bool = True  # the evidence behind each observed claim
+    capture_rows: bool = True  # a row per capture and perf's text; else a count per kind
     full_report: str = ""
 
-    def left_out(self) -> list[str]:
-        """What this level leaves out, in words, in the order it is given up."""
+    def left_out(self, captures: bool = True) -> list[str]:
+        """What this level leaves out, in words, in the order it is given up (the captures'
+        table only where the run has captures)."""
         parts = [("every trial's figures (each cell's trial counts and failures are here)", self.raw_trials),
                  ("the package tables", self.packages), ("the other metrics of each table", self.other_metrics),
-                 ("the evidence behind each observed claim", self.claim_evidence)]
+                 ("the evidence behind each observed claim", self.claim_evidence),
+                 ("the table of captures and the perf reports", self.capture_rows or not captures)]
         return [words for words, kept in parts if not kept]
 
 
@@ -53,9 +56,9 @@ class Detail:
 FULL = Detail()
 #: What a GitHub comment drops, step by step, until the report fits (see report.fit).
 SHORTER = (
-    Detail(raw_trials=False, packages=False),
-    Detail(raw_trials=False, packages=False, other_metrics=False),
-    Detail(raw_trials=False, packages=False, other_metrics=False, claim_evidence=False),
+    Detail(raw_trials=False, packages=False, capture_rows=False),
+    Detail(raw_trials=False, packages=False, capture_rows=False, other_metrics=False),
+    Detail(raw_trials=False, packages=False, capture_rows=False, other_metrics=False, claim_evidence=False),
 )
 
 
@@ -492,12 +495,31 @@ def _capture_trial(trial: dict[str, Any]) -> str:
     return trial.get("status", "-") + (f" ({figures})" if figures else "")
 
 
-def _captures(content: ReportContent) -> list[Block]:
+def _captures_counted(captures: list[dict[str, Any]]) -> list[Block]:
+    """The captures in a few lines: how many of each kind were kept, and the ones that failed."""
+    lines: list[tuple[Inline, ...]] = []
+    for kind in dict.fromkeys(c["kind"] for c in captures):
+        of_kind = [c for c in captures if c["kind"] == kind]
+        kept = [c for c in of_kind if c.get("path")]
+        lines.append((f"{kind}: {len(kept)} of {len(of_kind)} kept, {_size(sum(c.get('bytes') or 0 for c in kept))} "
+                      f"in all",))
+        lines += [(f"not kept: {stack_label(c['method'], c['stack'])}, {c['workload']} / {c['placement']}: "
+                   f"{c.get('error') or (c.get('trial') or {}).get('error') or 'no reason recorded'}",)
+                  for c in of_kind if not c.get("path")]
+    return [Heading(2, "Captures"),
+            para("One extra 1 s trial per cell and kind, after the measured ones and not in the statistics; the files "
+                 "are beside the results document, and the archive holds those that fit (see the top):"),
+            Bullets(tuple(lines))]
+
+
+def _captures(content: ReportContent, detail: Detail = FULL) -> list[Block]:
     """The packet captures and CPU profiles taken after the trials (run --capture), with
     where each file is and what it holds; perf's top symbols inline."""
     captures = content.document.captures
     if not captures:
         return []
+    if not detail.capture_rows:
+        return _captures_counted(captures)
     rows = []
     for c in captures:
         trial = c.get("trial") or {}
@@ -542,14 +564,29 @@ def _attached(attached: Attached, detail: Detail) -> list[Block]:
     if attached.plots:
         held += [f" and {len(attached.plots)} plot(s) as PNG files: drag them into the comment to show them inline"]
     blocks: list[Block] = [para(*held, ".")]
-    left_out = detail.left_out()
+    left_out = detail.left_out(captures=bool(attached.captures or attached.missing))
     if left_out and attached.full_report:
         blocks.append(para("To fit GitHub's comment limit, this report leaves out " + "; ".join(left_out) + ". ",
                            Code(attached.full_report), " has everything."))
     if attached.missing:
         blocks.append(para("Listed by the document but not in the archive:"))
-        blocks.append(Bullets(tuple((Code(path), f": {why}") for path, why in attached.missing)))
+        blocks.append(Bullets(_missing_lines(attached.missing)))
     return blocks
+
+
+def _missing_lines(missing: tuple[tuple[str, str], ...], each: int = 3) -> tuple[tuple[Inline, ...], ...]:
+    """One line per file, unless many share a reason (the captures past the attachment
+    budget): then one line that counts them, so the list does not eat the comment."""
+    by_reason: dict[str, list[str]] = {}
+    for path, why in missing:
+        by_reason.setdefault(why, []).append(path)
+    lines: list[tuple[Inline, ...]] = []
+    for why, paths in by_reason.items():
+        if len(paths) <= each:
+            lines += [(Code(path), f": {why}") for path in paths]
+        else:
+            lines.append((f"{len(paths)} files, ", Code(paths[0]), " to ", Code(paths[-1]), f": {why}"))
+    return tuple(lines)
 
 
 def layout(content: ReportContent, plots: list[PlotRef], detail: Detail = FULL,
@@ -560,6 +597,6 @@ def layout(content: ReportContent, plots: list[PlotRef], detail: Detail = FULL,
     return [Paragraph(about(content)), Heading(1, _title(content)),
             *(_attached(attached, detail) if attached else []), *_overview(content), *_stack(content, detail),
             *_evidence(content), *_results(content, plots, detail), *_verdicts(content), *_claims(content, detail),
-            *_warnings(content), *_captures(content),
+            *_warnings(content), *_captures(content, detail),
             para(f"Generated by podman-netbench {content.document.tool.get('version', '?')} from ",
                  Code(content.source.name), " alone.")]

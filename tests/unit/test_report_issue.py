@@ -335,3 +335,25 @@ def test_captures_past_the_trackers_attachment_budget_are_named_not_packed(tmp_p
     unlimited = archive.find_captures(listed, tmp_path, set())
     assert len(unlimited.found) == 3
     unlimited.close()
+
+
+def test_many_files_left_out_for_one_reason_take_one_line() -> None:
+    from bench_runner.report.layout import _missing_lines
+    from bench_runner.report.markdown import inline
+
+    missing = tuple((f"c/{n}.pcap", "left out: budget") for n in range(5)) + (("c/x.pcap", "missing"),)
+    lines = [inline(line) for line in _missing_lines(missing)]
+    assert lines == ["5 files, `c/0.pcap` to `c/4.pcap`: left out: budget", "`c/x.pcap`: missing"]
+
+
+def test_a_shortened_report_counts_the_captures_instead_of_listing_them() -> None:
+    from bench_runner.report import markdown
+    from bench_runner.report.layout import _captures_counted
+
+    captures = [{**_capture(f"c/{n}.pcap"), "bytes": 1 << 20} for n in range(40)]
+    captures.append({**_capture("unused"), "path": None, "error": "tcpdump wrote no file"})
+    del captures[-1]["path"]
+    text = markdown.render(_captures_counted(captures), {})
+    assert "- pcap: 40 of 41 kept, 40.0 MiB in all" in text
+    assert "- not kept: pasta, tcp-stream / remote: tcpdump wrote no file" in text
+    assert "c/7.pcap" not in text
