@@ -182,6 +182,9 @@ def validate(data: Any) -> None:
     if not isinstance(data, dict):
         raise UsageError("not a results document: the top level is not a JSON object")
     version = data.get("schema_version")
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise UsageError(f"results document has schema_version {version}, newer than this suite reads "
+                         f"({SCHEMA_VERSION}): update podman-netbench to read it")
     if version != SCHEMA_VERSION:
         raise UsageError(f"results document has schema_version {version!r}; this suite reads {SCHEMA_VERSION}")
     validator = jsonschema.Draft202012Validator(_schema())

@@ -119,3 +119,23 @@ def test_a_run_resumes_only_on_the_machine_stack_and_suite_it_started_with() -> 
     assert any("pasta_binary" in p for p in problems)
     assert any("net.core.rmem_max" in p for p in problems)
     assert any("another commit" in p for p in problems)
+
+
+def test_a_document_from_the_first_version_still_loads_and_one_from_a_newer_schema_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    from pathlib import Path
+
+    import pytest
+
+    from bench_runner import results
+    from bench_runner.errors import UsageError
+
+    first = Path(__file__).resolve().parents[1] / "data" / "results-bare-quick.json"  # recorded by the first commit
+    document = results.load(first)
+    assert document.cells and document.captures == [] and document.stacks == {}
+    newer = json.loads(first.read_text())
+    newer["schema_version"] = results.SCHEMA_VERSION + 1
+    path = tmp_path / "newer.json"
+    path.write_text(json.dumps(newer))
+    with pytest.raises(UsageError, match="newer than this suite reads .*update podman-netbench"):
+        results.load(path)
