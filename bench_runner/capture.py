@@ -25,6 +25,7 @@ from .matrix import METHODS, Cell
 from .parsers import ParseError, pcap
 from .providers import Session
 from .serverspec import PCAP, ServerSpec
+from .sweeps import base_of
 from .workloads import DRIVERS, TrialSettings
 
 KINDS = ("pcap", "perf")
@@ -287,7 +288,7 @@ def capture_all(runner: Any, cells: tuple[Cell, ...], kinds: tuple[str, ...], di
     for number, (cell, kind) in enumerate(jobs, 1):
         session = runner.session_of(cell)
         record, capture = capture_for(kind, session, cell, directory, number)
-        if kind == "perf" and DRIVERS[cell.workload].direction == "outbound":
+        if kind == "perf" and DRIVERS[base_of(cell.workload)].direction == "outbound":
             record.error = "perf profiles the process that owns a published port; an outbound workload has none"
             found.append(record.to_json())
             continue

@@ -8,9 +8,11 @@ connection anywhere else fails at once, and nothing can leave.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import asdict, dataclass
+from typing import Iterator
 
 from . import procs
 from .errors import MeasurementError, SetupError
@@ -199,3 +201,23 @@ def tag_of_namespace(name: str) -> str | None:
     valid = dash and role in ("srv", "cli") and len(tag) == 8 and all(c in "0123456789abcdef" for c in tag)
     return tag if valid else None
 
+
+
+@contextlib.contextmanager
+def delayed(lab: Lab, delay_ms: int) -> Iterator[str]:
+    """One-way delay on the lab link (netem on the client host's end: what the client sends
+    arrives ``delay_ms`` later), for a trial; removed afterwards. Yields the qdisc as tc
+    shows it, so the trial records what was in place, not what was asked."""
+    if delay_ms <= 0:
+        yield "none"
+        return
+    device = lab.client_if
+    procs.run(lab.in_client(["tc", "qdisc", "replace", "dev", device, "root", "netem", "delay", f"{delay_ms}ms"]),
+              timeout=15)
+    try:
+        shown = procs.run(lab.in_client(["tc", "qdisc", "show", "dev", device]), timeout=15).stdout.strip()
+        if "netem" not in shown or f"delay {delay_ms}" not in shown.replace(".0ms", "ms"):
+            raise MeasurementError(f"netem delay {delay_ms}ms did not take on {device}: {shown}")
+        yield shown
+    finally:
+        procs.run(lab.in_client(["tc", "qdisc", "del", "dev", device, "root"]), timeout=15, check=False)

@@ -6,7 +6,7 @@ a workload is driven in ``workloads``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterable, Mapping, TypeVar
 
 from .errors import UsageError
@@ -34,6 +34,9 @@ class Workload:
     no_inherited_socket: str = ""
     #: Does the container connect out (to a server on the client host)?
     outbound: bool = False
+    #: Does iperf3 drive it, so --streams (iperf3 -P) applies? If not, why.
+    parallel_streams: bool = False
+    no_parallel_streams: str = ""
 
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric, *self.extra_metrics)
@@ -56,6 +59,7 @@ UDP_STREAM_RATE = 1_000_000_000
 UDP_STREAM_BLKSIZE = 1400
 NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
                        "echo-stream measures throughput under socket activation")
+ONE_ECHO_CONNECTION = "the echo client runs one connection; --streams sets iperf3's parallel streams"
 
 WORKLOADS: dict[str, Workload] = _registry([
     Workload(
@@ -65,6 +69,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
     ),
     Workload(
         "tcp-stream-reverse",
@@ -73,6 +78,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
     ),
     Workload(
         "tcp-stream-parallel",
@@ -81,6 +87,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (RETRANSMITS, HELPER_CPU),
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
+        no_parallel_streams="tcp-stream-parallel runs its own 4 streams: sweep tcp-stream with --streams instead",
     ),
     Workload(
         "udp-stream",
@@ -90,12 +97,14 @@ WORKLOADS: dict[str, Workload] = _registry([
         protocol="udp",
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
     ),
     Workload(
         "tcp-rr",
         "echo service, TCP: round trips of 64-byte messages on one connection",
         P50,
         (P90, P99),
+        no_parallel_streams=ONE_ECHO_CONNECTION,
     ),
     Workload(
         "udp-rr",
@@ -103,18 +112,21 @@ WORKLOADS: dict[str, Workload] = _registry([
         P50,
         (P90, P99),
         protocol="udp",
+        no_parallel_streams=ONE_ECHO_CONNECTION,
     ),
     Workload(
         "tcp-crr",
         "echo service, TCP: connect, one 64-byte request and response, close",
         TRANSACTION,
         (P50, P90, P99),
+        no_parallel_streams=ONE_ECHO_CONNECTION,
     ),
     Workload(
         "echo-stream",
         "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
         THROUGHPUT,
         (HELPER_CPU,),
+        no_parallel_streams=ONE_ECHO_CONNECTION,
     ),
     Workload(
         "tcp-stream-outbound",
@@ -123,6 +135,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (RETRANSMITS,),
         placements=("remote",),
         outbound=True,
+        parallel_streams=True,
     ),
 ])
 
@@ -198,26 +211,45 @@ def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object]
     return tuple(sorted(set(chosen), key=order.index))
 
 
+def workload(workload_id: str) -> Workload:
+    """A workload by id: one of WORKLOADS, or a swept variant of one (``tcp-stream+mtu1500``)."""
+    from . import sweeps
+
+    if workload_id in WORKLOADS:
+        return WORKLOADS[workload_id]
+    base, values = sweeps.split(workload_id)
+    found = WORKLOADS[base]
+    at = ", ".join(f"{sweeps.SWEEPS[name].flag.lstrip('-')} {value}" for name, value in values.items())
+    return replace(found, id=workload_id, summary=f"{found.summary}; {at}")
+
+
 def applies(method: str, workload: Workload) -> bool:
     """Does the workload run under the method in at least one of its placements?"""
     return any(METHODS[method].why_not(workload, p) is None for p in workload.placements)
 
 
 def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str],
-          stacks: Iterable[str] = (HOST_STACK,)) -> Matrix:
-    """Every cell to measure, and every requested cell that does not apply (with why)."""
+          stacks: Iterable[str] = (HOST_STACK,), swept: Mapping[str, tuple[int, ...]] | None = None) -> Matrix:
+    """Every cell to measure, and every requested cell that does not apply (with why); with
+    ``swept`` values (sweeps.SWEEPS), every workload once per combination of them."""
+    from . import sweeps
+
     cells: list[Cell] = []
     skipped: list[tuple[Cell, str]] = []
     methods, placements = tuple(methods), tuple(placements)
+    combos = sweeps.combinations(swept or {})
     for stack in stacks:
-        for workload_id in workloads:
-            workload = WORKLOADS[workload_id]
-            for placement in placements:
-                for method in methods:
-                    cell = Cell(workload_id, placement, method, stack)
-                    reason = METHODS[method].why_not(workload, placement)
-                    if reason is None:
-                        cells.append(cell)
-                    else:
-                        skipped.append((cell, reason))
+        for base_id in workloads:
+            base = WORKLOADS[base_id]
+            for values in combos:
+                workload_id = sweeps.variant_id(base_id, values)
+                for placement in placements:
+                    for method in methods:
+                        cell = Cell(workload_id, placement, method, stack)
+                        reason = (METHODS[method].why_not(base, placement)
+                                  or sweeps.why_not(values, base, placement))
+                        if reason is None:
+                            cells.append(cell)
+                        else:
+                            skipped.append((cell, reason))
     return Matrix(tuple(cells), tuple(skipped))

@@ -10,6 +10,7 @@ from . import defaults, matrix, methods
 from .methods import userfile
 from .errors import UsageError
 from .stacks.spec import HOST, parse_stack_names
+from .sweeps import base_of
 from .verdicts import DOCUMENTED, parse_expectation
 from .workloads import TrialSettings
 
@@ -36,19 +37,23 @@ class RunRequest:
     named_methods: tuple[str, ...] = ()
     #: Evidence taken after the trials (--capture): "pcap", "perf".
     captures: tuple[str, ...] = ()
+    #: Swept values by sweep name (--container-mtu, --streams, --delay).
+    swept: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     def options(self) -> dict[str, Any]:
         """What the results document records, enough to resume or reproduce the run."""
         return {
             "methods": self.matrix.methods(), "methods_named": list(self.named_methods),
             "stacks": self.matrix.stacks(),
-            "workloads": sorted({c.workload for c in self.matrix.cells} | {c.workload for c, _ in self.matrix.not_applicable}),
+            "workloads": sorted({base_of(c.workload) for c in self.matrix.cells}
+                                | {base_of(c.workload) for c, _ in self.matrix.not_applicable}),
             "placements": sorted({c.placement for c in self.matrix.cells}),
             "provider": self.provider, "duration_s": self.settings.duration_s, "omit_s": self.settings.omit_s,
             "rounds": self.rounds, "warmup_rounds": self.warmup_rounds, "max_rounds": self.max_rounds,
             "precision": self.precision, "quick": self.quick, "mtu": self.mtu, "pasta": self.pasta,
             "expect": list(self.expectations), "tolerance": self.tolerance, "claims_probed": self.probe_claims,
             **({"captures": list(self.captures)} if self.captures else {}),
+            **({"sweeps": {k: list(v) for k, v in self.swept.items()}} if self.swept else {}),
             **({"method_definitions": defined} if (defined := userfile.definitions(methods.defined())) else {}),
         }
 
@@ -59,12 +64,13 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
         methods = matrix.parse_ids(options["methods"], matrix.METHODS, "method")
         workloads = matrix.parse_ids(options["workloads"], matrix.WORKLOADS, "workload")
         placements = matrix.parse_ids(options["placements"], matrix.PLACEMENTS, "placement")
+        swept = {str(k): tuple(int(x) for x in v) for k, v in (options.get("sweeps") or {}).items()}
         stacks = parse_stack_names(list(options.get("stacks") or [HOST]))
         expectations = tuple(options.get("expect") or [DOCUMENTED])
         for expectation in expectations:
             parse_expectation(expectation)
         return RunRequest(
-            matrix=matrix.build(methods, workloads, placements, stacks),
+            matrix=matrix.build(methods, workloads, placements, stacks, swept),
             settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
             warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
             max_rounds=int(options.get("max_rounds", options["rounds"])),
@@ -76,6 +82,7 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             facts=dict(facts),
             named_methods=tuple(options.get("methods_named") or ()),
             captures=tuple(options.get("captures") or ()),
+            swept=swept,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

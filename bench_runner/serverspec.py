@@ -21,6 +21,7 @@ WORKERS = "{workers}"
 HOST_LOOPBACK = "host-loopback"  # the container may reach the host's 127.0.0.1
 TCP_NS = "tcp-ns"  # "tcp-ns:PORT": the container's 127.0.0.1:PORT goes to the host's (pasta -T)
 BIND_DEVICE = "bind-device"  # "bind-device:DEV": the published port listens on DEV only
+CONTAINER_MTU = "container-mtu"  # "container-mtu:N": the MTU of the container's interface (a sweep)
 PCAP = "pcap"  # "pcap:PATH": the helper writes every frame it passes to PATH (pasta --pcap)
 
 

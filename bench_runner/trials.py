@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Mapping
 
 from . import lab as lab_mod
-from . import defaults, linkinfo, observe, procs, stats
+from . import defaults, linkinfo, observe, procs, stats, sweeps
 from .capture import TrialCapture
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
@@ -23,6 +23,7 @@ from .methods.base import INHERITED, SERVER
 from .parsers import ParseError
 from .providers import Provider, ServerExit, Session
 from .results import CellResult, RunDocument, Trial, save
+from .serverspec import CONTAINER_MTU, ServerSpec
 from .workloads import DRIVERS, ClientContext, TrialSettings
 from .workloads.base import OutboundDriver, WorkloadDriver
 
@@ -179,7 +180,9 @@ class TrialRunner:
                   capture: TrialCapture | None = None) -> Trial:
         """One trial; with ``capture`` (a capture trial, not in the statistics) the server spec
         and the client's measurement go through it."""
-        driver = DRIVERS[cell.workload]
+        base, swept = sweeps.split(cell.workload)
+        driver = DRIVERS[base]
+        settings = replace(settings, sweep=tuple(swept.items()))
         session = self.session_of(cell)
         provider = self.targets[cell.stack][1]
         capture = capture or TrialCapture()
@@ -190,10 +193,14 @@ class TrialRunner:
                       status="failed", observations={"port": port})
         clock = time.monotonic()
         try:
-            if driver.direction == "outbound":
-                self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
-            else:
-                self._inbound(session, provider, cell, driver, port, settings, trial, capture)
+            with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
+                if "delay" in swept:
+                    trial.observations["lab_link_qdisc"] = qdisc
+                if driver.direction == "outbound":
+                    self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
+                else:
+                    self._inbound(session, provider, cell, driver, port, settings, trial, capture)
+            self._check_swept(cell, settings, trial)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:
             trial.error = str(exc)
@@ -209,6 +216,29 @@ class TrialRunner:
         if name not in self._netns:
             self._netns[name] = lab_mod.netns_inode(name)
         return self._netns[name]
+
+    def _check_swept(self, cell: Cell, settings: TrialSettings, trial: Trial) -> None:
+        """A swept value counts only as observed: the container's MTU on its interface, the
+        streams iperf3 ran."""
+        mtu = settings.swept("mtu")
+        if mtu is not None:
+            method = METHODS[cell.method]
+            links = trial.observations.get("container_links") or {}
+            seen = [i.get("mtu") for i in links.get("interfaces") or []]
+            if not method.own_network or method.shares_host_network:
+                trial.observations["container_mtu"] = {
+                    "asked": mtu, "applies": False,
+                    "why": "the server uses the server host's own interfaces (lab link MTU --mtu)"}
+            elif "interfaces" not in links:
+                raise MeasurementError(f"the container's MTU could not be observed: {links.get('error', 'not read')}")
+            else:
+                trial.observations["container_mtu"] = {"asked": mtu, "seen": seen}
+                if mtu not in seen:
+                    raise MeasurementError(f"--container-mtu {mtu} asked, but the container's interfaces have MTU "
+                                           f"{', '.join(map(str, seen)) or 'none'}")
+        streams = settings.swept("streams")
+        if streams is not None and trial.observations.get("streams") != streams:
+            raise MeasurementError(f"--streams {streams} asked, but iperf3 ran {trial.observations.get('streams')}")
 
     def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
         """The MTU and transmit queue length of the interfaces in the network namespace the
@@ -233,7 +263,7 @@ class TrialRunner:
     def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
                  settings: TrialSettings, trial: Trial, capture: TrialCapture) -> None:
         """A server in the container, a client reaching it through the published port."""
-        spec = capture.adjust(driver.server(port))
+        spec = capture.adjust(with_sweep(driver.server(port), settings))
         ns_path = session.lab.server_ns_path
         expected = METHODS[cell.method].carrier(provider.id)
         trial.observations["listener_expected"] = expected
@@ -318,13 +348,13 @@ class TrialRunner:
             watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, lab.client_addr, port),
                                       lambda seen: bool(seen), deadline=settings.client_timeout)
             watcher.start()
-            spec = capture.adjust(driver.container_client(lab.client_addr, port, settings))
+            spec = capture.adjust(with_sweep(driver.container_client(lab.client_addr, port, settings), settings))
             # The client connects as soon as it starts: a capture starts before it.
             with capture.during(None):
                 server = provider.start(session, cell.method, spec)
                 try:
                     trial.observations["helper_argv"] = server.helper_argv
-                    if cell not in self._links_seen:
+                    if cell not in self._links_seen or settings.swept("mtu") is not None:
                         # The client measures already: look once per cell, to disturb it little.
                         self._observe_links(session, cell, server.netns_pid, trial)
                     exit_ = server.collect(timeout=settings.client_timeout)
@@ -352,18 +382,24 @@ class TrialRunner:
             session.state.discard(entry)
 
 
+def with_sweep(spec: ServerSpec, settings: TrialSettings) -> ServerSpec:
+    """The spec with the network options a sweep asks of the method (the container's MTU)."""
+    mtu = settings.swept("mtu")
+    return replace(spec, options=(*spec.options, f"{CONTAINER_MTU}:{mtu}")) if mtu is not None else spec
+
+
 def new_cell_results(matrix: Matrix) -> list[CellResult]:
-    from .matrix import WORKLOADS
+    from .matrix import workload as workload_of
     from .results import MetricInfo
 
     cells = []
     for cell in matrix.cells:
-        workload = WORKLOADS[cell.workload]
+        workload = workload_of(cell.workload)
         cells.append(CellResult(cell.workload, cell.placement, cell.method, workload.metric.id,
                                 workload.metric.unit, workload.metric.higher_is_better,
                                 [MetricInfo.of(m) for m in workload.extra_metrics], stack=cell.stack))
     for cell, reason in matrix.not_applicable:
-        workload = WORKLOADS[cell.workload]
+        workload = workload_of(cell.workload)
         cells.append(CellResult(cell.workload, cell.placement, cell.method, workload.metric.id,
                                 workload.metric.unit, workload.metric.higher_is_better,
                                 [MetricInfo.of(m) for m in workload.extra_metrics],

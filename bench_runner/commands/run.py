@@ -73,6 +73,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expect", action="append", metavar="ORDER",
                         help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' "
                              "(repeatable; default: the documented pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns)")
+    from ..sweeps import SWEEPS
+
+    sweep_help = {
+        "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
+               "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
+               "socket activation keep the lab link's (--mtu)",
+        "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
+        "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
+                 "placement only; needs a kernel with sch_netem",
+    }
+    for name, sweep in SWEEPS.items():
+        parser.add_argument(sweep.flag, metavar="LIST",
+                            help=f"sweep: comma-separated values, {sweep.low}-{sweep.high} {sweep.unit}, each a variant "
+                                 f"of every workload it applies to (ranked at the same value): {sweep_help[name]}")
     parser.add_argument("--skip-claims", action="store_true",
                         help="do not probe the document's claims (device binding, port floor, host loopback, "
                              "outbound) after the trials")
@@ -120,10 +134,22 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
         methods = matrix.parse_ids([BASELINE, *methods], METHODS, "method")
     else:
         methods = tuple(m for m in METHODS if any(matrix.applies(m, WORKLOADS[w]) for w in workloads))
-    built = matrix.build(methods, workloads, placements, stacks)
+    built = matrix.build(methods, workloads, placements, stacks, swept_values(args))
     if not built.cells:
         raise UsageError("nothing to measure: no selected method applies to the selected workloads")
     return built
+
+
+def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
+    """The sweeps asked for, validated (a bad value is one line and exit 2)."""
+    from ..sweeps import SWEEPS
+
+    found = {}
+    for name, sweep in SWEEPS.items():
+        values = sweep.parse(getattr(args, sweep.flag.lstrip("-").replace("-", "_"), None))
+        if values:
+            found[name] = values
+    return found
 
 
 def default_output(tag: str) -> Path:
@@ -162,7 +188,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
     return RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed, args.provider,
                       args.mtu, args.pasta, expectations, args.tolerance / 100, not args.skip_claims,
-                      bool(args.quick), facts, named, captures)
+                      bool(args.quick), facts, named, captures, swept_values(args))
 
 
 def main(args: argparse.Namespace) -> int:

@@ -81,6 +81,8 @@ class PodmanWay:
     programs: tuple[tuple[str, str], ...] = ()
     #: A network made for each container (``podman network create``) and removed with it.
     own_network: bool = False
+    #: Options of that ``podman network create`` from the spec (its MTU).
+    create_options: Callable[[ServerSpec], list[str]] | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ sees the bridge's address, not the client's. Needs Podman 5 and netavark (which 
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import NetworkMethod, PodmanWay
 
 
@@ -16,13 +16,20 @@ def podman_network(spec: ServerSpec, extra: tuple[str, ...], created: str | None
     return created
 
 
+def create_options(spec: ServerSpec) -> list[str]:
+    """netavark's bridge takes the MTU as a driver option."""
+    mtu = spec.option(CONTAINER_MTU)
+    return ["--opt", f"mtu={mtu}"] if mtu else []
+
+
 METHOD = NetworkMethod(
     id="bridge",
     summary="a rootless bridge network (podman network create), rootlessport forwards the published port",
     documented={},  # the guide does not cover it
     podman=PodmanWay(network=podman_network, carrier="rootlessport", since=(5, 0),
                      feature="rootless bridge network through pasta",
-                     programs=(("pasta", "passt"), ("nft", "nftables")), own_network=True),
+                     programs=(("pasta", "passt"), ("nft", "nftables")), own_network=True,
+                     create_options=create_options),
     bare=None,
     no_bare="the bare provider has no rootless bridge network (it is netavark's): run it in a stack with "
             "Podman 5 (--stacks host,trixie)",

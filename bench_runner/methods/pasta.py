@@ -3,7 +3,7 @@ ports; Podman 5's default rootless network."""
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
+from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
                    SOURCE_ADDRESS, Attach, BareArgs, BareWay, NetworkMethod, PodmanWay)
 
@@ -22,9 +22,14 @@ def podman_network(spec: ServerSpec, extra: tuple[str, ...], created: str | None
     device = spec.option(BIND_DEVICE)
     if device:
         args += ["-t", f"0.0.0.0%{device}/{spec.published_port}:{spec.port}"]
-    args += _pcap(spec)
+    args += _pcap(spec) + _mtu(spec)
     args += extra
     return "pasta" + (":" + ",".join(args) if args else "")
+
+
+def _mtu(spec: ServerSpec) -> list[str]:
+    mtu = spec.option(CONTAINER_MTU)
+    return ["--mtu", mtu] if mtu else []
 
 
 def _pcap(spec: ServerSpec) -> list[str]:
@@ -44,7 +49,7 @@ def bare_argv(a: BareArgs) -> list[str]:
     # Podman passes --no-map-gw unless asked for --map-gw; this pasta maps by default.
     gateway = [] if spec.option(HOST_LOOPBACK) is not None else ["--no-map-gw"]
     return [a.binary, "--config-net", "--quiet", *gateway, "-t", tcp, "-u", udp, "-T", tcp_ns, "-U", "none",
-            *_pcap(spec), *a.extra, "--netns", f"/proc/{a.netns_pid}/ns/net", "--userns", f"/proc/{a.netns_pid}/ns/user",
+            *_pcap(spec), *_mtu(spec), *a.extra, "--netns", f"/proc/{a.netns_pid}/ns/net", "--userns", f"/proc/{a.netns_pid}/ns/user",
             "--pid", a.pid_file]
 
 

@@ -5,18 +5,24 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import BareWay, NetworkMethod, PodmanWay
 
 #: Where slirp4netns puts the container (and forwards published ports to).
 GUEST_ADDR = "10.0.2.100"
 #: The host as the container sees it (slirp4netns's gateway, host loopback when allowed).
 GATEWAY = "10.0.2.2"
-#: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing.
-FLAGS = ("--configure", "--mtu=65520", "--enable-sandbox", "--enable-seccomp")
+#: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing and
+#: the MTU (``mtu``: 65520 unless a sweep asks for another).
+FLAGS = ("--configure", "--enable-sandbox", "--enable-seccomp")
+DEFAULT_MTU = "65520"
 NO_HOST_LOOPBACK = "--disable-host-loopback"
 UNSUPPORTED = {TCP_NS: "slirp4netns has no option to forward the container's loopback",
                BIND_DEVICE: "slirp4netns has no option to bind a published port to a device"}
+
+
+def mtu(spec: ServerSpec) -> str:
+    return spec.option(CONTAINER_MTU) or DEFAULT_MTU
 
 
 def loopback_flags(spec: ServerSpec) -> list[str]:
@@ -28,7 +34,8 @@ def podman_network(handler: str):  # type: ignore[no-untyped-def]
 
     def value(spec: ServerSpec, extra: tuple[str, ...], created: str | None) -> str:
         base = f"slirp4netns:port_handler={handler}"
-        return base + (",allow_host_loopback=true" if spec.option(HOST_LOOPBACK) is not None else "")
+        base += ",allow_host_loopback=true" if spec.option(HOST_LOOPBACK) is not None else ""
+        return base + (f",mtu={spec.option(CONTAINER_MTU)}" if spec.option(CONTAINER_MTU) else "")
 
     return value
 

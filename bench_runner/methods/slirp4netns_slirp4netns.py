@@ -14,7 +14,7 @@ def bare_argv(a: BareArgs) -> list[str]:
     """slirp4netns in the server host's network namespace but inside the namespace owner's
     user namespace, as Podman runs it (nsenter makes the second part true)."""
     return ["nsenter", f"--user=/proc/{a.netns_pid}/ns/user", "--preserve-credentials", "--",
-            a.binary, *slirp.FLAGS, *slirp.loopback_flags(a.spec), *a.extra, "--api-socket", a.api_socket,
+            a.binary, *slirp.FLAGS, f"--mtu={slirp.mtu(a.spec)}", *slirp.loopback_flags(a.spec), *a.extra, "--api-socket", a.api_socket,
             "--ready-fd", str(a.ready_fd), "--netns-type=path", f"/proc/{a.netns_pid}/ns/net", "tap0"]
 
 

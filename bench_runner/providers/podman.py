@@ -229,7 +229,8 @@ class PodmanProvider(Provider):
         helper_argv = [["podman", *args]]
         try:
             if network_name is not None:
-                create = ["network", "create", network_name]
+                create = ["network", "create", *(way.create_options(spec) if way.create_options else []),
+                          network_name]
                 procs.run(podman(create), timeout=PODMAN_TIMEOUT)
                 helper_argv.insert(0, ["podman", *create])
             procs.run(podman(args), timeout=PODMAN_TIMEOUT)

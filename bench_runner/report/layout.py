@@ -101,6 +101,8 @@ OPTION_LABELS: dict[str, tuple[str, Any]] = {
     "stacks": ("stacks measured", lambda v: ", ".join(v)),
     "methods_named": ("methods named on the command line", lambda v: ", ".join(v) or "none (all that apply)"),
     "captures": ("evidence captured after the trials (--capture)", lambda v: ", ".join(v)),
+    "sweeps": ("swept values (each a workload variant)",
+               lambda v: "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in v.items())),
     "method_definitions": ("user-defined methods (--method-file)",
                            lambda v: "; ".join(f"{k} = {json.dumps(d, sort_keys=True)}" for k, d in v.items())),
 }

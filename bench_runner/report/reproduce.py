@@ -14,13 +14,14 @@ from typing import Any
 from .. import defaults
 from ..matrix import HOST_STACK, PLACEMENTS
 from ..results import RunDocument
+from ..sweeps import SWEEPS
 from ..verdicts import DOCUMENTED
 
 SCRIPT = "./scripts/run-benchmarks.sh"
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
-                     "tolerance", "claims_probed", "stacks", "methods_named", "captures"})
+                     "tolerance", "claims_probed", "stacks", "methods_named", "captures", "sweeps"})
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,9 @@ def command(document: RunDocument) -> Reproduction:
         argv.extend(["--tolerance", _percent(options["tolerance"])])
     if options.get("claims_probed") is False:
         argv.append("--skip-claims")
+    for name, values in (options.get("sweeps") or {}).items():
+        if name in SWEEPS:
+            argv.extend([SWEEPS[name].flag, ",".join(str(v) for v in values)])
     if options.get("captures"):
         argv.extend(["--capture", ",".join(options["captures"])])
     not_carried = tuple(sorted(k for k in options if k not in CARRIED))

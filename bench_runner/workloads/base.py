@@ -20,6 +20,11 @@ from ..providers.base import ServerExit, ServerSpec, Session
 class TrialSettings:
     duration_s: int = 3
     omit_s: int = 1
+    #: The swept values of the trial's workload variant (sweeps.SWEEPS), by name.
+    sweep: tuple[tuple[str, int], ...] = ()
+
+    def swept(self, name: str) -> int | None:
+        return dict(self.sweep).get(name)
 
     @property
     def client_timeout(self) -> float:

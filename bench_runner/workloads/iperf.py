@@ -6,12 +6,18 @@ from __future__ import annotations
 from ..matrix import WORKLOADS
 from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
-from .base import ClientContext, Measurement, WorkloadDriver
+from .base import ClientContext, Measurement, TrialSettings, WorkloadDriver
 
 
 def iperf3_server(port: int) -> tuple[str, ...]:
     """-1: serve one test and exit, so every trial has a fresh server; JSON for the peer."""
     return ("iperf3", "-s", "-1", "--json", "-p", str(port))
+
+
+def streams_flags(settings: TrialSettings, flag: str = "--streams") -> list[str]:
+    """iperf3 -P where --streams sweeps it (the worker's --streams, or iperf3's own -P)."""
+    streams = settings.swept("streams")
+    return [flag, str(streams)] if streams else []
 
 
 class TcpStream(WorkloadDriver):
@@ -23,7 +29,7 @@ class TcpStream(WorkloadDriver):
 
     def run_client(self, ctx: ClientContext) -> str:
         args = ["--host", ctx.target, "--port", str(ctx.host_port), "--duration", str(ctx.settings.duration_s),
-                "--omit", str(ctx.settings.omit_s), *self.client_flags]
+                "--omit", str(ctx.settings.omit_s), *self.client_flags, *streams_flags(ctx.settings)]
         return ctx.run_worker("iperf_client.py", args, iperf3.parse_client, "iperf3")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -34,6 +40,7 @@ class TcpStream(WorkloadDriver):
             samples["retransmits"] = float(client.retransmits)
         return Measurement(
             samples=samples,
-            observations={"peer_address": peer.peer_address, "client_address": client.local_host},
+            observations={"peer_address": peer.peer_address, "client_address": client.local_host,
+                          "streams": client.num_streams},
             bytes_moved=client.interval_bytes,
         )

@@ -7,7 +7,7 @@ from ..matrix import WORKLOADS
 from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
-from .iperf import iperf3_server
+from .iperf import iperf3_server, streams_flags
 
 
 class TcpStreamOutbound(OutboundDriver):
@@ -20,7 +20,7 @@ class TcpStreamOutbound(OutboundDriver):
         # The server host's own iperf3 client (the container sees its /usr: this machine's, or a
         # booted stack's), with the JSON the binding's inbound clients give.
         argv = ("iperf3", "--client", target, "--port", str(port), "--time", str(settings.duration_s),
-                "--omit", str(settings.omit_s), "--json")
+                "--omit", str(settings.omit_s), "--json", *streams_flags(settings, "-P"))
         return ServerSpec(argv, 0, (), publish=False, wait_listening=False)
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -29,5 +29,6 @@ class TcpStreamOutbound(OutboundDriver):
         return Measurement(
             samples={"throughput": client.received_bps / 1e9, **(
                 {"retransmits": float(client.retransmits)} if client.retransmits is not None else {})},
-            observations={"remote_saw": remote.peer_address, "container_address": client.local_host},
+            observations={"remote_saw": remote.peer_address, "container_address": client.local_host,
+                          "streams": client.num_streams},
         )

@@ -1,0 +1,124 @@
+"""Sweeps: conditions real bugs depend on (the container's MTU, parallel streams, added
+delay), each a list of values that becomes part of the workload's id, so every other part
+of the suite (interleaving, ranking, verdicts, compare, history) treats each value as a
+workload of its own: ``tcp-stream+mtu1500+delay20ms``. Methods are ranked against each other
+at the same values; the report plots a metric against a swept value.
+
+A sweep applies to some workloads and placements only (``why_not``); where it does not,
+the cell is not applicable with the reason, like any other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from .errors import UsageError
+
+if TYPE_CHECKING:
+    from .matrix import Workload
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str  # key in a variant's parameters
+    flag: str  # the run option
+    unit: str
+    label: str  # axis label of a plot
+    low: int
+    high: int
+    bounds_why: str
+    #: ``+SUFFIX`` in a workload id, from the value; and back.
+    suffix: Callable[[int], str]
+    pattern: str
+    #: Why a (base) workload in a placement cannot take the sweep, or None.
+    why_not: Callable[["Workload", str], str | None]
+    #: A value that means "as without the sweep" (no suffix), if any.
+    neutral: int | None = None
+
+    def parse(self, text: str | None) -> tuple[int, ...]:
+        """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
+        if text is None:
+            return ()
+        values: list[int] = []
+        for item in (part.strip() for part in text.split(",")):
+            try:
+                value = int(item)
+            except ValueError:
+                raise UsageError(f"{self.flag} {item!r}: not a whole number") from None
+            if not self.low <= value <= self.high:
+                raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
+                                 f"{self.unit} ({self.bounds_why})")
+            if value not in values:
+                values.append(value)
+        if not values:
+            raise UsageError(f"{self.flag}: no value given")
+        return tuple(values)
+
+
+def _mtu_why_not(workload: "Workload", placement: str) -> str | None:
+    return None
+
+
+def _streams_why_not(workload: "Workload", placement: str) -> str | None:
+    if not workload.parallel_streams:
+        return workload.no_parallel_streams or f"{workload.id} has no parallel streams to set"
+    return None
+
+
+def _delay_why_not(workload: "Workload", placement: str) -> str | None:
+    if placement != "remote":
+        return "the delay is added on the lab link; a loopback client does not cross it"
+    return None
+
+
+SWEEPS: dict[str, Sweep] = {s.name: s for s in (
+    Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
+          "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
+          lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
+    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P)", 1, 128,
+          "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
+    Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
+          "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
+)}
+
+
+def variant_id(base: str, values: Mapping[str, int]) -> str:
+    """The workload id of ``base`` at ``values`` (in SWEEPS order)."""
+    return base + "".join(f"+{sweep.suffix(values[name])}" for name, sweep in SWEEPS.items() if name in values)
+
+
+def split(workload_id: str) -> tuple[str, dict[str, int]]:
+    """``tcp-stream+mtu1500+P8`` -> ("tcp-stream", {"mtu": 1500, "streams": 8})."""
+    base, *suffixes = workload_id.split("+")
+    values: dict[str, int] = {}
+    for suffix in suffixes:
+        for name, sweep in SWEEPS.items():
+            found = re.fullmatch(sweep.pattern, suffix)
+            if found:
+                values[name] = int(found.group(1))
+                break
+        else:
+            raise KeyError(workload_id)
+    return base, values
+
+
+def base_of(workload_id: str) -> str:
+    return workload_id.split("+", 1)[0]
+
+
+def combinations(chosen: Mapping[str, tuple[int, ...]]) -> list[dict[str, int]]:
+    """Every combination of the swept values ([{}] when nothing is swept)."""
+    found: list[dict[str, int]] = [{}]
+    for name, values in chosen.items():
+        found = [{**combo, name: value} for combo in found for value in values]
+    return found
+
+
+def why_not(values: Mapping[str, int], workload: "Workload", placement: str) -> str | None:
+    for name, value in values.items():
+        reason = SWEEPS[name].why_not(workload, placement)
+        if reason is not None:
+            return f"{SWEEPS[name].flag} {value}: {reason}"
+    return None
