@@ -319,13 +319,8 @@ class TrialRunner:
             measurement = driver.measure(client_output, exit_)
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
-            if cpu is not None and expected not in (SERVER, INHERITED):
-                trial.observations["helper_cpu_s"] = round(cpu, 4)
-                if not cpu_read_at_end:
-                    # the helper ended with its container: its last reading, at most 0.1 s before
-                    trial.observations["helper_cpu_read"] = "last sample before the helper exited"
-                if measurement.bytes_moved:
-                    trial.samples["helper_cpu_s_per_gb"] = cpu / (measurement.bytes_moved / 1e9)
+            if expected not in (SERVER, INHERITED):
+                record_helper_cpu(trial, cpu, cpu_read_at_end, measurement.bytes_moved)
         finally:
             problems = server.stop()
             if problems:
@@ -345,8 +340,9 @@ class TrialRunner:
                              timeout=20, what=f"the remote server on port {port}")
             if not remote.ref.alive():
                 raise MeasurementError(f"the remote server exited: {remote.output()[1].strip()[-200:]}")
+            helper_cpu = CpuFromSighting(expected)
             watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, lab.client_addr, port),
-                                      lambda seen: bool(seen), deadline=settings.client_timeout)
+                                      helper_cpu, deadline=settings.client_timeout)
             watcher.start()
             spec = capture.adjust(with_sweep(driver.container_client(lab.client_addr, port, settings), settings))
             # The client connects as soon as it starts: a capture starts before it.
@@ -360,6 +356,7 @@ class TrialRunner:
                     exit_ = server.collect(timeout=settings.client_timeout)
                 finally:
                     seen = watcher.finish()
+                    cpu, cpu_read_at_end = helper_cpu.finish()
                     problems = server.stop()
                     if problems:
                         trial.observations["teardown_problems"] = problems
@@ -376,6 +373,9 @@ class TrialRunner:
             measurement = driver.measure(exit_.stdout, ServerExit(remote.poll(), remote_out, remote_err))
             trial.samples.update(measurement.samples)
             trial.observations.update(measurement.observations)
+            if cpu is not None:
+                trial.observations["helper_cpu_from"] = CpuFromSighting.FROM
+            record_helper_cpu(trial, cpu, cpu_read_at_end, measurement.bytes_moved)
         finally:
             remote.stop(grace=1.0)
             remote.close()
@@ -386,6 +386,41 @@ def with_sweep(spec: ServerSpec, settings: TrialSettings) -> ServerSpec:
     """The spec with the network options a sweep asks of the method (the container's MTU)."""
     mtu = settings.swept("mtu")
     return replace(spec, options=(*spec.options, f"{CONTAINER_MTU}:{mtu}")) if mtu is not None else spec
+
+
+class CpuFromSighting:
+    """The ``enough`` of an outbound trial's connection watcher that also reads the helper's CPU.
+    The client connects as soon as its container starts, so the helper is named only by its end
+    of the connection: its CPU is read from that first sighting on (a helper only: no CPU is
+    counted for the server itself, as inbound)."""
+
+    FROM = "the first sighting of the helper's end of the connection"
+
+    def __init__(self, carrier: str | None) -> None:
+        self.carrier = carrier if carrier not in (None, SERVER, INHERITED) else None
+        self.watch: procs.CpuWatch | None = None
+
+    def __call__(self, seen: list[observe.ProcessInfo]) -> bool:
+        helper = next((i for i in seen if i.kind == self.carrier), None)
+        if helper is not None and self.watch is None:
+            self.watch = procs.CpuWatch(helper.pid)
+        return bool(seen)
+
+    def finish(self) -> tuple[float | None, bool]:
+        """(CPU seconds since the sighting, whether read at the end); (None, False) if no helper was seen."""
+        return self.watch.finish() if self.watch is not None else (None, False)
+
+
+def record_helper_cpu(trial: Trial, cpu: float | None, read_at_end: bool, bytes_moved: int | None) -> None:
+    """The helper's CPU seconds over the client run, and per GB moved when the bytes are known."""
+    if cpu is None:
+        return
+    trial.observations["helper_cpu_s"] = round(cpu, 4)
+    if not read_at_end:
+        # the helper ended with its container: its last reading, at most 0.1 s before
+        trial.observations["helper_cpu_read"] = "last sample before the helper exited"
+    if bytes_moved:
+        trial.samples["helper_cpu_s_per_gb"] = cpu / (bytes_moved / 1e9)
 
 
 def new_cell_results(matrix: Matrix) -> list[CellResult]:

@@ -6,11 +6,11 @@ from .base import ClientContext, Measurement, TrialSettings, WorkloadDriver
 from .echo import EchoStream, TcpCrr, TcpRr, UdpRr
 from .iperf import TcpStream
 from .iperf_variants import TcpStreamParallel, TcpStreamReverse, UdpStream
-from .outbound import TcpStreamOutbound
+from .outbound import TcpStreamOutbound, TcpStreamOutboundReverse
 
 DRIVERS: dict[str, WorkloadDriver] = {driver.spec.id: driver for driver in (
     TcpStream(), TcpStreamReverse(), TcpStreamParallel(), UdpStream(),
-    TcpRr(), UdpRr(), TcpCrr(), EchoStream(), TcpStreamOutbound(),
+    TcpRr(), UdpRr(), TcpCrr(), EchoStream(), TcpStreamOutbound(), TcpStreamOutboundReverse(),
 )}
 
 __all__ = ["ClientContext", "DRIVERS", "Measurement", "TrialSettings", "WorkloadDriver"]

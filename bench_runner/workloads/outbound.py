@@ -1,10 +1,13 @@
-"""``tcp-stream-outbound``: the container connects out to an iperf3 server on the client host,
-the lab's stand-in for "the internet", through the method's outbound path."""
+"""The outbound workloads: the container connects out to an iperf3 server on the client host,
+the lab's stand-in for "the internet", through the method's outbound path.
+``tcp-stream-outbound`` uploads (the container sends); ``tcp-stream-outbound-reverse``
+downloads (iperf3 -R: the remote server sends, the container receives), the direction most
+complaints about rootless networking are about."""
 
 from __future__ import annotations
 
 from ..matrix import WORKLOADS
-from ..parsers import iperf3
+from ..parsers import ParseError, iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
 from .iperf import iperf3_server, streams_flags
@@ -12,6 +15,7 @@ from .iperf import iperf3_server, streams_flags
 
 class TcpStreamOutbound(OutboundDriver):
     spec = WORKLOADS["tcp-stream-outbound"]
+    client_flags: tuple[str, ...] = ()
 
     def remote_server(self, port: int) -> list[str]:
         return list(iperf3_server(port))
@@ -20,10 +24,12 @@ class TcpStreamOutbound(OutboundDriver):
         # The server host's own iperf3 client (the container sees its /usr: this machine's, or a
         # booted stack's), with the JSON the binding's inbound clients give.
         argv = ("iperf3", "--client", target, "--port", str(port), "--time", str(settings.duration_s),
-                "--omit", str(settings.omit_s), "--json", *streams_flags(settings, "-P"))
+                "--omit", str(settings.omit_s), *self.client_flags, "--json", *streams_flags(settings, "-P"))
         return ServerSpec(argv, 0, (), publish=False, wait_listening=False)
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        # The client's summary has the receiver's rate either way, and the sender's retransmits
+        # (with -R the remote server's, which iperf3 hands the client at the end).
         client = iperf3.parse_client(client_output)
         remote = iperf3.parse_server(server.stdout)
         return Measurement(
@@ -31,4 +37,17 @@ class TcpStreamOutbound(OutboundDriver):
                 {"retransmits": float(client.retransmits)} if client.retransmits is not None else {})},
             observations={"remote_saw": remote.peer_address, "container_address": client.local_host,
                           "streams": client.num_streams},
+            bytes_moved=client.interval_bytes,
         )
+
+
+class TcpStreamOutboundReverse(TcpStreamOutbound):
+    """A download into the container: the helper carries the data in, the acknowledgements out."""
+
+    spec = WORKLOADS["tcp-stream-outbound-reverse"]
+    client_flags = ("--reverse",)
+
+    def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        if not iperf3.parse_client(client_output).reverse:
+            raise ParseError(f"iperf3 ran forward, but {self.spec.id} asked for -R")
+        return super().measure(client_output, server)

@@ -27,7 +27,8 @@ def test_crr_reports_microseconds_per_transaction() -> None:
     assert (spec.metric.id, spec.metric.unit, spec.metric.higher_is_better) == ("transaction_us", "us", False)
 
 
-@pytest.mark.parametrize("workload", ["echo-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream"])
+@pytest.mark.parametrize("workload", ["echo-stream", "tcp-stream-reverse", "tcp-stream-parallel", "udp-stream",
+                                      "tcp-stream-outbound", "tcp-stream-outbound-reverse"])
 def test_streams_report_gbits_and_the_helpers_cpu_per_gb(workload: str) -> None:
     spec = matrix.WORKLOADS[workload]
     assert (spec.metric.id, spec.metric.unit, spec.metric.higher_is_better) == ("throughput", "Gbit/s", True)
@@ -70,3 +71,27 @@ def test_iperf3_workloads_say_why_socket_activation_does_not_apply(workload: str
     ((cell, reason),) = built.not_applicable
     assert cell.method == "socket-activation-user"
     assert "inherited listening socket" in reason
+
+
+OUTBOUND = ("tcp-stream-outbound", "tcp-stream-outbound-reverse")
+
+
+@pytest.mark.parametrize("workload", OUTBOUND)
+def test_outbound_workloads_run_remote_under_every_method_that_can_connect_out(workload: str) -> None:
+    spec = matrix.WORKLOADS[workload]
+    assert spec.outbound and "retransmits" in [m.id for m in spec.extra_metrics]
+    built = matrix.build(tuple(matrix.METHODS), (workload,), tuple(matrix.PLACEMENTS))
+    measured = {c.method for c in built.cells}
+    assert {c.placement for c in built.cells} == {"remote"}
+    assert measured == {m for m, method in matrix.METHODS.items() if method.own_network}
+    assert {"host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns", "bridge"} <= measured
+    socket_activation = {c.method: why for c, why in built.not_applicable if c.placement == "remote"}
+    assert set(socket_activation) == {"socket-activation-user", "socket-activation-system"}
+    assert all("cannot connect out" in why for why in socket_activation.values())
+
+
+def test_the_download_is_in_all_beside_the_upload() -> None:
+    chosen = matrix.parse_ids("all", matrix.WORKLOADS, "workload")
+    assert set(OUTBOUND) <= set(chosen)
+    assert matrix.parse_ids("tcp-stream-outbound-reverse", matrix.WORKLOADS, "workload") == (
+        "tcp-stream-outbound-reverse",)

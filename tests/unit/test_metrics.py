@@ -31,6 +31,7 @@ RECORDED = {
     "tcp-crr": ("echo-client-tcp-crr-host.json", "echo-server-tcp-crr-host.json"),
     "echo-stream": ("echo-client-echo-stream-host.json", "echo-server-echo-stream-host.json"),
     "tcp-stream-outbound": ("iperf3-client-tcp.json", "iperf3-server-tcp.json"),
+    "tcp-stream-outbound-reverse": ("iperf3-client-tcp-outbound-reverse.json", "iperf3-server-tcp-outbound-reverse.json"),
 }
 
 

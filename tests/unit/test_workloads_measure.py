@@ -10,7 +10,8 @@ from bench_runner.errors import MeasurementError
 from bench_runner.matrix import UDP_STREAM_RATE, WORKLOADS
 from bench_runner.parsers import ParseError
 from bench_runner.providers.base import WORKERS, ServerExit
-from bench_runner.workloads import DRIVERS
+from bench_runner.workloads import DRIVERS, TrialSettings
+from bench_runner.workloads.base import OutboundDriver
 from tests.conftest import read_data
 
 
@@ -135,3 +136,52 @@ def test_udp_stream_measure_gives_received_rate_loss_and_jitter() -> None:
 def test_udp_stream_client_asks_for_the_declared_rate() -> None:
     flags = DRIVERS["udp-stream"].client_flags  # type: ignore[attr-defined]
     assert flags[flags.index("--bandwidth") + 1] == str(UDP_STREAM_RATE)
+
+
+@pytest.mark.parametrize("workload, reverse", [("tcp-stream-outbound", False), ("tcp-stream-outbound-reverse", True)])
+def test_outbound_clients_run_iperf3_in_the_container_with_or_without_reverse(workload: str, reverse: bool) -> None:
+    driver = DRIVERS[workload]
+    assert isinstance(driver, OutboundDriver) and driver.direction == "outbound"
+    assert WORKLOADS[workload].outbound and WORKLOADS[workload].placements == ("remote",)
+    spec = driver.container_client("198.51.100.2", 20123, TrialSettings(duration_s=7, omit_s=2))
+    argv = list(spec.argv)
+    assert argv[0] == "iperf3" and argv[argv.index("--client") + 1] == "198.51.100.2"
+    assert argv[argv.index("--port") + 1] == "20123"
+    assert argv[argv.index("--time") + 1] == "7" and argv[argv.index("--omit") + 1] == "2"
+    assert "--json" in argv
+    assert ("--reverse" in argv) is reverse
+    assert not spec.publish and not spec.wait_listening  # a client: nothing to publish or wait for
+    assert driver.remote_server(20123) == ["iperf3", "-s", "-1", "--json", "-p", "20123"]
+
+
+def test_a_download_is_measured_at_the_container_with_the_remote_senders_retransmits() -> None:
+    client = json.loads(read_data("iperf3-client-tcp-outbound-reverse.json"))
+    server = json.loads(read_data("iperf3-server-tcp-outbound-reverse.json"))
+    measurement = DRIVERS["tcp-stream-outbound-reverse"].measure(
+        read_data("iperf3-client-tcp-outbound-reverse.json"), server_exit("iperf3-server-tcp-outbound-reverse.json"))
+    # received at the container, the receiver; not the remote server's sending rate
+    assert measurement.samples["throughput"] == pytest.approx(client["end"]["sum_received"]["bits_per_second"] / 1e9)
+    assert client["end"]["sum_received"]["bits_per_second"] != client["end"]["sum_sent"]["bits_per_second"]
+    # the sender is the remote server: its own count, as the client reports it
+    assert measurement.samples["retransmits"] == server["end"]["sum_sent"]["retransmits"] > 0
+    # bytes the container received, the omitted warm-up included (the helper carried those too)
+    assert measurement.bytes_moved == sum(i["sum"]["bytes"] for i in client["intervals"])
+    assert any(i["sum"]["omitted"] for i in client["intervals"])
+    assert measurement.observations == {"remote_saw": server["start"]["accepted_connection"]["host"],
+                                        "container_address": client["start"]["connected"][0]["local_host"]}
+    assert {m.id for m in WORKLOADS["tcp-stream-outbound-reverse"].metrics()} - set(measurement.samples) == {
+        "helper_cpu_s_per_gb"}  # added by the trial runner where a helper carries it
+
+
+def test_an_upload_counts_the_bytes_it_sent_for_cpu_per_gb() -> None:
+    client = json.loads(read_data("iperf3-client-tcp.json"))
+    measurement = DRIVERS["tcp-stream-outbound"].measure(read_data("iperf3-client-tcp.json"),
+                                                         server_exit("iperf3-server-tcp.json"))
+    assert measurement.bytes_moved == sum(i["sum"]["bytes"] for i in client["intervals"]) > 0
+    assert measurement.samples["throughput"] == pytest.approx(client["end"]["sum_received"]["bits_per_second"] / 1e9)
+
+
+def test_a_download_that_ran_as_an_upload_is_refused() -> None:
+    with pytest.raises(ParseError, match="ran forward, but tcp-stream-outbound-reverse asked for -R"):
+        DRIVERS["tcp-stream-outbound-reverse"].measure(read_data("iperf3-client-tcp.json"),
+                                                       server_exit("iperf3-server-tcp.json"))
