@@ -214,6 +214,71 @@ def percentiles_figure(tables: Sequence[RankTable], cells: dict[tuple[str, str],
     return figure
 
 
+@dataclass(frozen=True)
+class SweepSeries:
+    """One sweep of one workload in one placement, the other swept values held: x values and,
+    per method, the ranked row at each."""
+
+    base: str
+    placement: str
+    sweep: str
+    held: tuple[tuple[str, int], ...]
+    points: tuple[tuple[int, RankTable], ...]
+
+
+def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
+    """Every sweep with two values or more, grouped so that only its own value varies."""
+    from . import sweeps
+
+    groups: dict[tuple[str, str, str, tuple[tuple[str, int], ...]], list[tuple[int, RankTable]]] = {}
+    for table in tables:
+        try:
+            base, values = sweeps.split(table.workload)
+        except KeyError:
+            continue
+        for name, value in values.items():
+            held = tuple((k, v) for k, v in values.items() if k != name)
+            groups.setdefault((base, table.placement, name, held), []).append((value, table))
+    return [SweepSeries(base, placement, name, held, tuple(sorted(points, key=lambda p: p[0])))
+            for (base, placement, name, held), points in groups.items() if len(points) > 1]
+
+
+def sweep_figure(series: SweepSeries) -> Figure:
+    """The metric against the swept value, a line per method, its 95% interval a band."""
+    from . import sweeps
+
+    figure = Figure(figsize=(WIDTH_IN * 0.8, 4.6), layout="constrained")
+    ax = figure.subplots()
+    sweep = sweeps.SWEEPS[series.sweep]
+    first = series.points[0][1]
+    labels = list(dict.fromkeys(row.label for _, t in series.points for row in t.rows))
+    for label in labels:
+        xs, ys, lows, highs = [], [], [], []
+        for x, table in series.points:
+            row = next((r for r in table.rows if r.label == label), None)
+            if row is None:
+                continue
+            xs.append(x)
+            ys.append(row.summary.median)
+            lows.append(row.summary.ci_low if row.summary.ci_low is not None else row.summary.median)
+            highs.append(row.summary.ci_high if row.summary.ci_high is not None else row.summary.median)
+        method = label.split("@", 1)[0]
+        ax.plot(xs, ys, marker="o", color=colour(method), label=label, ls="--" if method == BASELINE else "-")
+        ax.fill_between(xs, lows, highs, color=colour(method), alpha=0.15, lw=0)
+    values = [x for x, _ in series.points]
+    if min(values) > 0 and max(values) / min(values) >= 8:
+        ax.set_xscale("log", base=2)
+    ax.set_xticks(values, [str(v) for v in values])
+    ax.set_xlabel(sweep.label)
+    ax.set_ylabel(f"{first.metric} ({first.unit}), {_direction(first.higher_is_better)}")
+    ax.grid(True, alpha=0.3)
+    held = ", ".join(f"{sweeps.SWEEPS[k].flag.lstrip('-')} {v}" for k, v in series.held)
+    figure.suptitle(f"{series.base} / {series.placement}: {first.metric} against {sweep.flag.lstrip('-')}"
+                    + (f" ({held})" if held else "") + "; median, band = 95% interval", fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    return figure
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
 
@@ -241,4 +306,10 @@ def plots_for(tables: Sequence[RankTable], cells: Sequence[CellResult]) -> list[
             found.append(Plot(_safe(f"{workload}-percentiles"), f"{workload}: distribution of times "
                                                               f"({', '.join(m for _, m in metrics)}) per method",
                               workload, "percentiles", _png(figure)))
+    for series in sweep_series([t for t in tables if t.rows]):
+        held = "".join(f"-{k}{v}" for k, v in series.held)
+        name = _safe(f"{series.base}-{series.placement}-by-{series.sweep}{held}")
+        found.append(Plot(name, f"{series.base} / {series.placement}: {series.points[0][1].metric} against "
+                                f"{series.sweep}, one line per method", series.points[0][1].workload, "sweep",
+                          _png(sweep_figure(series))))
     return found
