@@ -37,6 +37,8 @@ class Workload:
     #: Does iperf3 drive it, so --streams (iperf3 -P) applies? If not, why.
     parallel_streams: bool = False
     no_parallel_streams: str = ""
+    #: Has it a message size --sizes sets (the echo round trips' message, a UDP datagram)?
+    sized: bool = False
 
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric, *self.extra_metrics)
@@ -98,6 +100,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
         parallel_streams=True,
+        sized=True,
     ),
     Workload(
         "tcp-rr",
@@ -105,6 +108,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         P50,
         (P90, P99),
         no_parallel_streams=ONE_ECHO_CONNECTION,
+        sized=True,
     ),
     Workload(
         "udp-rr",
@@ -113,6 +117,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (P90, P99),
         protocol="udp",
         no_parallel_streams=ONE_ECHO_CONNECTION,
+        sized=True,
     ),
     Workload(
         "tcp-crr",
@@ -120,6 +125,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         TRANSACTION,
         (P50, P90, P99),
         no_parallel_streams=ONE_ECHO_CONNECTION,
+        sized=True,
     ),
     Workload(
         "echo-stream",

@@ -67,6 +67,18 @@ def _streams_why_not(workload: "Workload", placement: str) -> str | None:
     return None
 
 
+def _size_why_not(workload: "Workload", placement: str) -> str | None:
+    if not workload.sized:
+        return f"{workload.id} has no message size to set (the echo round trips' message, udp-stream's datagram)"
+    return None
+
+
+def _rate_why_not(workload: "Workload", placement: str) -> str | None:
+    if not (workload.protocol == "udp" and workload.parallel_streams):
+        return f"{workload.id} has no offered rate (iperf3's UDP stream has)"
+    return None
+
+
 def _delay_why_not(workload: "Workload", placement: str) -> str | None:
     if placement != "remote":
         return "the delay is added on the lab link; a loopback client does not cross it"
@@ -79,6 +91,10 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
     Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P)", 1, 128,
           "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
+    Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
+          "iperf3's smallest UDP datagram; the largest UDP payload", lambda v: f"size{v}", r"size(\d+)", _size_why_not),
+    Sweep("udp_rate", "--udp-rate", "Mbit/s", "offered UDP rate (Mbit/s)", 1, 100000,
+          "iperf3 -b, in Mbit/s", lambda v: f"rate{v}M", r"rate(\d+)M", _rate_why_not),
     Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
           "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
 )}

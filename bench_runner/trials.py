@@ -236,9 +236,12 @@ class TrialRunner:
                 if mtu not in seen:
                     raise MeasurementError(f"--container-mtu {mtu} asked, but the container's interfaces have MTU "
                                            f"{', '.join(map(str, seen)) or 'none'}")
-        streams = settings.swept("streams")
-        if streams is not None and trial.observations.get("streams") != streams:
-            raise MeasurementError(f"--streams {streams} asked, but iperf3 ran {trial.observations.get('streams')}")
+        for name, key, what in (("streams", "streams", "iperf3 ran"), ("size", "message_size", "the client sent"),
+                                ("udp_rate", "offered_rate_mbps", "iperf3 offered")):
+            asked = settings.swept(name)
+            if asked is not None and trial.observations.get(key) != asked:
+                raise MeasurementError(f"{name.replace('_', ' ')} {asked} asked, but {what} "
+                                       f"{trial.observations.get(key)}")
 
     def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
         """The MTU and transmit queue length of the interfaces in the network namespace the

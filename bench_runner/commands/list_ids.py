@@ -19,6 +19,9 @@ DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --pro
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_output_format(parser, "every id with its description, and which workloads each method runs, as JSON")
     parser.add_argument("--method-file", metavar="FILE", help="also list the methods a TOML method file defines")
+    parser.add_argument("--presets", action="store_true",
+                        help="list run's --preset names instead: what each runs, and about how long it takes on this "
+                             "machine with the default rounds and every method it applies to")
     parser.add_argument("--metrics", action="store_true",
                         help="list the metrics instead: id, unit, direction and meaning, and the workloads that "
                              "record each")
@@ -39,7 +42,40 @@ def _metrics(as_json: bool) -> None:
         print(f"  {'':<{width}}  {'':<{unit_width}}  recorded by: {', '.join(recorded_by[metric.id])}")
 
 
+def preset_estimates() -> list[dict[str, object]]:
+    """Each preset, what it runs, and its time estimate (the run's own estimate, before it starts)."""
+    from .. import eta, presets
+    from ..progress import clock_text
+    from ..trials import Plan
+    from . import run
+
+    found = []
+    for preset in presets.PRESETS.values():
+        args = run.build_defaults()
+        args.preset = preset.name
+        request = run.request_from_args(args)
+        plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
+                        max_rounds=request.max_rounds, precision=request.precision)
+        work = run.planned_work(plan, request)
+        found.append({"name": preset.name, "summary": preset.summary, "flags": preset.flags(),
+                      "cells": len(plan.matrix.cells), "trials": plan.total_trials,
+                      "estimate_s": [round(s) for s in work.seconds()],
+                      "estimate": eta.describe(work.seconds(), clock_text)})
+    return found
+
+
 def main(args: argparse.Namespace) -> int:
+    if args.presets:
+        found = preset_estimates()
+        if args.format == "json":
+            print(json.dumps({"presets": found}, indent=1))
+            return 0
+        print("presets (run --preset NAME; options given on the command line win):")
+        for item in found:
+            print(f"  {item['name']}: {item['summary']}")
+            print(f"    runs: {item['flags']}")
+            print(f"    {item['cells']} cells, {item['trials']} trials with the default rounds: {item['estimate']}")
+        return 0
     if args.method_file:
         from .. import methods
         from ..methods import userfile

@@ -73,13 +73,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expect", action="append", metavar="ORDER",
                         help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' "
                              "(repeatable; default: the documented pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns)")
+    from ..presets import PRESETS
     from ..sweeps import SWEEPS
 
+    parser.add_argument("--preset", metavar="NAME",
+                        help="a named set of workloads and sweeps, filling in what the command line leaves out "
+                             f"('list --presets' shows them with their duration here): {', '.join(PRESETS)}")
     sweep_help = {
         "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
                "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
                "socket activation keep the lab link's (--mtu)",
         "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
+        "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
+        "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
         "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
                  "placement only; needs a kernel with sch_netem",
     }
@@ -123,8 +129,10 @@ def parse_stack_facts(items: list[str]) -> dict[str, str]:
 
 
 def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
+    from .. import presets
     from ..stacks.spec import parse_stack_names
 
+    presets.apply(args)
     stacks = parse_stack_names(args.stacks)
     workloads = matrix.parse_ids(args.workloads or [DEFAULT_WORKLOADS], WORKLOADS, "workload")
     placements = matrix.parse_ids(args.placements, PLACEMENTS, "placement")

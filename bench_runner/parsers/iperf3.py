@@ -31,6 +31,10 @@ class IperfResult:
     local_host: str | None
     remote_host: str | None
     version: str | None
+    #: As the client set them up: bytes per write (the UDP datagram's payload), and the
+    #: offered rate in bit/s (0: unlimited).
+    blksize: int | None = None
+    target_bitrate: int | None = None
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -110,6 +114,8 @@ def parse_client(text: str) -> IperfResult:
         local_host=first.get("local_host"),
         remote_host=first.get("remote_host"),
         version=version,
+        blksize=int(test["blksize"]) if isinstance(test.get("blksize"), (int, float)) else None,
+        target_bitrate=int(test["target_bitrate"]) if isinstance(test.get("target_bitrate"), (int, float)) else None,
     )
 
 

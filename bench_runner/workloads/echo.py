@@ -38,6 +38,9 @@ class EchoWorkload(WorkloadDriver):
     def run_client(self, ctx: ClientContext) -> str:
         args = ["--mode", self.client_mode, "--host", ctx.target, "--port", str(ctx.host_port),
                 "--duration", str(ctx.settings.duration_s), "--omit", str(ctx.settings.omit_s), *self.client_args()]
+        size = ctx.settings.swept("size")
+        if size is not None:
+            args += ["--size", str(size)]  # the last --size counts
         return ctx.run_worker("echo_client.py", args, echo.parse_client, "echo")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -56,6 +59,7 @@ class EchoWorkload(WorkloadDriver):
             "server_uid": summary.uid,
             "server_uid_map": summary.uid_map,
             "server_peers": summary.udp_peers if protocol == "udp" else summary.tcp_peers,
+            "message_size": client.size,
         }
         if summary.errors:
             observations["server_errors"] = list(summary.errors)

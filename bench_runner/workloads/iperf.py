@@ -20,6 +20,18 @@ def streams_flags(settings: TrialSettings, flag: str = "--streams") -> list[str]
     return [flag, str(streams)] if streams else []
 
 
+def udp_flags(settings: TrialSettings) -> list[str]:
+    """The datagram size and offered rate where --sizes and --udp-rate sweep them (after the
+    workload's own: the last one counts)."""
+    flags = []
+    size, rate = settings.swept("size"), settings.swept("udp_rate")
+    if size is not None:
+        flags += ["--blksize", str(size)]
+    if rate is not None:
+        flags += ["--bandwidth", str(rate * 1_000_000)]
+    return flags
+
+
 class TcpStream(WorkloadDriver):
     spec = WORKLOADS["tcp-stream"]
     client_flags: tuple[str, ...] = ()
@@ -29,7 +41,8 @@ class TcpStream(WorkloadDriver):
 
     def run_client(self, ctx: ClientContext) -> str:
         args = ["--host", ctx.target, "--port", str(ctx.host_port), "--duration", str(ctx.settings.duration_s),
-                "--omit", str(ctx.settings.omit_s), *self.client_flags, *streams_flags(ctx.settings)]
+                "--omit", str(ctx.settings.omit_s), *self.client_flags, *streams_flags(ctx.settings),
+                *udp_flags(ctx.settings)]
         return ctx.run_worker("iperf_client.py", args, iperf3.parse_client, "iperf3")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -41,6 +54,7 @@ class TcpStream(WorkloadDriver):
         return Measurement(
             samples=samples,
             observations={"peer_address": peer.peer_address, "client_address": client.local_host,
-                          "streams": client.num_streams},
+                          "streams": client.num_streams, "message_size": client.blksize,
+                          "offered_rate_mbps": None if client.target_bitrate is None else client.target_bitrate / 1e6},
             bytes_moved=client.interval_bytes,
         )
