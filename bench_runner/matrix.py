@@ -245,17 +245,17 @@ def applies(method: str, workload: Workload) -> bool:
 def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable[str],
           stacks: Iterable[str] = (HOST_STACK,), swept: Mapping[str, tuple[int, ...]] | None = None) -> Matrix:
     """Every cell to measure, and every requested cell that does not apply (with why); with
-    ``swept`` values (sweeps.SWEEPS), every workload once per combination of them."""
+    ``swept`` values (sweeps.SWEEPS), every workload once per combination of the sweeps that
+    apply to it (``--streams`` multiplies the iperf3 workloads, not tcp-rr)."""
     from . import sweeps
 
     cells: list[Cell] = []
     skipped: list[tuple[Cell, str]] = []
     methods, placements = tuple(methods), tuple(placements)
-    combos = sweeps.combinations(swept or {})
     for stack in stacks:
         for base_id in workloads:
             base = WORKLOADS[base_id]
-            for values in combos:
+            for values in sweeps.combinations(sweeps.applicable(swept or {}, base)):
                 workload_id = sweeps.variant_id(base_id, values)
                 for placement in placements:
                     for method in methods:

@@ -132,6 +132,13 @@ def combinations(chosen: Mapping[str, tuple[int, ...]]) -> list[dict[str, int]]:
     return found
 
 
+def applicable(chosen: Mapping[str, tuple[int, ...]], workload: "Workload") -> dict[str, tuple[int, ...]]:
+    """The sweeps that apply to a workload in at least one of its placements: the others do
+    not multiply it (a placement a sweep cannot take is a not-applicable cell, with why)."""
+    return {name: values for name, values in chosen.items()
+            if any(SWEEPS[name].why_not(workload, placement) is None for placement in workload.placements)}
+
+
 def why_not(values: Mapping[str, int], workload: "Workload", placement: str) -> str | None:
     for name, value in values.items():
         reason = SWEEPS[name].why_not(workload, placement)
