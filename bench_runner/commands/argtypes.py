@@ -19,6 +19,14 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    """A TCP port number to listen on."""
+    value = _int(text)
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (1-65535)")
+    return value
+
+
 def percentage(text: str) -> float:
     """A percentage strictly between 0 and 100; "5" and "5%" both mean five percent."""
     try:

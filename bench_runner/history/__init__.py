@@ -11,5 +11,7 @@ work on them as on any asv project.
 Modules: ``config`` (where asv keeps things), ``snapshots`` (stack identity and the git
 repository), ``machine`` (kernel-independent machine info), ``specs`` (one asv benchmark
 per workload metric), ``asvfiles`` (asv's result files), ``record`` (a document into
-history), ``publish`` (the HTML site), ``asvbench`` (what ``benchmarks/`` runs under asv).
+history), ``publish`` (the HTML site), ``regressions`` (asv's regressions by each metric's
+direction), ``site`` and ``pagefixes`` (the pages, self-contained and corrected), ``serve``
+(the site on 127.0.0.1), ``asvbench`` (what ``benchmarks/`` runs under asv).
 """

@@ -1,20 +1,24 @@
 """The static HTML site: ``asv publish`` over the recorded history, plus a summary of it.
 
 asv is run as a program (its own logging, its own exit code), from the directory of the
-configuration, as a user would run it. A result whose snapshot is missing from the stack
+configuration, as a user would run it, with one change: its regressions know which way is
+better for each benchmark (``regressions``). A result whose snapshot is missing from the stack
 history would be dropped by asv with only a warning; that is an error here. The site is then
-made self-contained (``site``), so its graphs draw without internet access.
+made self-contained (``site``), so its graphs draw without internet access, and its pages get
+the suite's corrections (``pagefixes``).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from .. import procs
 from ..errors import MeasurementError, SetupError, UsageError
-from . import asvfiles, site
+from . import asvfiles, pagefixes, site
 from .config import AsvConfig
 from .snapshots import StackRepo
 
@@ -78,8 +82,11 @@ def _publish(conf: AsvConfig) -> Published:
                          "'python -m bench_runner record RESULTS.json' (or a plain 'asv run' as root)")
     if not repo.exists():
         raise UsageError(f"{conf.stack_repo}: the stack history is missing, but the results refer to it")
-    done = procs.run([sys.executable, "-m", "asv", "--config", str(conf.path), "publish", "--no-pull"],
-                     timeout=PUBLISH_TIMEOUT, check=False, cwd=str(conf.top))
+    # asv with direction-aware regressions; the suite is imported from its own top.
+    suite = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (suite, os.environ.get("PYTHONPATH")) if p)}
+    done = procs.run([sys.executable, "-m", "bench_runner.history.regressions", "--config", str(conf.path),
+                      "publish", "--no-pull"], timeout=PUBLISH_TIMEOUT, check=False, cwd=str(conf.top), env=env)
     output = done.stdout + done.stderr
     if done.returncode != 0:
         last = next((line for line in reversed(output.strip().splitlines()) if line.strip()), "")
@@ -91,4 +98,5 @@ def _publish(conf: AsvConfig) -> Published:
     if not index.is_file():
         raise MeasurementError(f"asv publish wrote no {index}")
     site.make_self_contained(conf.html_dir)
+    pagefixes.apply(conf.html_dir)
     return Published(str(index), recorded, output)

@@ -1,11 +1,14 @@
 """The published history, opened the way a user opens it: served over HTTP on 127.0.0.1 by
 this test and loaded in headless Chromium, which may resolve no name and reach no other
 host. The graph of the throughput benchmark must draw, with a line for every method and
-placement of the recorded runs and a tag per stack snapshot."""
+placement of the recorded runs and a tag per stack snapshot; a history of one snapshot must
+show its point in the summary grid and in the graph; opened as a file, the page says how to
+serve it."""
 
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import os
 import re
@@ -52,6 +55,44 @@ def served(tmp_path: Path) -> Iterator[tuple[str, list[tuple[str, int]]]]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+#: Counts, per flot plot (by the id of its placeholder), the pixels of its base canvas drawn in
+#: a colour (every colour of asv's series but one is far from grey; the frame, the grid and the
+#: tick labels are grey or black), once the page had time to draw.
+PROBE_JS = """
+setTimeout(function () {
+    var found = {};
+    document.querySelectorAll("canvas.flot-base").forEach(function (canvas) {
+        var data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        var count = 0;
+        for (var i = 0; i < data.length; i += 4) {
+            var r = data[i], g = data[i + 1], b = data[i + 2];
+            if (data[i + 3] > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) count++;
+        }
+        found[canvas.parentElement.closest("[id]").id] = count;
+    });
+    var out = document.createElement("pre");
+    out.id = "netbench-probe";
+    out.textContent = JSON.stringify(found);
+    document.body.appendChild(out);
+}, 8000);
+"""
+
+
+def _with_probe(html: Path) -> str:
+    """A copy of the site's index.html that reports what its plots drew (same directory, same
+    scripts); returns its file name."""
+    (html / "netbench-probe.js").write_text(PROBE_JS)
+    page = (html / "index.html").read_text().replace("</body>", '<script src="netbench-probe.js"></script></body>', 1)
+    (html / "probe.html").write_text(page)
+    return "probe.html"
+
+
+def _drawn(dom: str) -> dict[str, int]:
+    found = re.search(r'<pre id="netbench-probe">([^<]*)</pre>', dom)
+    assert found, "the page did not finish drawing"
+    return json.loads(found.group(1))
 
 
 def _dump_dom(url: str) -> str:
@@ -112,3 +153,40 @@ def test_published_graphs_draw_in_a_browser(tmp_path: Path, monkeypatch: pytest.
     assert any("netbench.track_tcp_stream_throughput.json" in path and "machine-testhost" in path
                for path, _ in requests), requests
     assert [r for r in requests if r[1] >= 400] == []
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh --test-tools)")
+def test_one_snapshot_shows_its_point(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      served: tuple[str, list[tuple[str, int]]]) -> None:
+    """flot draws no line through a single point: the grid's graphs and the benchmark's graph
+    must still show it."""
+    use_history(tmp_path, monkeypatch)
+    assert cli("record", str(write(tmp_path / "a.json", load_doc("results-bare-full.json")))).returncode == 0
+    published = cli("publish")
+    assert published.returncode == 0, published.stderr
+    html = tmp_path / "results" / "html"
+    probe = _with_probe(html)
+    graph = json.loads(next(p for p in (html / "graphs" / "summary").rglob("netbench.track_tcp_stream_throughput.json")).read_text())
+    assert len(graph) == 1  # one point: nothing for a line
+    base, requests = served
+    grid = _drawn(_dump_dom(f"{base}/{probe}"))
+    assert grid.get("summarygrid-netbench.track_tcp_stream_throughput", 0) > 0, grid
+    assert grid.get("summarygrid-netbench.track_tcp_stream_helper_cpu_s_per_gb", 0) > 0, grid
+    page = _drawn(_dump_dom(f"{base}/{probe}#netbench.track_tcp_stream_throughput"))
+    assert page.get("main-graph", 0) > 0 and page.get("overview", 0) > 0, page
+    # The grid asks for every benchmark's summary; those of workloads the run did not measure are
+    # missing (asv's own behaviour); everything else was there.
+    missing = [path for path, code in requests if code >= 400]
+    assert missing and all(path.startswith("/graphs/summary/") for path in missing), missing
+    assert not [path for path in missing if re.search(r"/netbench\.track_tcp_stream_(throughput|helper_cpu_s_per_gb)\.json",
+                                                      path)], missing
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh --test-tools)")
+def test_opened_as_a_file_the_page_says_how_to_serve_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    use_history(tmp_path, monkeypatch)
+    assert cli("record", str(write(tmp_path / "a.json", load_doc("results-bare-full.json")))).returncode == 0
+    assert cli("publish").returncode == 0
+    dom = _dump_dom((tmp_path / "results" / "html" / "index.html").as_uri())
+    message = re.search(r'id="error-message"[^>]*>([^<]*)<', dom)
+    assert message and "python -m bench_runner publish --serve" in message.group(1), message

@@ -115,6 +115,25 @@ def test_a_significant_change_below_the_threshold_is_not_a_regression(tmp_path: 
     assert compare.compare(a, b, threshold_pct=None).regressions() == []
 
 
+def test_a_throughput_rise_is_better_and_never_fails_the_regression_check(tmp_path: Path) -> None:
+    """The direction asv's own compare gets wrong: 30% more throughput is an improvement."""
+    data = load_doc(FULL)
+    a = write(tmp_path / "a.json", data)
+    b = write(tmp_path / "b.json", variant(data, run_id="faster", started_at="2026-11-29T00:00:00Z",
+                                           scale=lambda metric, method, value: value * 1.3))
+    done = cli("compare", str(a), str(b), "--fail-on-regression", "10", "--format", "json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["regressions"] == 0
+    assert {r["higher_is_better"] for r in report["rows"]} == {True}
+    clear = {(k.placement, k.method) for k in _resolvable(compare.side_from_document(a, "primary"))}
+    assert clear  # the test sees the change somewhere
+    for row in report["rows"]:
+        assert row["verdict"] != "worse", row
+        if (row["placement"], row["method"]) in clear:
+            assert row["verdict"] == "better", row
+
+
 def test_one_sample_per_side_is_inconclusive_not_same(tmp_path: Path) -> None:
     path = REPO / "tests" / "data" / "results-bare-quick.json"
     side = compare.side_from_document(path, "primary")
