@@ -55,6 +55,6 @@ class UdpStream(TcpStream):
             samples={"throughput": client.received_bps / 1e9, "lost_percent": client.lost_percent,
                      "jitter_ms": client.jitter_ms},
             observations={"peer_address": peer.peer_address, "client_address": client.local_host,
-                          "sent_gbits": client.sent_bps / 1e9},
+                          "sent_gbits": client.sent_bps / 1e9, "streams": client.num_streams},
             bytes_moved=client.interval_bytes,
         )
