@@ -202,7 +202,7 @@ def start(args: argparse.Namespace) -> int:
     """A new run, as the command line asks."""
     request = request_from_args(args)
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
-    from .. import results, stack
+    from .. import netem, results, stack
     from ..labsession import preflight
     from ..results import RunDocument
     from ..trials import new_cell_results, now_iso
@@ -212,6 +212,7 @@ def start(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {output}: a results document is already there; name another file, or add "
                          "--force to replace it")
     preflight()
+    netem.require_for(request.swept.get("delay", ()))
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
@@ -276,7 +277,7 @@ def choose_providers(request, detected):  # type: ignore[no-untyped-def]
 def resume(args: argparse.Namespace) -> int:
     """Continue an incomplete run in its own document: the same options and provider, a new
     lab; trials already there are kept and not run again."""
-    from .. import results, stack
+    from .. import netem, results, stack
     from ..labsession import preflight
     from ..request import from_options
 
@@ -291,6 +292,7 @@ def resume(args: argparse.Namespace) -> int:
     request = from_options(document.run.get("options", {}), document.run.get("seed"),
                            document.stack.get("stated", {}))
     preflight()
+    netem.require_for(request.swept.get("delay", ()))
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     problems = resume_problems(document, detected, stack.suite_commit())
     if problems:
