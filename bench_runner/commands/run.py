@@ -136,7 +136,10 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
         methods = tuple(m for m in METHODS if any(matrix.applies(m, WORKLOADS[w]) for w in workloads))
     built = matrix.build(methods, workloads, placements, stacks, swept_values(args))
     if not built.cells:
-        raise UsageError("nothing to measure: no selected method applies to the selected workloads")
+        # Say why, where the cells say it (a sweep that fits none of the workloads, say).
+        reasons = list(dict.fromkeys(why for _, why in built.not_applicable))
+        raise UsageError("nothing to measure: no selected method applies to the selected workloads"
+                         + (f" ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})" if reasons else ""))
     return built
 
 
