@@ -141,6 +141,7 @@ WORKLOADS: dict[str, Workload] = _registry([
         (RETRANSMITS, HELPER_CPU),
         placements=("remote",),
         outbound=True,
+        parallel_streams=True,
     ),
     Workload(
         "tcp-stream-outbound-reverse",

@@ -42,7 +42,9 @@ class Sweep:
         if text is None:
             return ()
         values: list[int] = []
-        for item in (part.strip() for part in text.split(",")):
+        # Empty items are skipped, as in --methods ("1500," is 1500), so only a list with no
+        # value at all is refused as such.
+        for item in (part.strip() for part in text.split(",") if part.strip()):
             try:
                 value = int(item)
             except ValueError:

@@ -94,6 +94,19 @@ def image_present() -> bool | None:
     return f'"{IMAGE}"' in result.stdout
 
 
+def netem_state() -> dict[str, object]:
+    """Can ``run --delay`` add its delay here? Not a set-up problem: only --delay needs it."""
+    from .. import netem
+
+    if os.geteuid() != 0:
+        return {"available": None, "reason": "not checked: adding a qdisc in a namespace needs root"}
+    try:
+        reason = netem.unavailable()
+    except BenchError as exc:
+        reason = f"could not be checked: {exc}"
+    return {"available": reason is None, "reason": reason}
+
+
 def main(args: argparse.Namespace) -> int:
     cleaned: list[str] = []
     if args.cleanup:
@@ -137,6 +150,7 @@ def main(args: argparse.Namespace) -> int:
         "availability": availability,
         "auto_provider": auto_text,
         "image": image,
+        "netem": (delay := netem_state()),
         "setup_needed": problems,
         "cleanup": cleaned,
         "ready": not problems,
@@ -154,6 +168,7 @@ def main(args: argparse.Namespace) -> int:
             mark = "available" if state["available"] else f"not available: {state['reason']}"
             print(f"  {method:<26} {mark}")
     print(f"--provider auto would use: {auto_text['provider']} ({auto_text['reason']})")
+    print("run --delay (netem): " + ("available" if delay["available"] else f"not available: {delay['reason']}"))
     if built:
         for b in built:
             versions = b.key_versions()

@@ -144,7 +144,10 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
         methods = tuple(m for m in METHODS if any(matrix.applies(m, WORKLOADS[w]) for w in workloads))
     built = matrix.build(methods, workloads, placements, stacks, swept_values(args))
     if not built.cells:
-        raise UsageError("nothing to measure: no selected method applies to the selected workloads")
+        # Say why, where the cells say it (a sweep that fits none of the workloads, say).
+        reasons = list(dict.fromkeys(why for _, why in built.not_applicable))
+        raise UsageError("nothing to measure: no selected method applies to the selected workloads"
+                         + (f" ({'; '.join(reasons[:3])}{'; ...' if len(reasons) > 3 else ''})" if reasons else ""))
     return built
 
 
@@ -210,7 +213,7 @@ def start(args: argparse.Namespace) -> int:
     """A new run, as the command line asks."""
     request = request_from_args(args)
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
-    from .. import results, stack
+    from .. import netem, results, stack
     from ..labsession import preflight
     from ..results import RunDocument
     from ..trials import new_cell_results, now_iso
@@ -220,6 +223,7 @@ def start(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {output}: a results document is already there; name another file, or add "
                          "--force to replace it")
     preflight()
+    netem.require_for(request.swept.get("delay", ()))
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
@@ -284,7 +288,7 @@ def choose_providers(request, detected):  # type: ignore[no-untyped-def]
 def resume(args: argparse.Namespace) -> int:
     """Continue an incomplete run in its own document: the same options and provider, a new
     lab; trials already there are kept and not run again."""
-    from .. import results, stack
+    from .. import netem, results, stack
     from ..labsession import preflight
     from ..request import from_options
 
@@ -299,6 +303,7 @@ def resume(args: argparse.Namespace) -> int:
     request = from_options(document.run.get("options", {}), document.run.get("seed"),
                            document.stack.get("stated", {}))
     preflight()
+    netem.require_for(request.swept.get("delay", ()))
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     problems = resume_problems(document, detected, stack.suite_commit())
     if problems:

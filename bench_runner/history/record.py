@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .. import atomic
+from .. import atomic, sweeps
 from ..errors import UsageError
 from ..matrix import HOST_STACK
 from ..results import RunDocument
@@ -126,8 +126,13 @@ def collect(document: RunDocument, stack: str = HOST_STACK,
     workloads = {s.workload for s in known.values()}
     samples: dict[str, dict[tuple[str, str], list[float]]] = {}
     seconds: dict[str, float] = {}
+    variants: dict[str, int] = {}
     for cell in document.cells:
         if cell.stack != stack:
+            continue
+        if cell.workload not in workloads and is_variant(cell.workload, workloads):
+            if cell.status != "not_applicable":
+                variants[cell.workload] = variants.get(cell.workload, 0) + 1
             continue
         if cell.workload not in workloads:
             notes.append(f"{cell.cell.label}: workload {cell.workload} is not in this suite's benchmarks; not recorded")
@@ -152,9 +157,25 @@ def collect(document: RunDocument, stack: str = HOST_STACK,
             if values:
                 samples.setdefault(spec.name, {})[(cell.method, cell.placement)] = values
                 seconds[spec.name] = seconds.get(spec.name, 0.0) + sum(t.seconds for t in cell.trials)
+    if variants:
+        notes.append(f"{sum(variants.values())} cell(s) of swept workload variants ({', '.join(sorted(variants))}) "
+                     "are not recorded: history's benchmarks are the workloads run without --container-mtu, "
+                     "--streams or --delay; compare sweep runs with 'python -m bench_runner compare'")
     by_name = {s.name: s for s in known.values()}
     additions = [asvfiles.NewSamples(by_name[name], found, started, seconds[name]) for name, found in samples.items()]
     return additions, notes
+
+
+def is_variant(workload_id: str, workloads: set[str]) -> bool:
+    """A sweep's variant of a benchmarked workload (``tcp-stream+mtu1500``)? Its values are
+    whatever a run asked for, so it has no fixed asv benchmark of its own (asv discovers those
+    from benchmarks/netbench.py, one per workload metric), and its samples, measured under
+    other conditions, must not join the workload's own."""
+    try:
+        base, values = sweeps.split(workload_id)
+    except KeyError:
+        return False
+    return bool(values) and base in workloads
 
 
 def snapshot_of(document: RunDocument, stack: str = HOST_STACK) -> Snapshot:

@@ -33,6 +33,18 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["run", "--resume", "x.json", "--rounds", "3"], "these were given too: --rounds"),
     (["run", "--stacks", "host,Bad!"], "--stacks: stack name"),
     (["run", "--capture", "pcap,video"], "--capture 'video': unknown kind; valid: pcap, perf"),
+    (["run", "--container-mtu", "70"], "--container-mtu 70: must be between 1280 and 65520 bytes"),
+    (["run", "--container-mtu", "abc"], "--container-mtu 'abc': not a whole number"),
+    (["run", "--streams", "0"], "--streams 0: must be between 1 and 128 streams"),
+    # a value that looks like a negative number is the option's value, and its bound is what is said
+    (["run", "--delay", "-1"], "--delay -1: must be between 0 and 10000 ms"),
+    (["run", "--delay=-1"], "--delay -1: must be between 0 and 10000 ms"),
+    (["run", "--delay", "20,-1"], "--delay -1: must be between 0 and 10000 ms"),
+    (["run", "--methods", "host", "--workloads", "tcp-rr", "--streams", "4"],
+     "nothing to measure: no selected method applies to the selected workloads (--streams 4: the echo client runs "
+     "one connection"),
+    (["run", "--workloads", "tcp-stream", "--placements", "loopback", "--delay", "5"],
+     "(--delay 5: the delay is added on the lab link; a loopback client does not cross it"),
     (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
     (["nosuchcommand"], "invalid choice: 'nosuchcommand'"),
     ([], "the following arguments are required: COMMAND"),

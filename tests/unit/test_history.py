@@ -169,6 +169,32 @@ def test_unknown_workloads_are_noted_not_recorded_and_running_documents_refused(
         record_document(_doc(running), "r", conf)
 
 
+def test_swept_variants_are_left_out_with_one_note_and_never_join_their_workload(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = config.load(use_history(tmp_path, monkeypatch))
+    data = load_doc(FULL)
+    swept = variant(data, run_id="swept", started_at="2026-11-28T06:00:00Z",
+                    scale=lambda metric, method, value: value * 10)
+    swept["cells"] = [dict(c, workload=f"{c['workload']}+mtu{mtu}") for c in swept["cells"] for mtu in (1500, 9000)]
+    swept["run"]["options"]["sweeps"] = {"mtu": [1500, 9000]}
+    outcome = record_document(_doc(swept), "s", conf)
+    assert outcome.snapshot is None and outcome.samples == 0
+    cells = len(swept["cells"])
+    assert outcome.notes == [
+        f"{cells} cell(s) of swept workload variants (tcp-stream+mtu1500, tcp-stream+mtu9000) are not recorded: "
+        "history's benchmarks are the workloads run without --container-mtu, --streams or --delay; compare sweep "
+        "runs with 'python -m bench_runner compare'",
+        "no measured samples in this document; nothing recorded"]
+    # beside the workload's own cells, only those are recorded, under the workload's benchmark
+    mixed = variant(data, run_id="mixed", started_at="2026-11-28T07:00:00Z")
+    mixed["cells"] += [dict(c, workload="tcp-stream+P8") for c in swept["cells"][:2]]
+    recorded = record_document(_doc(mixed), "m", conf)
+    stored = _samples_in_asv(conf, recorded.snapshot.commit, "netbench.track_tcp_stream_throughput")
+    assert stored[("pasta", "remote")] == _doc(data).cell("tcp-stream", "remote", "pasta").samples()
+    assert any("tcp-stream+P8" in n for n in recorded.notes)
+    assert not any("is not in this suite's benchmarks" in n for n in recorded.notes)
+
+
 # ---------------------------------------------------------------- asv reads it: publish, compare, show
 
 def _graph_points(conf: config.AsvConfig, name: str) -> list:

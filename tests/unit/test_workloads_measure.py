@@ -168,7 +168,8 @@ def test_a_download_is_measured_at_the_container_with_the_remote_senders_retrans
     assert measurement.bytes_moved == sum(i["sum"]["bytes"] for i in client["intervals"])
     assert any(i["sum"]["omitted"] for i in client["intervals"])
     assert measurement.observations == {"remote_saw": server["start"]["accepted_connection"]["host"],
-                                        "container_address": client["start"]["connected"][0]["local_host"]}
+                                        "container_address": client["start"]["connected"][0]["local_host"],
+                                        "streams": 1}
     assert {m.id for m in WORKLOADS["tcp-stream-outbound-reverse"].metrics()} - set(measurement.samples) == {
         "helper_cpu_s_per_gb"}  # added by the trial runner where a helper carries it
 

@@ -1,0 +1,129 @@
+"""Sweeps end to end, CI-sized: --container-mtu is the MTU the container's interface has
+under each method (bare helpers here, Podman 5 in the trixie stack), --streams is the
+streams iperf3 ran, --delay is netem on the lab link where the kernel has it and one line
+and exit 2 before anything is built where it has not. That nothing is left behind is checked
+after every test (conftest's nothing_left_behind, with leftovers())."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bench_runner import netem, results
+from tests.integration.conftest import cli
+
+#: Another run holds the host-wide lock (a shared machine): wait for it rather than fail.
+BUSY = "another benchmark run is in progress"
+BUSY_WAIT_S = 900
+
+
+def run(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    deadline = time.monotonic() + BUSY_WAIT_S
+    while True:
+        result = cli("run", "--quick", "--skip-claims", *args, timeout=timeout)
+        if BUSY not in result.stderr or time.monotonic() > deadline:
+            return result
+        time.sleep(20)
+
+
+def trials_by_cell(path: Path) -> dict[tuple[str, str, str], list[Any]]:
+    document = results.load(path)
+    return {(c.workload, c.method, c.stack): c.trials for c in document.cells if c.status != "not_applicable"}
+
+
+def test_the_container_mtu_is_the_one_asked_for_under_each_method(tmp_path: Path) -> None:
+    out = tmp_path / "mtu.json"
+    result = run("--methods", "host,pasta,slirp4netns-rootlesskit", "--workloads", "tcp-stream",
+                 "--placements", "remote", "--container-mtu", "1500,65520", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    cells = trials_by_cell(out)
+    assert {w for w, _, _ in cells} == {"tcp-stream+mtu1500", "tcp-stream+mtu65520"}
+    for (workload, method, _), trials in cells.items():
+        mtu = int(workload.rsplit("mtu", 1)[1])
+        assert trials and all(t.status == "ok" for t in trials), (workload, method, [t.error for t in trials])
+        for trial in trials:
+            seen = trial.observations["container_mtu"]
+            assert seen["asked"] == mtu
+            if method == "host":
+                assert seen["applies"] is False, seen  # the server host's own interfaces
+            else:
+                assert mtu in seen["seen"], (workload, method, seen)
+                # and the helper was asked for it (pasta --mtu N, rootlesskit --mtu=N)
+                flat = [str(a) for argv in trial.observations["helper_argv"] for a in
+                        (argv if isinstance(argv, list) else [argv])]
+                assert str(mtu) in " ".join(flat), (method, flat)
+    # a 1500-byte container interface under pasta, not pasta's default 65520
+    (pasta,) = cells[("tcp-stream+mtu1500", "pasta", "host")]
+    assert 65520 not in pasta.observations["container_mtu"]["seen"]
+
+
+def test_iperf3_runs_the_streams_asked_for_inbound_and_outbound(tmp_path: Path) -> None:
+    out = tmp_path / "streams.json"
+    result = run("--methods", "host,pasta", "--workloads", "tcp-stream,tcp-stream-outbound", "--placements", "remote",
+                 "--streams", "1,8", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    cells = trials_by_cell(out)
+    assert {w for w, _, _ in cells} == {"tcp-stream+P1", "tcp-stream+P8", "tcp-stream-outbound+P1",
+                                        "tcp-stream-outbound+P8"}
+    assert {m for _, m, _ in cells} == {"host", "pasta"}
+    for (workload, method, _), trials in cells.items():
+        streams = int(workload.rsplit("+P", 1)[1])
+        for trial in trials:
+            assert trial.status == "ok", (workload, method, trial.error)
+            assert trial.observations["streams"] == streams, (workload, method)
+            assert trial.samples["throughput"] > 0
+
+
+def test_podman_5_sets_the_container_mtu_for_pasta_and_a_bridge_network(trixie: str, tmp_path: Path) -> None:
+    out = tmp_path / "trixie-mtu.json"
+    result = run("--stacks", trixie, "--methods", "pasta,bridge", "--workloads", "tcp-stream", "--placements",
+                 "remote", "--container-mtu", "1500", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    cells = trials_by_cell(out)
+    assert set(cells) == {("tcp-stream+mtu1500", m, trixie) for m in ("host", "pasta", "bridge")}
+    (pasta,) = cells[("tcp-stream+mtu1500", "pasta", trixie)]
+    (bridge,) = cells[("tcp-stream+mtu1500", "bridge", trixie)]
+    for trial in (pasta, bridge):
+        assert trial.status == "ok", trial.error
+        assert 1500 in trial.observations["container_mtu"]["seen"], trial.observations["container_mtu"]
+    podman_run = pasta.observations["helper_argv"][-1]
+    assert "--network=pasta:--mtu,1500" in podman_run, podman_run
+    create, _ = bridge.observations["helper_argv"]
+    assert create[:3] == ["podman", "network", "create"]
+    assert create[create.index("--opt") + 1] == "mtu=1500", create
+    # pasta's own default would have been 65520: the option is what made it 1500
+    assert 65520 not in pasta.observations["container_mtu"]["seen"]
+
+
+def test_no_delay_runs_without_netem(tmp_path: Path) -> None:
+    out = tmp_path / "delay0.json"
+    result = run("--methods", "host", "--workloads", "tcp-stream", "--placements", "remote", "--delay", "0",
+                 "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    (trial,) = trials_by_cell(out)[("tcp-stream+delay0ms", "host", "host")]
+    assert trial.status == "ok" and trial.observations["lab_link_qdisc"] == "none"
+
+
+def test_a_delay_is_netem_on_the_lab_link_or_refused_up_front(tmp_path: Path) -> None:
+    out = tmp_path / "delay.json"
+    missing = netem.unavailable()
+    result = run("--methods", "host", "--workloads", "tcp-stream", "--placements", "remote", "--delay", "0,20",
+                 "-o", str(out))
+    if missing is not None:
+        # This kernel has no sch_netem: refused before a lab, a document or a trial.
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == (f"bench_runner: error: --delay 20 needs netem, but {missing}: leave out "
+                                         "the delays above 0, or run on a kernel with sch_netem")
+        assert "Traceback" not in result.stderr and not out.exists()
+        return
+    assert result.returncode == 0, result.stderr
+    cells = trials_by_cell(out)
+    (delayed,) = cells[("tcp-stream+delay20ms", "host", "host")]
+    assert delayed.status == "ok", delayed.error
+    qdisc = delayed.observations["lab_link_qdisc"]
+    assert "netem" in qdisc and "delay 20" in qdisc, qdisc
+    (plain,) = cells[("tcp-stream+delay0ms", "host", "host")]
+    assert plain.observations["lab_link_qdisc"] == "none"
+

@@ -1,0 +1,406 @@
+"""Sweeps (--container-mtu, --streams, --delay): values parsed and bounded, each a workload
+variant with an id of its own; the matrix says where a sweep does not apply; each method
+sets the container's MTU its own way; iperf3 gets -P; a trial counts only where the swept
+value was observed; the request, its document and the reproduce command carry the sweeps."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from bench_runner import cli, matrix, sweeps
+from bench_runner.commands import run as run_command
+from bench_runner.errors import MeasurementError, UsageError
+from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
+from bench_runner.methods.base import BareArgs
+from bench_runner.report.reproduce import command
+from bench_runner.request import from_options
+from bench_runner.results import RunDocument, Trial
+from bench_runner.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
+from bench_runner.trials import TrialRunner, new_cell_results, with_sweep
+from bench_runner.workloads import DRIVERS, TrialSettings
+from tests.unit import latency_document
+
+SPEC = ServerSpec(("iperf3", "-s", "-p", "5201"), 5201, host_port=15201)
+MTU_SPEC = ServerSpec(SPEC.argv, 5201, host_port=15201, options=(f"{CONTAINER_MTU}:1500",))
+
+
+def parse_args(*argv: str) -> Any:
+    return cli.build_parser().parse_args(["run", *argv])
+
+
+# ---------------------------------------------------------------- parsing the lists
+
+@pytest.mark.parametrize("name, text, expected", [
+    ("mtu", "1500,65520", (1500, 65520)),
+    ("mtu", " 9000 , 1500 ", (9000, 1500)),  # the order given is kept: it is the plot's order
+    ("mtu", "1500,1500,9000,1500", (1500, 9000)),  # duplicates once
+    ("mtu", "1280,65520", (1280, 65520)),  # both bounds are allowed
+    ("streams", "1,8,", (1, 8)),  # an empty item is skipped, as in --methods
+    ("delay", "0", (0,)),
+])
+def test_good_lists_parse_in_order_without_duplicates(name: str, text: str, expected: tuple[int, ...]) -> None:
+    assert sweeps.SWEEPS[name].parse(text) == expected
+
+
+def test_no_option_is_no_sweep() -> None:
+    assert sweeps.SWEEPS["mtu"].parse(None) == ()
+
+
+@pytest.mark.parametrize("name, text, message", [
+    ("mtu", "70", "--container-mtu 70: must be between 1280 and 65520 bytes"),
+    ("mtu", "1500,65521", "--container-mtu 65521: must be between 1280 and 65520 bytes"),
+    ("streams", "0", "--streams 0: must be between 1 and 128 streams (iperf3 takes at most 128)"),
+    ("streams", "129", "--streams 129: must be between 1 and 128"),
+    ("delay", "-1", "--delay -1: must be between 0 and 10000 ms"),
+    ("mtu", "abc", "--container-mtu 'abc': not a whole number"),
+    ("delay", "2.5", "--delay '2.5': not a whole number"),
+    ("streams", "1,x", "--streams 'x': not a whole number"),
+    ("delay", " , ", "--delay: no value given"),
+])
+def test_bad_values_are_one_line_usage_errors(name: str, text: str, message: str) -> None:
+    with pytest.raises(UsageError) as info:
+        sweeps.SWEEPS[name].parse(text)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_swept_values_reads_each_option_of_the_command_line() -> None:
+    args = parse_args("--container-mtu", "1500,9000", "--delay=-0", "--streams", "4")
+    assert run_command.swept_values(args) == {"mtu": (1500, 9000), "streams": (4,), "delay": (0,)}
+    assert run_command.swept_values(parse_args()) == {}
+
+
+@pytest.mark.parametrize("argv", [["--delay", "-1"], ["--delay=-1"]])
+def test_a_negative_delay_reaches_the_bound_check_not_argparse(argv: list[str]) -> None:
+    with pytest.raises(UsageError, match="--delay -1: must be between 0 and 10000 ms"):
+        run_command.swept_values(parse_args(*argv))
+
+
+# ---------------------------------------------------------------- variant ids
+
+@pytest.mark.parametrize("base, values, expected", [
+    ("tcp-stream", {}, "tcp-stream"),
+    ("tcp-stream", {"mtu": 1500}, "tcp-stream+mtu1500"),
+    ("tcp-stream", {"delay": 20, "streams": 8, "mtu": 1500}, "tcp-stream+mtu1500+P8+delay20ms"),  # SWEEPS order
+    ("udp-stream", {"delay": 0}, "udp-stream+delay0ms"),
+])
+def test_variant_ids_and_split_round_trip(base: str, values: dict[str, int], expected: str) -> None:
+    assert sweeps.variant_id(base, values) == expected
+    assert sweeps.split(expected) == (base, values)
+    assert sweeps.base_of(expected) == base
+
+
+@pytest.mark.parametrize("workload_id", ["tcp-stream+jumbo", "tcp-stream+mtu", "tcp-stream+P8x", "tcp-stream+"])
+def test_split_of_an_unknown_suffix_is_a_key_error(workload_id: str) -> None:
+    with pytest.raises(KeyError):
+        sweeps.split(workload_id)
+
+
+def test_combinations_cross_every_sweep() -> None:
+    assert sweeps.combinations({}) == [{}]
+    assert sweeps.combinations({"mtu": (1500,)}) == [{"mtu": 1500}]
+    found = sweeps.combinations({"mtu": (1500, 9000), "streams": (1, 8), "delay": (0, 20, 50)})
+    assert len(found) == 12
+    assert len({tuple(sorted(c.items())) for c in found}) == 12
+    assert found[0] == {"mtu": 1500, "streams": 1, "delay": 0}
+
+
+# ---------------------------------------------------------------- the matrix
+
+def test_every_workload_is_measured_once_per_combination() -> None:
+    built = matrix.build(("host", "pasta"), ("tcp-stream",), ("remote",), swept={"mtu": (1500, 65520),
+                                                                                  "streams": (1, 8)})
+    assert sorted({c.workload for c in built.cells}) == ["tcp-stream+mtu1500+P1", "tcp-stream+mtu1500+P8",
+                                                         "tcp-stream+mtu65520+P1", "tcp-stream+mtu65520+P8"]
+    assert len(built.cells) == 8 and built.not_applicable == ()
+    assert matrix.build(("host",), ("tcp-stream",), ("remote",), swept={}).cells == (
+        matrix.Cell("tcp-stream", "remote", "host"),)
+
+
+def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
+    built = matrix.build(("host", "pasta"), ("tcp-stream", "tcp-rr", "tcp-stream-parallel"), ("remote", "loopback"),
+                         swept={"streams": (8,), "delay": (20,)})
+    reasons = {(c.workload, c.placement, c.method): why for c, why in built.not_applicable}
+    measured = {(c.workload, c.placement, c.method) for c in built.cells}
+    assert measured == {("tcp-stream+P8+delay20ms", "remote", "host"), ("tcp-stream+P8+delay20ms", "remote", "pasta")}
+    assert reasons[("tcp-rr+P8+delay20ms", "remote", "pasta")] == f"--streams 8: {matrix.ONE_ECHO_CONNECTION}"
+    assert reasons[("tcp-stream-parallel+P8+delay20ms", "remote", "host")].startswith(
+        "--streams 8: tcp-stream-parallel runs its own 4 streams")
+    assert reasons[("tcp-stream+P8+delay20ms", "loopback", "host")] == (
+        "--delay 20: the delay is added on the lab link; a loopback client does not cross it")
+
+
+def test_a_methods_own_reason_comes_before_the_sweeps() -> None:
+    built = matrix.build(("socket-activation-user",), ("tcp-stream",), ("loopback",), swept={"delay": (20,)})
+    (cell, why), = built.not_applicable
+    assert cell.workload == "tcp-stream+delay20ms" and "iperf3 cannot take an inherited" in why
+
+
+@pytest.mark.parametrize("workload_id", [w.id for w in matrix.WORKLOADS.values() if w.parallel_streams])
+def test_every_workload_that_takes_streams_passes_them_to_iperf3(workload_id: str) -> None:
+    """A workload that says --streams applies must give iperf3 -P and report what it ran."""
+    driver = DRIVERS[workload_id]
+    settings = TrialSettings(1, 0, sweep=(("streams", 8),))
+    if driver.direction == "outbound":
+        argv = list(driver.container_client("198.51.100.2", 20123, settings).argv)  # type: ignore[attr-defined]
+        assert argv[argv.index("-P") + 1] == "8"
+    else:
+        assert _client_args(workload_id, settings)[-2:] == ["--streams", "8"]
+
+
+def test_streams_apply_to_the_outbound_workloads() -> None:
+    built = matrix.build(("host",), ("tcp-stream-outbound", "tcp-stream-outbound-reverse"), ("remote",),
+                         swept={"streams": (8,)})
+    assert {c.workload for c in built.cells} == {"tcp-stream-outbound+P8", "tcp-stream-outbound-reverse+P8"}
+
+
+def test_a_variant_is_its_base_workload_with_the_values_in_its_summary() -> None:
+    base = matrix.WORKLOADS["tcp-stream"]
+    found = matrix.workload("tcp-stream+mtu1500+P8")
+    assert found.id == "tcp-stream+mtu1500+P8"
+    assert found.summary == f"{base.summary}; container-mtu 1500, streams 8"
+    assert (found.metric, found.extra_metrics, found.placements) == (base.metric, base.extra_metrics, base.placements)
+    assert matrix.workload("tcp-rr") is matrix.WORKLOADS["tcp-rr"]
+    for unknown in ("quic-stream+mtu1500", "tcp-stream+jumbo"):
+        with pytest.raises(KeyError):
+            matrix.workload(unknown)
+
+
+def test_cell_results_of_variants_carry_the_base_metrics() -> None:
+    built = matrix.build(("host",), ("tcp-rr", "tcp-stream"), ("remote",), swept={"streams": (4,)})
+    results = {c.workload: c for c in new_cell_results(built)}
+    assert results["tcp-stream+P4"].metric == "throughput" and results["tcp-stream+P4"].status != "not_applicable"
+    assert results["tcp-rr+P4"].metric == "p50" and results["tcp-rr+P4"].status == "not_applicable"
+
+
+# ---------------------------------------------------------------- each method's MTU
+
+def test_each_method_sets_the_containers_mtu_in_its_podman_network() -> None:
+    assert pasta.METHOD.podman_network(MTU_SPEC) == "pasta:--mtu,1500"
+    assert (slirp4netns_rootlesskit.METHOD.podman_network(MTU_SPEC)
+            == "slirp4netns:port_handler=rootlesskit,mtu=1500")
+    looped = ServerSpec(SPEC.argv, 5201, options=(HOST_LOOPBACK, f"{CONTAINER_MTU}:9000"))
+    assert (slirp4netns_slirp4netns.METHOD.podman_network(looped)
+            == "slirp4netns:port_handler=slirp4netns,allow_host_loopback=true,mtu=9000")
+    # a bridge network takes it when it is created, not in --network
+    assert bridge.METHOD.podman_network(MTU_SPEC, "netbench-c1-net") == "netbench-c1-net"
+    assert bridge.METHOD.podman is not None and bridge.METHOD.podman.create_options is not None
+    assert bridge.METHOD.podman.create_options(MTU_SPEC) == ["--opt", "mtu=1500"]
+    # host has no container network to set
+    assert host.METHOD.podman_network(MTU_SPEC) == "host"
+
+
+def test_without_the_option_podman_keeps_its_defaults() -> None:
+    assert pasta.METHOD.podman_network(SPEC) == "pasta"
+    assert slirp4netns_rootlesskit.METHOD.podman_network(SPEC) == "slirp4netns:port_handler=rootlesskit"
+    assert bridge.METHOD.podman.create_options(SPEC) == []  # type: ignore[union-attr,misc]
+
+
+def _bare(method: Any, spec: ServerSpec) -> list[str]:
+    return method.bare_argv(BareArgs(spec, "bin", netns_pid=42, pid_file="/p", api_socket="/s", ready_fd=7,
+                                     state_dir="/st", command=("sh", "x")))
+
+
+def test_each_bare_helper_gets_the_mtu_on_its_command_line() -> None:
+    argv = _bare(pasta.METHOD, MTU_SPEC)
+    assert argv[argv.index("--mtu") + 1] == "1500"
+    assert argv.index("--mtu") < argv.index("--netns")
+    for method in (slirp4netns_slirp4netns.METHOD, slirp4netns_rootlesskit.METHOD):
+        argv = _bare(method, MTU_SPEC)
+        assert [a for a in argv if a.startswith("--mtu")] == ["--mtu=1500"], method.id
+
+
+def test_bare_helpers_keep_their_default_mtu_without_the_option() -> None:
+    assert "--mtu" not in _bare(pasta.METHOD, SPEC)
+    for method in (slirp4netns_slirp4netns.METHOD, slirp4netns_rootlesskit.METHOD):
+        assert [a for a in _bare(method, SPEC) if a.startswith("--mtu")] == ["--mtu=65520"], method.id
+
+
+def test_with_sweep_adds_the_mtu_option_only_when_the_mtu_is_swept() -> None:
+    swept = with_sweep(SPEC, TrialSettings(sweep=(("mtu", 9000), ("streams", 4))))
+    assert swept.option(CONTAINER_MTU) == "9000"
+    assert swept.argv == SPEC.argv and swept.host_port == SPEC.host_port
+    assert with_sweep(SPEC, TrialSettings(sweep=(("streams", 4),))) is SPEC
+
+
+def test_trial_settings_know_their_swept_values() -> None:
+    settings = TrialSettings(3, 1, sweep=(("mtu", 1500), ("delay", 0)))
+    assert settings.swept("mtu") == 1500 and settings.swept("delay") == 0
+    assert settings.swept("streams") is None and TrialSettings().swept("mtu") is None
+
+
+# ---------------------------------------------------------------- iperf3 -P
+
+class _Ctx:
+    """What TcpStream.run_client uses of a ClientContext, recording the worker's arguments."""
+
+    def __init__(self, settings: TrialSettings) -> None:
+        self.settings, self.target, self.host_port = settings, "198.51.100.1", 15201
+        self.args: list[str] = []
+
+    def run_worker(self, worker: str, args: list[str], parse: Any, what: str) -> str:
+        assert worker == "iperf_client.py"
+        self.args = args
+        return "{}"
+
+
+def _client_args(workload_id: str, settings: TrialSettings) -> list[str]:
+    ctx = _Ctx(settings)
+    DRIVERS[workload_id].run_client(ctx)  # type: ignore[arg-type]
+    return ctx.args
+
+
+def test_the_iperf3_client_runs_the_swept_streams() -> None:
+    args = _client_args("tcp-stream", TrialSettings(1, 0, sweep=(("streams", 8),)))
+    assert args[args.index("--streams") + 1] == "8"
+    assert "--streams" not in _client_args("tcp-stream", TrialSettings(1, 0))
+    reverse = _client_args("tcp-stream-reverse", TrialSettings(1, 0, sweep=(("streams", 2),)))
+    assert "--reverse" in reverse and reverse[reverse.index("--streams") + 1] == "2"
+
+
+def test_the_outbound_client_runs_the_swept_streams() -> None:
+    settings = TrialSettings(1, 0, sweep=(("streams", 8),))
+    argv = list(DRIVERS["tcp-stream-outbound"].container_client("198.51.100.2", 20123, settings).argv)  # type: ignore[attr-defined]
+    assert argv[argv.index("-P") + 1] == "8"
+    plain = DRIVERS["tcp-stream-outbound"].container_client("198.51.100.2", 20123, TrialSettings(1, 0))  # type: ignore[attr-defined]
+    assert "-P" not in plain.argv
+
+
+# ---------------------------------------------------------------- a swept value counts only as observed
+
+def _runner(tmp_path: Path) -> TrialRunner:
+    built = matrix.build(["host", "pasta"], ["tcp-stream"], ["remote"], swept={"mtu": (1500,), "streams": (8,)})
+    document = RunDocument(run={"options": {}}, stack={}, lab={}, provider={"id": "bare"},
+                           cells=new_cell_results(built))
+    return TrialRunner(document, tmp_path / "run.json", session=None, provider=None)  # type: ignore[arg-type]
+
+
+def _trial(interfaces: list[dict[str, Any]] | None = None, streams: int | None = 8, **more: Any) -> Trial:
+    observations: dict[str, Any] = {"streams": streams, **more}
+    if interfaces is not None:
+        observations["container_links"] = {"interfaces": interfaces, "namespace": "own"}
+    return Trial(index=0, round=0, warmup=False, started_at="t", seconds=0.0, status="failed",
+                 observations=observations)
+
+
+CELL = matrix.Cell("tcp-stream+mtu1500+P8", "remote", "pasta")
+SETTINGS = TrialSettings(1, 0, sweep=(("mtu", 1500), ("streams", 8)))
+LINKS = [{"ifname": "lo", "mtu": 65536}, {"ifname": "eth0", "mtu": 1500}]
+
+
+def test_an_observed_mtu_and_streams_count(tmp_path: Path) -> None:
+    trial = _trial(LINKS)
+    _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+    assert trial.observations["container_mtu"] == {"asked": 1500, "seen": [65536, 1500]}
+
+
+def test_a_container_with_another_mtu_fails_the_trial(tmp_path: Path) -> None:
+    trial = _trial([{"ifname": "lo", "mtu": 65536}, {"ifname": "eth0", "mtu": 65520}])
+    with pytest.raises(MeasurementError, match="--container-mtu 1500 asked, but the container's interfaces have "
+                                               "MTU 65536, 65520"):
+        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+    assert trial.observations["container_mtu"]["seen"] == [65536, 65520]
+
+
+def test_an_mtu_that_could_not_be_observed_fails_the_trial(tmp_path: Path) -> None:
+    trial = _trial(container_links={"error": "no process of the container was left to look into"})
+    with pytest.raises(MeasurementError, match="could not be observed: no process of the container"):
+        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+
+
+@pytest.mark.parametrize("method", ["host", "socket-activation-user"])
+def test_the_server_hosts_own_network_does_not_take_the_mtu(tmp_path: Path, method: str) -> None:
+    trial = _trial([{"ifname": "nb0s", "mtu": 1500}])
+    _runner(tmp_path)._check_swept(matrix.Cell(CELL.workload, "remote", method), SETTINGS, trial)
+    found = trial.observations["container_mtu"]
+    assert found["asked"] == 1500 and found["applies"] is False and "server host's own interfaces" in found["why"]
+
+
+@pytest.mark.parametrize("ran", [1, 4, None])
+def test_iperf3_running_other_streams_fails_the_trial(tmp_path: Path, ran: int | None) -> None:
+    trial = _trial(LINKS, streams=ran)
+    with pytest.raises(MeasurementError, match=f"--streams 8 asked, but iperf3 ran {ran}"):
+        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+
+
+def test_nothing_swept_checks_nothing(tmp_path: Path) -> None:
+    trial = _trial(None, streams=None)
+    _runner(tmp_path)._check_swept(matrix.Cell("tcp-stream", "remote", "pasta"), TrialSettings(1, 0), trial)
+    assert "container_mtu" not in trial.observations
+
+
+@pytest.mark.parametrize("workload_id, client", [
+    ("tcp-stream", "iperf3-client-tcp.json"), ("udp-stream", "iperf3-client-udp.json"),
+    ("tcp-stream-reverse", "iperf3-client-tcp-reverse.json"),
+    ("tcp-stream-outbound-reverse", "iperf3-client-tcp-outbound-reverse.json"),
+])
+def test_every_streams_workload_reports_the_streams_iperf3_ran(workload_id: str, client: str) -> None:
+    """What _check_swept compares with: without it every --streams trial would fail."""
+    from bench_runner.providers.base import ServerExit
+    from tests.conftest import read_data
+
+    server = client.replace("client", "server")
+    measured = DRIVERS[workload_id].measure(read_data(client), ServerExit(0, read_data(server), ""))
+    assert measured.observations["streams"] == json.loads(read_data(client))["start"]["test_start"]["num_streams"]
+
+
+# ---------------------------------------------------------------- the request, the document, reproducing
+
+SWEEP_ARGS = ("--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--container-mtu", "1500,9000",
+              "--streams", "1,4", "--delay", "0,20", "--seed", "5")
+
+
+def test_the_requests_options_rebuild_the_same_matrix() -> None:
+    request = run_command.request_from_args(parse_args(*SWEEP_ARGS))
+    options = json.loads(json.dumps(request.options()))  # as the document stores them
+    assert options["sweeps"] == {"mtu": [1500, 9000], "streams": [1, 4], "delay": [0, 20]}
+    assert options["workloads"] == ["tcp-rr", "tcp-stream"]  # base ids: the variants come from the sweeps
+    again = from_options(options, request.seed, {})
+    # The cells to measure; "placements" records where something was measured, so the
+    # loopback cells --delay rules out are not rebuilt (the document already holds them).
+    assert again.matrix.cells == request.matrix.cells
+    assert set(again.matrix.not_applicable) == {n for n in request.matrix.not_applicable if n[0].placement == "remote"}
+    assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
+    assert len(request.matrix.cells) == 2 * 2 * 2 * 2 * 1  # methods x mtu x streams x delay, tcp-stream remote
+    assert "sweeps" not in run_command.request_from_args(parse_args("--methods", "pasta")).options()
+
+
+def test_a_stored_sweep_that_is_not_a_list_of_numbers_is_refused() -> None:
+    options = run_command.request_from_args(parse_args(*SWEEP_ARGS)).options()
+    options["sweeps"] = {"mtu": ["big"]}
+    with pytest.raises(UsageError, match="cannot be resumed"):
+        from_options(options, 1, {})
+
+
+def test_the_reproduce_command_carries_the_sweeps() -> None:
+    document = copy.deepcopy(latency_document.document())
+    document.run["options"]["sweeps"] = {"mtu": [1500, 9000], "streams": [4], "delay": [0, 20]}
+    reproduction = command(document)
+    argv = list(reproduction.argv)
+    assert argv[argv.index("--container-mtu") + 1] == "1500,9000"
+    assert argv[argv.index("--streams") + 1] == "4" and argv[argv.index("--delay") + 1] == "0,20"
+    assert reproduction.not_carried == ()
+    args = parse_args(*argv[1:])
+    assert run_command.swept_values(args) == {"mtu": (1500, 9000), "streams": (4,), "delay": (0, 20)}
+
+
+def test_a_run_with_a_sweep_records_its_values_on_the_variant_cells() -> None:
+    """The document's cells are the variants, so report, compare and history see their ids."""
+    request = run_command.request_from_args(parse_args("--methods", "pasta", "--workloads", "tcp-stream",
+                                                       "--placements", "remote", "--container-mtu", "1500"))
+    cells = new_cell_results(request.matrix)
+    assert {(c.workload, c.method) for c in cells} == {("tcp-stream+mtu1500", "host"), ("tcp-stream+mtu1500", "pasta")}
+
+
+def test_lab_delay_of_zero_adds_no_qdisc(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench_runner import lab as lab_mod
+
+    monkeypatch.setattr(lab_mod.procs, "run", lambda *a, **k: pytest.fail("no tc for a zero delay"))
+    with lab_mod.delayed(SimpleNamespace(), 0) as shown:  # type: ignore[arg-type]
+        assert shown == "none"
