@@ -240,7 +240,7 @@ class TrialRunner:
                                 ("udp_rate", "offered_rate_mbps", "iperf3 offered")):
             asked = settings.swept(name)
             if asked is not None and trial.observations.get(key) != asked:
-                raise MeasurementError(f"{name.replace('_', ' ')} {asked} asked, but {what} "
+                raise MeasurementError(f"{sweeps.SWEEPS[name].flag} {asked} asked, but {what} "
                                        f"{trial.observations.get(key)}")
 
     def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:

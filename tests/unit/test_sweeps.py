@@ -128,12 +128,15 @@ def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
                          swept={"streams": (8,), "delay": (20,)})
     reasons = {(c.workload, c.placement, c.method): why for c, why in built.not_applicable}
     measured = {(c.workload, c.placement, c.method) for c in built.cells}
-    assert measured == {("tcp-stream+P8+delay20ms", "remote", "host"), ("tcp-stream+P8+delay20ms", "remote", "pasta")}
-    assert reasons[("tcp-rr+P8+delay20ms", "remote", "pasta")] == f"--streams 8: {matrix.ONE_ECHO_CONNECTION}"
-    assert reasons[("tcp-stream-parallel+P8+delay20ms", "remote", "host")].startswith(
-        "--streams 8: tcp-stream-parallel runs its own 4 streams")
+    # --streams multiplies only the workloads iperf3 drives with -P; --delay all, on the remote placement
+    assert measured == {(w, "remote", m) for w in ("tcp-stream+P8+delay20ms", "tcp-rr+delay20ms",
+                                                   "tcp-stream-parallel+delay20ms") for m in ("host", "pasta")}
     assert reasons[("tcp-stream+P8+delay20ms", "loopback", "host")] == (
         "--delay 20: the delay is added on the lab link; a loopback client does not cross it")
+    assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-rr"], "remote") == (
+        f"--streams 8: {matrix.ONE_ECHO_CONNECTION}")
+    assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-stream-parallel"], "remote").startswith(
+        "--streams 8: tcp-stream-parallel runs its own 4 streams")
 
 
 def test_a_methods_own_reason_comes_before_the_sweeps() -> None:
@@ -176,7 +179,7 @@ def test_cell_results_of_variants_carry_the_base_metrics() -> None:
     built = matrix.build(("host",), ("tcp-rr", "tcp-stream"), ("remote",), swept={"streams": (4,)})
     results = {c.workload: c for c in new_cell_results(built)}
     assert results["tcp-stream+P4"].metric == "throughput" and results["tcp-stream+P4"].status != "not_applicable"
-    assert results["tcp-rr+P4"].metric == "p50" and results["tcp-rr+P4"].status == "not_applicable"
+    assert results["tcp-rr"].metric == "p50" and results["tcp-rr"].status != "not_applicable"  # not multiplied
 
 
 # ---------------------------------------------------------------- each method's MTU
@@ -367,7 +370,8 @@ def test_the_requests_options_rebuild_the_same_matrix() -> None:
     assert again.matrix.cells == request.matrix.cells
     assert set(again.matrix.not_applicable) == {n for n in request.matrix.not_applicable if n[0].placement == "remote"}
     assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
-    assert len(request.matrix.cells) == 2 * 2 * 2 * 2 * 1  # methods x mtu x streams x delay, tcp-stream remote
+    # tcp-stream: methods x mtu x streams x delay; tcp-rr: --streams does not multiply it
+    assert len(request.matrix.cells) == 2 * 2 * 2 * 2 + 2 * 2 * 2
     assert "sweeps" not in run_command.request_from_args(parse_args("--methods", "pasta")).options()
 
 
