@@ -180,6 +180,7 @@ def test_an_outbound_container_waits_for_the_route_of_its_family() -> None:
     client = ServerSpec(("iperf3", "-c", "x"), 0, (), publish=False, wait_listening=False,
                         options=(f"{IP_FAMILY}:6",))
     assert "ip -6 route show default" in bare.gate(client)
+    assert "ip -6 addr show tentative" in bare.gate(client)  # pasta resets it during DAD
     assert "ip -4 route show default" in bare.gate(ServerSpec(("x",), 0, (), publish=False, wait_listening=False))
     assert bare.gate(V6) == bare.LO_UP_EXEC
 
