@@ -158,6 +158,13 @@ def test_slirp4netns_is_asked_for_ipv6_only_in_ipv6_trials() -> None:
     assert slirp4netns_slirp4netns.METHOD.podman_network(V4) == "slirp4netns:port_handler=slirp4netns"
 
 
+def test_a_bridge_network_is_dual_stack_for_ipv6() -> None:
+    from bench_runner.methods import bridge
+
+    assert bridge.create_options(V6) == ["--ipv6"]  # without it the container cannot connect out over IPv6
+    assert bridge.create_options(V4) == []
+
+
 def test_only_observed_reasons_mark_a_method_without_ipv6() -> None:
     from bench_runner import methods
 
