@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import defaults, stats
+from . import defaults, stats, sweeps
 from .matrix import HOST_STACK
 from .methods import BASELINE as BASELINE_METHOD
 from .methods import METHODS
@@ -78,27 +78,32 @@ class MatrixCell:
 
 
 def source_address(document: RunDocument) -> list[Observation]:
-    """Preserved when every remote trial's server saw the client host's own address (each
-    stack's lab gives the client host the same address)."""
-    client = document.lab.get("client_addr")
+    """Preserved when every remote trial's server saw the client host's own address in the
+    trial's IP family (each stack's lab gives the client host the same addresses)."""
+    clients = {4: document.lab.get("client_addr"), 6: document.lab.get("client_addr6")}
     found = []
     for stack, method in sorted({(c.stack, c.method) for c in document.cells}):
         peers: dict[str, int] = {}
+        expected: set[str] = set()
         workloads = set()
+        preserved = True
         for cell in document.cells:
             if cell.method != method or cell.stack != stack or cell.placement != "remote":
                 continue
+            client = clients[sweeps.split(cell.workload)[1].get("family", 4)]
             for trial in cell.trials:
                 peer = trial.observations.get("peer_address")
-                if trial.status == "ok" and isinstance(peer, str):
+                if trial.status == "ok" and isinstance(peer, str) and client is not None:
                     peers[peer] = peers.get(peer, 0) + 1
                     workloads.add(cell.workload)
-        if not peers or client is None:
+                    expected.add(client)
+                    preserved = preserved and peer == client
+        if not peers:
             continue
-        preserved = set(peers) == {client}
         seen = ", ".join(f"{p} ({n} trials)" for p, n in sorted(peers.items()))
         found.append(Observation("source_address_preserved", method, preserved,
-                                 f"client {client}; server saw {seen} ({', '.join(sorted(workloads))})", {}, stack))
+                                 f"client {' / '.join(sorted(expected))}; server saw {seen} "
+                                 f"({', '.join(sorted(workloads))})", {}, stack))
     return found
 
 

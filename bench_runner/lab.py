@@ -1,9 +1,12 @@
 """The two-host lab: a server host and a client host as network namespaces on a veth pair.
 
-Addresses are in 198.51.100.0/24 (TEST-NET-2). The server host's default route points at
-the client host, so "outbound" traffic from a container lands where the suite can serve
-it; everything outside the lab's subnet is a ``prohibit`` route on both hosts, so a
-connection anywhere else fails at once, and nothing can leave.
+Addresses are in 198.51.100.0/24 (TEST-NET-2) and, for IPv6, 2001:db8:5100::/48 (inside the
+documentation prefix 2001:db8::/32). The server host's default routes point at the client
+host, so "outbound" traffic from a container lands where the suite can serve it (and pasta
+and slirp4netns find the template they copy); everything outside the lab's subnets is a
+``prohibit`` route on both hosts, in both families, so a connection anywhere else fails at
+once, and nothing can leave. The IPv6 addresses skip duplicate address detection: they are
+usable the moment the link is up.
 """
 
 from __future__ import annotations
@@ -26,6 +29,16 @@ PREFIX_LEN = 24
 SECOND_SERVER_ADDR = "198.51.100.129"
 SECOND_CLIENT_ADDR = "198.51.100.130"
 SECOND_PREFIX_LEN = 25
+#: IPv6: one /64 per link, inside the lab's 2001:db8:5100::/48.
+SUBNET6 = "2001:db8:5100::/48"
+SERVER_ADDR6 = "2001:db8:5100::1"
+CLIENT_ADDR6 = "2001:db8:5100::2"
+SECOND_SERVER_ADDR6 = "2001:db8:5100:1::1"
+SECOND_CLIENT_ADDR6 = "2001:db8:5100:1::2"
+PREFIX_LEN6 = 64
+#: Both halves of each family's address space: more specific than the server host's
+#: default route, less specific than the lab's own subnets.
+PROHIBITED_HALVES = {4: ("0.0.0.0/1", "128.0.0.0/1"), 6: ("::/1", "8000::/1")}
 NETNS_DIR = "/run/netns"
 NAME_PREFIX = "netbench-"
 IP_TIMEOUT = 15.0
@@ -45,6 +58,17 @@ class Lab:
     second_client_if: str = ""
     second_server_addr: str = SECOND_SERVER_ADDR
     second_client_addr: str = SECOND_CLIENT_ADDR
+    server_addr6: str = SERVER_ADDR6
+    client_addr6: str = CLIENT_ADDR6
+    second_server_addr6: str = SECOND_SERVER_ADDR6
+    second_client_addr6: str = SECOND_CLIENT_ADDR6
+
+    def server_address(self, family: int = 4) -> str:
+        """The server host's address on the main link in an IP family (4 or 6)."""
+        return self.server_addr6 if family == 6 else self.server_addr
+
+    def client_address(self, family: int = 4) -> str:
+        return self.client_addr6 if family == 6 else self.client_addr
 
     @property
     def server_ns_path(self) -> str:
@@ -67,6 +91,7 @@ class Lab:
     def to_json(self) -> dict[str, object]:
         data = asdict(self)
         data["subnet"] = SUBNET
+        data["subnet6"] = SUBNET6
         return data
 
 
@@ -87,6 +112,13 @@ def _ip(*args: str) -> None:
     procs.run(["ip", *args], timeout=IP_TIMEOUT)
 
 
+def _no_dad(ns: str, ifname: str) -> None:
+    """No duplicate address detection on a lab interface: its link-local address too is
+    usable at once (the global ones are added with ``nodad``). Nothing else is on the link."""
+    procs.run(["nsenter", f"--net={NETNS_DIR}/{ns}", "--", "sysctl", "-q", "-w",
+               f"net.ipv6.conf.{ifname}.accept_dad=0"], timeout=IP_TIMEOUT)
+
+
 def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
     """Build the lab; on any failure, remove what was built and re-raise."""
     if os.geteuid() != 0:
@@ -103,22 +135,27 @@ def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
         _ip("netns", "add", client_ns)
         for ns in (server_ns, client_ns):
             _ip("-n", ns, "link", "set", "lo", "up")
-        links = ((server_if, client_if, SERVER_ADDR, CLIENT_ADDR, PREFIX_LEN),
-                 (server_if2, client_if2, SECOND_SERVER_ADDR, SECOND_CLIENT_ADDR, SECOND_PREFIX_LEN))
-        for s_if, c_if, s_addr, c_addr, prefix in links:
+        links = ((server_if, client_if, (SERVER_ADDR, CLIENT_ADDR, PREFIX_LEN),
+                  (SERVER_ADDR6, CLIENT_ADDR6, PREFIX_LEN6)),
+                 (server_if2, client_if2, (SECOND_SERVER_ADDR, SECOND_CLIENT_ADDR, SECOND_PREFIX_LEN),
+                  (SECOND_SERVER_ADDR6, SECOND_CLIENT_ADDR6, PREFIX_LEN6)))
+        for s_if, c_if, (s_addr, c_addr, prefix), (s_addr6, c_addr6, prefix6) in links:
             _ip("link", "add", s_if, "mtu", str(mtu), "netns", server_ns,
                 "type", "veth", "peer", "name", c_if, "mtu", str(mtu), "netns", client_ns)
-            for ns, ifname, addr in ((server_ns, s_if, s_addr), (client_ns, c_if, c_addr)):
+            for ns, ifname, addr, addr6 in ((server_ns, s_if, s_addr, s_addr6), (client_ns, c_if, c_addr, c_addr6)):
+                _no_dad(ns, ifname)
                 _ip("-n", ns, "addr", "add", f"{addr}/{prefix}", "dev", ifname)
+                _ip("-n", ns, "-6", "addr", "add", f"{addr6}/{prefix6}", "dev", ifname, "nodad")
                 _ip("-n", ns, "link", "set", ifname, "up")
-        # pasta and slirp4netns take their template from the default route.
+        # pasta and slirp4netns take their template from the default route, in each family.
         _ip("-n", server_ns, "route", "add", "default", "via", CLIENT_ADDR, "dev", server_if)
+        _ip("-n", server_ns, "-6", "route", "add", "default", "via", CLIENT_ADDR6, "dev", server_if)
         # ... but nothing outside the lab is reachable: more specific prohibit routes.
-        for half in ("0.0.0.0/1", "128.0.0.0/1"):
-            _ip("-n", server_ns, "route", "add", "prohibit", half)
+        for family, halves in PROHIBITED_HALVES.items():
+            for half in halves:
+                _ip("-n", server_ns, f"-{family}", "route", "add", "prohibit", half)
         _ip("-n", client_ns, "route", "add", "prohibit", "default")
-        for ns in (server_ns, client_ns):
-            _ip("-n", ns, "-6", "route", "add", "prohibit", "default")
+        _ip("-n", client_ns, "-6", "route", "add", "prohibit", "default")
     except BaseException:
         destroy(lab)
         raise

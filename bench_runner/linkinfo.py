@@ -58,3 +58,10 @@ def interfaces_of(pid: int) -> dict[str, Any]:
     except (BenchError, ParseError) as exc:
         return {"error": str(exc)}
     return {"interfaces": [link.to_json() for link in links if link.link_type != "loopback" and link.ifname != "lo"]}
+
+
+def tentative_ipv6(pid: int) -> list[str]:
+    """The IPv6 addresses in the network namespace of ``pid`` still in duplicate address
+    detection ("fe80::1%eth0")."""
+    result = procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "-6", "addr", "show"]), timeout=TIMEOUT)
+    return [f"{a.address}%{a.ifname}" for a in iproute.parse_addresses(result.stdout) if a.tentative]

@@ -262,7 +262,7 @@ def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable
                     for method in methods:
                         cell = Cell(workload_id, placement, method, stack)
                         reason = (METHODS[method].why_not(base, placement)
-                                  or sweeps.why_not(values, base, placement))
+                                  or sweeps.why_not(values, base, placement, METHODS[method]))
                         if reason is None:
                             cells.append(cell)
                         else:

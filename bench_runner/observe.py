@@ -54,15 +54,16 @@ def require_free_port(netns_path: str, port: int) -> None:
             raise MeasurementError(f"port {port} is already in use in the server host ({owner})")
 
 
-def is_listening(netns_path: str, protocol: str, port: int) -> bool:
-    return bool(ss.find(listeners_in(netns_path), protocol, port))
+def is_listening(netns_path: str, protocol: str, port: int, family: int | None = None) -> bool:
+    return bool(ss.find(listeners_in(netns_path), protocol, port, family))
 
 
-def listener_owners(netns_path: str, protocol: str, port: int) -> list[ProcessInfo]:
+def listener_owners(netns_path: str, protocol: str, port: int, family: int | None = None) -> list[ProcessInfo]:
     """Every process holding the socket bound to ``port`` in the namespace (an inherited
-    socket is held by each process it was passed to)."""
+    socket is held by each process it was passed to); with ``family``, only sockets that take
+    clients of that IP family (a helper may listen for IPv4 and IPv6 on sockets of its own)."""
     found = []
-    for listener in ss.find(listeners_in(netns_path), protocol, port):
+    for listener in ss.find(listeners_in(netns_path), protocol, port, family):
         for owner in listener.owners:
             info = process_info(owner.pid)
             if info is not None and info.pid not in {f.pid for f in found}:
@@ -75,8 +76,8 @@ def connection_owners(netns_path: str, peer_address: str, peer_port: int) -> lis
     filters the sockets (an ss expression): after a connect-request-response workload the
     namespace holds tens of thousands of TIME_WAIT sockets, and listing them all with their
     processes took longer than a 1 s outbound client lives, which went unseen."""
-    result = procs.run(["nsenter", f"--net={netns_path}", "--", "ss", "-Htuanp", "dst", peer_address, "and",
-                        "dport", "=", f":{peer_port}"], timeout=SS_TIMEOUT)
+    result = procs.run(["nsenter", f"--net={netns_path}", "--", "ss", "-Htuanp", "dst",
+                        ss.address_filter(peer_address), "and", "dport", "=", f":{peer_port}"], timeout=SS_TIMEOUT)
     found = []
     for sock in ss.connections_to(ss.parse_sockets(result.stdout), peer_address, peer_port):
         for owner in sock.owners:

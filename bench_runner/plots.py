@@ -227,7 +227,9 @@ class SweepSeries:
 
 
 def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
-    """Every sweep with two values or more, grouped so that only its own value varies."""
+    """Every sweep with two values or more, grouped so that only its own value varies. A
+    workload without a sweep's suffix is at its neutral value (``tcp-stream`` is IPv4), which
+    is not named among the values held."""
     from . import sweeps
 
     groups: dict[tuple[str, str, str, tuple[tuple[str, int], ...]], list[tuple[int, RankTable]]] = {}
@@ -236,8 +238,10 @@ def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
             base, values = sweeps.split(table.workload)
         except KeyError:
             continue
+        values = {n: values.get(n, s.neutral) for n, s in sweeps.SWEEPS.items()
+                  if n in values or s.neutral is not None}
         for name, value in values.items():
-            held = tuple((k, v) for k, v in values.items() if k != name)
+            held = tuple((k, v) for k, v in values.items() if k != name and v != sweeps.SWEEPS[k].neutral)
             groups.setdefault((base, table.placement, name, held), []).append((value, table))
     return [SweepSeries(base, placement, name, held, tuple(sorted(points, key=lambda p: p[0])))
             for (base, placement, name, held), points in groups.items() if len(points) > 1]

@@ -23,6 +23,11 @@ TCP_NS = "tcp-ns"  # "tcp-ns:PORT": the container's 127.0.0.1:PORT goes to the h
 BIND_DEVICE = "bind-device"  # "bind-device:DEV": the published port listens on DEV only
 CONTAINER_MTU = "container-mtu"  # "container-mtu:N": the MTU of the container's interface (a sweep)
 PCAP = "pcap"  # "pcap:PATH": the helper writes every frame it passes to PATH (pasta --pcap)
+IP_FAMILY = "ip-family"  # "ip-family:6": clients come (or the container connects out) over IPv6 (a sweep)
+
+#: Placeholder in a server command for the address that means "every address" in the
+#: spec's IP family (0.0.0.0, or :: for IPv6).
+ANY_ADDRESS = "{any}"
 
 
 class UnsupportedOption(MeasurementError):
@@ -62,6 +67,21 @@ class ServerSpec:
                 return value
         return None
 
+    @property
+    def family(self) -> int:
+        """The IP family clients use (4 unless the spec asks for IPv6)."""
+        return 6 if self.option(IP_FAMILY) == "6" else 4
+
+    @property
+    def any_address(self) -> str:
+        """Every address of the spec's family, as a socket binds it."""
+        return "::" if self.family == 6 else "0.0.0.0"
+
+    def any_host(self, port: int) -> str:
+        """``ADDRESS:PORT`` for every address of the family, as systemd and rootlessctl write it
+        (``[::]:PORT`` for IPv6)."""
+        return f"[::]:{port}" if self.family == 6 else f"0.0.0.0:{port}"
+
     def command(self, workers: str) -> list[str]:
-        """The server command with the worker directory filled in."""
-        return [arg.replace(WORKERS, workers) for arg in self.argv]
+        """The server command with the worker directory and the family's any-address filled in."""
+        return [arg.replace(WORKERS, workers).replace(ANY_ADDRESS, self.any_address) for arg in self.argv]

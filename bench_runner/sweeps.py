@@ -1,11 +1,14 @@
 """Sweeps: conditions real bugs depend on (the container's MTU, parallel streams, added
-delay), each a list of values that becomes part of the workload's id, so every other part
-of the suite (interleaving, ranking, verdicts, compare, history) treats each value as a
-workload of its own: ``tcp-stream+mtu1500+delay20ms``. Methods are ranked against each other
-at the same values; the report plots a metric against a swept value.
+delay, the IP family), each a list of values that becomes part of the workload's id, so
+every other part of the suite (interleaving, ranking, verdicts, compare, history) treats
+each value as a workload of its own: ``tcp-stream+mtu1500+delay20ms``. Methods are ranked
+against each other at the same values; the report plots a metric against a swept value.
 
-A sweep applies to some workloads and placements only (``why_not``); where it does not,
-the cell is not applicable with the reason, like any other.
+A sweep applies to some workloads, placements and methods only (``why_not``,
+``method_why_not``); where it does not, the cell is not applicable with the reason, like any
+other. A sweep's ``neutral`` value is what the suite measures without it (IPv4): it adds no
+suffix, so ``--family 4,6`` gives ``tcp-stream`` and ``tcp-stream+ipv6``, and the IPv4 cells
+keep the ids (and history) of runs without the sweep.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from .errors import UsageError
 
 if TYPE_CHECKING:
     from .matrix import Workload
+    from .methods.base import NetworkMethod
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class Sweep:
     why_not: Callable[["Workload", str], str | None]
     #: A value that means "as without the sweep" (no suffix), if any.
     neutral: int | None = None
+    #: The only values it takes, where the bounds are not enough (IP versions).
+    allowed: tuple[int, ...] = ()
+    #: Why a method cannot take a value for a workload, or None (a method property says).
+    method_why_not: Callable[["NetworkMethod", "Workload", int], str | None] | None = None
 
     def parse(self, text: str | None) -> tuple[int, ...]:
         """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
@@ -49,6 +57,9 @@ class Sweep:
                 value = int(item)
             except ValueError:
                 raise UsageError(f"{self.flag} {item!r}: not a whole number") from None
+            if self.allowed and value not in self.allowed:
+                raise UsageError(f"{self.flag} {value}: must be {' or '.join(map(str, self.allowed))} "
+                                 f"({self.bounds_why})")
             if not self.low <= value <= self.high:
                 raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
                                  f"{self.unit} ({self.bounds_why})")
@@ -87,6 +98,16 @@ def _delay_why_not(workload: "Workload", placement: str) -> str | None:
     return None
 
 
+def _family_why_not(workload: "Workload", placement: str) -> str | None:
+    return None  # every workload and placement; whether a method carries IPv6 is the method's
+
+
+def _family_method_why_not(method: "NetworkMethod", workload: "Workload", family: int) -> str | None:
+    if family != 6:
+        return None
+    return (method.no_ipv6_outbound if workload.outbound else method.no_ipv6) or None
+
+
 SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
           "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
@@ -99,12 +120,16 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           "iperf3 -b, in Mbit/s", lambda v: f"rate{v}M", r"rate(\d+)M", _rate_why_not),
     Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
           "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
+    Sweep("family", "--family", "", "IP version", 4, 6, "the IP version: IPv4 or IPv6",
+          lambda v: f"ipv{v}", r"ipv(6)", _family_why_not, neutral=4, allowed=(4, 6),
+          method_why_not=_family_method_why_not),
 )}
 
 
 def variant_id(base: str, values: Mapping[str, int]) -> str:
-    """The workload id of ``base`` at ``values`` (in SWEEPS order)."""
-    return base + "".join(f"+{sweep.suffix(values[name])}" for name, sweep in SWEEPS.items() if name in values)
+    """The workload id of ``base`` at ``values`` (in SWEEPS order); a neutral value adds nothing."""
+    return base + "".join(f"+{sweep.suffix(values[name])}" for name, sweep in SWEEPS.items()
+                          if name in values and values[name] != sweep.neutral)
 
 
 def split(workload_id: str) -> tuple[str, dict[str, int]]:
@@ -141,9 +166,13 @@ def applicable(chosen: Mapping[str, tuple[int, ...]], workload: "Workload") -> d
             if any(SWEEPS[name].why_not(workload, placement) is None for placement in workload.placements)}
 
 
-def why_not(values: Mapping[str, int], workload: "Workload", placement: str) -> str | None:
+def why_not(values: Mapping[str, int], workload: "Workload", placement: str,
+            method: "NetworkMethod | None" = None) -> str | None:
     for name, value in values.items():
-        reason = SWEEPS[name].why_not(workload, placement)
+        sweep = SWEEPS[name]
+        reason = sweep.why_not(workload, placement)
+        if reason is None and method is not None and sweep.method_why_not is not None:
+            reason = sweep.method_why_not(method, workload, value)
         if reason is not None:
-            return f"{SWEEPS[name].flag} {value}: {reason}"
+            return f"{sweep.flag} {value}: {reason}"
     return None

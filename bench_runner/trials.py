@@ -7,6 +7,7 @@ but not in the statistics. The results document is saved after every trial.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import time
@@ -23,7 +24,7 @@ from .methods.base import INHERITED, SERVER
 from .parsers import ParseError
 from .providers import Provider, ServerExit, Session
 from .results import CellResult, RunDocument, Trial, save
-from .serverspec import CONTAINER_MTU, ServerSpec
+from .serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
 from .workloads import DRIVERS, ClientContext, TrialSettings
 from .workloads.base import OutboundDriver, WorkloadDriver
 
@@ -33,6 +34,9 @@ PORT_BASE = 20000
 PORT_SPAN = 1000
 #: A cell whose first trials all fail this many times is not tried again in this run.
 MAX_CONSECUTIVE_FAILURES = 2
+#: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes
+#: a second or two) before an IPv6 trial gives up.
+IPV6_SETTLE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -242,6 +246,31 @@ class TrialRunner:
             if asked is not None and trial.observations.get(key) != asked:
                 raise MeasurementError(f"{sweeps.SWEEPS[name].flag} {asked} asked, but {what} "
                                        f"{trial.observations.get(key)}")
+        if settings.family == 6:
+            check_ipv6(trial)
+
+    def _settle_ipv6(self, pid: int, trial: Trial) -> None:
+        """An IPv6 trial's client comes only once the server's namespace has no tentative IPv6
+        address: pasta (before its later releases) forwards a client to the container's
+        link-local address, and a connection arriving during its duplicate address detection,
+        a second or two after the container starts, is reset (observed with pasta
+        0.0~git20230309). The wait is recorded: a service would see those resets."""
+        if pid <= 0:
+            return
+        clock = time.monotonic()
+        first: list[str] = []
+
+        def settled() -> bool:
+            tentative = linkinfo.tentative_ipv6(pid)
+            if tentative and not first:
+                first.extend(tentative)
+            return not tentative
+
+        procs.wait_until(settled, timeout=IPV6_SETTLE_TIMEOUT, interval=0.1,
+                         what="the server's IPv6 addresses to leave duplicate address detection")
+        if first:
+            trial.observations["ipv6_tentative"] = {"addresses": first,
+                                                    "waited_s": round(time.monotonic() - clock, 3)}
 
     def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
         """The MTU and transmit queue length of the interfaces in the network namespace the
@@ -280,15 +309,19 @@ class TrialRunner:
             port = server.host_port  # a provider may publish elsewhere (below the floor, for one)
             if port != spec.published_port:
                 trial.observations["port"] = port
-            owners = observe.listener_owners(ns_path, protocol, port)
+            family = spec.family
+            owners = observe.listener_owners(ns_path, protocol, port, family)
             if not owners:
-                raise MeasurementError(f"nothing listens on port {port} in the server host")
+                raise MeasurementError(f"nothing listens on port {port} in the server host"
+                                       + (" for IPv6 clients" if family == 6 else ""))
+            if family == 6:
+                self._settle_ipv6(server.netns_pid, trial)
             watcher = None
             program = os.path.basename(spec.argv[0])[:15]  # comm is cut at 15 characters
             if expected == INHERITED:
                 # The socket's first owner execs (through wrappers) into the server on the first
                 # connection: watch until the server program itself holds it.
-                watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port),
+                watcher = observe.Watcher(lambda: observe.listener_owners(ns_path, protocol, port, family),
                                           lambda seen: any(self._carrier(session, i) == INHERITED and i.comm.startswith(program)
                                                            for i in seen))
                 watcher.start()
@@ -336,18 +369,20 @@ class TrialRunner:
         lab = session.lab
         expected = METHODS[cell.method].outbound_carrier
         trial.observations["outbound_expected"] = expected
+        remote_addr = lab.client_address(settings.family)
         remote = procs.Spawned(session.user.argv(driver.remote_server(port), netns_path=lab.client_ns_path))
         entry = session.state.add_process(remote.ref, "remote server")
         try:
-            procs.wait_until(lambda: observe.is_listening(lab.client_ns_path, "tcp", port) or not remote.ref.alive(),
+            procs.wait_until(lambda: observe.is_listening(lab.client_ns_path, "tcp", port, settings.family)
+                             or not remote.ref.alive(),
                              timeout=20, what=f"the remote server on port {port}")
             if not remote.ref.alive():
                 raise MeasurementError(f"the remote server exited: {remote.output()[1].strip()[-200:]}")
             helper_cpu = CpuFromSighting(expected)
-            watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, lab.client_addr, port),
+            watcher = observe.Watcher(lambda: observe.connection_owners(lab.server_ns_path, remote_addr, port),
                                       helper_cpu, deadline=settings.client_timeout)
             watcher.start()
-            spec = capture.adjust(with_sweep(driver.container_client(lab.client_addr, port, settings), settings))
+            spec = capture.adjust(with_sweep(driver.container_client(remote_addr, port, settings), settings))
             # The client connects as soon as it starts: a capture starts before it.
             with capture.during(None):
                 server = provider.start(session, cell.method, spec)
@@ -366,7 +401,8 @@ class TrialRunner:
             remote.wait(timeout=15)
             remote_out, remote_err = remote.output()
             if not seen:
-                raise MeasurementError(f"no connection to {lab.client_addr}:{port} was seen leaving the server host"
+                raise MeasurementError(f"no connection to {ss_endpoint(remote_addr, port)} was seen leaving the "
+                                       "server host"
                                        + (f" ({watcher.error})" if watcher.error else ""))
             carriers = [self._carrier(session, i) for i in seen]
             trial.observations["outbound_carrier"] = {**seen[0].to_json(), "carrier": carriers[0]}
@@ -386,9 +422,42 @@ class TrialRunner:
 
 
 def with_sweep(spec: ServerSpec, settings: TrialSettings) -> ServerSpec:
-    """The spec with the network options a sweep asks of the method (the container's MTU)."""
+    """The spec with the network options a sweep asks of the method (the container's MTU, the
+    IP family its clients use)."""
     mtu = settings.swept("mtu")
-    return replace(spec, options=(*spec.options, f"{CONTAINER_MTU}:{mtu}")) if mtu is not None else spec
+    options = (*spec.options, *([f"{CONTAINER_MTU}:{mtu}"] if mtu is not None else []),
+               *([f"{IP_FAMILY}:6"] if settings.family == 6 else []))
+    return replace(spec, options=options) if options != spec.options else spec
+
+
+def ss_endpoint(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def is_ipv6(address: object) -> bool:
+    """An IPv6 address, not an IPv4-mapped one (``::ffff:198.51.100.2`` is an IPv4 client)."""
+    if not isinstance(address, str):
+        return False
+    try:
+        parsed = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    return parsed.version == 6 and parsed.ipv4_mapped is None
+
+
+def check_ipv6(trial: Trial) -> None:
+    """An IPv6 trial counts only if IPv6 is what went over the lab link, as the far end saw it:
+    inbound, the client's own address (the server may see a forwarder's instead); outbound,
+    the address the client host's server saw the container's connection come from."""
+    seen = trial.observations
+    outbound = "remote_saw" in seen
+    key = "remote_saw" if outbound else "client_address"
+    address = seen.get(key)
+    seen["ip_family"] = {"asked": 6, key: address,
+                         **({} if outbound else {"server_saw": seen.get("peer_address")})}
+    if not is_ipv6(address):
+        what = "the client host's server saw the container connect from" if outbound else "the client connected from"
+        raise MeasurementError(f"--family 6 asked, but {what} {address or 'an unknown address'}")
 
 
 class CpuFromSighting:

@@ -88,10 +88,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
         "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
                  "placement only; needs a kernel with sch_netem",
+        "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
+                  "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
+                  "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why",
     }
     for name, sweep in SWEEPS.items():
+        values = (" or ".join(map(str, sweep.allowed)) if sweep.allowed
+                  else f"{sweep.low}-{sweep.high} {sweep.unit}")
         parser.add_argument(sweep.flag, metavar="LIST",
-                            help=f"sweep: comma-separated values, {sweep.low}-{sweep.high} {sweep.unit}, each a variant "
+                            help=f"sweep: comma-separated values, {values}, each a variant "
                                  f"of every workload it applies to (ranked at the same value): {sweep_help[name]}")
     parser.add_argument("--skip-claims", action="store_true",
                         help="do not probe the document's claims (device binding, port floor, host loopback, "

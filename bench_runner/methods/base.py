@@ -131,6 +131,11 @@ class NetworkMethod:
     activation: Activation | None = None
     #: (protocol, placement) cells that do not apply although both do, with why.
     not_applicable_cells: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    #: Why clients cannot reach its published port over IPv6 (``--family 6``), as observed
+    #: when tried; "" where they can.
+    no_ipv6: str = ""
+    #: Why the container cannot connect out over IPv6, as observed when tried; "" where it can.
+    no_ipv6_outbound: str = ""
     #: Does the helper capture the container's frames itself (the ``pcap`` spec option; pasta
     #: ``--pcap``)? Elsewhere a capture is taken with tcpdump in the server host.
     writes_pcap: bool = False

@@ -17,9 +17,10 @@ def podman_network(spec: ServerSpec, extra: tuple[str, ...], created: str | None
 
 
 def create_options(spec: ServerSpec) -> list[str]:
-    """netavark's bridge takes the MTU as a driver option."""
+    """netavark's bridge takes the MTU as a driver option; an IPv6 trial's network is dual
+    stack (``--ipv6``: without it the container has no IPv6 to connect out with)."""
     mtu = spec.option(CONTAINER_MTU)
-    return ["--opt", f"mtu={mtu}"] if mtu else []
+    return (["--opt", f"mtu={mtu}"] if mtu else []) + (["--ipv6"] if spec.family == 6 else [])
 
 
 METHOD = NetworkMethod(

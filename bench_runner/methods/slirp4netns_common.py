@@ -29,13 +29,20 @@ def loopback_flags(spec: ServerSpec) -> list[str]:
     return [] if spec.option(HOST_LOOPBACK) is not None else [NO_HOST_LOOPBACK]
 
 
+def ipv6_enabled(spec: ServerSpec) -> bool:
+    """slirp4netns gives the container IPv6 only when asked (``--enable-ipv6``; Podman's
+    ``enable_ipv6=true``): asked for where the trial is IPv6 (``--family 6``)."""
+    return spec.family == 6
+
+
 def podman_network(handler: str):  # type: ignore[no-untyped-def]
     """``slirp4netns:port_handler=HANDLER[,allow_host_loopback=true]``."""
 
     def value(spec: ServerSpec, extra: tuple[str, ...], created: str | None) -> str:
         base = f"slirp4netns:port_handler={handler}"
         base += ",allow_host_loopback=true" if spec.option(HOST_LOOPBACK) is not None else ""
-        return base + (f",mtu={spec.option(CONTAINER_MTU)}" if spec.option(CONTAINER_MTU) else "")
+        base += f",mtu={spec.option(CONTAINER_MTU)}" if spec.option(CONTAINER_MTU) else ""
+        return base + (",enable_ipv6=true" if ipv6_enabled(spec) else "")
 
     return value
 

@@ -14,8 +14,9 @@ PROGRAM = "rootlesskit"
 def bare_argv(a: BareArgs) -> list[str]:
     """rootlesskit running the server in a slirp4netns network, with the builtin port driver."""
     return [a.binary, "--net=slirp4netns", f"--mtu={slirp.mtu(a.spec)}", *slirp.loopback_flags(a.spec),
-            "--slirp4netns-sandbox=auto", "--slirp4netns-seccomp=auto", "--port-driver=builtin", *a.extra,
-            "--state-dir", a.state_dir, "--", *a.command]
+            *(["--ipv6"] if slirp.ipv6_enabled(a.spec) else []), "--slirp4netns-sandbox=auto",
+            "--slirp4netns-seccomp=auto", "--port-driver=builtin", *a.extra, "--state-dir", a.state_dir, "--",
+            *a.command]
 
 
 METHOD = slirp.method(

@@ -14,7 +14,8 @@ def bare_argv(a: BareArgs) -> list[str]:
     """slirp4netns in the server host's network namespace but inside the namespace owner's
     user namespace, as Podman runs it (nsenter makes the second part true)."""
     return ["nsenter", f"--user=/proc/{a.netns_pid}/ns/user", "--preserve-credentials", "--",
-            a.binary, *slirp.FLAGS, f"--mtu={slirp.mtu(a.spec)}", *slirp.loopback_flags(a.spec), *a.extra, "--api-socket", a.api_socket,
+            a.binary, *slirp.FLAGS, f"--mtu={slirp.mtu(a.spec)}", *slirp.loopback_flags(a.spec),
+            *(["--enable-ipv6"] if slirp.ipv6_enabled(a.spec) else []), *a.extra, "--api-socket", a.api_socket,
             "--ready-fd", str(a.ready_fd), "--netns-type=path", f"/proc/{a.netns_pid}/ns/net", "tap0"]
 
 
@@ -22,6 +23,13 @@ def bare_argv(a: BareArgs) -> list[str]:
 NO_UDP_LOOPBACK_REPLY = (
     "slirp4netns's port handler returns no UDP reply to the server host's own 127.0.0.1 with Podman's "
     "default --disable-host-loopback (allow_host_loopback=true changes that)")
+
+#: What its port forwarding does with IPv6 (re-checked by tests/integration/test_ipv6.py).
+NO_IPV6_FORWARDING = (
+    "slirp4netns's port forwarding API (add_hostfwd, which Podman's slirp4netns port handler uses) takes IPv4 "
+    "only: slirp4netns 1.2.0 (libslirp 4.7.0) refuses an IPv6 forward (proto tcp6: \"bad arguments.proto\"; "
+    "host_addr \"::\": \"bad arguments.host_addr\"; 1.2.1's binary knows no tcp6 either), so nothing listens "
+    "for IPv6 clients")
 
 METHOD = slirp.method(
     "slirp4netns-slirp4netns",
@@ -32,4 +40,5 @@ METHOD = slirp.method(
     bare=BareWay(Attach.SLIRP4NETNS, carrier="slirp4netns", helper=PROGRAM, tools=("unshare", "nsenter"),
                  argv=bare_argv),
     not_applicable_cells={("udp", "loopback"): NO_UDP_LOOPBACK_REPLY},
+    no_ipv6=NO_IPV6_FORWARDING,
 )

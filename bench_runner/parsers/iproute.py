@@ -1,5 +1,6 @@
 """iproute2's JSON output: ``ip -j link show`` (each interface's MTU and transmit queue
-length) and ``tc -j qdisc show dev DEV`` (its queueing disciplines). Pure."""
+length), ``ip -j addr show`` (its addresses, and which are still tentative) and ``tc -j
+qdisc show dev DEV`` (its queueing disciplines). Pure."""
 
 from __future__ import annotations
 
@@ -51,6 +52,36 @@ def parse_links(text: str) -> list[Link]:
         links.append(Link(name, _int(item.get("mtu")), _int(item.get("txqlen")), _str(item.get("operstate")),
                           _str(item.get("qdisc")), _str(item.get("link_type"))))
     return links
+
+
+@dataclass(frozen=True)
+class Address:
+    ifname: str
+    family: str  # "inet" or "inet6"
+    address: str
+    prefixlen: int | None
+    scope: str | None
+    #: Still in duplicate address detection: the kernel does not use it yet, and drops what
+    #: arrives for it.
+    tentative: bool
+
+
+def parse_addresses(text: str) -> list[Address]:
+    """Every address ``ip -j addr show`` lists, by interface, in its order."""
+    found = []
+    for item in _json_list(text, "ip -j addr"):
+        name = item.get("ifname")
+        if not isinstance(name, str) or not name:
+            raise ParseError("ip -j addr: an interface without a name")
+        infos = item.get("addr_info", [])
+        if not isinstance(infos, list):
+            raise ParseError(f"ip -j addr: {name}'s addr_info is not a list")
+        for info in infos:
+            if not isinstance(info, dict) or not isinstance(info.get("local"), str):
+                raise ParseError(f"ip -j addr: an address of {name} without its address")
+            found.append(Address(name, _str(info.get("family")) or "?", info["local"], _int(info.get("prefixlen")),
+                                 _str(info.get("scope")), info.get("tentative") is True))
+    return found
 
 
 def parse_qdiscs(text: str) -> list[dict[str, Any]]:

@@ -21,7 +21,9 @@ class SocketOwner:
 class Socket:
     protocol: str  # "tcp" or "udp"
     state: str  # "LISTEN", "ESTAB", "UNCONN", ...
-    address: str  # local: "0.0.0.0", "*", "::", "127.0.0.1", "198.51.100.1%eth0", ...
+    #: local: "0.0.0.0", "*" (IPv6 and IPv4), "::" (IPv6 only), "127.0.0.1", "198.51.100.1%eth0",
+    #: "2001:db8:5100::1", "fe80::1%eth0", ... (ss's brackets removed)
+    address: str
     port: int
     peer_address: str
     peer_port: int | None  # None for "*"
@@ -33,12 +35,27 @@ Listener = Socket
 
 
 def _split_endpoint(text: str) -> tuple[str, int | None]:
+    """``198.51.100.1:80``, ``*:80``, ``[2001:db8::1]:80``, ``[fe80::1]%eth0:80``, ``0.0.0.0:*``."""
     host, sep, port = text.rpartition(":")
     if not sep or not (port.isdigit() or port == "*"):
         raise ParseError(f"not an address:port: {text!r}")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
+    if host.startswith("["):
+        inner, bracket, scope = host[1:].partition("]")
+        if not bracket or (scope and not scope.startswith("%")):
+            raise ParseError(f"not an address:port: {text!r}")
+        host = inner + scope
     return host, int(port) if port.isdigit() else None
+
+
+def serves_family(sock: Socket, family: int) -> bool:
+    """Does a (listening) socket take clients of an IP family? ss writes an IPv6 socket bound
+    to every address as ``*`` when it takes IPv4 too and as ``[::]`` when it is IPv6-only; an
+    IPv4-mapped address (``::ffff:198.51.100.1``) takes IPv4 only."""
+    address = sock.address.split("%", 1)[0]
+    if address == "*":
+        return True
+    ipv6 = ":" in address and not address.lower().startswith("::ffff:")
+    return ipv6 if family == 6 else not ipv6
 
 
 def parse_sockets(text: str) -> list[Socket]:
@@ -66,8 +83,16 @@ def parse_listeners(text: str) -> list[Socket]:
     return [s for s in parse_sockets(text) if s.protocol == "udp" or s.state == "LISTEN"]
 
 
-def find(listeners: list[Socket], protocol: str, port: int) -> list[Socket]:
-    return [item for item in listeners if item.protocol == protocol and item.port == port]
+def find(listeners: list[Socket], protocol: str, port: int, family: int | None = None) -> list[Socket]:
+    """The sockets bound to ``port``; with ``family``, only those that take its clients."""
+    return [item for item in listeners if item.protocol == protocol and item.port == port
+            and (family is None or serves_family(item, family))]
+
+
+def address_filter(address: str) -> str:
+    """An address as an ss filter expression takes it: IPv6 in brackets (``dst 2001:db8::2``
+    is refused: "an inet prefix is expected")."""
+    return f"[{address}]" if ":" in address else address
 
 
 def connections_to(sockets: list[Socket], peer_address: str, peer_port: int) -> list[Socket]:

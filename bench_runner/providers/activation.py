@@ -61,6 +61,6 @@ def activator_argv(spec: ServerSpec, port: int, worker_dir: str) -> list[str]:
     datagram = ["--datagram"] if protocols == {"udp"} else []
     device = spec.option(BIND_DEVICE)
     if device is not None:
-        return ["/usr/bin/python3", "-I", f"{worker_dir}/activate.py", "--listen", f"0.0.0.0:{port}",
+        return ["/usr/bin/python3", "-I", f"{worker_dir}/activate.py", "--listen", spec.any_host(port),
                 "--device", device, *datagram, "--"]
-    return [ACTIVATOR, "-l", f"0.0.0.0:{port}", *datagram, "--"]
+    return [ACTIVATOR, "-l", spec.any_host(port), *datagram, "--"]

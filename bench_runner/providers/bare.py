@@ -35,8 +35,22 @@ HELPER_START_TIMEOUT = 20.0
 LO_UP_EXEC = 'ip link set lo up && exec "$@"'
 #: For a client (outbound), also wait until the helper has configured the namespace (its
 #: default route appears), as Podman starts the container only once the network is up.
-LO_UP_WAIT_ROUTE_EXEC = ('ip link set lo up && i=0 && until ip -4 route show default | grep -q .; do '
+LO_UP_WAIT_ROUTE_EXEC = ('ip link set lo up && i=0 && until {ready}; do '
                          'i=$((i+1)); [ $i -gt 1000 ] && exit 97; sleep 0.01; done && exec "$@"')
+ROUTE_READY = "ip -{family} route show default | grep -q ."
+#: For IPv6, in the family's own route (slirp4netns's comes later, from its router
+#: advertisement), and no address still in duplicate address detection: pasta
+#: 0.0~git20230309 answered a connection the container opened then with bare resets its
+#: SYN-SENT socket ignores (seen in 2 of 8 fresh labs; none in 12 after the wait).
+IPV6_READY = ROUTE_READY.format(family=6) + " && ! ip -6 addr show tentative | grep -q ."
+
+
+def gate(spec: ServerSpec) -> str:
+    """The shell line that starts the container's command once its namespace is ready."""
+    if spec.wait_listening:
+        return LO_UP_EXEC
+    ready = IPV6_READY if spec.family == 6 else ROUTE_READY.format(family=spec.family)
+    return LO_UP_WAIT_ROUTE_EXEC.format(ready=ready)
 
 
 class BareServer(RunningServer):
@@ -140,8 +154,7 @@ class BareProvider(Provider):
 
     def _holder(self, session: Session, spec: ServerSpec, cleanup: list, entries: list) -> procs.Spawned:
         """The server (or client) in a fresh user+network namespace of its own."""
-        gate = LO_UP_EXEC if spec.wait_listening else LO_UP_WAIT_ROUTE_EXEC
-        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", gate, "sh",
+        argv = ["unshare", "--user", "--map-root-user", "--net", "--", "sh", "-c", gate(spec), "sh",
                 *spec.command(str(session.worker_dir))]
         holder = self._spawn(session, argv, "server", cleanup, entries)
         if spec.wait_listening:
@@ -229,7 +242,7 @@ class BareProvider(Provider):
             if ready_w >= 0:
                 os.close(ready_w)
         for protocol in spec.protocols if spec.publish else ():
-            _slirp_add_hostfwd(api_socket, protocol, spec.published_port, spec.port)
+            _slirp_add_hostfwd(api_socket, protocol, spec.published_port, spec.port, spec.family)
         return BareServer(session, holder, [slirp], [], entries, method=method.id,
                           provider=self.id, host_port=spec.published_port, netns_pid=holder.pid,
                           helper_argv=[argv[argv.index(helper):]])
@@ -240,9 +253,9 @@ class BareProvider(Provider):
         helper = os.path.basename(self._binary(method))
         private = session.private_dir(session.next_name(helper))
         state_dir = private / "state"
-        gate = LO_UP_EXEC if spec.wait_listening else LO_UP_WAIT_ROUTE_EXEC
         argv = method.bare_argv(BareArgs(spec, self._binary(method), state_dir=str(state_dir),
-                                         command=("sh", "-c", gate, "sh", *spec.command(str(session.worker_dir)))))
+                                         command=("sh", "-c", gate(spec), "sh",
+                                                  *spec.command(str(session.worker_dir)))))
         kit = self._spawn(session, argv, helper, cleanup, entries)
         child_pid_file = state_dir / "child_pid"
         api_socket = state_dir / "api.sock"
@@ -268,7 +281,7 @@ class BareProvider(Provider):
             wait_server_listening(child, spec, f"the server under {helper}", kit.ref.alive)
         for protocol in spec.protocols if spec.publish else ():
             procs.run(session.user.argv(["rootlessctl", "--socket", str(api_socket), "add-ports",
-                                         f"0.0.0.0:{spec.published_port}:{spec.port}/{protocol}"]),
+                                         f"{spec.any_host(spec.published_port)}:{spec.port}/{protocol}"]),
                       timeout=HELPER_START_TIMEOUT)
         return BareServer(session, kit, [], [], entries, method=method.id, provider=self.id,
                           host_port=spec.published_port, netns_pid=child, helper_argv=[argv])
@@ -313,11 +326,16 @@ def _wait_ready_fd(fd: int, process: procs.Spawned, what: str) -> None:
         raise MeasurementError(f"{what} failed to start: {last_line(err) or '(no error output)'}")
 
 
-def _slirp_add_hostfwd(api_socket: Path, protocol: str, host_port: int, guest_port: int) -> None:
-    """Ask slirp4netns to forward a host port, as Podman's slirp4netns port handler does."""
-    request = {"execute": "add_hostfwd", "arguments": {
-        "proto": protocol, "host_addr": "0.0.0.0", "host_port": host_port,
-        "guest_addr": slirp4netns_common.GUEST_ADDR, "guest_port": guest_port}}
+def _slirp_add_hostfwd(api_socket: Path, protocol: str, host_port: int, guest_port: int, family: int = 4) -> None:
+    """Ask slirp4netns to forward a host port, as Podman's slirp4netns port handler does. For
+    IPv6, the form slirp4netns's later API documents (proto tcp6, its own guest address)."""
+    if family == 6:
+        request: dict[str, object] = {"execute": "add_hostfwd", "arguments": {
+            "proto": f"{protocol}6", "host_port": host_port, "guest_port": guest_port}}
+    else:
+        request = {"execute": "add_hostfwd", "arguments": {
+            "proto": protocol, "host_addr": "0.0.0.0", "host_port": host_port,
+            "guest_addr": slirp4netns_common.GUEST_ADDR, "guest_port": guest_port}}
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
             sock.settimeout(HELPER_START_TIMEOUT)

@@ -14,6 +14,7 @@ from .. import observe, procs
 from ..errors import MeasurementError
 from ..lab import Lab, resource_name
 from ..matrix import HOST_STACK
+from ..parsers import ss
 from ..runstate import RunState
 from ..serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WORKERS,  # noqa: F401 (re-exported)
                           ServerSpec, UnsupportedOption)
@@ -170,13 +171,15 @@ def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=Non
 
 
 def wait_host_port(lab: Lab, spec: ServerSpec, what: str, alive=None, explain=None) -> None:  # type: ignore[no-untyped-def]
-    """Wait until the published port is bound in the server host."""
+    """Wait until the published port is bound in the server host, for clients of the spec's
+    IP family."""
 
     def ready() -> bool:
         if alive is not None and not alive():
             said = explain() if explain is not None else ""
             raise MeasurementError(f"{what} exited before the published port was bound" + (f": {said}" if said else ""))
         found = observe.listeners_in(lab.server_ns_path)
-        return all(any(l.protocol == p and l.port == spec.published_port for l in found) for p in spec.protocols)
+        return all(ss.find(found, p, spec.published_port, spec.family) for p in spec.protocols)
 
-    procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to bind port {spec.published_port}")
+    family = " for IPv6" if spec.family == 6 else ""
+    procs.wait_until(ready, timeout=spec.ready_timeout, what=f"{what} to bind port {spec.published_port}{family}")

@@ -54,6 +54,8 @@ class SocketRequest:
     stdout_path: str
     stderr_path: str
     device: str | None = None
+    #: Where it listens besides the port: every address of the trial's IP family.
+    any_address: str = "0.0.0.0"
 
 
 def socket_unit(request: SocketRequest, description: str) -> str:
@@ -62,7 +64,8 @@ def socket_unit(request: SocketRequest, description: str) -> str:
         key = {"tcp": "ListenStream", "udp": "ListenDatagram"}.get(protocol)
         if key is None:
             raise MeasurementError(f"a socket unit cannot listen on protocol {protocol!r}")
-        listens.append(f"{key}=0.0.0.0:{request.port}")
+        host = f"[{request.any_address}]" if ":" in request.any_address else request.any_address
+        listens.append(f"{key}={host}:{request.port}")
     device = [f"BindToDevice={_value(request.device)}"] if request.device else []
     return "\n".join(["[Unit]", f"Description={_value(description)}", "", "[Socket]", *listens, *device, ""])
 

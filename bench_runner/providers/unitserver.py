@@ -66,7 +66,8 @@ def plan(shell: StackShell, name: str, spec: ServerSpec, port: int, worker_dir: 
     request = units.SocketRequest(
         name=name, port=port, protocols=spec.protocols, command=tuple(spec.command(container_workers)), image=IMAGE,
         volumes=(*mounts, f"{worker_dir}:{container_workers}:ro"),
-        stdout_path=f"{out_dir}/{name}.out", stderr_path=f"{out_dir}/{name}.err", device=spec.option(BIND_DEVICE))
+        stdout_path=f"{out_dir}/{name}.out", stderr_path=f"{out_dir}/{name}.err", device=spec.option(BIND_DEVICE),
+        any_address=spec.any_address)
     kind = "system" if system else "user"
     files = {f"{unit_dir}/{name}.socket": units.socket_unit(request, f"podman-netbench socket ({kind} unit)")}
     if system:

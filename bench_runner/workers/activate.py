@@ -30,8 +30,9 @@ def main() -> int:
     if not command:
         parser.error("no command to activate")
     host, _, port = args.listen.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host  # [::]:PORT for IPv6
     kind = socket.SOCK_DGRAM if args.datagram else socket.SOCK_STREAM
-    sock = socket.socket(socket.AF_INET, kind)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, kind)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         if args.device:

@@ -21,6 +21,11 @@ def _error_name(exc: OSError) -> str:
     return errno.errorcode.get(exc.errno or 0, type(exc).__name__) if isinstance(exc, OSError) else type(exc).__name__
 
 
+def _family(address: str) -> int:
+    """IPv6 for an IPv6 address ("::", "2001:db8:5100::2"), else IPv4."""
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
 def _inherited() -> socket.socket | None:
     """A listening socket handed over by socket activation (systemd's protocol), if any."""
     if os.environ.get("LISTEN_PID") != str(os.getpid()) or os.environ.get("LISTEN_FDS", "0") == "0":
@@ -34,7 +39,7 @@ def serve(args: argparse.Namespace) -> int:
     result["inherited"] = sock is not None
     try:
         if sock is None:
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock = socket.socket(_family(args.bind), socket.SOCK_STREAM)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             if args.device:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, args.device.encode())
@@ -78,7 +83,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def connect(args: argparse.Namespace) -> int:
     result: dict[str, object] = {"mode": "connect", "host": args.host, "port": args.port, "connected": False}
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock = socket.socket(_family(args.host), socket.SOCK_STREAM)
     sock.settimeout(args.timeout)
     started = time.monotonic()
     try:

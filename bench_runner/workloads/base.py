@@ -27,6 +27,11 @@ class TrialSettings:
         return dict(self.sweep).get(name)
 
     @property
+    def family(self) -> int:
+        """The IP version clients use: 6 where ``--family`` sweeps it to 6, else 4."""
+        return self.swept("family") or 4
+
+    @property
     def client_timeout(self) -> float:
         return self.duration_s + self.omit_s + 30.0
 
@@ -45,7 +50,12 @@ class ClientContext:
 
     @property
     def target(self) -> str:
-        return self.session.lab.server_addr if self.placement == "remote" else "127.0.0.1"
+        """Where the client connects: the server host's lab address (remote), or its loopback
+        (loopback), in the trial's IP family."""
+        family = self.settings.family
+        if self.placement == "remote":
+            return self.session.lab.server_address(family)
+        return "::1" if family == 6 else "127.0.0.1"
 
     def worker_argv(self, worker: str, *args: str) -> list[str]:
         """A worker run as the benchmark user in the placement's namespace."""

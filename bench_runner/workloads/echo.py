@@ -13,6 +13,7 @@ from ..errors import MeasurementError
 from ..matrix import WORKLOADS
 from ..parsers import ParseError, echo
 from ..providers.base import WORKERS, ServerExit, ServerSpec
+from ..serverspec import ANY_ADDRESS
 from .base import ClientContext, Measurement, WorkloadDriver
 
 #: The service runs with the distribution's interpreter (inside containers: the host's /usr).
@@ -28,7 +29,7 @@ class EchoWorkload(WorkloadDriver):
     protocols: tuple[str, ...] = ("tcp",)
 
     def server(self, port: int) -> ServerSpec:
-        argv = (SERVER_PYTHON, "-I", f"{WORKERS}/echo_server.py", "--port", str(port),
+        argv = (SERVER_PYTHON, "-I", f"{WORKERS}/echo_server.py", "--address", ANY_ADDRESS, "--port", str(port),
                 "--protocols", ",".join(self.protocols))
         return ServerSpec(argv, port, self.protocols)
 
