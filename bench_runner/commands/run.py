@@ -147,7 +147,9 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
         methods = matrix.parse_ids([BASELINE, *methods], METHODS, "method")
     else:
         methods = tuple(m for m in METHODS if any(matrix.applies(m, WORKLOADS[w]) for w in workloads))
-    built = matrix.build(methods, workloads, placements, stacks, swept_values(args))
+    swept = swept_values(args)
+    unused_sweeps(swept, workloads)
+    built = matrix.build(methods, workloads, placements, stacks, swept)
     if not built.cells:
         # Say why, where the cells say it (a sweep that fits none of the workloads, say).
         reasons = list(dict.fromkeys(why for _, why in built.not_applicable))
@@ -166,6 +168,19 @@ def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
         if values:
             found[name] = values
     return found
+
+
+def unused_sweeps(swept: dict[str, tuple[int, ...]], workloads: tuple[str, ...]) -> None:
+    """A sweep that none of the selected workloads takes would measure nothing it asks for:
+    refuse it, with why, rather than run the workloads as if it had not been given."""
+    from ..sweeps import SWEEPS, applicable
+
+    for name in swept:
+        if not any(name in applicable({name: swept[name]}, WORKLOADS[w]) for w in workloads):
+            first = WORKLOADS[workloads[0]]
+            why = next((SWEEPS[name].why_not(first, p) for p in first.placements), None) or "it does not apply"
+            raise UsageError(f"{SWEEPS[name].flag} applies to none of the selected workloads "
+                             f"({', '.join(workloads)}): {why}")
 
 
 def default_output(tag: str) -> Path:

@@ -41,8 +41,7 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["run", "--delay=-1"], "--delay -1: must be between 0 and 10000 ms"),
     (["run", "--delay", "20,-1"], "--delay -1: must be between 0 and 10000 ms"),
     (["run", "--methods", "host", "--workloads", "tcp-rr", "--streams", "4"],
-     "nothing to measure: no selected method applies to the selected workloads (--streams 4: the echo client runs "
-     "one connection"),
+     "--streams applies to none of the selected workloads (tcp-rr): the echo client runs one connection"),
     (["run", "--workloads", "tcp-stream", "--placements", "loopback", "--delay", "5"],
      "(--delay 5: the delay is added on the lab link; a loopback client does not cross it"),
     (["run", "--frobnicate"], "unrecognized arguments: --frobnicate"),
