@@ -93,7 +93,14 @@ def file_name(cell: Cell, kind: str) -> str:
 
 class TrialCapture:
     """What the trial runner asks of a capture: the server spec to use, and a context around
-    the client's measurement (given the process that owns the published port)."""
+    the client's measurement (given the process that owns the published port). The base
+    captures nothing: an ordinary trial runs through it unchanged."""
+
+    def __init__(self, session: Session | None = None, record: Capture | None = None,
+                 destination: Path | None = None) -> None:
+        self.session = session
+        self.record = record
+        self.destination = destination
 
     def adjust(self, spec: ServerSpec) -> ServerSpec:
         return spec
@@ -110,9 +117,7 @@ class HelperPcap(TrialCapture):
     """The method's helper writes the pcap itself (pasta ``--pcap``), as the benchmark user."""
 
     def __init__(self, session: Session, record: Capture, destination: Path, number: int) -> None:
-        self.session = session
-        self.record = record
-        self.destination = destination
+        super().__init__(session, record, destination)
         if session.stack is not None:
             self.path = f"{session.stack.shell.runtime_dir}/netbench-capture-{number}.pcap"
         else:
@@ -141,11 +146,6 @@ class HelperPcap(TrialCapture):
 class TcpdumpPcap(TrialCapture):
     """tcpdump as root in the server host's namespace, headers only (``-s``), at most
     ``TCPDUMP_PACKETS`` packets, into a file root made."""
-
-    def __init__(self, session: Session, record: Capture, destination: Path) -> None:
-        self.session = session
-        self.record = record
-        self.destination = destination
 
     @contextlib.contextmanager
     def during(self, carrier_pid: int | None) -> Iterator[None]:
@@ -176,12 +176,11 @@ def settle_pcap(record: Capture, path: Path, original: int) -> None:
     and note what it holds. ``original``: the capture's size as its writer left it."""
     data = path.read_bytes()
     try:
-        pcap.summarize(data)
-        kept = pcap.cut(pcap.snap(data, SNAPLEN), SIZE_LIMIT)
-        summary = pcap.summarize(kept)
+        snapped = pcap.snap(data, SNAPLEN)  # checks the header too
+        kept = pcap.cut(snapped, SIZE_LIMIT)
+        summary, whole = pcap.summarize(kept), pcap.summarize(snapped)
     except ParseError as exc:
         raise MeasurementError(f"the capture is not a pcap file: {exc}") from None
-    whole = pcap.summarize(pcap.snap(data, SNAPLEN))
     if kept != data:
         path.write_bytes(kept)
     data = kept
@@ -197,11 +196,6 @@ def settle_pcap(record: Capture, path: Path, original: int) -> None:
 
 class PerfProfile(TrialCapture):
     """``perf record -g`` of the process owning the published port while the client runs."""
-
-    def __init__(self, session: Session, record: Capture, destination: Path) -> None:
-        self.session = session
-        self.record = record
-        self.destination = destination
 
     @contextlib.contextmanager
     def during(self, carrier_pid: int | None) -> Iterator[None]:
