@@ -334,8 +334,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     def side(s: Side) -> dict[str, Any]:
         return {"label": s.label, "kind": s.kind, "source": s.source, "versions": dict(s.versions)}
 
-    def summary(x: stats.Summary) -> dict[str, Any]:
-        return {"median": x.median, "ci": [x.ci_low, x.ci_high], "n": x.n}
+    from .report.jsonout import summary_json
 
     regressions = {id(r) for r in comparison.regressions()}
     return {
@@ -346,7 +345,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
         "rows": [{
             "workload": r.key.workload, "metric": r.key.metric, "placement": r.key.placement,
             "method": r.key.method, "unit": r.unit, "higher_is_better": r.higher_is_better,
-            "a": summary(r.a), "b": summary(r.b),
+            "a": summary_json(r.a), "b": summary_json(r.b),
             "ratio": _finite(r.ratio.value), "ratio_ci": [r.ratio.ci_low, r.ratio.ci_high],
             "p_value": r.ratio.p_value, "verdict": r.verdict, "worse_by_pct": _finite(r.worse_by_pct),
             "paired_by_round": r.paired, "runs": list(r.runs) if r.runs else None,

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import defaults, matrix, methods
-from .methods import userfile
+from . import defaults, matrix
 from .errors import UsageError
 from .stacks.spec import HOST, parse_stack_names
 from .sweeps import base_of
@@ -40,22 +39,16 @@ class RunRequest:
     #: Swept values by sweep name (--container-mtu, --streams, --delay).
     swept: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
+    def workloads(self) -> list[str]:
+        """The base workloads asked for, measured or not applicable (not their swept variants)."""
+        return sorted({base_of(c.workload) for c in self.matrix.cells}
+                      | {base_of(c.workload) for c, _ in self.matrix.not_applicable})
+
     def options(self) -> dict[str, Any]:
         """What the results document records, enough to resume or reproduce the run."""
-        return {
-            "methods": self.matrix.methods(), "methods_named": list(self.named_methods),
-            "stacks": self.matrix.stacks(),
-            "workloads": sorted({base_of(c.workload) for c in self.matrix.cells}
-                                | {base_of(c.workload) for c, _ in self.matrix.not_applicable}),
-            "placements": sorted({c.placement for c in self.matrix.cells}),
-            "provider": self.provider, "duration_s": self.settings.duration_s, "omit_s": self.settings.omit_s,
-            "rounds": self.rounds, "warmup_rounds": self.warmup_rounds, "max_rounds": self.max_rounds,
-            "precision": self.precision, "quick": self.quick, "mtu": self.mtu, "pasta": self.pasta,
-            "expect": list(self.expectations), "tolerance": self.tolerance, "claims_probed": self.probe_claims,
-            **({"captures": list(self.captures)} if self.captures else {}),
-            **({"sweeps": {k: list(v) for k, v in self.swept.items()}} if self.swept else {}),
-            **({"method_definitions": defined} if (defined := userfile.definitions(methods.defined())) else {}),
-        }
+        from . import runoptions
+
+        return runoptions.record(self)
 
 
 def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str]) -> RunRequest:

@@ -14,7 +14,7 @@ keep the ids (and history) of runs without the sweep.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Mapping
 
 from .errors import UsageError
@@ -44,6 +44,8 @@ class Sweep:
     allowed: tuple[int, ...] = ()
     #: Why a method cannot take a value for a workload, or None (a method property says).
     method_why_not: Callable[["NetworkMethod", "Workload", int], str | None] | None = None
+    #: What the values mean, for ``run --help``.
+    help: str = ""
 
     def parse(self, text: str | None) -> tuple[int, ...]:
         """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
@@ -124,6 +126,22 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           lambda v: f"ipv{v}", r"ipv(6)", _family_why_not, neutral=4, allowed=(4, 6),
           method_why_not=_family_method_why_not),
 )}
+
+
+_HELP = {
+    "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
+           "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
+           "socket activation keep the lab link's (--mtu)",
+    "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
+    "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
+    "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
+    "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
+             "placement only; needs a kernel with sch_netem",
+    "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
+              "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
+              "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why",
+}
+SWEEPS = {name: replace(sweep, help=_HELP[name]) for name, sweep in SWEEPS.items()}
 
 
 def variant_id(base: str, values: Mapping[str, int]) -> str:

@@ -14,7 +14,7 @@ from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
 from ..providers import CHOICES
-from .argtypes import add_output_format, non_negative_int, percentage, positive_int
+from .argtypes import add_output_format
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -24,91 +24,24 @@ DESCRIPTION = (
     "ranked table of medians with intervals that cover at least 95%%, ratios to host, transitive ranks and "
     "family-wise ordering verdicts."
 )
-DEFAULT_WORKLOADS = "tcp-stream,tcp-rr"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--methods", action="append", metavar="IDS",
-                        help=f"comma-separated method ids, or all (default: all that the workloads apply to): "
-                             f"{', '.join(METHODS)}")
-    parser.add_argument("--workloads", action="append", metavar="IDS",
-                        help=f"comma-separated workload ids, or all (default: {DEFAULT_WORKLOADS}): {', '.join(WORKLOADS)}")
-    parser.add_argument("--placements", action="append", metavar="IDS",
-                        help=f"comma-separated placement ids (default: all): {', '.join(PLACEMENTS)}")
-    parser.add_argument("--stacks", action="append", metavar="NAMES",
-                        help="comma-separated stacks whose software runs the server side: 'host' (this machine's "
-                             "own) and/or release stacks made with 'stack build NAME', each booted for the run in a "
-                             "lab of its own and measured through its own Podman (default: host)")
-    parser.add_argument("--provider", default="auto",
-                        help=f"for the host stack, one of {', '.join(CHOICES)} (booted stacks always use their Podman)")
-    parser.add_argument("--quick", action="store_true",
-                        help="CI-sized: 1 s trials, no warm-up, one round (no intervals)")
-    parser.add_argument("--duration", type=positive_int, default=3, help="seconds measured per trial")
-    parser.add_argument("--omit", type=non_negative_int, default=1,
-                        help="seconds of warm-up discarded at the start of each trial")
-    parser.add_argument("--rounds", type=positive_int, default=defaults.ROUNDS,
-                        help="measured rounds every cell gets (trials per method x workload x placement); a 95%% "
-                             "interval needs 6, and the default run's family of verdicts about 9")
-    parser.add_argument("--max-rounds", type=positive_int, default=defaults.MAX_ROUNDS,
-                        help="keep adding rounds, to every cell of a workload and placement, while one of its "
-                             "intervals is wider than --precision, up to this")
-    parser.add_argument("--precision", type=percentage, default=defaults.PRECISION * 100, metavar="PCT",
-                        help="target relative half-width of each median's 95%% interval, in percent")
-    parser.add_argument("--warmup-rounds", type=non_negative_int, default=1,
-                        help="rounds run first and left out of the statistics")
+    from .. import runoptions
+    from ..presets import PRESETS
+
+    runoptions.add_flags(parser)  # what the run measures: recorded, reported and reproduced
+    # What the run is given besides (recorded elsewhere in the document), and how it shows.
     parser.add_argument("--seed", type=int, default=None, help="seed of the trial order (default: random, recorded)")
-    parser.add_argument("--mtu", type=positive_int, default=defaults.MTU, help="MTU of the lab's veth link")
-    parser.add_argument("--pasta", default=defaults.PASTA, metavar="PATH",
-                        help="pasta binary for the bare provider (e.g. a local build)")
-    parser.add_argument("--method-file", metavar="FILE",
-                        help="TOML file of user-defined methods, each a built-in one with more helper options or "
-                             "a binary of its own, e.g. pasta-mtu1500 = { base = \"pasta\", options = "
-                             "[\"--mtu\", \"1500\"] }; they can be named in --methods and --expect")
     parser.add_argument("--stack", action="append", default=[], metavar="KEY=VALUE",
                         help="add a fact about the stack to the record, e.g. passt=custom-build")
+    parser.add_argument("--preset", metavar="NAME",
+                        help="a named set of workloads and sweeps, filling in what the command line leaves out "
+                             f"('list --presets' shows them with their duration here): {', '.join(PRESETS)}")
     parser.add_argument("--output", "-o", metavar="PATH",
                         help="results document to write (default: runs/<UTC time>-<tag>.json); an existing one is "
                              "never replaced without --force")
     parser.add_argument("--force", action="store_true", help="let --output replace an existing results document")
-    parser.add_argument("--expect", action="append", metavar="ORDER",
-                        help="an ordering to judge, best first, e.g. 'pasta>slirp4netns-rootlesskit' "
-                             "(repeatable; default: the documented pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns)")
-    from ..presets import PRESETS
-    from ..sweeps import SWEEPS
-
-    parser.add_argument("--preset", metavar="NAME",
-                        help="a named set of workloads and sweeps, filling in what the command line leaves out "
-                             f"('list --presets' shows them with their duration here): {', '.join(PRESETS)}")
-    sweep_help = {
-        "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
-               "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
-               "socket activation keep the lab link's (--mtu)",
-        "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
-        "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
-        "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
-        "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
-                 "placement only; needs a kernel with sch_netem",
-        "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
-                  "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
-                  "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why",
-    }
-    for name, sweep in SWEEPS.items():
-        values = (" or ".join(map(str, sweep.allowed)) if sweep.allowed
-                  else f"{sweep.low}-{sweep.high} {sweep.unit}")
-        parser.add_argument(sweep.flag, metavar="LIST",
-                            help=f"sweep: comma-separated values, {values}, each a variant "
-                                 f"of every workload it applies to (ranked at the same value): {sweep_help[name]}")
-    parser.add_argument("--skip-claims", action="store_true",
-                        help="do not probe the document's claims (device binding, port floor, host loopback, "
-                             "outbound) after the trials")
-    parser.add_argument("--capture", action="append", metavar="KINDS",
-                        help="after the trials, one extra short trial per cell (not in the statistics) with "
-                             "evidence for a bug report, files beside the results document: pcap (pasta's own "
-                             "--pcap where the method is pasta, tcpdump in the server host otherwise; each "
-                             "packet's first 192 bytes, 4 MiB a file) and/or perf (perf record -g of the process owning the published port, "
-                             "with perf report text in the report)")
-    parser.add_argument("--tolerance", type=percentage, default=defaults.TOLERANCE * 100, metavar="PCT",
-                        help="how close to host counts as native performance, in percent")
     parser.add_argument("--fail-on-violation", action="store_true",
                         help="exit 3 when the data violate an expected ordering, for CI pipelines (1 when a "
                              "trial failed)")
@@ -139,7 +72,7 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
 
     presets.apply(args)
     stacks = parse_stack_names(args.stacks)
-    workloads = matrix.parse_ids(args.workloads or [DEFAULT_WORKLOADS], WORKLOADS, "workload")
+    workloads = matrix.parse_ids(args.workloads or [defaults.WORKLOADS], WORKLOADS, "workload")
     placements = matrix.parse_ids(args.placements, PLACEMENTS, "placement")
     if args.methods:
         methods = matrix.parse_ids(args.methods, METHODS, "method")
@@ -484,7 +417,7 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
 def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
     """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
     from .. import analysis, claims, stability, tables
-    from ..report.jsonout import table_json, verdict_json
+    from ..report.jsonout import claims_json, table_json, verdict_json, warning_json
     from ..verdicts import judge_all
 
     rendered = analysis.rank_tables(document)
@@ -494,8 +427,8 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     if args.format == "json":
         print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
                           "verdicts": {e: [verdict_json(v) for v in vs] for e, vs in verdicts.items()},
-                          "claims": [vars(c) for c in claim_cells],
-                          "warnings": [w.text() for w in warnings]}, indent=1))
+                          "claims": claims_json(claim_cells, request.tolerance),
+                          "warnings": [warning_json(w) for w in warnings]}, indent=1))
     else:
         print(tables.render_all(rendered))
         for found in verdicts.values():

@@ -1,11 +1,16 @@
-"""The report as JSON, for scripts: the same rankings, verdicts, claims and warnings the
-Markdown shows, with numbers unformatted."""
+"""The JSON shapes of a summary, for scripts: one object per kind (a summary of samples, a
+ranked table, a verdict, a claim cell, a warning), emitted alike by ``run --format json``,
+``report --format json`` and ``compare --format json``; and the report as JSON, the same
+rankings, verdicts, claims and warnings the Markdown shows, with numbers unformatted."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Any, Iterable
 
 from ..analysis import RankTable
+from ..claims import MatrixCell
+from ..stability import Warning_
 from ..stats import Summary
 from ..verdicts import OrderingVerdict
 from .content import ReportContent
@@ -13,7 +18,8 @@ from .content import ReportContent
 FORMAT_VERSION = 1
 
 
-def _summary(summary: Summary) -> dict[str, Any]:
+def summary_json(summary: Summary) -> dict[str, Any]:
+    """A median with its interval and spread, wherever one is shown."""
     return {"n": summary.n, "median": summary.median, "ci": [summary.ci_low, summary.ci_high],
             "ci_level": summary.ci_level, "cv": summary.cv, "min": summary.minimum, "max": summary.maximum,
             "outliers": summary.outliers}
@@ -36,15 +42,26 @@ def table_json(table: RankTable) -> dict[str, Any]:
         "workload": table.workload, "placement": table.placement, "metric": table.metric, "unit": table.unit,
         "higher_is_better": table.higher_is_better,
         "rows": [{
-            "rank": row.rank, "method": row.method, "stack": row.stack, **_summary(row.summary),
+            "rank": row.rank, "method": row.method, "stack": row.stack, **summary_json(row.summary),
             "ratio_to_host": row.vs_baseline.value if row.vs_baseline else (1.0 if row.is_baseline else None),
             "ratio_ci": [row.vs_baseline.ci_low, row.vs_baseline.ci_high] if row.vs_baseline else None,
             "ratio_ci_level": row.vs_baseline.level if row.vs_baseline else None,
             "carried_by": list(row.listeners), "server_saw": list(row.peers), "failed_trials": row.failed_trials,
-            "extra": {metric: _summary(s) for metric, s in row.extra.items()},
+            "extra": {metric: summary_json(s) for metric, s in row.extra.items()},
         } for row in table.rows],
         "unranked": [{"method": m, "why": why} for m, why in table.unranked],
     }
+
+
+def claims_json(cells: Iterable[MatrixCell], tolerance: float) -> dict[str, Any]:
+    """The claims matrix: each cell as the dataclass holds it (claim, method, stack, what the
+    guide documents, what was observed, whether they agree, the evidence)."""
+    return {"tolerance": tolerance, "cells": [asdict(c) for c in cells]}
+
+
+def warning_json(warning: Warning_) -> dict[str, Any]:
+    return {"cell": warning.cell, "kinds": list(warning.kinds), "text": warning.text(),
+            "remedy": warning.remedy}
 
 
 def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
@@ -63,11 +80,8 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
         "tables": [table_json(g.table) for g in content.groups],
         "verdicts": {expectation: [verdict_json(v) for v in verdicts]
                      for expectation, verdicts in content.verdicts.items()},
-        "claims": {"tolerance": content.tolerance, "cells": [{
-            "claim": c.claim, "method": c.method, "documented": c.documented, "observed": c.observed,
-            "agrees": c.agrees, "evidence": c.evidence} for c in content.claims]},
-        "warnings": [{"cell": w.cell, "kinds": list(w.kinds), "text": w.text(), "remedy": w.remedy}
-                     for w in content.warnings],
+        "claims": claims_json(content.claims, content.tolerance),
+        "warnings": [warning_json(w) for w in content.warnings],
         "run_warnings": list(document.warnings),
         "plots": plot_files,
     }

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import metrics, tables
+from .. import metrics, runoptions, tables
 from ..analysis import RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
 from ..matrix import HOST_STACK, stack_label
@@ -84,28 +84,6 @@ STACK_ORDER = ("kernel", "distribution", "cpu_model", "cpu_count", "virtualizati
 STACK_LABELS = {"cpu_model": "CPUs", "cpu_count": "CPUs", "virtualization": "virtualisation",
                 "passt": "passt (pasta)"}
 #: Options explained for a reader, with how to show their stored value.
-OPTION_LABELS: dict[str, tuple[str, Any]] = {
-    "duration_s": ("seconds measured per trial", str),
-    "omit_s": ("seconds discarded at the start of each trial", str),
-    "rounds": ("measured rounds per cell", str),
-    "warmup_rounds": ("warm-up rounds (not in the statistics)", str),
-    "max_rounds": ("rounds at most, for cells with wide intervals", str),
-    "precision": ("target half-width of each interval", lambda v: f"{v * 100:g}%"),
-    "tolerance": ("how close to host counts as native", lambda v: f"{v * 100:g}%"),
-    "quick": ("quick (CI-sized) run", lambda v: "yes" if v else "no"),
-    "mtu": ("MTU asked for the lab link", str),
-    "pasta": ("pasta binary", str),
-    "provider": ("provider asked for", str),
-    "claims_probed": ("claims probed", lambda v: "yes" if v else "no"),
-    "expect": ("orderings judged", lambda v: "; ".join(v)),
-    "stacks": ("stacks measured", lambda v: ", ".join(v)),
-    "methods_named": ("methods named on the command line", lambda v: ", ".join(v) or "none (all that apply)"),
-    "captures": ("evidence captured after the trials (--capture)", lambda v: ", ".join(v)),
-    "sweeps": ("swept values (each a workload variant)",
-               lambda v: "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in v.items())),
-    "method_definitions": ("user-defined methods (--method-file)",
-                           lambda v: "; ".join(f"{k} = {json.dumps(d, sort_keys=True)}" for k, d in v.items())),
-}
 LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow after comparing the method with "
           "every other one (the interval of their per-round ratios includes 1 for the ones it is not separated "
           "from). median: over whole trials, each a fresh "
@@ -237,9 +215,7 @@ def _stack(content: ReportContent, detail: Detail) -> list[Block]:
     blocks: list[Block] = [Heading(2, "Stack and host"), table(["what", "value"], rows)]
     blocks += _booted_stacks(document, detail)
     options = dict(document.run.get("options") or {})
-    option_rows = [[OPTION_LABELS[k][0], OPTION_LABELS[k][1](v)] for k, v in options.items() if k in OPTION_LABELS]
-    option_rows += [[k, _value(v)] for k, v in options.items()
-                    if k not in OPTION_LABELS and k not in ("methods", "workloads", "placements")]
+    option_rows = runoptions.table_rows(options)
     option_rows.append(["seed of the trial order", _value(document.run.get("seed"))])
     blocks.append(Details("Options used", (table(["option", "value"], option_rows),)))
     sysctls = stack.get("sysctls") or {}

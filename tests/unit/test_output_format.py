@@ -44,3 +44,36 @@ def test_an_old_script_with_json_still_gets_json() -> None:
                                text=True, timeout=60) for flag in ("--json", "--format=json"))
     assert old.returncode == new.returncode == 0, old.stderr + new.stderr
     assert json.loads(old.stdout) == json.loads(new.stdout) and "methods" in json.loads(old.stdout)
+
+
+def test_run_report_and_compare_print_one_shape_for_tables_verdicts_claims_and_warnings(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A script reading ``run --format json`` reads ``report --format json`` and the summaries
+    of ``compare --format json`` with the same code."""
+    import shutil
+
+    from bench_runner import results
+    from bench_runner.commands import run as run_command
+    from bench_runner.report import jsonout
+    from bench_runner.report.content import gather
+
+    path = tmp_path / "full.json"
+    shutil.copy(REPO / "tests" / "data" / "results-bare-full.json", path)
+    document = results.load(path)
+    args = cli.build_parser().parse_args(["run", "--format", "json", "--methods", "pasta"])
+    request = run_command.request_from_args(args)
+    run_command.show(args, request, document, path, lambda s: None)
+    printed = json.loads(capsys.readouterr().out)
+    reported = jsonout.render(gather(document, path, expectations=list(request.expectations),
+                                     tolerance=request.tolerance), [])
+    for key in ("tables", "verdicts", "claims", "warnings"):
+        assert printed[key] == reported[key], key
+    assert printed["claims"]["cells"] and {"claim", "method", "stack", "agrees"} <= set(printed["claims"]["cells"][0])
+    assert {"cell", "kinds", "text", "remedy"} <= set(printed["warnings"][0])
+
+    compared = json.loads(subprocess.run(
+        [sys.executable, "-m", "bench_runner", "compare", str(path), str(path), "--format", "json"], cwd=REPO,
+        capture_output=True, text=True, timeout=120, check=True).stdout)
+    table_row = printed["tables"][0]["rows"][0]
+    shape = {k for k in table_row if k in ("n", "median", "ci", "ci_level", "cv", "min", "max", "outliers")}
+    assert set(compared["rows"][0]["a"]) == shape

@@ -1,0 +1,92 @@
+"""Run options are declared once (bench_runner/runoptions.py): what the parser takes, the
+document records, the report labels and the reproduce command gives back must agree, for
+every option, without a second list to keep in step."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+
+from bench_runner import cli, results, runoptions
+from bench_runner.commands import run as run_command
+from bench_runner.report.reproduce import command
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+#: A command line that moves every run option off its default.
+EVERY_OPTION = [
+    "--methods", "pasta,slirp4netns-rootlesskit", "--workloads", "tcp-stream,udp-stream",
+    "--placements", "remote", "--provider", "bare", "--duration", "4", "--omit", "2", "--rounds", "7",
+    "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--mtu", "9000",
+    "--pasta", "/opt/pasta", "--expect", "pasta>host", "--tolerance", "15", "--skip-claims",
+    "--container-mtu", "1500,65520", "--streams", "1,4", "--family", "4,6", "--capture", "pcap",
+    "--seed", "11", "--stack", "passt=custom",
+]
+
+
+def _request(argv: list[str]):  # type: ignore[no-untyped-def]
+    args = cli.build_parser().parse_args(["run", *argv])
+    return run_command.request_from_args(args)
+
+
+def _document_for(request) -> results.RunDocument:  # type: ignore[no-untyped-def]
+    document = copy.deepcopy(results.load(DATA / "results-bare-full.json"))
+    document.run["options"] = request.options()
+    document.run["seed"] = request.seed
+    document.provider["id"] = request.provider
+    document.stack["stated"] = dict(request.facts)
+    return document
+
+
+def test_every_option_moved_off_its_default_comes_back_through_the_reproduce_command() -> None:
+    request = _request(EVERY_OPTION)
+    recorded = request.options()
+    changed = {k for k, v in recorded.items()
+               if v != _request(["--methods", "pasta", "--workloads", "tcp-stream"]).options().get(k)}
+    # The command line above changes every option the parser can set (the rest are derived),
+    # except --quick (which drops the timing flags: the next test) and --stacks (a release
+    # stack must be built to be named: tests/integration/test_stacks.py).
+    settable = {o.key for o in runoptions.declared() if o.flags} - runoptions.NOT_CARRIED
+    assert settable - {"quick", "stacks"} <= changed
+    reproduction = command(_document_for(request))
+    again = _request(list(reproduction.argv[1:]))
+    assert again.options() == recorded
+    assert (again.seed, again.facts) == (request.seed, request.facts)
+    assert reproduction.not_carried == ()
+
+
+def test_a_quick_run_reproduces_as_quick_without_its_timing_flags() -> None:
+    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--quick"])
+    argv = command(_document_for(request)).argv
+    assert "--quick" in argv and "--duration" not in argv and "--rounds" not in argv
+    assert _request(list(argv[1:])).options() == request.options()
+
+
+def test_every_recorded_option_has_a_label_and_an_unknown_one_is_shown_by_its_key() -> None:
+    options = _request(EVERY_OPTION).options()
+    rows = dict((label, value) for label, value in runoptions.table_rows({**options, "from_the_future": [1, 2]}))
+    labels = {o.key: o.label for o in runoptions.declared() if o.in_table}
+    for key in options:
+        if key in labels:
+            assert labels[key] in rows, key
+    assert rows["from_the_future"] == "1, 2"
+    assert rows["target half-width of each interval"] == "7.5%"
+    assert "methods" not in rows  # shown in sections of their own
+
+
+def test_an_option_a_newer_suite_recorded_is_named_as_not_carried() -> None:
+    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--quick"])
+    document = _document_for(request)
+    document.run["options"]["from_the_future"] = True
+    assert command(document).not_carried == ("from_the_future",)
+
+
+@pytest.mark.parametrize("option", runoptions.declared(), ids=lambda o: o.key)
+def test_each_flag_is_on_the_run_parser_once(option: runoptions.RunOption) -> None:
+    parser = cli.build_parser()
+    run_parser = next(a for a in parser._subparsers._group_actions[0].choices.values()  # type: ignore[union-attr]
+                      if any("--resume" in x.option_strings for x in a._actions))
+    for flag in option.flags:
+        assert sum(flag.name in a.option_strings for a in run_parser._actions) == 1
