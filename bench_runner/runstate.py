@@ -215,7 +215,7 @@ def stop_pause_process(path: Path) -> list[str]:
 def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
     """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
     namespace with the suite's prefix that no live run claims. Call with the lock held."""
-    from .providers import podman  # registers the container remover; a dead run may have left containers
+    from .providers import podman  # imported here: the providers use the run state, not the other way round
 
     problems: list[str] = []
     live_tags: set[str] = set()
