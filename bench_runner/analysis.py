@@ -7,7 +7,7 @@ Reads only the document, so a stored run can be analysed again without measuring
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Callable
+from typing import Callable
 from dataclasses import dataclass, field
 
 from . import stats
@@ -54,25 +54,16 @@ class RankTable:
     unranked: tuple[tuple[str, str], ...]
 
 
-def carrier_label(process: dict[str, Any]) -> str:
-    """An observed process by its kind, or as the server that inherited the socket (socket
-    activation), so the tables and the progress lines name carriers alike."""
-    if process.get("carrier") == "inherited":
-        return f"{process.get('comm')} (inherited socket)"
-    return str(process.get("kind", "?"))
-
-
 def trial_carrier(trial: Trial) -> str | None:
     """What carried a trial: the listener of an inbound trial, the helper that carried an
     outbound one. The tables, the raw figures and the progress lines all name it so."""
-    process = trial.observations.get("listener") or trial.observations.get("outbound_carrier")
-    return carrier_label(process) if isinstance(process, dict) else None
+    carrier = trial.observed.carrier
+    return carrier.label if carrier is not None else None
 
 
 def trial_peer(trial: Trial) -> str | None:
     """The address the server saw: the lab server's for inbound, the remote's for outbound."""
-    value = trial.observations.get("peer_address") or trial.observations.get("remote_saw")
-    return value if isinstance(value, str) else None
+    return trial.observed.peer
 
 
 def _observed(cell: CellResult, describe: Callable[[Trial], str | None]) -> tuple[str, ...]:

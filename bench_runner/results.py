@@ -20,6 +20,7 @@ import jsonschema
 from . import __version__, atomic
 from .errors import UsageError
 from .matrix import HOST_STACK, Cell, Metric
+from .observed import Observed
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("schema") / f"results-v{SCHEMA_VERSION}.schema.json"
@@ -39,7 +40,13 @@ class Trial:
     status: str  # "ok" or "failed"
     error: str | None = None
     samples: dict[str, float] = field(default_factory=dict)
+    #: As stored; read them through ``observed``.
     observations: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def observed(self) -> Observed:
+        """The observations readers use, typed (carrier, the address the far end saw, links)."""
+        return Observed.from_json(self.observations)
 
 
 @dataclass

@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Any
 
 from ..matrix import stack_label
+from ..observed import Links
 from ..parsers.ethtool import MAIN_OFFLOADS
 from ..results import RunDocument
 from .blocks import Block, Code, Details, Heading, para, table
@@ -162,13 +163,12 @@ def _lab_link(document: RunDocument) -> list[Block]:
     return blocks
 
 
-def _interfaces_text(seen: dict[str, Any]) -> str:
-    if seen.get("error"):
-        return f"not observed ({seen['error']})"
-    interfaces = seen.get("interfaces") or []
-    text = "; ".join(f"{i.get('ifname')}: MTU {_text(i.get('mtu'))}, txqueuelen {_text(i.get('txqlen'))}"
-                     for i in interfaces) or "only lo"
-    return f"{text} ({seen['namespace']} namespace)" if seen.get("namespace") else text
+def _interfaces_text(links: Links) -> str:
+    if links.error:
+        return f"not observed ({links.error})"
+    text = "; ".join(f"{i.name}: MTU {_text(i.mtu)}, txqueuelen {_text(i.txqueuelen)}" for i in links.interfaces)
+    text = text or "only lo"
+    return f"{text} ({links.namespace} namespace)" if links.namespace else text
 
 
 def _container_links(document: RunDocument) -> list[Block]:
@@ -180,8 +180,8 @@ def _container_links(document: RunDocument) -> list[Block]:
     for cell in document.cells:
         label = stack_label(cell.method, cell.stack)
         for trial in cell.trials:
-            links = trial.observations.get("container_links")
-            if isinstance(links, dict):
+            links = trial.observed.links
+            if links is not None:
                 key = (label, _interfaces_text(links))
                 seen.setdefault(key, [0])[0] += 1
                 cells_of.setdefault(key, set()).add(f"{cell.workload} / {cell.placement}")
@@ -197,17 +197,6 @@ def _container_links(document: RunDocument) -> list[Block]:
             table(["method", "interfaces", "seen in"], rows)]
 
 
-def _helper_process(trial_observations: dict[str, Any]) -> dict[str, Any] | None:
-    """The helper process that carried a trial, if a helper (not the server) did."""
-    for key in ("listener", "outbound_carrier"):
-        process = trial_observations.get(key)
-        if not isinstance(process, dict) or not process.get("argv"):
-            continue
-        if process.get("carrier") not in ("server", "inherited") and not str(process.get("kind")).startswith("server:"):
-            return process
-    return None
-
-
 def _helper_lines(document: RunDocument) -> list[Block]:
     """Each method's helper once (the first trial that had one): between workloads only the
     ports and names differ."""
@@ -216,10 +205,9 @@ def _helper_lines(document: RunDocument) -> list[Block]:
     for cell in document.cells:
         label = stack_label(cell.method, cell.stack)
         for trial in cell.trials if label not in shown else ():
-            process = _helper_process(trial.observations)
-            if process is not None:
-                rows.append([label, _text(process.get("kind")), f"{cell.workload} / {cell.placement}",
-                             shlex.join(str(a) for a in process["argv"])])
+            process = trial.observed.carrier
+            if process is not None and process.is_helper:
+                rows.append([label, process.kind, f"{cell.workload} / {cell.placement}", shlex.join(process.argv)])
                 shown.add(label)
                 break
     if not rows:
