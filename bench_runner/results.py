@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +29,11 @@ SCHEMA_PATH = Path(__file__).with_name("schema") / f"results-v{SCHEMA_VERSION}.s
 #: Run status: still going, finished, or stopped early (interrupted, crashed).
 RUN_STATUSES = ("running", "complete", "incomplete")
 CELL_STATUSES = ("pending", "measured", "failed", "not_applicable")
+
+
+def now_iso() -> str:
+    """A moment as the document records it: UTC, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .matrix import METHODS, Cell, Matrix
 from .methods.base import INHERITED, SERVER
 from .parsers import ParseError
 from .providers import Provider, ServerExit, Session
-from .results import CellResult, RunDocument, Trial, save
+from .results import CellResult, RunDocument, Trial, now_iso, save
 from .serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
 from .workloads import DRIVERS, ClientContext, TrialSettings
 from .workloads.base import OutboundDriver, WorkloadDriver
@@ -98,10 +98,6 @@ def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Ce
     order = list(cells)
     random.Random(f"{seed}:{round_index}").shuffle(order)
     return order
-
-
-def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class TrialRunner:

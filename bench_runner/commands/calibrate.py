@@ -48,9 +48,10 @@ def main(args: argparse.Namespace) -> int:
     if args.provider not in CHOICES:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
     from .. import calibration, results, stack
-    from ..labsession import open_session, preflight
+    from ..labsession import preflight
+    from ..lifecycle import measuring
+    from ..matrix import HOST_STACK
     from ..providers import choose
-    from ..trials import now_iso
     from ..workloads import TrialSettings
 
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
@@ -67,20 +68,13 @@ def main(args: argparse.Namespace) -> int:
     log(f"provider: {chosen.provider.id} ({chosen.reason})")
     document = calibration.new_document(chosen.provider, chosen.reason, detected.to_json(), plan,
                                         ["python", "-m", "bench_runner", *sys.argv[1:]])
-    status = "incomplete"
-    with open_session(mtu=args.mtu, log=log) as session:
-        document.run["id"] = session.lab.tag
-        document.lab = session.lab_record()
-        try:
-            outcome = calibration.Calibration(session, chosen.provider, document, log).run(plan)
-            comparisons = [c.to_json() for c in outcome.comparisons]
-            document.checks["calibration"] = {"comparisons": comparisons, "steps": outcome.steps}
-            status = "complete"
-        finally:
-            document.run["status"] = status
-            document.run["finished_at"] = now_iso()
-            if output is not None:
-                results.save(document, output)
+    with measuring(document, [HOST_STACK], mtu=args.mtu, log=log, output=lambda tag: output) as current:
+        current.phase_done("setup")
+        outcome = calibration.Calibration(current.first, chosen.provider, document, log).run(plan)
+        current.phase_done("trials")
+        comparisons = [c.to_json() for c in outcome.comparisons]
+        document.checks["calibration"] = {"comparisons": comparisons, "steps": outcome.steps}
+        current.complete()
     if args.format == "json":
         print(json.dumps({"comparisons": comparisons, "results": str(output) if output else None}, indent=1))
     else:

@@ -327,9 +327,9 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import eta, hostinfo, progress, results, verbose
-    from ..labsession import open_sessions
-    from ..trials import Plan, TrialRunner, now_iso
+    from .. import eta, progress, verbose
+    from ..lifecycle import measuring
+    from ..trials import Plan, TrialRunner
 
     log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     for name, choice in choices.items():
@@ -337,70 +337,45 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
     plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision)
-    status = "incomplete"
-    phases: dict[str, float] = {}
-    clock = time.monotonic()
-    with open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log) as sessions:
-        first = next(iter(sessions.values()))
-        document.run["id"] = document.run.get("id") or first.lab.tag
-        document.lab = first.lab_record()
-        for name, session in sessions.items():
-            if session.stack is not None:
-                document.stacks[name].update(lab=session.lab_record(), boot=session.stack.record()["boot"],
-                                             podman_info=session.stack.podman_info)
-        if not document.stack.get("podman_info"):
-            # The session made the user's runtime directory and holds the run lock.
-            document.stack["podman_info"] = hostinfo.podman_info(first.user)
-        output = output or default_output(first.lab.tag)
+    with measuring(document, request.matrix.stacks(), mtu=request.mtu, log=log,
+                   output=lambda tag: output or default_output(tag)) as current:
+        output = current.output
         work = planned_work(plan, request)
         document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])
         extra = f" + up to {work.extra_trials} in extra rounds" if work.extra_trials else ""
         log(f"results: {output}  ({plan.total_trials} trials{extra}; "
             f"{eta.describe(work.seconds(), progress.clock_text)})")
-        results.save(document, output)
-        load_before = hostinfo.load_sample()
-        targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
-        try:
-            phases["setup"] = time.monotonic() - clock
-            clock = time.monotonic()
-            with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds,
-                                  max_total=work.trials + work.extra_trials,
-                                  after_s=work.after_trials_s(work.prior_trial_s())) as shown, \
-                    verbose.through(shown.note):
-                runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
-                                     shown.started, stacks=targets)
-                runner.run(plan)
-            phases["trials"] = time.monotonic() - clock
-            clock = time.monotonic()
-            if request.captures and not document.captures:
-                from ..capture import capture_all
+        targets = {name: (session, choices[name].provider) for name, session in current.sessions.items()}
+        current.phase_done("setup")
+        with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds,
+                              max_total=work.trials + work.extra_trials,
+                              after_s=work.after_trials_s(work.prior_trial_s())) as shown, \
+                verbose.through(shown.note):
+            first = current.first
+            runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,
+                                 shown.started, stacks=targets)
+            runner.run(plan)
+        current.phase_done("trials")
+        if request.captures and not document.captures:
+            from ..capture import capture_all
 
-                directory = output.with_name(f"{output.stem}-captures")
-                document.captures = capture_all(runner, plan.matrix.cells, request.captures, directory,
-                                                output.parent, log)
-                results.save(document, output)
-                phases["captures"] = time.monotonic() - clock
-                clock = time.monotonic()
-            if request.probe_claims and not document.checks.get("claims"):
-                from ..claims_probe import Prober
+            directory = output.with_name(f"{output.stem}-captures")
+            document.captures = capture_all(runner, plan.matrix.cells, request.captures, directory,
+                                            output.parent, log)
+            current.save()
+            current.phase_done("captures")
+        if request.probe_claims and not document.checks.get("claims"):
+            from ..claims_probe import Prober
 
-                found = []
-                for name, (session, provider) in targets.items():
-                    prober = Prober(session, provider, log)
-                    found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
-                document.checks["claims"] = found
-                phases["claims"] = time.monotonic() - clock
-                results.save(document, output)
-            document.checks["verdicts"] = judged_record(document, request.expectations)
-            status = "complete"
-        finally:
-            # Per measuring session: a resumed run adds one.
-            document.run.setdefault("load", []).append(hostinfo.load_record(load_before, hostinfo.load_sample()))
-            document.run["status"] = status
-            document.run["finished_at"] = now_iso()
-            document.run["phases_s"] = {**document.run.get("phases_s", {}),
-                                        **{k: round(v, 1) for k, v in phases.items()}}
-            results.save(document, output)
+            found = []
+            for name, (session, provider) in targets.items():
+                prober = Prober(session, provider, log)
+                found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
+            document.checks["claims"] = found
+            current.phase_done("claims")
+            current.save()
+        document.checks["verdicts"] = judged_record(document, request.expectations)
+        current.complete()
     return show(args, request, document, output, log)
 
 
