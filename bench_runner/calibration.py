@@ -21,7 +21,8 @@ from .matrix import Cell
 from .parsers import ParseError, sockperf
 from .providers import Provider, Session
 from .results import RunDocument, Trial
-from .trials import TrialRunner, now_iso
+from .executor import TrialExecutor
+from .results import now_iso
 from .workloads import TrialSettings
 from .workloads.echo import MESSAGE_SIZE
 
@@ -168,8 +169,8 @@ class Calibration:
         self.provider = provider
         self.document = document
         self.log = log
-        # The same trial machinery as ``run``; it saves nothing by itself (run_trial only).
-        self.runner = TrialRunner(document, session.user_dir / "calibration-unused.json", session, provider)
+        # The same trial executor as ``run`` (the document keeps the steps, not the trials).
+        self.runner = TrialExecutor({session.stack_name: (session, provider)})
         self.sockperf_runs = 0
 
     def run(self, plan: CalibrationPlan) -> CalibrationResult:
@@ -258,7 +259,7 @@ def new_document(provider: Provider, provider_reason: str, stack: dict[str, Any]
                  command: list[str]) -> RunDocument:
     """A results document holding the suite's calibration trials (sockperf's go to checks)."""
     from .matrix import build
-    from .trials import new_cell_results
+    from .writer import new_cell_results
 
     matrix = build((METHOD,), ("tcp-rr", "echo-stream", "tcp-stream"), (PLACEMENT,))
     return RunDocument(

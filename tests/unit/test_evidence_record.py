@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from bench_runner import linkinfo, matrix, results, trials
+from bench_runner import linkinfo, matrix, observers, results
 from bench_runner.errors import UsageError
-from bench_runner.results import RunDocument, Trial
-from bench_runner.trials import TrialRunner, new_cell_results
+from bench_runner.results import Trial
+from bench_runner.observers import Observers
 from tests.conftest import read_data
 
 CELL = matrix.Cell("tcp-stream", "remote", "pasta")
@@ -23,11 +23,8 @@ SEEN = {"interfaces": [{"ifname": "eth0", "mtu": 65520, "txqlen": 1000, "opersta
                         "qdisc": "pfifo_fast", "link_type": "ether"}]}
 
 
-def _runner(tmp_path: Path) -> TrialRunner:
-    built = matrix.build(["host", "pasta"], ["tcp-stream"], ["remote"])
-    document = RunDocument(run={"options": {}}, stack={}, lab={}, provider={"id": "bare"},
-                           cells=new_cell_results(built))
-    return TrialRunner(document, tmp_path / "run.json", session=None, provider=None)  # type: ignore[arg-type]
+def _runner(tmp_path: Path) -> Observers:
+    return Observers()
 
 
 def _session() -> Any:
@@ -42,27 +39,27 @@ def _trial() -> Trial:
 def test_a_trial_records_its_servers_links_and_whose_namespace_they_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, same_netns: bool, expected: str) -> None:
     own = os.stat(f"/proc/{os.getpid()}/ns/net").st_ino
-    monkeypatch.setattr(trials.lab_mod, "netns_inode", lambda name: own if same_netns else own + 1)
+    monkeypatch.setattr(observers.lab_mod, "netns_inode", lambda name: own if same_netns else own + 1)
     looked: list[int] = []
     monkeypatch.setattr(linkinfo, "interfaces_of", lambda pid: looked.append(pid) or copy.deepcopy(SEEN))
     runner, trial = _runner(tmp_path), _trial()
-    runner._observe_links(_session(), CELL, os.getpid(), trial)
+    runner.observe_links(_session(), CELL, os.getpid(), trial)
     assert looked == [os.getpid()]
     assert trial.observations["container_links"] == {**SEEN, "namespace": expected}
-    assert CELL in runner._links_seen
+    assert CELL in runner.links_seen
 
 
 def test_no_process_to_look_into_is_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linkinfo, "interfaces_of", lambda pid: pytest.fail("nothing to look into"))
     trial = _trial()
-    _runner(tmp_path)._observe_links(_session(), CELL, 0, trial)
+    _runner(tmp_path).observe_links(_session(), CELL, 0, trial)
     assert trial.observations["container_links"] == {"error": "no process of the container was left to look into"}
 
 
 def test_a_failed_look_has_no_namespace_label(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linkinfo, "interfaces_of", lambda pid: {"error": "nsenter exited with 1: gone"})
     trial = _trial()
-    _runner(tmp_path)._observe_links(_session(), CELL, os.getpid(), trial)
+    _runner(tmp_path).observe_links(_session(), CELL, os.getpid(), trial)
     assert trial.observations["container_links"] == {"error": "nsenter exited with 1: gone"}
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner import lab as lab_mod
-from bench_runner import matrix, sweeps, trials
+from bench_runner import matrix, observers, sweeps, trials
 from bench_runner.analysis import RankTable
 from bench_runner.commands import run as run_cmd
 from bench_runner.errors import MeasurementError, UsageError
@@ -275,14 +275,14 @@ def test_an_ipv6_trial_counts_only_if_ipv6_crossed_the_link() -> None:
 
 def test_an_ipv6_client_waits_out_duplicate_address_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     readings = iter([["fe80::1%eth0"], ["fe80::1%eth0"], []])
-    monkeypatch.setattr(trials.linkinfo, "tentative_ipv6", lambda pid: next(readings))
-    runner = trials.TrialRunner.__new__(trials.TrialRunner)
+    monkeypatch.setattr(observers.linkinfo, "tentative_ipv6", lambda pid: next(readings))
+    runner = observers.Observers()
     trial = _trial()
-    runner._settle_ipv6(42, trial)
+    runner.settle_ipv6(42, trial)
     assert trial.observations["ipv6_tentative"]["addresses"] == ["fe80::1%eth0"]
     settled = _trial()
-    monkeypatch.setattr(trials.linkinfo, "tentative_ipv6", lambda pid: [])
-    runner._settle_ipv6(42, settled)
+    monkeypatch.setattr(observers.linkinfo, "tentative_ipv6", lambda pid: [])
+    runner.settle_ipv6(42, settled)
     assert "ipv6_tentative" not in settled.observations
 
 

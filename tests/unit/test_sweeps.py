@@ -20,9 +20,10 @@ from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, s
 from bench_runner.methods.base import BareArgs
 from bench_runner.report.reproduce import command
 from bench_runner.request import from_options
-from bench_runner.results import RunDocument, Trial
+from bench_runner.results import Trial
 from bench_runner.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
-from bench_runner.trials import TrialRunner, new_cell_results, with_sweep
+from bench_runner.observers import Observers
+from bench_runner.trials import new_cell_results, with_sweep
 from bench_runner.workloads import DRIVERS, TrialSettings
 from tests.unit import latency_document
 
@@ -277,11 +278,8 @@ def test_the_outbound_client_runs_the_swept_streams() -> None:
 
 # ---------------------------------------------------------------- a swept value counts only as observed
 
-def _runner(tmp_path: Path) -> TrialRunner:
-    built = matrix.build(["host", "pasta"], ["tcp-stream"], ["remote"], swept={"mtu": (1500,), "streams": (8,)})
-    document = RunDocument(run={"options": {}}, stack={}, lab={}, provider={"id": "bare"},
-                           cells=new_cell_results(built))
-    return TrialRunner(document, tmp_path / "run.json", session=None, provider=None)  # type: ignore[arg-type]
+def _runner(tmp_path: Path) -> Observers:
+    return Observers()
 
 
 def _trial(interfaces: list[dict[str, Any]] | None = None, streams: int | None = 8, **more: Any) -> Trial:
@@ -299,7 +297,7 @@ LINKS = [{"ifname": "lo", "mtu": 65536}, {"ifname": "eth0", "mtu": 1500}]
 
 def test_an_observed_mtu_and_streams_count(tmp_path: Path) -> None:
     trial = _trial(LINKS)
-    _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+    _runner(tmp_path).check_swept(CELL, SETTINGS, trial)
     assert trial.observations["container_mtu"] == {"asked": 1500, "seen": [65536, 1500]}
 
 
@@ -307,20 +305,20 @@ def test_a_container_with_another_mtu_fails_the_trial(tmp_path: Path) -> None:
     trial = _trial([{"ifname": "lo", "mtu": 65536}, {"ifname": "eth0", "mtu": 65520}])
     with pytest.raises(MeasurementError, match="--container-mtu 1500 asked, but the container's interfaces have "
                                                "MTU 65536, 65520"):
-        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+        _runner(tmp_path).check_swept(CELL, SETTINGS, trial)
     assert trial.observations["container_mtu"]["seen"] == [65536, 65520]
 
 
 def test_an_mtu_that_could_not_be_observed_fails_the_trial(tmp_path: Path) -> None:
     trial = _trial(container_links={"error": "no process of the container was left to look into"})
     with pytest.raises(MeasurementError, match="could not be observed: no process of the container"):
-        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+        _runner(tmp_path).check_swept(CELL, SETTINGS, trial)
 
 
 @pytest.mark.parametrize("method", ["host", "socket-activation-user"])
 def test_the_server_hosts_own_network_does_not_take_the_mtu(tmp_path: Path, method: str) -> None:
     trial = _trial([{"ifname": "nb0s", "mtu": 1500}])
-    _runner(tmp_path)._check_swept(matrix.Cell(CELL.workload, "remote", method), SETTINGS, trial)
+    _runner(tmp_path).check_swept(matrix.Cell(CELL.workload, "remote", method), SETTINGS, trial)
     found = trial.observations["container_mtu"]
     assert found["asked"] == 1500 and found["applies"] is False and "server host's own interfaces" in found["why"]
 
@@ -329,12 +327,12 @@ def test_the_server_hosts_own_network_does_not_take_the_mtu(tmp_path: Path, meth
 def test_iperf3_running_other_streams_fails_the_trial(tmp_path: Path, ran: int | None) -> None:
     trial = _trial(LINKS, streams=ran)
     with pytest.raises(MeasurementError, match=f"--streams 8 asked, but iperf3 ran {ran}"):
-        _runner(tmp_path)._check_swept(CELL, SETTINGS, trial)
+        _runner(tmp_path).check_swept(CELL, SETTINGS, trial)
 
 
 def test_nothing_swept_checks_nothing(tmp_path: Path) -> None:
     trial = _trial(None, streams=None)
-    _runner(tmp_path)._check_swept(matrix.Cell("tcp-stream", "remote", "pasta"), TrialSettings(1, 0), trial)
+    _runner(tmp_path).check_swept(matrix.Cell("tcp-stream", "remote", "pasta"), TrialSettings(1, 0), trial)
     assert "container_mtu" not in trial.observations
 
 
