@@ -34,9 +34,6 @@ PORT_BASE = 20000
 PORT_SPAN = 1000
 #: A cell whose first trials all fail this many times is not tried again in this run.
 MAX_CONSECUTIVE_FAILURES = 2
-#: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes
-#: a second or two) before an IPv6 trial gives up.
-IPV6_SETTLE_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -251,26 +248,13 @@ class TrialRunner:
 
     def _settle_ipv6(self, pid: int, trial: Trial) -> None:
         """An IPv6 trial's client comes only once the server's namespace has no tentative IPv6
-        address: pasta (before its later releases) forwards a client to the container's
-        link-local address, and a connection arriving during its duplicate address detection,
-        a second or two after the container starts, is reset (observed with pasta
-        0.0~git20230309). The wait is recorded: a service would see those resets."""
+        address (``linkinfo.settle_ipv6`` says why). The wait is recorded: a service would see
+        those resets."""
         if pid <= 0:
             return
-        clock = time.monotonic()
-        first: list[str] = []
-
-        def settled() -> bool:
-            tentative = linkinfo.tentative_ipv6(pid)
-            if tentative and not first:
-                first.extend(tentative)
-            return not tentative
-
-        procs.wait_until(settled, timeout=IPV6_SETTLE_TIMEOUT, interval=0.1,
-                         what="the server's IPv6 addresses to leave duplicate address detection")
+        first, waited = linkinfo.settle_ipv6(pid)
         if first:
-            trial.observations["ipv6_tentative"] = {"addresses": first,
-                                                    "waited_s": round(time.monotonic() - clock, 3)}
+            trial.observations["ipv6_tentative"] = {"addresses": first, "waited_s": round(waited, 3)}
 
     def _observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
         """The MTU and transmit queue length of the interfaces in the network namespace the
