@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import __version__, defaults, matrix
+from .. import __version__, defaults, matrix, sweeps
 from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
@@ -90,7 +90,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                  "placement only; needs a kernel with sch_netem",
         "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
                   "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
-                  "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why",
+                  "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why; "
+                  "with 6 the claims probes run over IPv4 and IPv6",
     }
     for name, sweep in SWEEPS.items():
         values = (" or ".join(map(str, sweep.allowed)) if sweep.allowed
@@ -394,7 +395,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import eta, hostinfo, progress, results, verbose
+    from .. import claims, eta, hostinfo, progress, results, verbose
     from ..labsession import open_sessions
     from ..trials import Plan, TrialRunner, now_iso
 
@@ -452,13 +453,15 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
                 from ..claims_probe import Prober
 
                 found = []
+                families = sweeps.probe_families(c.workload for c in request.matrix.cells)
                 for name, (session, provider) in targets.items():
                     prober = Prober(session, provider, log)
-                    found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
+                    found += [o.to_json() for o in prober.all(request.matrix.methods_in(name), families)]
                 document.checks["claims"] = found
                 phases["claims"] = time.monotonic() - clock
                 results.save(document, output)
             document.checks["verdicts"] = judged_record(document, request.expectations)
+            document.checks["claims_matrix"] = claims.record(document, request.tolerance)
             status = "complete"
         finally:
             # Per measuring session: a resumed run adds one.
@@ -524,9 +527,10 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     extra = len(cells) * max(plan.max_rounds - plan.rounds, 0)  # every family to --max-rounds
     probes = 0
     if request.probe_claims:
+        families = len(sweeps.probe_families(c.workload for c in cells))
         for stack in plan.matrix.stacks():
             own = [m for m in plan.matrix.methods_in(stack) if METHODS[m].own_network]
-            probes += eta.probes_for(len(own), len(plan.matrix.methods_in(stack)) - len(own))
+            probes += families * eta.probes_for(len(own), len(plan.matrix.methods_in(stack)) - len(own))
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),

@@ -63,9 +63,7 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
         "tables": [table_json(g.table) for g in content.groups],
         "verdicts": {expectation: [verdict_json(v) for v in verdicts]
                      for expectation, verdicts in content.verdicts.items()},
-        "claims": {"tolerance": content.tolerance, "cells": [{
-            "claim": c.claim, "method": c.method, "documented": c.documented, "observed": c.observed,
-            "agrees": c.agrees, "evidence": c.evidence} for c in content.claims]},
+        "claims": {"tolerance": content.tolerance, "cells": [c.to_json() for c in content.claims]},
         "warnings": [{"cell": w.cell, "kinds": list(w.kinds), "text": w.text(), "remedy": w.remedy}
                      for w in content.warnings],
         "run_warnings": list(document.warnings),
