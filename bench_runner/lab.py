@@ -70,6 +70,11 @@ class Lab:
     def client_address(self, family: int = 4) -> str:
         return self.client_addr6 if family == 6 else self.client_addr
 
+    def second_server_address(self, family: int = 4) -> str:
+        """The server host's address on the second link (the device-binding probe's other
+        interface)."""
+        return self.second_server_addr6 if family == 6 else self.second_server_addr
+
     @property
     def server_ns_path(self) -> str:
         return f"{NETNS_DIR}/{self.server_ns}"

@@ -6,6 +6,7 @@ interfaces, per trial. Each reading records why it could not be taken instead of
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 from . import procs
@@ -14,6 +15,9 @@ from .lab import Lab
 from .parsers import ParseError, ethtool, iproute
 
 TIMEOUT = 10.0
+#: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes
+#: a second or two) before an IPv6 trial or probe gives up.
+IPV6_SETTLE_TIMEOUT = 10.0
 
 
 def _in_netns(netns_path: str, argv: list[str]) -> list[str]:
@@ -65,3 +69,23 @@ def tentative_ipv6(pid: int) -> list[str]:
     detection ("fe80::1%eth0")."""
     result = procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "-6", "addr", "show"]), timeout=TIMEOUT)
     return [f"{a.address}%{a.ifname}" for a in iproute.parse_addresses(result.stdout) if a.tentative]
+
+
+def settle_ipv6(pid: int, timeout: float = IPV6_SETTLE_TIMEOUT) -> tuple[list[str], float]:
+    """Wait until no IPv6 address in the network namespace of ``pid`` is tentative: pasta
+    (before its later releases) forwards a client to the container's link-local address, and
+    a connection arriving during its duplicate address detection, a second or two after the
+    container starts, is reset (observed with pasta 0.0~git20230309). Returns the addresses
+    first seen tentative ([] if none) and the seconds waited."""
+    clock = time.monotonic()
+    first: list[str] = []
+
+    def settled() -> bool:
+        tentative = tentative_ipv6(pid)
+        if tentative and not first:
+            first.extend(tentative)
+        return not tentative
+
+    procs.wait_until(settled, timeout=timeout, interval=0.1,
+                     what="the server's IPv6 addresses to leave duplicate address detection")
+    return first, time.monotonic() - clock

@@ -7,7 +7,6 @@ what it saw in the trial's observations and raises when the trial must not count
 from __future__ import annotations
 
 import ipaddress
-import time
 
 from . import lab as lab_mod
 from . import linkinfo, observe, procs, sweeps
@@ -17,11 +16,6 @@ from .methods.base import INHERITED, SERVER
 from .providers import Session
 from .results import Trial
 from .workloads import TrialSettings
-
-#: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes
-#: a second or two) before an IPv6 trial gives up.
-IPV6_SETTLE_TIMEOUT = 10.0
-
 
 class Observers:
     """The observers of one run: they cache the server hosts' namespaces (read once, as the
@@ -70,26 +64,13 @@ class Observers:
 
     def settle_ipv6(self, pid: int, trial: Trial) -> None:
         """An IPv6 trial's client comes only once the server's namespace has no tentative IPv6
-        address: pasta (before its later releases) forwards a client to the container's
-        link-local address, and a connection arriving during its duplicate address detection,
-        a second or two after the container starts, is reset (observed with pasta
-        0.0~git20230309). The wait is recorded: a service would see those resets."""
+        address (``linkinfo.settle_ipv6`` says why). The wait is recorded: a service would see
+        those resets."""
         if pid <= 0:
             return
-        clock = time.monotonic()
-        first: list[str] = []
-
-        def settled() -> bool:
-            tentative = linkinfo.tentative_ipv6(pid)
-            if tentative and not first:
-                first.extend(tentative)
-            return not tentative
-
-        procs.wait_until(settled, timeout=IPV6_SETTLE_TIMEOUT, interval=0.1,
-                         what="the server's IPv6 addresses to leave duplicate address detection")
+        first, waited = linkinfo.settle_ipv6(pid)
         if first:
-            trial.observations["ipv6_tentative"] = {"addresses": first,
-                                                    "waited_s": round(time.monotonic() - clock, 3)}
+            trial.observations["ipv6_tentative"] = {"addresses": first, "waited_s": round(waited, 3)}
 
     def observe_links(self, session: Session, cell: Cell, pid: int, trial: Trial) -> None:
         """The MTU and transmit queue length of the interfaces in the network namespace the

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Mapping
+from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .errors import UsageError
 
@@ -105,9 +105,7 @@ def _family_why_not(workload: "Workload", placement: str) -> str | None:
 
 
 def _family_method_why_not(method: "NetworkMethod", workload: "Workload", family: int) -> str | None:
-    if family != 6:
-        return None
-    return (method.no_ipv6_outbound if workload.outbound else method.no_ipv6) or None
+    return method.why_not_family(family, outbound=workload.outbound)
 
 
 SWEEPS: dict[str, Sweep] = {s.name: s for s in (
@@ -139,7 +137,8 @@ _HELP = {
              "placement only; needs a kernel with sch_netem",
     "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
               "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
-              "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why",
+              "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why; "
+              "with 6 the claims probes run over IPv4 and IPv6",
 }
 SWEEPS = {name: replace(sweep, help=_HELP[name]) for name, sweep in SWEEPS.items()}
 
@@ -163,6 +162,17 @@ def split(workload_id: str) -> tuple[str, dict[str, int]]:
         else:
             raise KeyError(workload_id)
     return base, values
+
+
+def family_of(workload_id: str) -> int:
+    """The IP family a workload id measures: 4 unless it is an IPv6 variant (``+ipv6``)."""
+    return split(workload_id)[1].get("family", 4)
+
+
+def probe_families(workload_ids: Iterable[str]) -> tuple[int, ...]:
+    """The IP families the claims probes run over: IPv4 always, and IPv6 too where the run
+    measures any workload over it."""
+    return (4, 6) if any(family_of(w) == 6 for w in workload_ids) else (4,)
 
 
 def base_of(workload_id: str) -> str:

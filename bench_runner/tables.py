@@ -171,35 +171,67 @@ def claim_value(value: object) -> str:
 
 CLAIMS_LEGEND = ("'?' = not observed or inconclusive; 'floor' = only ports >= ip_unprivileged_port_start; "
                  "'n/a' = the document makes no claim for the method and none was probed")
+NOT_APPLICABLE_LEGEND = "'not applicable' = the method cannot be observed over that IP family (why: below the table)"
+
+
+def claims_legend(cells: list) -> str:  # list[claims.MatrixCell]
+    """The legend, naming "not applicable" only where a cell is."""
+    return CLAIMS_LEGEND + ("; " + NOT_APPLICABLE_LEGEND if any(c.not_applicable for c in cells) else "")
+
+
+def claim_title(claim: str, family: int, families: set[int]) -> str:
+    """A claim's title, with its IP family where the run observed more than IPv4."""
+    from .claims import CLAIMS
+
+    title = CLAIMS[claim].title if claim in CLAIMS else claim
+    return f"{title} (IPv{family})" if families != {4} else title
 
 
 def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claims.MatrixCell]
-    """Claims x methods, each cell "documented / observed", marked where they disagree."""
+    """Claims x methods, each cell "documented / observed", marked where they disagree; a
+    claim per IP family where the run observed IPv6 too."""
     from .claims import CLAIMS
 
     methods = list(dict.fromkeys(c.method for c in cells))
-    by_key = {(c.claim, c.method): c for c in cells}
+    families = {c.family for c in cells}
+    by_key = {(c.claim, c.method, c.family): c for c in cells}
     rows = []
-    for claim in CLAIMS.values():
-        row = [claim.title]
-        for method in methods:
-            cell = by_key.get((claim.id, method))
-            if cell is None or (cell.documented is None and cell.observed is None):
-                row.append("n/a")
-                continue
-            mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
-            row.append(f"{claim_value(cell.documented)} / {claim_value(cell.observed)}{mark}")
-        rows.append(row)
+    for family in sorted(families):
+        for claim in CLAIMS.values():
+            row = [claim_title(claim.id, family, families)]
+            for method in methods:
+                cell = by_key.get((claim.id, method, family))
+                if cell is not None and cell.not_applicable:
+                    row.append(f"{claim_value(cell.documented)} / not applicable")
+                    continue
+                if cell is None or (cell.documented is None and cell.observed is None):
+                    row.append("n/a")
+                    continue
+                mark = {True: "", False: " (DISAGREES)", None: ""}[cell.agrees]
+                row.append(f"{claim_value(cell.documented)} / {claim_value(cell.observed)}{mark}")
+            rows.append(row)
     return ["claim (documented / observed)", *methods], rows
 
 
 def disagreement_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
     """Each disagreement with the document, with the evidence."""
-    from .claims import CLAIMS
     from .matrix import stack_label
 
-    return [f"{stack_label(c.method, c.stack)}, {CLAIMS[c.claim].title}: {c.evidence}"
+    families = {c.family for c in cells}
+    return [f"{stack_label(c.method, c.stack)}, {claim_title(c.claim, c.family, families)}: {c.evidence}"
             for c in cells if c.agrees is False]
+
+
+def not_applicable_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
+    """Why a method could not be observed over an IP family: once per method and reason."""
+    from .matrix import stack_label
+
+    found: dict[tuple[str, int, str], list[str]] = {}
+    for c in cells:
+        if c.not_applicable:
+            found.setdefault((stack_label(c.method, c.stack), c.family, c.not_applicable), []).append(c.claim)
+    return [f"{where} over IPv{family} ({', '.join(claim_title(k, family, {4}) for k in claims)}): {why}"
+            for (where, family, why), claims in found.items()]
 
 
 def claims_by_stack(cells: list) -> dict[str, list]:  # list[claims.MatrixCell] -> by stack
@@ -223,7 +255,11 @@ def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[clai
         if len(by_stack) > 1 or stack != HOST_STACK:
             table = f"claims under stack {stack}\n{table}"
         parts.append(table)
-    lines = ["\n\n".join(parts), CLAIMS_LEGEND]
+    lines = ["\n\n".join(parts), claims_legend(cells)]
+    not_applicable = not_applicable_lines(cells)
+    if not_applicable:
+        lines.append("not applicable:")
+        lines += [f"  - {line}" for line in not_applicable]
     disagreements = disagreement_lines(cells)
     if disagreements:
         lines.append("disagreements with the document:")

@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from .. import __version__, defaults, matrix
+from .. import __version__, defaults, matrix, sweeps
 from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
@@ -327,7 +327,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import eta, progress, verbose
+    from .. import claims, eta, progress, sweeps, verbose
     from ..lifecycle import measuring
     from ..trials import Plan, TrialRunner
 
@@ -368,13 +368,15 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             from ..claims_probe import Prober
 
             found = []
+            families = sweeps.probe_families(c.workload for c in request.matrix.cells)
             for name, (session, provider) in targets.items():
                 prober = Prober(session, provider, log)
-                found += [o.to_json() for o in prober.all(request.matrix.methods_in(name))]
+                found += [o.to_json() for o in prober.all(request.matrix.methods_in(name), families)]
             document.checks["claims"] = found
             current.phase_done("claims")
             current.save()
         document.checks["verdicts"] = judged_record(document, request.expectations)
+        document.checks["claims_matrix"] = claims.record(document, request.tolerance)
         current.complete()
     return show(args, request, document, output, log)
 
@@ -432,9 +434,10 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     extra = len(cells) * max(plan.max_rounds - plan.rounds, 0)  # every family to --max-rounds
     probes = 0
     if request.probe_claims:
+        families = len(sweeps.probe_families(c.workload for c in cells))
         for stack in plan.matrix.stacks():
             own = [m for m in plan.matrix.methods_in(stack) if METHODS[m].own_network]
-            probes += eta.probes_for(len(own), len(plan.matrix.methods_in(stack)) - len(own))
+            probes += families * eta.probes_for(len(own), len(plan.matrix.methods_in(stack)) - len(own))
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),

@@ -119,9 +119,9 @@ class NetworkMethod:
     no_bare: str = ""
     #: Network options (serverspec) the method has no way to do, with why.
     unsupported: Mapping[str, str] = field(default_factory=dict)
-    #: The address a container uses for a service on the server host (the host-loopback
-    #: probe); None where the container has no network of its own.
-    host_address: Callable[["Lab"], str] | None = None
+    #: The address a container uses for a service on the server host's loopback, in an IP
+    #: family (the host-loopback probe); None where the container has no network of its own.
+    host_address: Callable[["Lab", int], str] | None = None
     #: Who owns the server host's end of a connection the container makes (outbound).
     outbound_carrier: str | None = None
     #: The yardstick every other method is compared with.
@@ -172,6 +172,13 @@ class NetworkMethod:
         if placement not in workload.placements:
             return f"{workload.id} has no {placement} placement"
         return self.not_applicable_cells.get((workload.protocol, placement))
+
+    def why_not_family(self, family: int, *, outbound: bool) -> str | None:
+        """Why the method cannot carry an IP family, inbound (clients reach its published
+        port) or outbound (the container connects out); None where it can."""
+        if family != 6:
+            return None
+        return (self.no_ipv6_outbound if outbound else self.no_ipv6) or None
 
     def refuse_unsupported(self, spec: ServerSpec) -> None:
         """An option the method has no way to do is refused up front, with the method's reason."""

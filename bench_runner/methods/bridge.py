@@ -39,6 +39,6 @@ METHOD = NetworkMethod(
                  BIND_DEVICE: "rootlessport has no option to bind a published port to a device"},
     # The rootless network namespace's pasta copies the server host's gateway, which maps to
     # the host's loopback only with --map-gw (not Podman's default).
-    host_address=lambda lab: lab.client_addr,
+    host_address=lambda lab, family: lab.client_address(family),
     outbound_carrier="pasta",
 )

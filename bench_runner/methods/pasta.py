@@ -21,10 +21,17 @@ def podman_network(spec: ServerSpec, extra: tuple[str, ...], created: str | None
         args += ["-T", tcp_ns]
     device = spec.option(BIND_DEVICE)
     if device:
-        args += ["-t", f"0.0.0.0%{device}/{spec.published_port}:{spec.port}"]
+        args += ["-t", _on_device(spec, device)]
     args += _pcap(spec) + _mtu(spec)
     args += extra
     return "pasta" + (":" + ",".join(args) if args else "")
+
+
+def _on_device(spec: ServerSpec, device: str) -> str:
+    """``-t ADDRESS%DEVICE/PORT:PORT``: pasta binds the address of the trial's family (``::``
+    for IPv6; 0.0.0.0 takes no IPv6 client, and pasta 0.0~git20230309 refuses a bare
+    ``%DEVICE/``)."""
+    return f"{spec.any_address}%{device}/{spec.published_port}:{spec.port}"
 
 
 def _mtu(spec: ServerSpec) -> list[str]:
@@ -43,7 +50,7 @@ def bare_argv(a: BareArgs) -> list[str]:
     spec = a.spec
     forward = f"{spec.published_port}:{spec.port}"
     device = spec.option(BIND_DEVICE)
-    tcp = (f"0.0.0.0%{device}/{forward}" if device else forward) if spec.publish and "tcp" in spec.protocols else "none"
+    tcp = (_on_device(spec, device) if device else forward) if spec.publish and "tcp" in spec.protocols else "none"
     udp = forward if spec.publish and "udp" in spec.protocols else "none"
     tcp_ns = spec.option(TCP_NS) or "none"
     # Podman passes --no-map-gw unless asked for --map-gw; this pasta maps by default.
@@ -62,8 +69,10 @@ METHOD = NetworkMethod(
                      programs=((PROGRAM, "passt"),)),
     bare=BareWay(Attach.PASTA, carrier="pasta", helper=PROGRAM, tools=("unshare",), argv=bare_argv),
     # pasta copies the server host's addresses and routes; with --map-gw the gateway's address
-    # is the host's loopback (Podman passes --no-map-gw by default).
-    host_address=lambda lab: lab.client_addr,
+    # is the host's loopback (Podman passes --no-map-gw by default): the lab's client host, in
+    # either family (2001:db8:5100::2 reached the server host's ::1, observed with pasta
+    # 0.0~git20230309).
+    host_address=lambda lab, family: lab.client_address(family),
     outbound_carrier="pasta",
     writes_pcap=True,
     takes_options="pasta command-line options (Podman passes them after --network=pasta:)",

@@ -10,8 +10,12 @@ from .base import BareWay, NetworkMethod, PodmanWay
 
 #: Where slirp4netns puts the container (and forwards published ports to).
 GUEST_ADDR = "10.0.2.100"
-#: The host as the container sees it (slirp4netns's gateway, host loopback when allowed).
+#: The host as the container sees it (slirp4netns's gateway, host loopback when allowed), in
+#: each IP family: with ``--enable-ipv6`` the container's network is fd00::/64 and fd00::2
+#: reaches the server host's ::1 with host loopback allowed (ENETUNREACH without; observed with
+#: slirp4netns 1.2.0, libslirp 4.7.0, under both port handlers).
 GATEWAY = "10.0.2.2"
+GATEWAY6 = "fd00::2"
 #: Podman's slirp4netns flags (libpod/networking_slirp4netns.go), minus its fd plumbing and
 #: the MTU (``mtu``: 65520 unless a sweep asks for another).
 FLAGS = ("--configure", "--enable-sandbox", "--enable-seccomp")
@@ -55,5 +59,5 @@ def method(method_id: str, summary: str, documented: Mapping[str, Any], *, handl
         id=method_id, summary=summary, documented=documented,
         podman=PodmanWay(network=podman_network(handler), carrier=podman_carrier,
                          programs=(("slirp4netns", "slirp4netns"),)),
-        bare=bare, unsupported=UNSUPPORTED, host_address=lambda lab: GATEWAY, outbound_carrier="slirp4netns",
+        bare=bare, unsupported=UNSUPPORTED, host_address=lambda lab, family: GATEWAY6 if family == 6 else GATEWAY, outbound_carrier="slirp4netns",
         **more)

@@ -5,7 +5,6 @@ rankings, verdicts, claims and warnings the Markdown shows, with numbers unforma
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from typing import Any, Iterable
 
 from ..analysis import RankTable
@@ -54,9 +53,9 @@ def table_json(table: RankTable) -> dict[str, Any]:
 
 
 def claims_json(cells: Iterable[MatrixCell], tolerance: float) -> dict[str, Any]:
-    """The claims matrix: each cell as the dataclass holds it (claim, method, stack, what the
-    guide documents, what was observed, whether they agree, the evidence)."""
-    return {"tolerance": tolerance, "cells": [asdict(c) for c in cells]}
+    """The claims matrix: each cell (claim, method, stack, IP family, what the guide
+    documents, what was observed, whether they agree, the evidence, or why not applicable)."""
+    return {"tolerance": tolerance, "cells": [c.to_json() for c in cells]}
 
 
 def warning_json(warning: Warning_) -> dict[str, Any]:

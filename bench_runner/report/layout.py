@@ -12,7 +12,6 @@ from typing import Any
 
 from .. import metrics, runoptions, tables
 from ..analysis import RankTable, trial_carrier, trial_peer
-from ..claims import CLAIMS
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument
 from ..verdicts import DOCUMENTED
@@ -417,7 +416,7 @@ def _claims(content: ReportContent, detail: Detail) -> list[Block]:
         Heading(2, f"Claims of {GUIDE}"),
         para(f"Each cell: what the guide ({GUIDE_URL}) documents / what this run observed. Native performance "
              f"means within {content.tolerance * 100:g}% of host by the interval of the ratio, on every workload "
-             "measured. ", tables.CLAIMS_LEGEND + "."),
+             "measured. ", tables.claims_legend(list(content.claims)) + "."),
     ]
     by_stack = tables.claims_by_stack(list(content.claims))
     for stack, cells in by_stack.items():
@@ -425,17 +424,22 @@ def _claims(content: ReportContent, detail: Detail) -> list[Block]:
             blocks.append(Heading(3, f"Under stack {stack}"))
         headers, rows = tables.claims_rows(cells)
         blocks.append(table(headers, rows))
+    not_applicable = tables.not_applicable_lines(list(content.claims))
+    if not_applicable:
+        blocks.append(para(Strong("Not applicable:")))
+        blocks.append(Bullets(tuple((line,) for line in not_applicable)))
     disagreements = tables.disagreement_lines(list(content.claims))
     if disagreements:
         blocks.append(para(Strong("Where this run disagrees with the guide:")))
         blocks.append(Bullets(tuple((line,) for line in disagreements)))
     observed = [c for c in content.claims if c.observed is not None]
+    families = {c.family for c in content.claims}
     if observed and not detail.claim_evidence:
         blocks.append(para(f"Evidence for every observation ({len(observed)}): in ", Code(detail.full_report), "."))
     elif observed:
         blocks.append(Details("Evidence for every observation", (table(
             ["claim", "method", "documented", "observed", "evidence"],
-            [[CLAIMS[c.claim].title if c.claim in CLAIMS else c.claim, stack_label(c.method, c.stack),
+            [[tables.claim_title(c.claim, c.family, families), stack_label(c.method, c.stack),
               tables.claim_value(c.documented),
               tables.claim_value(c.observed), c.evidence] for c in observed]),)))
     return blocks

@@ -294,10 +294,15 @@ def test_a_recorded_family_run_keeps_source_address_per_family() -> None:
     from bench_runner import claims, results
 
     document = results.load(RECORDED)
-    found = {o.method: o for o in claims.source_address(document)}
-    assert found["host"].observed is True and found["pasta"].observed is True
-    assert "client 198.51.100.2 / 2001:db8:5100::2" in found["pasta"].evidence
-    assert found["slirp4netns-rootlesskit"].observed is False  # the forwarder's 127.0.0.1, in both families
+    found = {(o.method, o.family): o for o in claims.source_address(document)}
+    for family in (4, 6):
+        assert found[("host", family)].observed is True and found[("pasta", family)].observed is True
+        assert found[("slirp4netns-rootlesskit", family)].observed is False  # the forwarder's loopback end
+    assert found[("pasta", 4)].evidence.startswith("client 198.51.100.2; server saw 198.51.100.2 (")
+    assert found[("pasta", 6)].evidence.startswith("client 2001:db8:5100::2; server saw 2001:db8:5100::2 (")
+    assert "tcp-rr+ipv6" in found[("pasta", 6)].evidence and "tcp-rr," not in found[("pasta", 6)].evidence
+    # slirp4netns's port handler took no IPv6 client: nothing observed over IPv6, IPv4 as before
+    assert ("slirp4netns-slirp4netns", 6) not in found and found[("slirp4netns-slirp4netns", 4)].observed is True
     v6 = [t for c in document.cells if c.workload.endswith("+ipv6") for t in c.trials]
     assert v6 and all(t.observations["ip_family"]["asked"] == 6 for t in v6)
     skipped = [c for c in document.cells if c.status == "not_applicable"]
