@@ -21,6 +21,7 @@ from . import results, stats
 from .errors import UsageError
 from .history import asvfiles
 from .history.config import AsvConfig
+from .history.machine import checked_name
 from .history.snapshots import StackRepo
 from .matrix import HOST_STACK
 from .tables import fmt, fmt_interval
@@ -198,21 +199,39 @@ def _runs_of(conf: AsvConfig, machine: str, commit: str, metrics: str,
 
 
 def load_side(argument: str, conf_loader: Callable[[], AsvConfig], machine: str | None, metrics: str) -> Side:
-    """A results document when ``argument`` is a file, else a stack snapshot (tag or hash)."""
+    """A results document when ``argument`` is a file, else a stack snapshot (tag or hash);
+    ``SNAPSHOT@MACHINE`` is a snapshot's samples of one machine, ``@MACHINE`` that machine's
+    latest snapshot (tags never hold an "@", so neither form is ambiguous)."""
     path = Path(argument)
     if path.is_file():
         return side_from_document(path, metrics)
     document, at, stack = argument.rpartition("@")
     if at and Path(document).is_file():
         return side_from_document(Path(document), metrics, stack)  # RUN.json@STACK: one stack of a run
-    if path.suffix == ".json" or "/" in argument:
+    if path.suffix == ".json" or "/" in argument or (at and document.endswith(".json")):
         raise UsageError(f"{argument}: no such results document")
     conf = conf_loader()
-    side = side_from_snapshot(conf, argument, machine, metrics)
+    name = argument
+    if at:
+        name, machine = document, checked_name(stack)
+        if machine not in asvfiles.machines(conf):
+            known = ", ".join(asvfiles.machines(conf)) or "none yet"
+            raise UsageError(f"{argument}: machine {machine} has nothing recorded in {conf.results_dir} "
+                             f"(machines: {known})")
+        name = name or latest_snapshot(conf, machine)
+    side = side_from_snapshot(conf, name, machine, metrics)
     if side is None:
         raise UsageError(f"{argument}: neither a results document nor a stack snapshot in {conf.stack_repo} "
                          "(python -m bench_runner publish lists them)")
     return side
+
+
+def latest_snapshot(conf: AsvConfig, machine: str) -> str:
+    """The newest stack snapshot holding samples of a machine (its commit)."""
+    for item in reversed(StackRepo(conf.stack_repo, conf.branch).snapshots()):
+        if asvfiles.result_path(conf, machine, item.commit).is_file():
+            return item.commit
+    raise UsageError(f"machine {machine}: no stack snapshot holds its samples")
 
 
 def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparison:

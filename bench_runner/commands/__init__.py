@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import calibrate, compare, doctor, list_ids, publish, record, report, run, stack
+from . import calibrate, compare, doctor, history, list_ids, publish, record, report, run, stack
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
@@ -12,6 +12,7 @@ COMMANDS: dict[str, ModuleType] = {
     "doctor": doctor,
     "record": record,
     "publish": publish,
+    "history": history,
     "compare": compare,
     "calibrate": calibrate,
     "report": report,

@@ -14,7 +14,9 @@ HELP = "compare two results documents or two stack snapshots (better / worse / s
 DESCRIPTION = (
     "Compare B against A, where each is a results document, one stack of a results document "
     "(RUN.json@trixie; two stacks of one run are paired round by round), or a stack snapshot of "
-    "the asv history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash). Per "
+    "the asv history (a tag, as 'python -m bench_runner publish' lists them, or a commit hash), "
+    "optionally of one machine (TAG@MACHINE), or a machine's latest snapshot (@MACHINE), so two "
+    "machines of a shared history compare side by side ('compare TAG@alpha TAG@beta'). Per "
     "workload, metric, placement and method: both medians, the ratio B/A with its 95%% "
     "interval, and whether B is better, worse or the same, by the metric's direction "
     "(throughput: higher is better; latency: lower is better). Output is Markdown for a bug "
@@ -34,9 +36,11 @@ def _percent(text: str) -> float:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("a", metavar="A", help="the baseline: a results document (RUN.json, or RUN.json@STACK for "
-                                               "one of its booted stacks), or a stack snapshot (tag or hash)")
-    parser.add_argument("b", metavar="B", help="compared against A: a results document (or RUN.json@STACK), or a "
-                                               "stack snapshot")
+                                               "one of its booted stacks), a stack snapshot (tag or hash, "
+                                               "TAG@MACHINE for one machine's samples), or @MACHINE (its latest "
+                                               "snapshot)")
+    parser.add_argument("b", metavar="B", help="compared against A: a results document (or RUN.json@STACK), a "
+                                               "stack snapshot (or TAG@MACHINE), or @MACHINE")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON on stdout")
     parser.add_argument("--fail-on-regression", type=_percent, default=None, metavar="PCT",
                         help="exit 3 when any cell of B is significantly worse than A by more than PCT percent "
@@ -44,7 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics", choices=("primary", "all"), default="primary",
                         help="each workload's primary metric, or every metric it records")
     parser.add_argument("--machine", metavar="NAME", default=None,
-                        help="for stack snapshots recorded on several machines: which machine's samples")
+                        help="for stack snapshots recorded on several machines: which machine's samples (a side "
+                             "given as TAG@MACHINE or @MACHINE names its own)")
     parser.add_argument("--config", metavar="PATH", type=Path, default=None,
                         help="asv configuration for stack snapshots (default: NETBENCH_ASV_CONFIG, else the suite's)")
 

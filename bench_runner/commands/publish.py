@@ -30,13 +30,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="after publishing, serve the site on 127.0.0.1 (loopback only) until Ctrl-C")
     parser.add_argument("--port", type=port, default=None, metavar="N",
                         help=f"port for --serve (default: {DEFAULT_PORT})")
+    parser.add_argument("--shared", metavar="PATH_OR_URL", default=None,
+                        help="first pull this shared history (a git repository's path or URL), as 'history pull' "
+                             "does, so the site shows every machine in it")
     add_output_format(parser, "the published points as JSON")
 
 
 def main(args: argparse.Namespace) -> int:
     from ..errors import UsageError
-    from ..history import config, serve
+    from ..history import config, serve, shared
     from ..history.publish import publish
+    from . import history
 
     if args.port is not None and not args.serve:
         raise UsageError("--port is the port of --serve: add --serve")
@@ -44,12 +48,16 @@ def main(args: argparse.Namespace) -> int:
     conf = config.load(args.config)
     if args.serve:
         serve.bind(conf.html_dir, listen).server_close()  # a busy port fails before asv runs
+    pulled = shared.pull(conf, shared.resolve(conf, args.shared)) if args.shared else None
     done = publish(conf)
     if args.format == "json":
         print(json.dumps({"index": done.index, "points": [
             {"machine": p.machine, "commit": p.commit, "tag": p.tag, "first_measured": p.first_measured.isoformat(),
-             "samples": p.samples} for p in done.points]}, indent=1), flush=True)
+             "samples": p.samples} for p in done.points],
+            **({"shared": history.to_json(pulled)} if pulled else {})}, indent=1), flush=True)
     else:
+        if pulled is not None:
+            history.print_synced(pulled, "text", "pull")
         by_machine: dict[str, list[str]] = {}
         for p in done.points:
             by_machine.setdefault(p.machine, []).append(

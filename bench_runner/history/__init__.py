@@ -13,5 +13,8 @@ repository), ``machine`` (kernel-independent machine info), ``specs`` (one asv b
 per workload metric), ``asvfiles`` (asv's result files), ``record`` (a document into
 history), ``publish`` (the HTML site), ``regressions`` (asv's regressions by each metric's
 direction), ``site`` and ``pagefixes`` (the pages, self-contained and corrected), ``serve``
-(the site on 127.0.0.1), ``asvbench`` (what ``benchmarks/`` runs under asv).
+(the site on 127.0.0.1), ``asvbench`` (what ``benchmarks/`` runs under asv). A history shared
+by several machines (``shared``: ``history pull``/``push``) goes through ``sharedgit`` (the
+transport), ``sharedtree`` (the files that travel), ``stackmerge`` (one line of snapshots),
+``resultmerge`` (no sample lost, none counted twice) and ``mergeplan`` (applied whole).
 """

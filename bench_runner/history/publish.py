@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import procs
 from ..errors import MeasurementError, SetupError, UsageError
-from . import asvfiles, pagefixes, site
+from . import asvfiles, mergeplan, pagefixes, site
 from .config import AsvConfig
 from .snapshots import StackRepo
 
@@ -73,6 +73,7 @@ def publish(conf: AsvConfig) -> Published:
 
 def _publish(conf: AsvConfig) -> Published:
     repo = StackRepo(conf.stack_repo, conf.branch)
+    mergeplan.recover(conf.results_dir, repo)  # a merge with a shared history cut short
     missing = site.missing_assets()
     if missing:
         raise SetupError(f"the published pages need {', '.join(missing)} (run scripts/setup.sh as root)")

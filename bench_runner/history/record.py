@@ -16,12 +16,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .. import atomic, sweeps
 from ..errors import UsageError
 from ..matrix import HOST_STACK
 from ..results import RunDocument
-from . import asvfiles, machine, specs
+from . import asvfiles, machine, mergeplan, specs
 from .config import AsvConfig
 from .snapshots import SnapshotCommit, Snapshot, StackRepo, parse_time
 
@@ -49,22 +50,29 @@ class Recorded:
 
 def ledger_rows(conf: AsvConfig) -> list[dict[str, str]]:
     """Every run recorded into history: machine, point (commit), run id and the document."""
-    path = conf.results_dir / LEDGER
+    return read_ledger(conf.results_dir / LEDGER)
+
+
+def read_ledger(path: Path) -> list[dict[str, str]]:
     if not path.is_file():
         return []
     with path.open(newline="") as fh:
         return list(csv.DictReader(fh, delimiter="\t"))
 
 
-def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
-    """The ledger rewritten whole with the new row (older ledgers gain the trials column)."""
-    rows = [*ledger_rows(conf), row]
+def ledger_text(rows: list[dict[str, str]]) -> str:
+    """The ledger's text (rows of older ledgers gain the trials column, empty)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=_LEDGER_FIELDS, delimiter="\t", lineterminator="\n", restval="",
                             extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    atomic.write_text(conf.results_dir / LEDGER, out.getvalue())
+    return out.getvalue()
+
+
+def _append_ledger(conf: AsvConfig, row: dict[str, str]) -> None:
+    """The ledger rewritten whole with the new row."""
+    atomic.write_text(conf.results_dir / LEDGER, ledger_text([*ledger_rows(conf), row]))
 
 
 def trial_ranges(indices: set[int]) -> str:
@@ -217,9 +225,9 @@ def record_document(document: RunDocument, source: str, conf: AsvConfig, *,
     measured = {t.index for c in document.cells if c.stack == stack for t in c.trials if t.status == "ok" and not t.warmup}
     info = machine.machine_info(name, document.stack)
     with asvfiles.locked(conf.results_dir), asvfiles.atomic_json_writes():
-        recovered = recover(conf)
-        if recovered:
-            outcome.notes.append(recovered)
+        for recovered in (mergeplan.recover(conf.results_dir, repo), recover(conf)):
+            if recovered:
+                outcome.notes.append(recovered)
         earlier = [row for row in ledger_rows(conf)
                    if (row["machine"], row["run_id"], row["run_started_at"]) == (name, run_id, run_started)]
         recorded: set[int] = set()

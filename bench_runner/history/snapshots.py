@@ -10,7 +10,9 @@ a message listing the versions, a ``Stack-Key`` trailer to find it again, a tag 
 versions, and author/committer dates set to when it was first measured. The history is
 only ever appended to (asv's result files name commits by hash, so a rewrite would orphan
 them); asv's revision axis therefore follows the order of recording, its date axis the
-measurement dates. Plumbing commands only: no working tree, no checkout.
+measurement dates. The one exception is a merge with a shared history (``stackmerge``), which
+replays this history's own new snapshots after the shared ones and renames their result files
+in the same step. Plumbing commands only: no working tree, no checkout.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from ..errors import UsageError
 from ..stack import Stack
 
 GIT_TIMEOUT = 60
-_ZERO = "0" * 40
+ZERO = "0" * 40
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9._+=-]")
 
 
@@ -110,8 +112,9 @@ class StackRepo:
         self.path = path
         self.branch = branch
 
-    def _git(self, *args: str, input_text: str | None = None, env: Mapping[str, str] | None = None,
-             check: bool = True) -> procs.ProcessResult:
+    def git(self, *args: str, input_text: str | None = None, env: Mapping[str, str] | None = None,
+            check: bool = True) -> procs.ProcessResult:
+        """git on this repository, with no user or system configuration."""
         full_env = {**os.environ, "GIT_DIR": str(self.path), "LC_ALL": "C", **(env or {})}
         # No user or system configuration may change what is written (hooks, signing, ...).
         full_env.update({"GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_GLOBAL": "/dev/null"})
@@ -134,15 +137,22 @@ class StackRepo:
         return True
 
     def head(self) -> str | None:
-        result = self._git("rev-parse", "--verify", "--quiet", f"refs/heads/{self.branch}^{{commit}}",
-                           check=False)
+        return self.ref(f"refs/heads/{self.branch}")
+
+    def ref(self, name: str) -> str | None:
+        """The commit a ref points at, or None when it does not exist."""
+        if not self.exists():
+            return None
+        result = self.git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False)
         return result.stdout.strip() or None
 
-    def snapshots(self) -> list[SnapshotCommit]:
-        """Every snapshot on the branch, oldest first."""
-        if not self.exists() or self.head() is None:
+    def snapshots(self, ref: str | None = None) -> list[SnapshotCommit]:
+        """Every snapshot on the branch (or on another ref, such as a fetched shared history's
+        stacks), oldest first."""
+        tip = self.ref(ref) if ref else self.head()
+        if not self.exists() or tip is None:
             return []
-        out = self._git("log", "--first-parent", "--reverse", "--format=%H %ct", self.branch).stdout
+        out = self.git("log", "--first-parent", "--reverse", "--format=%H %ct", tip).stdout
         rows = [line.split() for line in out.splitlines() if line.strip()]
         tags = self._tags()
         contents = self._read_many([commit for commit, _ in rows])
@@ -153,7 +163,7 @@ class StackRepo:
         """Every commit's stack.json with one ``git cat-file --batch`` (JSON is ASCII-only)."""
         if not commits:
             return {}
-        out = self._git("cat-file", "--batch", input_text="".join(f"{c}:stack.json\n" for c in commits)).stdout
+        out = self.git("cat-file", "--batch", input_text="".join(f"{c}:stack.json\n" for c in commits)).stdout
         found: dict[str, Snapshot] = {}
         position = 0
         for commit in commits:
@@ -167,7 +177,7 @@ class StackRepo:
         return found
 
     def _tags(self) -> dict[str, str]:
-        out = self._git("for-each-ref", "--format=%(objectname) %(refname:short)", "refs/tags").stdout
+        out = self.git("for-each-ref", "--format=%(objectname) %(refname:short)", "refs/tags").stdout
         tags: dict[str, str] = {}
         for line in out.splitlines():
             commit, _, name = line.partition(" ")
@@ -184,7 +194,7 @@ class StackRepo:
         """A tag, a (prefix of a) commit hash, or the branch name -> its snapshot, else None."""
         if not self.exists() or not name or name.startswith("-"):
             return None
-        result = self._git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False)
+        result = self.git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}", check=False)
         commit = result.stdout.strip()
         if result.returncode != 0 or not commit:
             return None
@@ -196,9 +206,9 @@ class StackRepo:
     def add(self, snapshot: Snapshot, first_measured: datetime) -> SnapshotCommit:
         """Append a commit for a snapshot not in the history yet, and tag it."""
         self.ensure()
-        blob = self._git("hash-object", "-w", "--stdin",
+        blob = self.git("hash-object", "-w", "--stdin",
                          input_text=json.dumps(snapshot.to_json(), indent=1) + "\n").stdout.strip()
-        tree = self._git("mktree", input_text=f"100644 blob {blob}\tstack.json\n").stdout.strip()
+        tree = self.git("mktree", input_text=f"100644 blob {blob}\tstack.json\n").stdout.strip()
         parent = self.head()
         message = (f"{snapshot.label}\n\nStack measured from {first_measured:%Y-%m-%d %H:%M:%S} UTC:\n"
                    + "".join(f"  {k}: {v}\n" for k, v in snapshot.items)
@@ -208,14 +218,34 @@ class StackRepo:
                "GIT_COMMITTER_NAME": "podman-netbench", "GIT_COMMITTER_EMAIL": "netbench@localhost",
                "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
         args = ["commit-tree", tree, "-F", "-"] + (["-p", parent] if parent else [])
-        commit = self._git(*args, input_text=message, env=who).stdout.strip()
+        commit = self.git(*args, input_text=message, env=who).stdout.strip()
         # Compare-and-swap: fails rather than lose a snapshot another writer appended.
-        self._git("update-ref", f"refs/heads/{self.branch}", commit, parent or _ZERO)
-        tag = tag_name(snapshot.label)
-        if self._git("rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False).returncode == 0:
-            tag = f"{tag}-{snapshot.key[:8]}"
-        self._git("tag", tag, commit)
+        self.git("update-ref", f"refs/heads/{self.branch}", commit, parent or ZERO)
+        tag = self.free_tag(snapshot)
+        self.git("tag", tag, commit)
         return SnapshotCommit(commit, tag, first_measured.astimezone(timezone.utc), snapshot)
+
+    def free_tag(self, snapshot: Snapshot) -> str:
+        """The tag a snapshot's commit gets: its label, or with its key when that is taken."""
+        tag = tag_name(snapshot.label)
+        if self.git("rev-parse", "--verify", "--quiet", f"refs/tags/{tag}", check=False).returncode == 0:
+            tag = f"{tag}-{snapshot.key[:8]}"
+        return tag
+
+    def tags_of(self, commit: str) -> list[str]:
+        out = self.git("for-each-ref", f"--points-at={commit}", "--format=%(refname)", "refs/tags").stdout
+        return [line for line in out.splitlines() if line]
+
+    def replay(self, commit: str, parent: str | None) -> str:
+        """The same snapshot (tree, message, dates) as a new commit on ``parent``: how a snapshot
+        recorded here moves after the snapshots of a shared history. Returns the new commit."""
+        fields_ = self.git("show", "-s", "--format=%T%x00%an%x00%ae%x00%at%x00%cn%x00%ce%x00%ct%x00%B",
+                            commit).stdout.split("\0", 7)
+        tree, an, ae, at, cn, ce, ct, message = fields_
+        who = {"GIT_AUTHOR_NAME": an, "GIT_AUTHOR_EMAIL": ae, "GIT_AUTHOR_DATE": f"@{at} +0000",
+               "GIT_COMMITTER_NAME": cn, "GIT_COMMITTER_EMAIL": ce, "GIT_COMMITTER_DATE": f"@{ct} +0000"}
+        args = ["commit-tree", tree, "-F", "-"] + (["-p", parent] if parent else [])
+        return self.git(*args, input_text=message.rstrip("\n") + "\n", env=who).stdout.strip()
 
     def find_or_add(self, snapshot: Snapshot, measured: datetime) -> tuple[SnapshotCommit, bool]:
         found = self.find(snapshot)

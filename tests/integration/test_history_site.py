@@ -190,3 +190,37 @@ def test_opened_as_a_file_the_page_says_how_to_serve_it(tmp_path: Path, monkeypa
     dom = _dump_dom((tmp_path / "results" / "html" / "index.html").as_uri())
     message = re.search(r'id="error-message"[^>]*>([^<]*)<', dom)
     assert message and "python -m bench_runner publish --serve" in message.group(1), message
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (scripts/setup.sh --test-tools)")
+def test_a_shared_history_shows_every_machine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              served: tuple[str, list[tuple[str, int]]]) -> None:
+    """Two machines' records merged into one shared history publish as one site with both:
+    each machine is a button of the page and a line of each graph."""
+    from bench_runner import results
+    from bench_runner.history import config, record, shared
+    from tests.unit.history_env import make_config
+
+    use_history(tmp_path, monkeypatch)
+    bare = tmp_path / "shared.git"
+    procs.run(["git", "init", "--quiet", "--bare", str(bare)], timeout=60)
+    data = load_doc("results-bare-full.json")
+    (tmp_path / "beta").mkdir()
+    beta = config.load(make_config(tmp_path / "beta"))
+    other = variant(data, run_id="beta1", started_at="2026-11-28T04:00:00Z", scale=lambda k, m, v: v * 0.9)
+    results.validate(other)
+    record.record_document(results.RunDocument.from_json(other), "beta1", beta, machine_name="beta")
+    shared.push(beta, str(bare))
+    a = write(tmp_path / "a.json", data)
+    recorded = cli("record", str(a), "--machine", "alpha", "--shared", str(bare))
+    assert recorded.returncode == 0, recorded.stderr
+    published = cli("publish", "--shared", str(bare))
+    assert published.returncode == 0, published.stderr
+    assert "machine alpha:" in published.stdout and "machine beta:" in published.stdout
+    base, requests = served
+    dom = _dump_dom(f"{base}/#netbench.track_tcp_stream_throughput")
+    assert re.search(r'<canvas class="flot-base" width="[1-9]\d+" height="[1-9]\d+"', _graph(dom)), "no plot drawn"
+    for machine in ("alpha", "beta"):
+        assert re.search(rf'role="button"[^>]*>{machine}<', dom), machine  # the page's machine choice
+        assert f"machine-{machine}; method-pasta; placement-remote" in _graph(dom), machine  # a line of the graph
+    assert [r for r in requests if r[1] >= 400] == []
