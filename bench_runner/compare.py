@@ -192,6 +192,10 @@ def _runs_of(conf: AsvConfig, machine: str, commit: str, metrics: str,
             side = side_from_document(Path(row["source"]), metrics, stack if at else HOST_STACK)
         except UsageError:
             return len(rows), {}  # a document is gone: the pooled samples are all there is
+        if side.run is None or side.run[0] != run_id:
+            # Another document at that path (a row a shared history brought from another
+            # machine names that machine's path): its samples are not this run's.
+            return len(rows), {}
         per_run.append({k: c.samples for k, c in side.cells.items()})
     if len(per_run) < 2:
         return len(rows), {}

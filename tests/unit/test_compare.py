@@ -279,6 +279,11 @@ def test_snapshots_pooling_runs_get_intervals_that_resample_runs(tmp_path: Path,
         naive = stats.ratio(b.cells[key].samples, a.cells[key].samples)
         if naive.ci_low is not None and row.ratio.ci_low is not None:
             assert row.ratio.ci_high - row.ratio.ci_low >= naive.ci_high - naive.ci_low
+    # Another run's document at a recorded path (a shared history's row names another
+    # machine's path): its samples are not taken for the recorded run's.
+    (tmp_path / "a2.json").write_text((tmp_path / "b1.json").read_text())
+    other = compare.side_from_snapshot(conf, tags[0], None, "primary")
+    assert other.run_count == 2 and other.runs == {}
     (tmp_path / "a2.json").unlink()  # a document is gone: the side can only be pooled
     again = compare.side_from_snapshot(conf, tags[0], None, "primary")
     assert again.run_count == 2 and again.runs == {}
