@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Mapping
 
 from . import lab as lab_mod
-from . import defaults, linkinfo, observe, procs, stats, sweeps
+from . import defaults, linkinfo, observe, procs, stats, sweeps, udpmax
 from .capture import TrialCapture
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell, Matrix
@@ -32,6 +32,8 @@ from .workloads.base import OutboundDriver, WorkloadDriver
 #: trial (a socket in TIME_WAIT, a slow helper) can touch the next.
 PORT_BASE = 20000
 PORT_SPAN = 1000
+#: Ports of the probes of ``--udp-rate max`` searches, one each (udpmax.py), rotated likewise.
+PROBE_PORT_BASE = 22000
 #: A cell whose first trials all fail this many times is not tried again in this run.
 MAX_CONSECUTIVE_FAILURES = 2
 #: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes
@@ -120,6 +122,7 @@ class TrialRunner:
         self.on_progress = on_progress
         self.on_start = on_start
         self.trial_index = sum(len(c.trials) for c in document.cells)
+        self.probe_index = 0
         self._netns: dict[str, int | None] = {}
         #: Cells whose server namespace's links were looked at in this run.
         self._links_seen: set[Cell] = set()
@@ -186,6 +189,15 @@ class TrialRunner:
         and the client's measurement go through it."""
         base, swept = sweeps.split(cell.workload)
         driver = DRIVERS[base]
+        searching = swept.get("udp_rate") == sweeps.UDP_MAX
+        noted: dict[str, object] = {}
+        if searching and capture is not None:
+            # A capture is of one client run: one probe, at the rate the cell's searches found.
+            swept = {**swept, "udp_rate": self.found_max(cell)}
+            searching = False
+            noted["udp_max"] = {"capture_at_mbps": swept["udp_rate"],
+                                "why": "a capture is one client run, at the median rate the cell's searches found "
+                                       "(the search's start if none did)"}
         settings = replace(settings, sweep=tuple(swept.items()))
         session = self.session_of(cell)
         provider = self.targets[cell.stack][1]
@@ -194,7 +206,7 @@ class TrialRunner:
         index = self.trial_index
         self.trial_index += 1
         trial = Trial(index=index, round=round_index, warmup=warmup, started_at=now_iso(), seconds=0.0,
-                      status="failed", observations={"port": port})
+                      status="failed", observations={"port": port, **noted})
         clock = time.monotonic()
         try:
             with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
@@ -202,6 +214,8 @@ class TrialRunner:
                     trial.observations["lab_link_qdisc"] = qdisc
                 if driver.direction == "outbound":
                     self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
+                elif searching:
+                    self._search_udp_max(session, provider, cell, driver, settings, trial)
                 else:
                     self._inbound(session, provider, cell, driver, port, settings, trial, capture)
             self._check_swept(cell, settings, trial)
@@ -212,6 +226,55 @@ class TrialRunner:
             procs.reap_orphans()
             trial.seconds = round(time.monotonic() - clock, 3)
         return trial
+
+    def found_max(self, cell: Cell) -> int:
+        """The median rate the cell's ``--udp-rate max`` searches found, in Mbit/s (the
+        search's start where none did)."""
+        result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
+        found = result.samples("udp_max_offered", include_warmup=True)
+        return round(stats.summarize(found).median * 1000) if found else udpmax.START_MBPS
+
+    def _search_udp_max(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver,
+                        settings: TrialSettings, trial: Trial) -> None:
+        """``--udp-rate max``: the bounded search of udpmax.py, each probe an inbound run of
+        its own (a fresh server, the same checks as a trial) on a port of its own. The trial
+        takes the samples and observations of the probe at the highest rate carried."""
+        probe_s = udpmax.probe_seconds(settings.duration_s)
+        probes: list[dict[str, object]] = []
+        record: dict[str, object] = {"probe_s": probe_s, "probes": probes}
+        trial.observations["udp_max"] = record
+        runs: dict[int, Trial] = {}
+
+        def probe(rate: int) -> udpmax.Probe:
+            port = PROBE_PORT_BASE + self.probe_index % PORT_SPAN
+            self.probe_index += 1
+            at = replace(settings, duration_s=probe_s, omit_s=0,
+                         sweep=tuple({**dict(settings.sweep), "udp_rate": rate}.items()))
+            run = Trial(index=trial.index, round=trial.round, warmup=trial.warmup, started_at=now_iso(),
+                        seconds=0.0, status="failed", observations={"port": port})
+            self._inbound(session, provider, cell, driver, port, at, run, TrialCapture())
+            self._check_swept(cell, at, run)
+            found = udpmax.Probe.of_samples(rate, run.samples)
+            probes.append({**found.to_json(), "port": run.observations["port"]})
+            runs[rate] = run
+            return found
+
+        try:
+            result = udpmax.search(probe)
+        except (BenchError, ParseError):
+            record["ended"] = f"probe {len(probes) + 1} failed (the trial's error says why)"
+            raise
+        record.update({k: v for k, v in result.to_json().items() if k != "probes"})
+        if result.best is None:
+            low = min(result.probes, key=lambda p: p.offered_mbps)
+            raise MeasurementError(f"--udp-rate max: no offered rate kept its loss within "
+                                   f"{udpmax.LOSS_LIMIT_PERCENT:g}%: the lowest probed, {low.offered_mbps} Mbit/s, "
+                                   f"lost {low.lost_percent:.3g}% ({result.ended}; {len(result.probes)} probes in "
+                                   "the observations)")
+        best = runs[result.best.offered_mbps]
+        trial.observations.update({k: v for k, v in best.observations.items() if k != "udp_max"})
+        trial.samples.update(best.samples)
+        trial.samples["udp_max_offered"] = result.best.offered_mbps / 1000
 
     def _server_host_netns(self, session: Session) -> int | None:
         """The server host's namespace inode: fixed for the session, so read once (the
@@ -243,6 +306,8 @@ class TrialRunner:
         for name, key, what in (("streams", "streams", "iperf3 ran"), ("size", "message_size", "the client sent"),
                                 ("udp_rate", "offered_rate_mbps", "iperf3 offered")):
             asked = settings.swept(name)
+            if name == "udp_rate" and asked == sweeps.UDP_MAX:
+                continue  # a search: each probe was checked at its own rate
             if asked is not None and trial.observations.get(key) != asked:
                 raise MeasurementError(f"{sweeps.SWEEPS[name].flag} {asked} asked, but {what} "
                                        f"{trial.observations.get(key)}")

@@ -85,7 +85,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                "socket activation keep the lab link's (--mtu)",
         "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
         "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
-        "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
+        "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s; max: in each trial, "
+                    "the highest rate that loses at most 1%%, searched with probes of a third of --duration (at "
+                    "least 1 s): from 1000 Mbit/s, doubling (halving) to the first that loses more (less), then 4 "
+                    "bisections, 12 probes at most, every probe recorded (README, Sweeps)",
         "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
                  "placement only; needs a kernel with sch_netem",
         "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
@@ -94,7 +97,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     }
     for name, sweep in SWEEPS.items():
         values = (" or ".join(map(str, sweep.allowed)) if sweep.allowed
-                  else f"{sweep.low}-{sweep.high} {sweep.unit}")
+                  else f"{sweep.low}-{sweep.high} {sweep.unit}") + "".join(f" or {w}" for w, _ in sweep.words)
         parser.add_argument(sweep.flag, metavar="LIST",
                             help=f"sweep: comma-separated values, {values}, each a variant "
                                  f"of every workload it applies to (ranked at the same value): {sweep_help[name]}")
@@ -423,7 +426,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])
         extra = f" + up to {work.extra_trials} in extra rounds" if work.extra_trials else ""
         log(f"results: {output}  ({plan.total_trials} trials{extra}; "
-            f"{eta.describe(work.seconds(), progress.clock_text)})")
+            f"{eta.describe(work.seconds(), progress.clock_text, work.upper_why())})")
         results.save(document, output)
         load_before = hostinfo.load_sample()
         targets = {name: (session, choices[name].provider) for name, session in sessions.items()}
@@ -517,11 +520,14 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
 
 def planned_work(plan, request):  # type: ignore[no-untyped-def]
     """What the run will do, for its time estimate: trials (and extra rounds at most), the
-    claims probes, the capture trials, the stacks to boot."""
-    from .. import eta
+    claims probes, the capture trials, the stacks to boot; which trials are --udp-rate max
+    searches."""
+    from .. import eta, sweeps, udpmax
 
     cells = plan.matrix.cells
-    extra = len(cells) * max(plan.max_rounds - plan.rounds, 0)  # every family to --max-rounds
+    extra_rounds = max(plan.max_rounds - plan.rounds, 0)
+    extra = len(cells) * extra_rounds  # every family to --max-rounds
+    searching = sum(1 for c in cells if sweeps.split(c.workload)[1].get("udp_rate") == sweeps.UDP_MAX)
     probes = 0
     if request.probe_claims:
         for stack in plan.matrix.stacks():
@@ -530,4 +536,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),
-                    trial_s=plan.settings.duration_s + plan.settings.omit_s)
+                    trial_s=plan.settings.duration_s + plan.settings.omit_s,
+                    search_trials=searching * (plan.warmup_rounds + plan.rounds),
+                    search_extra_trials=searching * extra_rounds,
+                    probe_s=udpmax.probe_seconds(plan.settings.duration_s))

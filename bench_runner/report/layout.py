@@ -15,6 +15,7 @@ from ..analysis import RankTable, trial_carrier, trial_peer
 from ..claims import CLAIMS
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument
+from ..sweeps import SWEEPS
 from ..verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
@@ -102,7 +103,8 @@ OPTION_LABELS: dict[str, tuple[str, Any]] = {
     "methods_named": ("methods named on the command line", lambda v: ", ".join(v) or "none (all that apply)"),
     "captures": ("evidence captured after the trials (--capture)", lambda v: ", ".join(v)),
     "sweeps": ("swept values (each a workload variant)",
-               lambda v: "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in v.items())),
+               lambda v: "; ".join(f"{name}: {', '.join(_swept_text(name, x) for x in values)}"
+                                   for name, values in v.items())),
     "method_definitions": ("user-defined methods (--method-file)",
                            lambda v: "; ".join(f"{k} = {json.dumps(d, sort_keys=True)}" for k, d in v.items())),
 }
@@ -113,6 +115,12 @@ LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow af
           "time (below 6 trials [min, max], with its lower true level). vs host: the median of per-round ratios to "
           "the host baseline measured in the same run, with its interval. carried by: the process observed "
           "owning the published port. server saw: the address the server saw the client connect from.")
+
+
+def _swept_text(name: str, value: Any) -> str:
+    """A stored swept value as the command line writes it (0 of udp_rate is max)."""
+    sweep = SWEEPS.get(name)
+    return sweep.text(value) if sweep is not None and isinstance(value, int) else str(value)
 
 
 def _value(value: Any) -> str:

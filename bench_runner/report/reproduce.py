@@ -94,7 +94,7 @@ def command(document: RunDocument) -> Reproduction:
         argv.append("--skip-claims")
     for name, values in (options.get("sweeps") or {}).items():
         if name in SWEEPS:
-            argv.extend([SWEEPS[name].flag, ",".join(str(v) for v in values)])
+            argv.extend([SWEEPS[name].flag, ",".join(SWEEPS[name].text(v) for v in values)])
     if options.get("captures"):
         argv.extend(["--capture", ",".join(options["captures"])])
     not_carried = tuple(sorted(k for k in options if k not in CARRIED))
