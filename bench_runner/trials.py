@@ -254,7 +254,7 @@ class TrialRunner:
                         seconds=0.0, status="failed", observations={"port": port})
             self._inbound(session, provider, cell, driver, port, at, run, TrialCapture())
             self._check_swept(cell, at, run)
-            found = udpmax.Probe.of_samples(rate, run.samples)
+            found = udpmax.Probe.of_run(rate, run.samples, run.observations)
             probes.append({**found.to_json(), "port": run.observations["port"]})
             runs[rate] = run
             return found

@@ -34,8 +34,9 @@ FLOOR_MBPS = 1
 CEILING_MBPS = 100_000  # --udp-rate's own highest value
 BISECT_STEPS = 4
 MAX_PROBES = 12
-#: About how many probes a search takes, for the time estimate: a maximum between 2 and 16
-#: Gbit/s takes 3 to 5 to bracket it and 4 to bisect.
+#: About how many probes a search takes, for the time estimate: a maximum within a factor 16
+#: of the start, either way, takes 2 to 5 to bracket it and 4 to bisect (8 and 9 in a quick
+#: run on the reference machine, host and pasta, at maxima of 0.16 and 0.11 Gbit/s).
 EXPECTED_PROBES = 8
 
 
@@ -53,19 +54,25 @@ class Probe:
     offered_mbps: int
     received_mbps: float
     lost_percent: float
+    #: What the client managed to send: below the offered rate where the sender cannot keep up.
+    sent_mbps: float | None = None
 
     @classmethod
-    def of_samples(cls, offered_mbps: int, samples: dict[str, float]) -> "Probe":
-        """A probe from the samples of a udp-stream run at that rate (throughput in Gbit/s)."""
-        return cls(offered_mbps, samples["throughput"] * 1000, samples["lost_percent"])
+    def of_run(cls, offered_mbps: int, samples: dict[str, float], observations: dict[str, Any]) -> "Probe":
+        """A probe from the samples and observations of a udp-stream run at that rate."""
+        sent = observations.get("sent_gbits")
+        return cls(offered_mbps, samples["throughput"] * 1000, samples["lost_percent"],
+                   sent * 1000 if isinstance(sent, (int, float)) else None)
 
     @property
     def carried(self) -> bool:
         return self.lost_percent <= LOSS_LIMIT_PERCENT
 
     def to_json(self) -> dict[str, Any]:
-        return {"offered_mbps": self.offered_mbps, "received_mbps": round(self.received_mbps, 3),
-                "lost_percent": round(self.lost_percent, 4), "carried": self.carried}
+        return {"offered_mbps": self.offered_mbps,
+                **({"sent_mbps": round(self.sent_mbps, 3)} if self.sent_mbps is not None else {}),
+                "received_mbps": round(self.received_mbps, 3), "lost_percent": round(self.lost_percent, 4),
+                "carried": self.carried}
 
 
 @dataclass(frozen=True)

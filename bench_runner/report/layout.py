@@ -345,6 +345,27 @@ def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]
     return headers, rows
 
 
+def _loss(value: Any) -> str:
+    return f"{value:.3g}%" if isinstance(value, (int, float)) else "?"
+
+
+def _search_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
+    """Per ``--udp-rate max`` trial, its probes in order (offered Mbit/s, loss; ✓ carried),
+    the rate found and how the search ended."""
+    rows = []
+    for cell in cells:
+        for trial in cell.trials:
+            search = trial.observations.get("udp_max")
+            if not isinstance(search, dict) or not isinstance(search.get("probes"), list):
+                continue
+            probes = ", ".join(f"{p.get('offered_mbps')} {'✓' if p.get('carried') else '✗'}{_loss(p.get('lost_percent'))}"
+                               for p in search["probes"] if isinstance(p, dict))
+            found = search.get("max_offered_mbps")
+            rows.append([cell.label, str(trial.index), probes or "-", "-" if found is None else str(found),
+                         str(search.get("ended", "-"))])
+    return rows
+
+
 def _trial_counts_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
     """Per cell with trials: how many, how many were warm-up, how many failed and why."""
     rows = []
@@ -386,6 +407,11 @@ def _group(group: Group, detail: Detail) -> list[Block]:
         if rows:
             blocks.append(Details(f"Raw figures of {t.workload} / {t.placement}: every trial, in run order per "
                                   "method", (table(headers, rows),)))
+        rows = _search_rows(group.cells)
+        if rows:
+            blocks.append(Details(f"Probes of the --udp-rate max searches of {t.workload} / {t.placement}: offered "
+                                  "Mbit/s, ✓ at most 1% lost (carried) or ✗, and the loss",
+                                  (table(["method", "trial", "probes, in order", "max (Mbit/s)", "ended"], rows),)))
     else:
         rows = _trial_counts_rows(group.cells)
         if rows:

@@ -24,7 +24,7 @@ from bench_runner.report.reproduce import command
 from bench_runner.request import from_options
 from bench_runner.results import RunDocument, Trial
 from bench_runner.trials import TrialRunner, new_cell_results
-from bench_runner.workloads import DRIVERS, TrialSettings
+from bench_runner.workloads import DRIVERS, Measurement, TrialSettings
 from bench_runner.workloads.iperf import udp_flags
 from tests.conftest import read_data
 from tests.unit import latency_document
@@ -32,18 +32,19 @@ from tests.unit import latency_document
 RATE = sweeps.SWEEPS["udp_rate"]
 
 
-def recorded_run(offered_mbps: int, capacity_mbps: float) -> dict[str, float]:
-    """The samples of the recorded iperf3 UDP test, as if run at ``offered_mbps`` through a
-    link that carries ``capacity_mbps`` and drops the rest."""
+def recorded_run(offered_mbps: int, capacity_mbps: float) -> Measurement:
+    """The recorded iperf3 UDP test, measured as if run at ``offered_mbps`` through a link
+    that carries ``capacity_mbps`` and drops the rest."""
     data = json.loads(read_data("iperf3-client-udp.json"))
     carried = min(offered_mbps, capacity_mbps)
     data["start"]["test_start"]["target_bitrate"] = offered_mbps * 1_000_000
     for key in ("sum", "sum_received"):
         data["end"][key]["lost_percent"] = 100 * (offered_mbps - carried) / offered_mbps
     data["end"]["sum_received"]["bits_per_second"] = carried * 1e6
+    data["end"]["sum_sent"]["bits_per_second"] = offered_mbps * 1e6
     measured = DRIVERS["udp-stream"].measure(json.dumps(data), ServerExit(0, read_data("iperf3-server-udp.json"), ""))
     assert measured.observations["offered_rate_mbps"] == offered_mbps
-    return measured.samples
+    return measured
 
 
 def link(capacity_mbps: float, asked: list[int] | None = None):  # type: ignore[no-untyped-def]
@@ -51,7 +52,8 @@ def link(capacity_mbps: float, asked: list[int] | None = None):  # type: ignore[
     def probe(rate: int) -> udpmax.Probe:
         if asked is not None:
             asked.append(rate)
-        return udpmax.Probe.of_samples(rate, recorded_run(rate, capacity_mbps))
+        measured = recorded_run(rate, capacity_mbps)
+        return udpmax.Probe.of_run(rate, measured.samples, measured.observations)
     return probe
 
 
@@ -245,10 +247,9 @@ def runner(tmp_path: Path, capacity: float, calls: list[TrialSettings]) -> Trial
         calls.append(settings)
         rate = settings.swept("udp_rate")
         assert rate is not None
-        samples = recorded_run(rate, capacity)
-        trial.samples.update(samples)
-        trial.observations.update({"offered_rate_mbps": rate, "peer_address": "198.51.100.2",
-                                   "listener": {"comm": "pasta", "port": port}})
+        measured = recorded_run(rate, capacity)
+        trial.samples.update(measured.samples)
+        trial.observations.update({**measured.observations, "listener": {"comm": "pasta", "port": port}})
 
     found._inbound = inbound  # type: ignore[method-assign]
     return found
@@ -264,7 +265,8 @@ def test_a_max_trial_records_every_probe_and_the_best_ones_figures(tmp_path: Pat
     record = trial.observations["udp_max"]
     assert [p["offered_mbps"] for p in record["probes"]] == [1000, 2000, 4000, 3000, 3500, 3250, 3125]
     assert [p["carried"] for p in record["probes"]] == [True, True, False, True, False, False, False]
-    assert record["probes"][2]["lost_percent"] == pytest.approx(25.0)
+    assert record["probes"][2] == {"offered_mbps": 4000, "sent_mbps": 4000, "received_mbps": 3000,
+                                   "lost_percent": 25.0, "carried": False, "port": 22002}
     assert len({p["port"] for p in record["probes"]}) == 7  # a port of its own each
     assert record["max_offered_mbps"] == 3000 and record["probe_s"] == 1 and record["loss_limit_percent"] == 1.0
     assert record["ended"] == "bisected 4 times between 3000 and 3125 Mbit/s"
@@ -273,6 +275,17 @@ def test_a_max_trial_records_every_probe_and_the_best_ones_figures(tmp_path: Pat
     assert trial.samples["udp_max_offered"] == 3.0
     assert trial.samples["throughput"] == pytest.approx(3.0) and trial.samples["lost_percent"] == 0
     assert trial.observations["offered_rate_mbps"] == 3000  # the best probe's own observations
+
+
+def test_the_report_shows_each_searchs_probes(tmp_path: Path) -> None:
+    from bench_runner.report.layout import _search_rows
+
+    found = runner(tmp_path, 3000, [])
+    result = found.document.cell(CELL.workload, CELL.placement, CELL.method, CELL.stack)
+    result.trials.append(found.run_trial(CELL, 0, False, TrialSettings(duration_s=1, omit_s=0)))
+    assert _search_rows((result,)) == [[
+        "pasta", "0", "1000 ✓0%, 2000 ✓0%, 4000 ✗25%, 3000 ✓0%, 3500 ✗14.3%, 3250 ✗7.69%, 3125 ✗4%", "3000",
+        "bisected 4 times between 3000 and 3125 Mbit/s"]]
 
 
 def test_a_max_trial_that_loses_even_at_the_floor_fails_saying_so(tmp_path: Path) -> None:
