@@ -269,8 +269,9 @@ class TrialRunner:
             low = min(result.probes, key=lambda p: p.offered_mbps)
             raise MeasurementError(f"--udp-rate max: no offered rate kept its loss within "
                                    f"{udpmax.LOSS_LIMIT_PERCENT:g}%: the lowest probed, {low.offered_mbps} Mbit/s, "
-                                   f"lost {low.lost_percent:.3g}% ({result.ended}; {len(result.probes)} probes in "
-                                   "the observations)")
+                                   f"lost {low.lost_percent:.3g}%"
+                                   + (f" (and its client sent only {low.sent_mbps:.3g} Mbit/s)" if low.short else "")
+                                   + f" ({result.ended}; {len(result.probes)} probes in the observations)")
         best = runs[result.best.offered_mbps]
         trial.observations.update({k: v for k, v in best.observations.items() if k != "udp_max"})
         trial.samples.update(best.samples)

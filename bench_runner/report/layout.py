@@ -359,6 +359,7 @@ def _search_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
             if not isinstance(search, dict) or not isinstance(search.get("probes"), list):
                 continue
             probes = ", ".join(f"{p.get('offered_mbps')} {'✓' if p.get('carried') else '✗'}{_loss(p.get('lost_percent'))}"
+                               + (f" (sent {_raw(p.get('sent_mbps'))})" if p.get("sent_short") else "")
                                for p in search["probes"] if isinstance(p, dict))
             found = search.get("max_offered_mbps")
             rows.append([cell.label, str(trial.index), probes or "-", "-" if found is None else str(found),
@@ -410,7 +411,8 @@ def _group(group: Group, detail: Detail) -> list[Block]:
         rows = _search_rows(group.cells)
         if rows:
             blocks.append(Details(f"Probes of the --udp-rate max searches of {t.workload} / {t.placement}: offered "
-                                  "Mbit/s, ✓ at most 1% lost (carried) or ✗, and the loss",
+                                  "Mbit/s, ✓ at most 1% lost (carried) or ✗, and the loss (and what was sent, "
+                                  "where the client fell short of the offered rate)",
                                   (table(["method", "trial", "probes, in order", "max (Mbit/s)", "ended"], rows),)))
     else:
         rows = _trial_counts_rows(group.cells)

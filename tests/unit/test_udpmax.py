@@ -85,6 +85,20 @@ def test_loss_up_to_the_limit_counts_as_carried_and_above_it_does_not() -> None:
     assert found.best is not None and found.best.offered_mbps >= 2000
 
 
+def test_a_probe_whose_client_could_not_send_the_rate_did_not_test_it() -> None:
+    assert not udpmax.Probe(187, 61.8, 0.0, sent_mbps=62.9).carried  # seen on a busy machine
+    assert udpmax.Probe(187, 186.8, 0.0, sent_mbps=186.8).carried
+    assert udpmax.Probe(187, 186.8, 0.0).carried  # sent not known: loss alone
+    assert udpmax.Probe(187, 61.8, 0.0, sent_mbps=62.9).to_json()["sent_short"] is True
+    assert "sent_short" not in udpmax.Probe(187, 186.8, 0.0, sent_mbps=186.8).to_json()
+
+    def slow_sender(rate: int) -> udpmax.Probe:  # a link of 3000 whose client sends at most 2500
+        return udpmax.Probe(rate, min(rate, 2500), 0.0, sent_mbps=min(rate, 2500))
+
+    found = udpmax.search(slow_sender)
+    assert found.best is not None and 2500 * 15 / 16 <= found.best.offered_mbps <= 2500 / udpmax.SENT_SHARE_MIN
+
+
 def test_a_link_that_keeps_up_at_the_ceiling_is_reported_there() -> None:
     asked: list[int] = []
     found = udpmax.search(link(1e9, asked))
