@@ -359,7 +359,8 @@ def _search_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
             if not isinstance(search, dict) or not isinstance(search.get("probes"), list):
                 continue
             probes = ", ".join(f"{p.get('offered_mbps')} {'✓' if p.get('carried') else '✗'}{_loss(p.get('lost_percent'))}"
-                               + (f" (sent {_raw(p.get('sent_mbps'))})" if p.get("sent_short") else "")
+                               + (f" (sent {p['sent_mbps']:.4g})" if p.get("sent_short")
+                                  and isinstance(p.get("sent_mbps"), (int, float)) else "")
                                for p in search["probes"] if isinstance(p, dict))
             found = search.get("max_offered_mbps")
             rows.append([cell.label, str(trial.index), probes or "-", "-" if found is None else str(found),
