@@ -1,12 +1,17 @@
 """How long a run will take, said before it starts and kept honest while it runs: the fixed
 rounds, the extra rounds it may add (an upper bound, since they depend on the data), the
 claims probes and the capture trials after them. Before any trial the time per trial is a
-prior; once trials finish, their mean replaces it. Pure arithmetic, tested without a run.
+prior; once trials finish, their mean replaces it. A ``--udp-rate max`` trial is a search of
+several probes, each a short client run through a fresh server (udpmax.py): it is counted as
+the probes it takes, about EXPECTED_PROBES, at most MAX_PROBES. Pure arithmetic, tested
+without a run.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from . import udpmax
 
 #: Priors, measured on the reference machine (2 cores) from the phases a results document
 #: records (run.phases_s): seconds a trial takes beyond its measured seconds (server and
@@ -32,9 +37,24 @@ class Work:
     capture_trials: int
     stack_boots: int
     trial_s: float  # seconds a trial measures (duration + omit)
+    #: Of ``trials`` and ``extra_trials``, those that search for ``--udp-rate max``, and the
+    #: seconds each of their probes measures.
+    search_trials: int = 0
+    search_extra_trials: int = 0
+    probe_s: float = 0.0
 
     def prior_trial_s(self) -> float:
         return self.trial_s + TRIAL_OVERHEAD_S
+
+    def search_trial_s(self, probes: int) -> float:
+        """A search of ``probes`` probes, each costing what a trial costs beyond its measurement."""
+        return probes * (self.probe_s + TRIAL_OVERHEAD_S)
+
+    def upper_why(self) -> str:
+        """What can make the run take longer than expected, for ``describe``."""
+        parts = (["extra rounds"] if self.extra_trials else []) + (
+            ["the longest --udp-rate max searches"] if self.search_trials else [])
+        return "with " + " and ".join(parts) if parts else "with extra rounds"
 
     def after_trials_s(self, per_trial: float) -> float:
         """The claims probes and capture trials, which follow the measured trials. A capture
@@ -46,7 +66,11 @@ class Work:
         """(expected, at most) before the run: fixed rounds, then with every extra round."""
         per_trial = self.prior_trial_s()
         base = self.stack_boots * STACK_BOOT_S + self.after_trials_s(per_trial)
-        return base + self.trials * per_trial, base + (self.trials + self.extra_trials) * per_trial
+        plain, plain_extra = self.trials - self.search_trials, self.extra_trials - self.search_extra_trials
+        expected = plain * per_trial + self.search_trials * self.search_trial_s(udpmax.EXPECTED_PROBES)
+        most = ((plain + plain_extra) * per_trial
+                + (self.search_trials + self.search_extra_trials) * self.search_trial_s(udpmax.MAX_PROBES))
+        return base + expected, base + most
 
 
 def probes_for(methods_with_network: int, methods_without_network: int) -> int:
@@ -67,10 +91,10 @@ def left(done: int, total: int, max_total: int, elapsed_at_done: float, now: flo
     return expected, most
 
 
-def describe(seconds: tuple[float, float], clock) -> str:  # type: ignore[no-untyped-def]
+def describe(seconds: tuple[float, float], clock, why: str = "with extra rounds") -> str:  # type: ignore[no-untyped-def]
     """ "about 12m05s" or "about 12m05s, up to 19m40s with extra rounds" """
     expected, most = seconds
     text = f"about {clock(expected)}"
     if most > expected * 1.05 + 5:
-        text += f", up to {clock(most)} with extra rounds"
+        text += f", up to {clock(most)} {why}"
     return text

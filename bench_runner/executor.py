@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import Mapping
 
 from . import lab as lab_mod
-from . import observe, procs, sweeps
+from . import observe, procs, stats, sweeps, udpmax
 from .capture import TrialCapture
 from .errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell
@@ -20,7 +20,7 @@ from .methods.base import INHERITED, SERVER
 from .observers import CpuFromSighting, Observers, record_helper_cpu
 from .parsers import ParseError
 from .providers import Provider, ServerExit, Session
-from .results import Trial, now_iso
+from .results import RunDocument, Trial, now_iso
 from .serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
 from .workloads import DRIVERS, ClientContext, TrialSettings
 from .workloads.base import OutboundDriver, WorkloadDriver
@@ -29,17 +29,23 @@ from .workloads.base import OutboundDriver, WorkloadDriver
 #: trial (a socket in TIME_WAIT, a slow helper) can touch the next.
 PORT_BASE = 20000
 PORT_SPAN = 1000
+#: Ports of the probes of ``--udp-rate max`` searches, one each (udpmax.py), rotated likewise.
+PROBE_PORT_BASE = 22000
 
 
 class TrialExecutor:
     """Runs trials in the lab of each cell's stack with that stack's provider; numbers them
-    from ``first_index`` (a resumed run goes on from its last trial)."""
+    from ``first_index`` (a resumed run goes on from its last trial). ``document``, where
+    given, holds the run's trials so far (a capture of a ``--udp-rate max`` cell probes at
+    the rate its searches found)."""
 
     def __init__(self, targets: Mapping[str, tuple[Session, Provider]], first_index: int = 0,
-                 observers: Observers | None = None) -> None:
+                 observers: Observers | None = None, document: RunDocument | None = None) -> None:
         self.targets = dict(targets)
         self.trial_index = first_index
+        self.probe_index = 0
         self.observers = observers or Observers()
+        self.document = document
 
     def session_of(self, cell: Cell) -> Session:
         if cell.stack not in self.targets:
@@ -52,6 +58,15 @@ class TrialExecutor:
         and the client's measurement go through it."""
         base, swept = sweeps.split(cell.workload)
         driver = DRIVERS[base]
+        searching = swept.get("udp_rate") == sweeps.UDP_MAX
+        noted: dict[str, object] = {}
+        if searching and capture is not None:
+            # A capture is of one client run: one probe, at the rate the cell's searches found.
+            swept = {**swept, "udp_rate": self.found_max(cell)}
+            searching = False
+            noted["udp_max"] = {"capture_at_mbps": swept["udp_rate"],
+                                "why": "a capture is one client run, at the median rate the cell's searches found "
+                                       "(the search's start if none did)"}
         settings = replace(settings, sweep=tuple(swept.items()))
         session = self.session_of(cell)
         provider = self.targets[cell.stack][1]
@@ -60,7 +75,7 @@ class TrialExecutor:
         index = self.trial_index
         self.trial_index += 1
         trial = Trial(index=index, round=round_index, warmup=warmup, started_at=now_iso(), seconds=0.0,
-                      status="failed", observations={"port": port})
+                      status="failed", observations={"port": port, **noted})
         clock = time.monotonic()
         try:
             with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
@@ -68,6 +83,8 @@ class TrialExecutor:
                     trial.observations["lab_link_qdisc"] = qdisc
                 if driver.direction == "outbound":
                     self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
+                elif searching:
+                    self._search_udp_max(session, provider, cell, driver, settings, trial)
                 else:
                     self._inbound(session, provider, cell, driver, port, settings, trial, capture)
             self.observers.check_swept(cell, settings, trial)
@@ -78,6 +95,57 @@ class TrialExecutor:
             procs.reap_orphans()
             trial.seconds = round(time.monotonic() - clock, 3)
         return trial
+
+    def found_max(self, cell: Cell) -> int:
+        """The median rate the cell's ``--udp-rate max`` searches found, in Mbit/s (the
+        search's start where none did)."""
+        if self.document is None:
+            return udpmax.START_MBPS
+        result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
+        found = result.samples("udp_max_offered", include_warmup=True)
+        return round(stats.summarize(found).median * 1000) if found else udpmax.START_MBPS
+
+    def _search_udp_max(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver,
+                        settings: TrialSettings, trial: Trial) -> None:
+        """``--udp-rate max``: the bounded search of udpmax.py, each probe an inbound run of
+        its own (a fresh server, the same checks as a trial) on a port of its own. The trial
+        takes the samples and observations of the probe at the highest rate carried."""
+        probe_s = udpmax.probe_seconds(settings.duration_s)
+        probes: list[dict[str, object]] = []
+        record: dict[str, object] = {"probe_s": probe_s, "probes": probes}
+        trial.observations["udp_max"] = record
+        runs: dict[int, Trial] = {}
+
+        def probe(rate: int) -> udpmax.Probe:
+            port = PROBE_PORT_BASE + self.probe_index % PORT_SPAN
+            self.probe_index += 1
+            at = replace(settings, duration_s=probe_s, omit_s=0,
+                         sweep=tuple({**dict(settings.sweep), "udp_rate": rate}.items()))
+            run = Trial(index=trial.index, round=trial.round, warmup=trial.warmup, started_at=now_iso(),
+                        seconds=0.0, status="failed", observations={"port": port})
+            self._inbound(session, provider, cell, driver, port, at, run, TrialCapture())
+            self.observers.check_swept(cell, at, run)
+            found = udpmax.Probe.of_run(rate, run.samples, run.observations)
+            probes.append({**found.to_json(), "port": run.observations["port"]})
+            runs[rate] = run
+            return found
+
+        try:
+            result = udpmax.search(probe)
+        except (BenchError, ParseError):
+            record["ended"] = f"probe {len(probes) + 1} failed (the trial's error says why)"
+            raise
+        record.update({k: v for k, v in result.to_json().items() if k != "probes"})
+        if result.best is None:
+            low = min(result.probes, key=lambda p: p.offered_mbps)
+            raise MeasurementError(f"--udp-rate max: no offered rate kept its loss within "
+                                   f"{udpmax.LOSS_LIMIT_PERCENT:g}%: the lowest probed, {low.offered_mbps} Mbit/s, "
+                                   f"lost {low.lost_percent:.3g}% ({result.ended}; {len(result.probes)} probes in "
+                                   "the observations)")
+        best = runs[result.best.offered_mbps]
+        trial.observations.update({k: v for k, v in best.observations.items() if k != "udp_max"})
+        trial.samples.update(best.samples)
+        trial.samples["udp_max_offered"] = result.best.offered_mbps / 1000
 
     def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
                  settings: TrialSettings, trial: Trial, capture: TrialCapture) -> None:

@@ -234,8 +234,12 @@ def workload(workload_id: str) -> Workload:
         return WORKLOADS[workload_id]
     base, values = sweeps.split(workload_id)
     found = WORKLOADS[base]
-    at = ", ".join(f"{sweeps.SWEEPS[name].flag.lstrip('-')} {value}" for name, value in values.items())
-    return replace(found, id=workload_id, summary=f"{found.summary}; {at}")
+    at = ", ".join(f"{sweeps.SWEEPS[name].flag.lstrip('-')} {sweeps.SWEEPS[name].text(value)}"
+                   for name, value in values.items())
+    added = tuple(m for name, value in values.items() for m in sweeps.SWEEPS[name].metrics_at(value)
+                  if m not in found.metrics())
+    return replace(found, id=workload_id, summary=f"{found.summary}; {at}",
+                   extra_metrics=(*found.extra_metrics, *added))
 
 
 def applies(method: str, workload: Workload) -> bool:

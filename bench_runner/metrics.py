@@ -43,10 +43,14 @@ TRANSACTION = Metric("transaction_us", "us", False,
 LOST = Metric("lost_percent", "%", False, "share of the UDP datagrams sent that the receiver never got (iperf3)")
 JITTER = Metric("jitter_ms", "ms", False,
                 "variation of the UDP datagrams' transit time at the receiver (iperf3, RFC 1889 interarrival jitter)")
+UDP_MAX_OFFERED = Metric("udp_max_offered", "Gbit/s", True,
+                         "--udp-rate max: the highest offered UDP rate (iperf3 -b) at which at most 1% of the datagrams "
+                         "were lost, found by a bounded search of short probes in each trial (throughput is the "
+                         "goodput received at it)")
 
 #: Every metric by id, in the order they are listed.
 METRICS: dict[str, Metric] = {m.id: m for m in (
-    THROUGHPUT, RETRANSMITS, HELPER_CPU, TRANSACTION, P50, P90, P99, LOST, JITTER)}
+    THROUGHPUT, RETRANSMITS, HELPER_CPU, TRANSACTION, P50, P90, P99, LOST, JITTER, UDP_MAX_OFFERED)}
 
 #: Said of a metric a document records that this version of the suite does not know.
 UNKNOWN = "not described by this version of the suite"

@@ -241,6 +241,8 @@ def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
         values = {n: values.get(n, s.neutral) for n, s in sweeps.SWEEPS.items()
                   if n in values or s.neutral is not None}
         for name, value in values.items():
+            if sweeps.SWEEPS[name].is_word(value):
+                continue  # not a point on the axis (--udp-rate max)
             held = tuple((k, v) for k, v in values.items() if k != name and v != sweeps.SWEEPS[k].neutral)
             groups.setdefault((base, table.placement, name, held), []).append((value, table))
     return [SweepSeries(base, placement, name, held, tuple(sorted(points, key=lambda p: p[0])))
@@ -276,7 +278,7 @@ def sweep_figure(series: SweepSeries) -> Figure:
     ax.set_xlabel(sweep.label)
     ax.set_ylabel(f"{first.metric} ({first.unit}), {_direction(first.higher_is_better)}")
     ax.grid(True, alpha=0.3)
-    held = ", ".join(f"{sweeps.SWEEPS[k].flag.lstrip('-')} {v}" for k, v in series.held)
+    held = ", ".join(f"{sweeps.SWEEPS[k].flag.lstrip('-')} {sweeps.SWEEPS[k].text(v)}" for k, v in series.held)
     figure.suptitle(f"{series.base} / {series.placement}: {first.metric} against {sweep.flag.lstrip('-')}"
                     + (f" ({held})" if held else "") + "; median, band = 95% interval", fontsize=10)
     ax.legend(fontsize=8, frameon=False)
@@ -289,6 +291,8 @@ def _safe(name: str) -> str:
 
 def plots_for(tables: Sequence[RankTable], cells: Sequence[CellResult]) -> list[Plot]:
     """Every plot of one run, in the order of its workloads."""
+    from . import sweeps
+
     by_group: dict[tuple[str, str], dict[str, CellResult]] = {}
     for cell in cells:
         by_group.setdefault((cell.workload, cell.placement), {})[cell.label] = cell
@@ -311,7 +315,7 @@ def plots_for(tables: Sequence[RankTable], cells: Sequence[CellResult]) -> list[
                                                               f"({', '.join(m for _, m in metrics)}) per method",
                               workload, "percentiles", _png(figure)))
     for series in sweep_series([t for t in tables if t.rows]):
-        held = "".join(f"-{k}{v}" for k, v in series.held)
+        held = "".join(f"-{k}{sweeps.SWEEPS[k].text(v)}" for k, v in series.held)
         name = _safe(f"{series.base}-{series.placement}-by-{series.sweep}{held}")
         found.append(Plot(name, f"{series.base} / {series.placement}: {series.points[0][1].metric} against "
                                 f"{series.sweep}, one line per method", series.points[0][1].workload, "sweep",

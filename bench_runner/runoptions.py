@@ -127,7 +127,16 @@ def _sweeps(value: Any, options: Options, document: "RunDocument") -> list[str]:
     from .sweeps import SWEEPS
 
     return [w for name, values in (value or {}).items() if name in SWEEPS
-            for w in (SWEEPS[name].flag, ",".join(map(str, values)))]
+            for w in (SWEEPS[name].flag, ",".join(SWEEPS[name].text(v) for v in values))]
+
+
+def _show_sweeps(value: Any) -> str:
+    from .sweeps import SWEEPS
+
+    def text(name: str, x: int) -> str:
+        return SWEEPS[name].text(x) if name in SWEEPS else str(x)
+
+    return "; ".join(f"{name}: {', '.join(text(name, x) for x in values)}" for name, values in value.items())
 
 
 def _method_definitions(request: "RunRequest") -> Any:
@@ -143,6 +152,7 @@ def _sweep_flags() -> tuple[Flag, ...]:
     flags = []
     for sweep in SWEEPS.values():
         values = " or ".join(map(str, sweep.allowed)) if sweep.allowed else f"{sweep.low}-{sweep.high} {sweep.unit}"
+        values += "".join(f" or {word}" for word, _ in sweep.words)
         flags.append(Flag(sweep.flag, {"metavar": "LIST", "help": (
             f"sweep: comma-separated values, {values}, each a variant of every workload it applies to "
             f"(ranked at the same value): {sweep.help}")}))
@@ -254,7 +264,7 @@ def declared() -> tuple[RunOption, ...]:
                   show=_yes),
         RunOption("sweeps", "swept values (each a workload variant)",
                   lambda r: {k: list(v) for k, v in r.swept.items()} or None, _sweeps, _sweep_flags(),
-                  show=lambda v: "; ".join(f"{name}: {', '.join(map(str, values))}" for name, values in v.items()),
+                  show=_show_sweeps,
                   optional=True),
         RunOption("captures", "evidence captured after the trials (--capture)",
                   lambda r: list(r.captures) or None, _joined("--capture"), (Flag("--capture", {

@@ -9,6 +9,11 @@ A sweep applies to some workloads, placements and methods only (``why_not``,
 other. A sweep's ``neutral`` value is what the suite measures without it (IPv4): it adds no
 suffix, so ``--family 4,6`` gives ``tcp-stream`` and ``tcp-stream+ipv6``, and the IPv4 cells
 keep the ids (and history) of runs without the sweep.
+
+A sweep may also take a word for a value that is not a number on its axis: ``--udp-rate
+max`` is the highest rate with at most 1% loss, searched for in every trial (udpmax.py). A
+word is encoded as a value outside the sweep's bounds (UDP_MAX, 0), so it travels like any
+value (the results document's options record 0), and has a suffix of its own (``ratemax``).
 """
 
 from __future__ import annotations
@@ -18,10 +23,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
 from .errors import UsageError
+from .metrics import UDP_MAX_OFFERED, Metric
 
 if TYPE_CHECKING:
     from .matrix import Workload
     from .methods.base import NetworkMethod
+
+#: ``--udp-rate max``: no rate is 0 Mbit/s (iperf3 -b 0 would be unlimited), so 0 stands for it.
+UDP_MAX = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +55,26 @@ class Sweep:
     method_why_not: Callable[["NetworkMethod", "Workload", int], str | None] | None = None
     #: What the values mean, for ``run --help``.
     help: str = ""
+    #: Words it takes besides numbers, each with the value (out of the bounds) it stands for.
+    words: tuple[tuple[str, int], ...] = ()
+    #: Metrics a variant at a value records besides its workload's (the rate ``max`` found).
+    metrics_at: Callable[[int], tuple[Metric, ...]] = lambda value: ()
+
+    def text(self, value: int) -> str:
+        """How a value is written on the command line and shown: its word, or its number."""
+        return next((word for word, v in self.words if v == value), str(value))
+
+    def is_word(self, value: int) -> bool:
+        """A value that is not a point on the sweep's axis (not to be plotted against the others)."""
+        return any(v == value for _, v in self.words)
+
+    def value_of_suffix(self, suffix: str) -> int | None:
+        """The value a ``+SUFFIX`` of a workload id stands for, or None if it is not this sweep's."""
+        for _, value in self.words:
+            if suffix == self.suffix(value):
+                return value
+        found = re.fullmatch(self.pattern, suffix)
+        return int(found.group(1)) if found else None
 
     def parse(self, text: str | None) -> tuple[int, ...]:
         """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
@@ -54,17 +83,22 @@ class Sweep:
         values: list[int] = []
         # Empty items are skipped, as in --methods ("1500," is 1500), so only a list with no
         # value at all is refused as such.
+        words = dict(self.words)
+        alternatives = "".join(f" or {word}" for word in words)
         for item in (part.strip() for part in text.split(",") if part.strip()):
-            try:
-                value = int(item)
-            except ValueError:
-                raise UsageError(f"{self.flag} {item!r}: not a whole number") from None
-            if self.allowed and value not in self.allowed:
-                raise UsageError(f"{self.flag} {value}: must be {' or '.join(map(str, self.allowed))} "
-                                 f"({self.bounds_why})")
-            if not self.low <= value <= self.high:
-                raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
-                                 f"{self.unit} ({self.bounds_why})")
+            if item.lower() in words:
+                value = words[item.lower()]
+            else:
+                try:
+                    value = int(item)
+                except ValueError:
+                    raise UsageError(f"{self.flag} {item!r}: not a whole number{alternatives}") from None
+                if self.allowed and value not in self.allowed:
+                    raise UsageError(f"{self.flag} {value}: must be {' or '.join(map(str, self.allowed))} "
+                                     f"({self.bounds_why})")
+                if not self.low <= value <= self.high:
+                    raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
+                                     f"{self.unit}{alternatives} ({self.bounds_why})")
             if value not in values:
                 values.append(value)
         if not values:
@@ -94,6 +128,10 @@ def _rate_why_not(workload: "Workload", placement: str) -> str | None:
     return None
 
 
+def _rate_suffix(value: int) -> str:
+    return "ratemax" if value == UDP_MAX else f"rate{value}M"
+
+
 def _delay_why_not(workload: "Workload", placement: str) -> str | None:
     if placement != "remote":
         return "the delay is added on the lab link; a loopback client does not cross it"
@@ -117,7 +155,8 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
           "iperf3's smallest UDP datagram; the largest UDP payload", lambda v: f"size{v}", r"size(\d+)", _size_why_not),
     Sweep("udp_rate", "--udp-rate", "Mbit/s", "offered UDP rate (Mbit/s)", 1, 100000,
-          "iperf3 -b, in Mbit/s", lambda v: f"rate{v}M", r"rate(\d+)M", _rate_why_not),
+          "iperf3 -b, in Mbit/s", _rate_suffix, r"rate(\d+)M", _rate_why_not,
+          words=(("max", UDP_MAX),), metrics_at=lambda v: (UDP_MAX_OFFERED,) if v == UDP_MAX else ()),
     Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
           "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
     Sweep("family", "--family", "", "IP version", 4, 6, "the IP version: IPv4 or IPv6",
@@ -132,7 +171,10 @@ _HELP = {
            "socket activation keep the lab link's (--mtu)",
     "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
     "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
-    "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
+    "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s; max: in each trial, "
+                "the highest rate that loses at most 1%%, searched with probes of a third of --duration (at "
+                "least 1 s): from 1000 Mbit/s, doubling (halving) to the first that loses more (less), then 4 "
+                "bisections, 12 probes at most, every probe recorded (README, Sweeps)",
     "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
              "placement only; needs a kernel with sch_netem",
     "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
@@ -155,9 +197,9 @@ def split(workload_id: str) -> tuple[str, dict[str, int]]:
     values: dict[str, int] = {}
     for suffix in suffixes:
         for name, sweep in SWEEPS.items():
-            found = re.fullmatch(sweep.pattern, suffix)
-            if found:
-                values[name] = int(found.group(1))
+            value = sweep.value_of_suffix(suffix)
+            if value is not None:
+                values[name] = value
                 break
         else:
             raise KeyError(workload_id)
@@ -202,5 +244,5 @@ def why_not(values: Mapping[str, int], workload: "Workload", placement: str,
         if reason is None and method is not None and sweep.method_why_not is not None:
             reason = sweep.method_why_not(method, workload, value)
         if reason is not None:
-            return f"{sweep.flag} {value}: {reason}"
+            return f"{sweep.flag} {sweep.text(value)}: {reason}"
     return None

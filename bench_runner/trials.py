@@ -38,7 +38,8 @@ class TrialRunner:
                  stacks: Mapping[str, tuple[Session, Provider]] | None = None) -> None:
         targets = dict(stacks) if stacks else {session.stack_name: (session, provider)} if session else {}
         self.document = document
-        self.executor = TrialExecutor(targets, first_index=sum(len(c.trials) for c in document.cells))
+        self.executor = TrialExecutor(targets, first_index=sum(len(c.trials) for c in document.cells),
+                                      document=document)
         self.writer = DocumentWriter(document, output)
         self.on_progress = on_progress
         self.on_start = on_start

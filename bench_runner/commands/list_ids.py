@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..matrix import METHODS, PLACEMENTS, WORKLOADS, applies
+from ..matrix import METHODS, PLACEMENTS, WORKLOADS, Workload, applies
 from ..metrics import METRICS
 from ..providers import CHOICES
 from .argtypes import add_output_format
@@ -27,8 +27,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "record each")
 
 
+def word_variants() -> list[Workload]:
+    """The variants at a sweep's word (``udp-stream+ratemax``), which may record metrics of their own."""
+    from .. import matrix, sweeps
+
+    return [matrix.workload(sweeps.variant_id(w.id, {name: value}))
+            for name, sweep in sweeps.SWEEPS.items() for _, value in sweep.words
+            for w in WORKLOADS.values() if any(sweep.why_not(w, p) is None for p in w.placements)]
+
+
 def _metrics(as_json: bool) -> None:
     recorded_by = {m: [w.id for w in WORKLOADS.values() if m in (x.id for x in w.metrics())] for m in METRICS}
+    for variant in word_variants():  # udp-stream+ratemax records the rate its search found
+        for metric in variant.metrics():
+            if variant.id.split("+", 1)[0] not in recorded_by[metric.id]:
+                recorded_by[metric.id].append(variant.id)
     if as_json:
         print(json.dumps({"metrics": {m.id: {"unit": m.unit, "higher_is_better": m.higher_is_better,
                                              "meaning": m.summary, "workloads": recorded_by[m.id]}
@@ -60,7 +73,7 @@ def preset_estimates() -> list[dict[str, object]]:
         found.append({"name": preset.name, "summary": preset.summary, "flags": preset.flags(),
                       "cells": len(plan.matrix.cells), "trials": plan.total_trials,
                       "estimate_s": [round(s) for s in work.seconds()],
-                      "estimate": eta.describe(work.seconds(), clock_text)})
+                      "estimate": eta.describe(work.seconds(), clock_text, work.upper_why())})
     return found
 
 

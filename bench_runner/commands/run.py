@@ -327,7 +327,7 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import claims, eta, progress, sweeps, verbose
+    from .. import claims, eta, progress, verbose
     from ..lifecycle import measuring
     from ..trials import Plan, TrialRunner
 
@@ -344,7 +344,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])
         extra = f" + up to {work.extra_trials} in extra rounds" if work.extra_trials else ""
         log(f"results: {output}  ({plan.total_trials} trials{extra}; "
-            f"{eta.describe(work.seconds(), progress.clock_text)})")
+            f"{eta.describe(work.seconds(), progress.clock_text, work.upper_why())})")
         targets = {name: (session, choices[name].provider) for name, session in current.sessions.items()}
         current.phase_done("setup")
         with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds,
@@ -427,11 +427,14 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
 
 def planned_work(plan, request):  # type: ignore[no-untyped-def]
     """What the run will do, for its time estimate: trials (and extra rounds at most), the
-    claims probes, the capture trials, the stacks to boot."""
-    from .. import eta
+    claims probes, the capture trials, the stacks to boot; which trials are --udp-rate max
+    searches."""
+    from .. import eta, udpmax
 
     cells = plan.matrix.cells
-    extra = len(cells) * max(plan.max_rounds - plan.rounds, 0)  # every family to --max-rounds
+    extra_rounds = max(plan.max_rounds - plan.rounds, 0)
+    extra = len(cells) * extra_rounds  # every family to --max-rounds
+    searching = sum(1 for c in cells if sweeps.split(c.workload)[1].get("udp_rate") == sweeps.UDP_MAX)
     probes = 0
     if request.probe_claims:
         families = len(sweeps.probe_families(c.workload for c in cells))
@@ -441,4 +444,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),
-                    trial_s=plan.settings.duration_s + plan.settings.omit_s)
+                    trial_s=plan.settings.duration_s + plan.settings.omit_s,
+                    search_trials=searching * (plan.warmup_rounds + plan.rounds),
+                    search_extra_trials=searching * extra_rounds,
+                    probe_s=udpmax.probe_seconds(plan.settings.duration_s))

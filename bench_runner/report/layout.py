@@ -14,6 +14,7 @@ from .. import metrics, runoptions, tables
 from ..analysis import RankTable, trial_carrier, trial_peer
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument
+from ..sweeps import SWEEPS
 from ..verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
@@ -90,6 +91,12 @@ LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow af
           "time (below 6 trials [min, max], with its lower true level). vs host: the median of per-round ratios to "
           "the host baseline measured in the same run, with its interval. carried by: the process observed "
           "owning the published port. server saw: the address the server saw the client connect from.")
+
+
+def _swept_text(name: str, value: Any) -> str:
+    """A stored swept value as the command line writes it (0 of udp_rate is max)."""
+    sweep = SWEEPS.get(name)
+    return sweep.text(value) if sweep is not None and isinstance(value, int) else str(value)
 
 
 def _value(value: Any) -> str:
@@ -312,6 +319,29 @@ def _raw_rows(cells: tuple[CellResult, ...]) -> tuple[list[str], list[list[str]]
     return headers, rows
 
 
+def _loss(value: Any) -> str:
+    return f"{value:.3g}%" if isinstance(value, (int, float)) else "?"
+
+
+def _search_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
+    """Per ``--udp-rate max`` trial, its probes in order (offered Mbit/s, loss; ✓ carried),
+    the rate found and how the search ended."""
+    rows = []
+    for cell in cells:
+        for trial in cell.trials:
+            search = trial.observations.get("udp_max")
+            if not isinstance(search, dict) or not isinstance(search.get("probes"), list):
+                continue
+            probes = ", ".join(f"{p.get('offered_mbps')} {'✓' if p.get('carried') else '✗'}{_loss(p.get('lost_percent'))}"
+                               + (f" (sent {p['sent_mbps']:.4g})" if p.get("sent_short")
+                                  and isinstance(p.get("sent_mbps"), (int, float)) else "")
+                               for p in search["probes"] if isinstance(p, dict))
+            found = search.get("max_offered_mbps")
+            rows.append([cell.label, str(trial.index), probes or "-", "-" if found is None else str(found),
+                         str(search.get("ended", "-"))])
+    return rows
+
+
 def _trial_counts_rows(cells: tuple[CellResult, ...]) -> list[list[str]]:
     """Per cell with trials: how many, how many were warm-up, how many failed and why."""
     rows = []
@@ -353,6 +383,12 @@ def _group(group: Group, detail: Detail) -> list[Block]:
         if rows:
             blocks.append(Details(f"Raw figures of {t.workload} / {t.placement}: every trial, in run order per "
                                   "method", (table(headers, rows),)))
+        rows = _search_rows(group.cells)
+        if rows:
+            blocks.append(Details(f"Probes of the --udp-rate max searches of {t.workload} / {t.placement}: offered "
+                                  "Mbit/s, ✓ at most 1% lost (carried) or ✗, and the loss (and what was sent, "
+                                  "where the client fell short of the offered rate)",
+                                  (table(["method", "trial", "probes, in order", "max (Mbit/s)", "ended"], rows),)))
     else:
         rows = _trial_counts_rows(group.cells)
         if rows:

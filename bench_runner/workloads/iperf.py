@@ -3,9 +3,11 @@ Python binding in a fresh process per test."""
 
 from __future__ import annotations
 
+from ..errors import MeasurementError
 from ..matrix import WORKLOADS
 from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
+from ..sweeps import UDP_MAX
 from .base import ClientContext, Measurement, TrialSettings, WorkloadDriver
 
 
@@ -27,6 +29,9 @@ def udp_flags(settings: TrialSettings) -> list[str]:
     size, rate = settings.swept("size"), settings.swept("udp_rate")
     if size is not None:
         flags += ["--blksize", str(size)]
+    if rate == UDP_MAX:
+        # iperf3 -b 0 is unlimited: a search runs each probe at a rate of its own instead
+        raise MeasurementError("--udp-rate max is searched for probe by probe; no client runs at 'max'")
     if rate is not None:
         flags += ["--bandwidth", str(rate * 1_000_000)]
     return flags

@@ -1,7 +1,8 @@
 """Sweeps end to end, CI-sized: --container-mtu is the MTU the container's interface has
 under each method (bare helpers here, Podman 5 in the trixie stack), --streams is the
 streams iperf3 ran, --delay is netem on the lab link where the kernel has it and one line
-and exit 2 before anything is built where it has not. That nothing is left behind is checked
+and exit 2 before anything is built where it has not; --udp-rate max is a search whose every
+probe is recorded, and reported. That nothing is left behind is checked
 after every test (conftest's nothing_left_behind, with leftovers())."""
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from bench_runner import netem, results
 from tests.integration.conftest import cli
@@ -127,3 +130,27 @@ def test_a_delay_is_netem_on_the_lab_link_or_refused_up_front(tmp_path: Path) ->
     (plain,) = cells[("tcp-stream+delay0ms", "host", "host")]
     assert plain.observations["lab_link_qdisc"] == "none"
 
+
+
+def test_udp_rate_max_records_every_probe_and_reports_the_rate_found(tmp_path: Path) -> None:
+    out = tmp_path / "udpmax.json"
+    result = run("--methods", "host", "--workloads", "udp-stream", "--placements", "remote", "--udp-rate", "max",
+                 "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    (trial,) = trials_by_cell(out)[("udp-stream+ratemax", "host", "host")]
+    assert trial.status == "ok", trial.error
+    search = trial.observations["udp_max"]
+    probes = search["probes"]
+    assert 2 <= len(probes) <= 12 and probes[0]["offered_mbps"] == 1000
+    assert all(p["carried"] == (p["lost_percent"] <= 1.0 and not p.get("sent_short")) and p["received_mbps"] > 0
+               for p in probes)
+    best = max((p for p in probes if p["carried"]), key=lambda p: p["offered_mbps"])
+    assert search["max_offered_mbps"] == best["offered_mbps"]
+    assert trial.samples["udp_max_offered"] == best["offered_mbps"] / 1000
+    assert trial.samples["throughput"] * 1000 == pytest.approx(best["received_mbps"], abs=0.001)
+    assert trial.observations["offered_rate_mbps"] == best["offered_mbps"]  # the best probe's own record
+    report = cli("report", str(out), "--no-plots", "-o", str(tmp_path / "udpmax.md"))
+    assert report.returncode == 0, report.stderr
+    text = (tmp_path / "udpmax.md").read_text()
+    assert "Probes of the --udp-rate max searches of udp-stream+ratemax / remote" in text
+    assert "--udp-rate max" in text.splitlines()[0]  # the reproduce command

@@ -36,6 +36,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     (["run", "--container-mtu", "70"], "--container-mtu 70: must be between 1280 and 65520 bytes"),
     (["run", "--container-mtu", "abc"], "--container-mtu 'abc': not a whole number"),
     (["run", "--streams", "0"], "--streams 0: must be between 1 and 128 streams"),
+    (["run", "--udp-rate", "maxx"], "--udp-rate 'maxx': not a whole number or max"),
+    (["run", "--udp-rate", "0"], "--udp-rate 0: must be between 1 and 100000 Mbit/s or max"),
     # a value that looks like a negative number is the option's value, and its bound is what is said
     (["run", "--delay", "-1"], "--delay -1: must be between 0 and 10000 ms"),
     (["run", "--delay=-1"], "--delay -1: must be between 0 and 10000 ms"),

@@ -21,7 +21,8 @@ EVERY_OPTION = [
     "--placements", "remote", "--provider", "bare", "--duration", "4", "--omit", "2", "--rounds", "7",
     "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--mtu", "9000",
     "--pasta", "/opt/pasta", "--expect", "pasta>host", "--tolerance", "15", "--skip-claims",
-    "--container-mtu", "1500,65520", "--streams", "1,4", "--family", "4,6", "--capture", "pcap",
+    "--container-mtu", "1500,65520", "--streams", "1,4", "--udp-rate", "1000,max", "--family", "4,6",
+    "--capture", "pcap",
     "--seed", "11", "--stack", "passt=custom",
 ]
 
