@@ -87,7 +87,7 @@ def _size_why_not(workload: "Workload", placement: str) -> str | None:
 
 
 def _rate_why_not(workload: "Workload", placement: str) -> str | None:
-    if not (workload.protocol == "udp" and workload.parallel_streams):
+    if not workload.offered_rate:
         return f"{workload.id} has no offered rate (iperf3's UDP stream has)"
     return None
 
@@ -112,7 +112,7 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
           "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
           lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
-    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P)", 1, 128,
+    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P) or concurrent echo clients", 1, 128,
           "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
     Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
           "iperf3's smallest UDP datagram; the largest UDP payload", lambda v: f"size{v}", r"size(\d+)", _size_why_not),
