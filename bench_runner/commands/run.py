@@ -83,7 +83,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
                "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
                "socket activation keep the lab link's (--mtu)",
-        "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
+        "streams": "for the iperf3 workloads, parallel streams (iperf3 -P), their throughput added up; for tcp-rr, "
+                   "udp-rr and tcp-crr, that many concurrent clients (each a process and a connection or UDP "
+                   "socket of its own, measuring at the same time), with percentiles over every transaction of "
+                   "every client and transactions_per_s of all together (echo-stream keeps one connection)",
         "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
         "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s",
         "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
