@@ -11,7 +11,7 @@ from typing import Iterable, Mapping, TypeVar
 
 from .errors import UsageError
 from .methods import METHODS
-from .metrics import HELPER_CPU, JITTER, LOST, P50, P90, P99, RETRANSMITS, THROUGHPUT, TRANSACTION, Metric
+from .metrics import HELPER_CPU, JITTER, LOST, P50, P90, P99, RETRANSMITS, THROUGHPUT, TRANSACTION, TRANSACTIONS, Metric
 
 
 @dataclass(frozen=True)
@@ -34,11 +34,13 @@ class Workload:
     no_inherited_socket: str = ""
     #: Does the container connect out (to a server on the client host)?
     outbound: bool = False
-    #: Does iperf3 drive it, so --streams (iperf3 -P) applies? If not, why.
+    #: Does --streams apply (iperf3's -P; concurrent clients of the echo round trips)? If not, why.
     parallel_streams: bool = False
     no_parallel_streams: str = ""
     #: Has it a message size --sizes sets (the echo round trips' message, a UDP datagram)?
     sized: bool = False
+    #: Has it an offered rate --udp-rate sets (iperf3's UDP stream)?
+    offered_rate: bool = False
 
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric, *self.extra_metrics)
@@ -61,7 +63,8 @@ UDP_STREAM_RATE = 1_000_000_000
 UDP_STREAM_BLKSIZE = 1400
 NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
                        "echo-stream measures throughput under socket activation")
-ONE_ECHO_CONNECTION = "the echo client runs one connection; --streams sets iperf3's parallel streams"
+ONE_ECHO_CONNECTION = ("echo-stream runs one connection; --streams sets iperf3's parallel streams and the echo "
+                       "round trips' concurrent clients")
 
 WORKLOADS: dict[str, Workload] = _registry([
     Workload(
@@ -101,30 +104,31 @@ WORKLOADS: dict[str, Workload] = _registry([
         no_inherited_socket=NO_INHERITED_IPERF3,
         parallel_streams=True,
         sized=True,
+        offered_rate=True,
     ),
     Workload(
         "tcp-rr",
-        "echo service, TCP: round trips of 64-byte messages on one connection",
+        "echo service, TCP: round trips of 64-byte messages on one connection (--streams N: N clients at once)",
         P50,
-        (P90, P99),
-        no_parallel_streams=ONE_ECHO_CONNECTION,
+        (P90, P99, TRANSACTIONS),
+        parallel_streams=True,
         sized=True,
     ),
     Workload(
         "udp-rr",
-        "echo service, UDP: round trips of 64-byte datagrams",
+        "echo service, UDP: round trips of 64-byte datagrams (--streams N: N clients at once)",
         P50,
-        (P90, P99),
+        (P90, P99, TRANSACTIONS),
         protocol="udp",
-        no_parallel_streams=ONE_ECHO_CONNECTION,
+        parallel_streams=True,
         sized=True,
     ),
     Workload(
         "tcp-crr",
-        "echo service, TCP: connect, one 64-byte request and response, close",
+        "echo service, TCP: connect, one 64-byte request and response, close (--streams N: N clients at once)",
         TRANSACTION,
-        (P50, P90, P99),
-        no_parallel_streams=ONE_ECHO_CONNECTION,
+        (P50, P90, P99, TRANSACTIONS),
+        parallel_streams=True,
         sized=True,
     ),
     Workload(
@@ -251,7 +255,7 @@ def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable
           stacks: Iterable[str] = (HOST_STACK,), swept: Mapping[str, tuple[int, ...]] | None = None) -> Matrix:
     """Every cell to measure, and every requested cell that does not apply (with why); with
     ``swept`` values (sweeps.SWEEPS), every workload once per combination of the sweeps that
-    apply to it (``--streams`` multiplies the iperf3 workloads, not tcp-rr)."""
+    apply to it (``--streams`` multiplies the iperf3 and echo round-trip workloads, not echo-stream)."""
     from . import sweeps
 
     cells: list[Cell] = []

@@ -33,13 +33,21 @@ HELPER_CPU = Metric("helper_cpu_s_per_gb", "CPU s/GB", False,
                     "CPU seconds the forwarding helper (pasta, slirp4netns, rootlesskit) spent per GB (10^9 bytes) moved; "
                     "recorded only where a helper carries the traffic")
 P50 = Metric("p50", "us", False,
-             "median latency of the trial's round trips (tcp-rr, udp-rr) or whole transactions (tcp-crr)")
+             "median latency of the trial's round trips (tcp-rr, udp-rr) or whole transactions (tcp-crr), "
+             "over every one of its concurrent clients (--streams)")
 P90 = Metric("p90", "us", False,
-             "90th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr)")
+             "90th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr), "
+             "over every one of its concurrent clients (--streams)")
 P99 = Metric("p99", "us", False,
-             "99th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr)")
+             "99th percentile latency of the trial's round trips (tcp-rr, udp-rr) or transactions (tcp-crr), "
+             "over every one of its concurrent clients (--streams)")
 TRANSACTION = Metric("transaction_us", "us", False,
-                     "mean time per connect-request-response-close transaction (measured time / transactions)")
+                     "mean time per connect-request-response-close transaction as one client sees it "
+                     "(the clients' measured time / their transactions)")
+TRANSACTIONS = Metric("transactions_per_s", "transactions/s", True,
+                      "round trips (tcp-rr, udp-rr) or connect-request-response-close transactions (tcp-crr) "
+                      "completed per second, all the trial's concurrent clients (--streams; one without) together, "
+                      "warm-up excluded")
 LOST = Metric("lost_percent", "%", False, "share of the UDP datagrams sent that the receiver never got (iperf3)")
 JITTER = Metric("jitter_ms", "ms", False,
                 "variation of the UDP datagrams' transit time at the receiver (iperf3, RFC 1889 interarrival jitter)")
@@ -50,7 +58,7 @@ UDP_MAX_OFFERED = Metric("udp_max_offered", "Gbit/s", True,
 
 #: Every metric by id, in the order they are listed.
 METRICS: dict[str, Metric] = {m.id: m for m in (
-    THROUGHPUT, RETRANSMITS, HELPER_CPU, TRANSACTION, P50, P90, P99, LOST, JITTER, UDP_MAX_OFFERED)}
+    THROUGHPUT, RETRANSMITS, HELPER_CPU, TRANSACTION, P50, P90, P99, TRANSACTIONS, LOST, JITTER, UDP_MAX_OFFERED)}
 
 #: Said of a metric a document records that this version of the suite does not know.
 UNKNOWN = "not described by this version of the suite"

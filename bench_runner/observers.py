@@ -36,7 +36,7 @@ class Observers:
 
     def check_swept(self, cell: Cell, settings: TrialSettings, trial: Trial) -> None:
         """A swept value counts only as observed: the container's MTU on its interface, the
-        streams iperf3 ran."""
+        streams iperf3 ran, the echo clients that measured at once."""
         mtu = settings.swept("mtu")
         if mtu is not None:
             method = METHODS[cell.method]
@@ -53,7 +53,9 @@ class Observers:
                 if mtu not in seen:
                     raise MeasurementError(f"--container-mtu {mtu} asked, but the container's interfaces have MTU "
                                            f"{', '.join(map(str, seen)) or 'none'}")
-        for name, key, what in (("streams", "streams", "iperf3 ran"), ("size", "message_size", "the client sent"),
+        streams = (("streams", "streams", "iperf3 ran") if "clients" not in trial.observations
+                   else ("streams", "clients", "the echo clients that measured were"))
+        for name, key, what in (streams, ("size", "message_size", "the client sent"),
                                 ("udp_rate", "offered_rate_mbps", "iperf3 offered")):
             asked = settings.swept(name)
             if name == "udp_rate" and asked == sweeps.UDP_MAX:

@@ -26,8 +26,9 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
     Preset("mtu", "throughput against the container's MTU, both ways (podman#20465, #17703; rootlesskit#615)",
            (("workloads", "tcp-stream,tcp-stream-outbound-reverse"), ("container_mtu", "1500,4000,16384,65520"),
             ("placements", "remote"))),
-    Preset("concurrency", "throughput against parallel connections (iperf3 -P), where methods may swap places",
-           (("workloads", "tcp-stream,tcp-stream-outbound-reverse"), ("streams", "1,2,4,8,16,32"),
+    Preset("concurrency", "throughput against parallel connections (iperf3 -P) and latency against concurrent "
+                          "clients, where methods may swap places",
+           (("workloads", "tcp-stream,tcp-stream-outbound-reverse,tcp-rr"), ("streams", "1,2,4,8,16,32"),
             ("placements", "remote"))),
     Preset("rtt", "throughput and latency with 0, 10 and 50 ms of added delay (slirp4netns without window "
                   "scaling, podman#18237); needs sch_netem",

@@ -123,7 +123,7 @@ def _size_why_not(workload: "Workload", placement: str) -> str | None:
 
 
 def _rate_why_not(workload: "Workload", placement: str) -> str | None:
-    if not (workload.protocol == "udp" and workload.parallel_streams):
+    if not workload.offered_rate:
         return f"{workload.id} has no offered rate (iperf3's UDP stream has)"
     return None
 
@@ -150,7 +150,7 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
           "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
           lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
-    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P)", 1, 128,
+    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P) or concurrent echo clients", 1, 128,
           "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
     Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
           "iperf3's smallest UDP datagram; the largest UDP payload", lambda v: f"size{v}", r"size(\d+)", _size_why_not),
@@ -169,7 +169,10 @@ _HELP = {
     "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
            "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
            "socket activation keep the lab link's (--mtu)",
-    "streams": "iperf3's parallel streams (-P) for the iperf3 workloads, aggregate throughput",
+    "streams": "for the iperf3 workloads, parallel streams (iperf3 -P), their throughput added up; for tcp-rr, "
+               "udp-rr and tcp-crr, that many concurrent clients (each a process and a connection or UDP "
+               "socket of its own, measuring at the same time), with percentiles over every transaction of "
+               "every client and transactions_per_s of all together (echo-stream keeps one connection)",
     "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
     "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s; max: in each trial, "
                 "the highest rate that loses at most 1%%, searched with probes of a third of --duration (at "

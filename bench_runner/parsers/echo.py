@@ -1,9 +1,11 @@
 """Parse what the suite's echo client and echo service print: one JSON line each.
 
 The client's line carries the measurement (latency percentiles or a stream's bytes and
-seconds) or an ``error``; the service's summary says whether it served on inherited sockets
-or bound its own, which peers it saw, and how much it served, so a trial can check the
-client's figures against the server's.
+seconds) or an ``error``; with round trips also how many concurrent clients measured, for how
+long all at once, and their transactions per second together. The service's summary says
+whether it served on inherited sockets or bound its own, which peers it saw, how much it
+served and the most TCP connections it served at once, so a trial can check the client's
+figures against the server's.
 """
 
 from __future__ import annotations
@@ -88,6 +90,14 @@ class EchoClientResult:
     gbits: float | None = None
     udp: dict[str, int] = field(default_factory=dict)  # sent, received, lost, stale
     quit: str | None = None
+    duration_s: float | None = None  # asked for
+    #: Round trips: the clients that measured (None from a client before --clients), how
+    #: many seconds all of them measured at once, their transactions per second together,
+    #: and the CPU seconds they spent measuring.
+    clients: int | None = None
+    concurrent_s: float | None = None
+    transactions_per_s: float | None = None
+    cpu_s: float | None = None
 
 
 def parse_client(text: str) -> EchoClientResult:
@@ -103,6 +113,7 @@ def parse_client(text: str) -> EchoClientResult:
     result: dict[str, Any] = {
         "mode": mode, "target": str(data.get("target", "")), "local_address": _host(data.get("local")),
         "size": _count(data, "size", what), "quit": data.get("quit"),
+        "duration_s": _number(data, "duration_s", what) if "duration_s" in data else None,
     }
     if mode in LATENCY_MODES:
         latency = data.get("latency_us")
@@ -122,6 +133,8 @@ def parse_client(text: str) -> EchoClientResult:
             result["transaction_us"] = _number(data, "transaction_us", what)
         if mode == "udp-rr":
             result["udp"] = {key: _count(data, key, what) for key in ("sent", "received", "lost", "stale")}
+        if "clients" in data:
+            result.update(_concurrency(data, what))
     else:
         result["bytes"] = _count(data, "bytes", what)
         result["bytes_total"] = _count(data, "bytes_total", what)
@@ -130,6 +143,15 @@ def parse_client(text: str) -> EchoClientResult:
         if result["seconds"] <= 0 or result["bytes"] <= 0:
             raise ParseError(f"{what} moved nothing")
     return EchoClientResult(**result)
+
+
+def _concurrency(data: dict[str, Any], what: str) -> dict[str, Any]:
+    """The clients a round-trip result merged: how many measured, and what they did together."""
+    found = {"clients": _count(data, "clients", what), "concurrent_s": _number(data, "concurrent_s", what),
+             "transactions_per_s": _number(data, "transactions_per_s", what), "cpu_s": _number(data, "cpu_s", what)}
+    if found["clients"] < 1 or found["transactions_per_s"] <= 0:
+        raise ParseError(f"{what}: {found['clients']} clients measured {found['transactions_per_s']:g} transactions/s")
+    return found
 
 
 @dataclass(frozen=True)
@@ -165,6 +187,10 @@ class EchoServerSummary:
     udp_bytes: int
     udp_peers: dict[str, int]  # address -> distinct source ports
     errors: tuple[str, ...]
+    #: The most TCP connections served at once, and the CPU seconds the service used (None
+    #: from a service before they were reported).
+    concurrent_peak: int | None = None
+    cpu_s: float | None = None
 
     def peer(self, protocol: str) -> str | None:
         """The address the service saw most (connections for TCP, source ports for UDP)."""
@@ -218,4 +244,6 @@ def parse_server(text: str) -> EchoServerSummary:
         udp_datagrams=_count(udp, "datagrams", what), udp_bytes=_count(udp, "bytes", what),
         udp_peers=_counts(udp.get("peers", {}), f"{what} udp.peers"),
         errors=tuple(str(e) for e in data.get("errors") or []),
+        concurrent_peak=_count(tcp, "concurrent_peak", what) if "concurrent_peak" in tcp else None,
+        cpu_s=_number(data, "cpu_s", what) if "cpu_s" in data else None,
     )

@@ -9,6 +9,16 @@ and ``os.write``/``os.readv`` on the descriptor (cheaper per call than the socke
 and record one integer per round trip, nothing else. At the end the client
 asks the server to quit, so that each trial's server exits on its own and prints what it saw.
 Exit code 0 with a result, 1 with ``{"error": ...}``.
+
+``--clients N`` runs the round-trip modes as N concurrent clients, each a forked process
+with a connection (UDP: a socket) of its own: processes, not threads, so that no client waits
+for another's interpreter lock, and each a blocking loop like the single client, so that one
+client measures as it always has. Each connects first (under socket activation the first
+starts the service); when all are ready they start their warm-up together, so their measured
+windows coincide. The result merges them: percentiles over every round trip of every client,
+transactions per second summed, how many clients measured, for how long all of them measured
+at once, and the CPU the clients spent measuring (on a machine with few cores N clients, the
+server and the forwarder share them, and this shows how much went to the clients).
 """
 
 from __future__ import annotations
@@ -21,6 +31,8 @@ import socket
 import struct
 import sys
 import time
+from array import array
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 MAGIC = b"NBE1"
@@ -30,6 +42,10 @@ SEQ = struct.Struct("!Q")
 BLOCK = 128 * 1024  # as iperf3's default TCP block
 MAX_MESSAGE = 65536
 MODES = ("tcp-rr", "udp-rr", "tcp-crr", "stream", "stream-reverse")
+ROUND_TRIP_MODES = ("tcp-rr", "udp-rr", "tcp-crr")
+#: As iperf3's -P, which --streams also sets.
+MAX_CLIENTS = 128
+UDP_TALLY = ("sent", "received", "lost", "stale")
 RESULT_VERSION = 1
 
 
@@ -77,6 +93,157 @@ def _address(sock: socket.socket) -> str:
     return f"{host}:{port}"
 
 
+def failure(exc: BaseException, io_timeout: float) -> str | None:
+    """The one line an error becomes in the result, or None for a bug (let it raise)."""
+    if isinstance(exc, Watchdog):
+        return "the client ran out of time (watchdog)"
+    if isinstance(exc, ClientError):
+        return str(exc)
+    if isinstance(exc, BlockingIOError):
+        return f"no progress for {io_timeout:g} s (send or receive timed out)"
+    if isinstance(exc, OSError):
+        return f"{exc.__class__.__name__}: {exc.strerror or exc}"
+    return None
+
+
+@dataclass
+class Part:
+    """One client's share of a round-trip run (what a forked client sends its parent)."""
+
+    local: str
+    warm: int
+    count: int
+    #: Exchanges the server served for this client (probe and warm-up included).
+    total: int
+    #: The measured window (CLOCK_MONOTONIC, the same clock in every process) and the CPU
+    #: time this client's process spent in it.
+    started_ns: int
+    ended_ns: int
+    cpu_ns: int
+    udp: dict[str, int] = field(default_factory=dict)
+    samples: list[int] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        """A JSON line, then the round-trip times as native 64-bit integers."""
+        fields = {key: value for key, value in vars(self).items() if key != "samples"}
+        return json.dumps(fields).encode() + b"\n" + array("q", self.samples).tobytes()
+
+    @classmethod
+    def decode(cls, data: bytes) -> "Part":
+        line, _, raw = data.partition(b"\n")
+        fields = json.loads(line)
+        if "error" in fields:
+            raise ClientError(fields["error"])
+        samples = array("q")
+        samples.frombytes(raw)
+        return cls(**fields, samples=samples.tolist())
+
+
+def _measured(loop: Callable[[Callable[[int], None]], int]) -> tuple[int, list[int], int, int, int]:
+    """Run a measured loop: (round trips, their times in ns, window start, window end, CPU ns)."""
+    samples: list[int] = []
+    cpu = time.process_time_ns()
+    started = time.monotonic_ns()
+    count = loop(samples.append)
+    ended = time.monotonic_ns()
+    return count, samples, started, ended, time.process_time_ns() - cpu
+
+
+def _read_all(fd: int) -> bytes:
+    chunks = []
+    while chunk := os.read(fd, 1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def run_concurrently(count: int, prepare: Callable[[], Callable[[], "Part"]], budget_s: int,
+                     io_timeout: float) -> list[Part]:
+    """``count`` clients, each a forked process: each prepares (connects), says so on a
+    shared pipe and waits; once all are ready, one byte each starts them together ("g"), or
+    ends them unmeasured ("q") if one could not connect. Each sends its part on a pipe of its
+    own. A child still running when this ends (the watchdog) is killed, by its pid."""
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    children: dict[int, int] = {}  # pid -> read end of its result pipe
+    sys.stdout.flush()
+    try:
+        for _ in range(count):
+            result_r, result_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:
+                code = 70
+                try:
+                    for fd in (ready_r, go_w, result_r, *children.values()):
+                        os.close(fd)
+                    code = _child(prepare, budget_s, io_timeout, ready_w, go_r, result_w)
+                finally:
+                    os._exit(code)
+            os.close(result_w)
+            children[pid] = result_r
+        os.close(ready_w)
+        ready_w = -1
+        states = _read_all(ready_r)  # one byte from each child, then end of file
+        go = b"g" if states == b"r" * count else b"q"
+        _write_all(go_w, go * count)
+        parts: list[Part] = []
+        errors: list[str] = []
+        for number, (pid, result_r) in enumerate(list(children.items()), start=1):
+            data = _read_all(result_r)
+            _, status = os.waitpid(pid, 0)
+            del children[pid]
+            os.close(result_r)
+            try:
+                if not data:
+                    if go == b"g":
+                        raise ClientError(f"exited with status {os.waitstatus_to_exitcode(status)} without a result")
+                    continue
+                parts.append(Part.decode(data))
+            except ClientError as exc:
+                errors.append(f"client {number} of {count}: {exc}")
+        if errors:
+            raise ClientError(errors[0] + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""))
+        return parts
+    finally:
+        for fd in (ready_r, ready_w, go_r, go_w):
+            if fd >= 0:
+                os.close(fd)
+        for pid, result_r in children.items():
+            os.close(result_r)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(pid, 0)
+
+
+def _child(prepare: Callable[[], Callable[[], "Part"]], budget_s: int, io_timeout: float,
+           ready_w: int, go_r: int, result_w: int) -> int:
+    """A forked client: connect, report ready, wait for the start, measure, send the part."""
+    signal.alarm(budget_s)  # a child's own watchdog (alarms are not inherited)
+    try:
+        measure = prepare()
+    except Exception as exc:  # noqa: BLE001 - every failure becomes the parent's error line
+        os.write(ready_w, b"x")
+        _write_all(result_w, json.dumps({"error": failure(exc, io_timeout) or repr(exc)}).encode())
+        return 1
+    os.write(ready_w, b"r")
+    os.close(ready_w)
+    if os.read(go_r, 1) != b"g":
+        return 0
+    try:
+        data = measure().encode()
+    except Exception as exc:  # noqa: BLE001
+        data = json.dumps({"error": failure(exc, io_timeout) or repr(exc)}).encode()
+    _write_all(result_w, data)
+    return 0
+
+
 def _recv_exact(sock: socket.socket, view: memoryview) -> None:
     got = 0
     while got < len(view):
@@ -115,18 +282,23 @@ class Client:
         return sock
 
     # ------------------------------------------------------------------ TCP RR
-    def tcp_rr(self) -> None:
+    def tcp_rr(self) -> Callable[[], Part]:
+        """Connect; the returned measurement runs warm-up and round trips on that connection."""
         size = self.args.size
         sock = self.connect(b"E", size)
-        try:
-            buffer = bytearray(size)
-            view = memoryview(buffer)
-            warm = self._rr_loop(sock, view, size, self.args.omit, None)
-            samples: list[int] = []
-            count = self._rr_loop(sock, view, size, self.args.duration, samples.append)
-        finally:
-            sock.close()
-        self._latency(samples, warm, count)
+        local = _address(sock)
+
+        def measure() -> Part:
+            view = memoryview(bytearray(size))
+            try:
+                warm = self._rr_loop(sock, view, size, self.args.omit, None)
+                count, samples, started, ended, cpu = _measured(
+                    lambda record: self._rr_loop(sock, view, size, self.args.duration, record))
+            finally:
+                sock.close()
+            return Part(local, warm, count, warm + count, started, ended, cpu, samples=samples)
+
+        return measure
 
     @staticmethod
     def _rr_loop(sock: socket.socket, view: memoryview, size: int, seconds: float,
@@ -160,28 +332,37 @@ class Client:
                 return count
 
     # ------------------------------------------------------------------ UDP RR
-    def udp_rr(self) -> None:
-        size = max(self.args.size, SEQ.size)
+    def _udp_socket(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET6 if ":" in self.args.host else socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(self.target)
+        return sock
+
+    def udp_rr(self) -> Callable[[], Part]:
+        """A socket of its own (a source port of its own) and its first echo; the returned
+        measurement runs warm-up and round trips."""
+        size = max(self.args.size, SEQ.size)
+        sock = self._udp_socket()
         try:
-            sock.connect(self.target)
-            self.result["local"] = _address(sock)
+            local = _address(sock)
             probes = self._udp_first_reply(sock, size)
-            _timeouts(sock, self.args.loss_timeout)
-            # The first exchange: every probe may have been answered (under socket activation
-            # they queue up while the service starts), but only one echo was taken.
-            state = {"lost": 0, "stale": 0, "sent": probes, "received": 1}
-            warm = self._udp_loop(sock, size, self.args.omit, None, state)
-            samples: list[int] = []
-            count = self._udp_loop(sock, size, self.args.duration, samples.append, state)
-            self.result.update(state)
-            if self.args.quit:
-                self._udp_quit(sock)
-        finally:
+        except BaseException:
             sock.close()
-        if not samples:
-            raise ClientError(f"no UDP round trip completed ({state['lost']} lost)")
-        self._latency(samples, warm, count)
+            raise
+
+        def measure() -> Part:
+            try:
+                _timeouts(sock, self.args.loss_timeout)
+                # The first exchange: every probe may have been answered (under socket activation
+                # they queue up while the service starts), but only one echo was taken.
+                state = {"lost": 0, "stale": 0, "sent": probes, "received": 1}
+                warm = self._udp_loop(sock, size, self.args.omit, None, state)
+                count, samples, started, ended, cpu = _measured(
+                    lambda record: self._udp_loop(sock, size, self.args.duration, record, state))
+            finally:
+                sock.close()
+            return Part(local, warm, count, warm + count, started, ended, cpu, udp=state, samples=samples)
+
+        return measure
 
     def _udp_first_reply(self, sock: socket.socket, size: int) -> int:
         """Resend until the first echo arrives: under socket activation the service starts
@@ -251,7 +432,8 @@ class Client:
         return count
 
     def _udp_quit(self, sock: socket.socket) -> None:
-        """The quit header as a datagram, resent until echoed or refused (the server gone)."""
+        """The quit header as a datagram (from a socket of its own, after every client has
+        finished), resent until echoed or refused (the server gone)."""
         _timeouts(sock, 0.2)
         request = header(b"Q")
         reply = bytearray(MAX_MESSAGE)
@@ -270,33 +452,32 @@ class Client:
         raise ClientError("the server did not acknowledge the UDP quit request")
 
     # ------------------------------------------------------------------ TCP CRR
-    def tcp_crr(self) -> None:
+    def tcp_crr(self) -> Callable[[], Part]:
+        """One transaction before the clock starts (the service is up: socket activation);
+        the returned measurement runs warm-up and timed transactions."""
         size = self.args.size
         request = header(b"C", size) + bytes(size)
-        reply = bytearray(size + 1)
-        view = memoryview(reply)
+        view = memoryview(bytearray(size + 1))
         family = socket.AF_INET6 if ":" in self.args.host else socket.AF_INET
-        # One transaction before the clock starts: the service is up (socket activation).
         try:
             probe = socket.create_connection(self.target, timeout=self.args.connect_timeout)
         except OSError as exc:
             raise ClientError(f"cannot connect to {self.target[0]}:{self.target[1]}: {exc.strerror or exc}") from None
         try:
-            self.result["local"] = _address(probe)
+            local = _address(probe)
             probe.sendall(request)
             _recv_exact(probe, view[:size])
             probe.recv_into(view, 1)  # the server's end of stream
         finally:
             probe.close()
-        warm = self._crr_loop(family, request, view, size, self.args.omit, None)
-        samples: list[int] = []
-        clock = time.perf_counter_ns
-        started = clock()
-        count = self._crr_loop(family, request, view, size, self.args.duration, samples.append)
-        elapsed = clock() - started
-        self.result["transactions_total"] = 1 + warm + count
-        self.result["transaction_us"] = elapsed / count / 1000.0
-        self._latency(samples, warm, count)
+
+        def measure() -> Part:
+            warm = self._crr_loop(family, request, view, size, self.args.omit, None)
+            count, samples, started, ended, cpu = _measured(
+                lambda record: self._crr_loop(family, request, view, size, self.args.duration, record))
+            return Part(local, warm, count, 1 + warm + count, started, ended, cpu, samples=samples)
+
+        return measure
 
     def _crr_loop(self, family: int, request: bytes, view: memoryview, size: int, seconds: float,
                   record: Callable[[int], None] | None) -> int:
@@ -384,13 +565,47 @@ class Client:
             sock.close()
         self._throughput(received - base, received, ended - started)
 
-    # ------------------------------------------------------------------ results
-    def _latency(self, samples: list[int], warm: int, count: int) -> None:
-        if not samples:
-            raise ClientError("no round trip was measured")
-        self.result.update({"count": count, "warmup_count": warm, "latency_us": percentiles(samples)})
-        self.result.setdefault("transactions_total", warm + count)
+    # ------------------------------------------------------------------ several clients
+    def round_trips(self, prepare: Callable[[], Callable[[], Part]]) -> None:
+        """One client in this process, or ``--clients`` N forked, then their parts merged."""
+        clients = self.args.clients
+        if clients == 1:
+            parts = [prepare()()]
+        else:
+            parts = run_concurrently(clients, prepare, self.budget_s(), self.args.io_timeout)
+        self._merge(parts)
 
+    def _merge(self, parts: list[Part]) -> None:
+        """Percentiles over every round trip of every client; counts summed; the clients that
+        measured, and how long they measured at the same time."""
+        samples = [value for part in parts for value in part.samples]
+        measured = [part for part in parts if part.count]
+        udp = {key: sum(part.udp.get(key, 0) for part in parts) for key in UDP_TALLY} if parts[0].udp else {}
+        if not samples:
+            raise ClientError(f"no UDP round trip completed ({udp['lost']} lost)" if udp else "no round trip was measured")
+        count = sum(part.count for part in parts)
+        self.result.update(udp)
+        self.result.update({
+            "clients": len(measured),
+            "local": parts[0].local,
+            "locals": [part.local for part in parts],
+            "count": count,
+            "warmup_count": sum(part.warm for part in parts),
+            "transactions_total": sum(part.total for part in parts),
+            "latency_us": percentiles(samples),
+            "transactions_per_s": sum(part.count / ((part.ended_ns - part.started_ns) / 1e9) for part in measured),
+            "concurrent_s": (min(p.ended_ns for p in measured) - max(p.started_ns for p in measured)) / 1e9,
+            "cpu_s": sum(part.cpu_ns for part in parts) / 1e9,
+        })
+        if self.args.mode == "tcp-crr":
+            # Per client: each client's measured time over its transactions, all clients together.
+            self.result["transaction_us"] = sum(p.ended_ns - p.started_ns for p in measured) / count / 1000.0
+
+    def budget_s(self) -> int:
+        """Seconds the whole run may take before the watchdog ends it."""
+        return int(self.args.connect_timeout + self.args.omit + self.args.duration + 10)
+
+    # ------------------------------------------------------------------ results
     def _throughput(self, measured: int, total: int, seconds: float) -> None:
         if seconds <= 0 or measured <= 0:
             raise ClientError("nothing was measured")
@@ -402,22 +617,28 @@ class Client:
         sock.close()
         self.result["quit"] = "acknowledged"
 
+    def quit_udp(self) -> None:
+        sock = self._udp_socket()
+        try:
+            self._udp_quit(sock)
+        finally:
+            sock.close()
+
     def run(self) -> dict[str, Any]:
         mode = self.args.mode
         if mode == "tcp-rr":
-            self.tcp_rr()
+            self.round_trips(self.tcp_rr)
         elif mode == "udp-rr":
-            self.udp_rr()
+            self.round_trips(self.udp_rr)
         elif mode == "tcp-crr":
-            self.tcp_crr()
+            self.round_trips(self.tcp_crr)
         elif mode == "stream":
             self.stream()
         else:
             self.stream_reverse()
-        if self.args.quit and mode != "udp-rr":
-            self.quit_tcp()
+        if self.args.quit:
+            self.quit_udp() if mode == "udp-rr" else self.quit_tcp()
         return self.result
-
 
 def _on_alarm(signum: int, frame: object) -> None:
     raise Watchdog()
@@ -437,23 +658,26 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds for the service to answer at first (socket activation starts it)")
     parser.add_argument("--io-timeout", type=float, default=10.0, help="seconds a send or receive may block")
     parser.add_argument("--loss-timeout", type=float, default=0.5, help="seconds before a UDP echo counts as lost")
+    parser.add_argument("--clients", type=int, default=1,
+                        help=f"concurrent clients for the round-trip modes, each a process and a connection of its "
+                             f"own (1-{MAX_CLIENTS})")
     args = parser.parse_args(argv)
     client = Client(args)
     if not 1 <= args.size <= MAX_MESSAGE or args.duration <= 0 or args.omit < 0 or args.block < 1:
         return _fail(client, "bad arguments: need 1 <= size <= 65536, duration > 0, omit >= 0, block >= 1")
+    if not 1 <= args.clients <= MAX_CLIENTS or (args.clients > 1 and args.mode not in ROUND_TRIP_MODES):
+        return _fail(client, f"bad arguments: --clients is 1-{MAX_CLIENTS}, and above 1 only for "
+                             f"{', '.join(ROUND_TRIP_MODES)}")
     # Everything ends with a result: a hang becomes an error line, not a kill from outside.
+    # Several clients: their own watchdogs (the same budget) go off first and say which.
     signal.signal(signal.SIGALRM, _on_alarm)
-    signal.alarm(int(args.connect_timeout + args.omit + args.duration + 10))
+    signal.alarm(client.budget_s() + (5 if args.clients > 1 else 0))
     try:
         result = client.run()
-    except Watchdog:
-        return _fail(client, "the client ran out of time (watchdog)")
-    except ClientError as exc:
-        return _fail(client, str(exc))
-    except BlockingIOError:
-        return _fail(client, f"no progress for {args.io_timeout:g} s (send or receive timed out)")
-    except OSError as exc:
-        return _fail(client, f"{exc.__class__.__name__}: {exc.strerror or exc}")
+    except (Watchdog, OSError, ClientError) as exc:
+        message = failure(exc, args.io_timeout)
+        assert message is not None
+        return _fail(client, message)
     finally:
         signal.alarm(0)
     sys.stdout.write(json.dumps(result) + "\n")

@@ -9,9 +9,18 @@ Every TCP connection opens with a 16-byte header naming its mode: ``E`` echo (ro
 ``C`` one request and one response after which the server closes, ``S`` sink and ``R``
 source (bulk), ``Q`` quit (end the server). UDP datagrams are echoed verbatim; a 16-byte
 quit header as a datagram ends the server too. At exit (quit, SIGTERM) it prints one JSON
-line: where its sockets came from, the peers it saw and what it served. The hot paths use
-blocking sockets, one preallocated buffer and ``os.readv``/``os.write`` on the descriptor
-(cheaper per call than the socket methods), and never log.
+line: where its sockets came from, the peers it saw, what it served, the most connections it
+served at once and the CPU it used. The hot paths use blocking sockets, preallocated buffers
+and ``os.readv``/``os.write`` on the descriptor (cheaper per call than the socket methods),
+and never log.
+
+Concurrent clients: the main process accepts and reads each connection's header; a
+connection that lasts (echo, sink, source) is served to its end by a forked process of its
+own, which reports what it served on a pipe when it ends, so N clients get N processes and
+no interpreter lock is shared among them (threads sharing one serialised N echo connections
+measurably on two cores). A crr connection (one request and response) is served by the main
+process itself, one after another: a fork per transaction would cost more than the
+transaction. UDP is one loop for every peer (a datagram needs no connection).
 """
 
 from __future__ import annotations
@@ -38,8 +47,13 @@ MAX_MESSAGE = 65536
 #: comparison with iperf3 measures the language's overhead, not a different pattern.
 BULK = 128 * 1024
 #: A connection silent for this long is dropped, so one stuck client cannot hold the
-#: sequential server forever (SO_RCVTIMEO: no cost on the hot path).
+#: main process (or a connection's process) forever (SO_RCVTIMEO: no cost on the hot path).
 IDLE_TIMEOUT_S = 120
+#: On a quit request, how long the connections' processes may take to end (an echo client's
+#: close reaches its process a moment after the client has gone) before they are killed.
+QUIT_GRACE_S = 5.0
+#: A connection's report is one write of at most this many bytes (PIPE_BUF: atomic).
+REPORT_MAX = 4096
 SD_LISTEN_FDS_START = 3
 MAX_ERRORS = 20
 SUMMARY_VERSION = 1
@@ -62,6 +76,8 @@ class Stats:
         #: datagrams echoed, bytes echoed (a list: UDP may be served by another thread)
         self.udp = [0, 0]
         self.udp_peers: set[tuple[str, int]] = set()
+        #: (start, end) of each connection served by a process of its own (monotonic ns).
+        self.intervals: list[tuple[int, int]] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
         self.finished = False
@@ -70,12 +86,22 @@ class Stats:
         if len(self.errors) < MAX_ERRORS:
             self.errors.append(text)
 
+    def concurrent_peak(self) -> int:
+        """The most connections that processes of their own served at the same time."""
+        events = sorted([(start, 1) for start, _ in self.intervals] + [(end, -1) for _, end in self.intervals])
+        peak = now = 0
+        for _, step in events:  # at the same instant an end sorts before a start
+            now += step
+            peak = max(peak, now)
+        return peak
+
     def to_json(self) -> dict[str, Any]:
         udp_peers: dict[str, int] = {}
         for host, _port in list(self.udp_peers):
             udp_peers[host] = udp_peers.get(host, 0) + 1
         return {
             "tcp": {"connections": dict(self.tcp_connections), "peers": dict(self.tcp_peers),
+                    "concurrent_peak": self.concurrent_peak(),
                     "echo_messages": self.echo_messages, "crr_transactions": self.crr_transactions,
                     "sink_bytes": self.sink_bytes, "source_bytes": self.source_bytes},
             "udp": {"datagrams": self.udp[0], "bytes": self.udp[1], "peers": udp_peers},
@@ -169,17 +195,28 @@ class Server:
         self.buffer = bytearray(max(BULK, HEADER.size + MAX_MESSAGE))
         self.view = memoryview(self.buffer)
         self.started = time.monotonic()
+        #: The processes serving a connection each (pid -> mode), and the pipe they report on.
+        self.children: dict[int, str] = {}
+        self.reports_r, self.reports_w = os.pipe()
+        os.set_blocking(self.reports_r, False)
+        self.pending = b""
 
     # ------------------------------------------------------------------ exit
     def finish(self, reason: str, code: int = 0) -> NoReturn:
-        """Print the summary once and exit at once, from whichever thread ends the server."""
+        """Print the summary once and exit at once, from whichever thread ends the server. On
+        a quit request the connections' processes may finish first (their counts belong in
+        the summary); on a signal they are ended at once."""
         with self.stats.lock:
             if not self.stats.finished:
                 self.stats.finished = True
+                self.collect(QUIT_GRACE_S if reason == "quit" else 0.0)
+                times = os.times()
                 summary = {"service": "netbench-echo", "version": SUMMARY_VERSION, "pid": os.getpid(),
                            "uid": os.getuid(), "gid": os.getgid(), "uid_map": _uid_map(), "exit": reason,
-                           "seconds": round(time.monotonic() - self.started, 3), "listen": self.listen,
-                           **self.stats.to_json()}
+                           "seconds": round(time.monotonic() - self.started, 3),
+                           # this process and the connections' processes it collected
+                           "cpu_s": round(times.user + times.system + times.children_user + times.children_system, 3),
+                           "listen": self.listen, **self.stats.to_json()}
                 sys.stdout.write(json.dumps(summary) + "\n")
                 sys.stdout.flush()
         os._exit(code)
@@ -211,7 +248,8 @@ class Server:
                 self.connection(conn, peer)
 
     def connection(self, conn: socket.socket, peer: Any) -> None:
-        """Serve one connection to its end; its errors are recorded, never fatal."""
+        """Serve one connection, or hand it to a process of its own; its errors are recorded,
+        never fatal."""
         stats = self.stats
         host = peer[0] if isinstance(peer, tuple) else "unix"
         stats.tcp_peers[host] = stats.tcp_peers.get(host, 0) + 1
@@ -220,18 +258,12 @@ class Server:
             mode, have, size, param = self.header(conn)
             if mode == b"C":
                 self.crr(conn, have, size)
-            elif mode == b"E":
-                conn.sendall(ACK)
-                self.echo(conn, size)
-            elif mode == b"S":
-                conn.sendall(ACK)
-                self.sink(conn, have)
-            elif mode == b"R":
-                conn.sendall(ACK)
-                self.source(conn, param / 1000.0)
-            else:
+            elif mode == b"Q":
                 conn.sendall(ACK)
                 raise Stop("quit")
+            else:
+                conn.sendall(ACK)
+                self.fork(conn, host, mode, have, size, param)
         except OSError as exc:
             stats.error(f"tcp {host}: {exc.__class__.__name__}: {exc.strerror or exc}")
         except ValueError as exc:
@@ -259,6 +291,108 @@ class Server:
             raise ValueError(f"message size {size} above {MAX_MESSAGE}")
         return mode, got - HEADER.size, size, param
 
+    # ------------------------------------------------------------------ a process per connection
+    def fork(self, conn: socket.socket, host: str, mode: bytes, have: int, size: int, param: int) -> None:
+        """Serve a lasting connection in a process of its own; the main process goes back to
+        accepting (and closes its copy of the connection)."""
+        self.reap()
+        # Held over the fork: a stop now would miss a child not yet in self.children (the
+        # summary would wait for its output), or end the child as if it were the server.
+        signal.pthread_sigmask(signal.SIG_BLOCK, HELD_SIGNALS)
+        pid = os.fork()
+        if pid:
+            self.children[pid] = MODE_NAMES[mode]
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+            return
+        try:
+            self.child(conn, host, mode, have, size, param)
+        finally:
+            os._exit(0)
+
+    def child(self, conn: socket.socket, host: str, mode: bytes, have: int, size: int, param: int) -> None:
+        """A connection's process: serve it, then report what it served in one line."""
+        for held in HELD_SIGNALS:
+            signal.signal(held, signal.SIG_DFL)  # a stop ends it (the server's summary is not its to print)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HELD_SIGNALS)
+        for sock in self.sockets:
+            sock.close()  # the listening sockets stay the main process's alone
+        os.close(self.reports_r)
+        report: dict[str, Any] = {"mode": MODE_NAMES[mode], "peer": host, "count": 0, "started": time.monotonic_ns()}
+        try:
+            if mode == b"E":
+                self.echo(conn, size, report)
+            elif mode == b"S":
+                self.sink(conn, have, report)
+            else:
+                self.source(conn, param / 1000.0, report)
+        except OSError as exc:
+            report["error"] = f"{exc.__class__.__name__}: {exc.strerror or exc}"[:200]
+        except ValueError as exc:
+            report["error"] = str(exc)[:200]
+        report["ended"] = time.monotonic_ns()
+        line = (json.dumps(report) + "\n").encode()
+        os.write(self.reports_w, line[:REPORT_MAX])
+
+    def reap(self) -> None:
+        """Collect the connections' processes that have ended, and what they reported."""
+        self.read_reports()
+        while self.children:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                break
+            self.children.pop(pid, None)
+
+    def read_reports(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.reports_r, 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            self.pending += chunk
+        *lines, self.pending = self.pending.split(b"\n")
+        stats = self.stats
+        for line in lines:
+            try:
+                report = json.loads(line)
+                count = int(report["count"])
+                stats.intervals.append((int(report["started"]), int(report["ended"])))
+            except (ValueError, KeyError, TypeError):
+                stats.error(f"a connection's process reported {line[:80]!r}")
+                continue
+            mode = report.get("mode")
+            if mode == "echo":
+                stats.echo_messages += count
+            elif mode == "sink":
+                stats.sink_bytes += count
+            elif mode == "source":
+                stats.source_bytes += count
+            if report.get("error"):
+                stats.error(f"tcp {report.get('peer')}: {report['error']}")
+
+    def collect(self, grace: float) -> None:
+        """Wait up to ``grace`` seconds for the connections' processes to end, reading their
+        reports (so that none blocks on a full pipe); end the rest, with an error saying so."""
+        deadline = time.monotonic() + grace
+        while True:
+            self.reap()
+            if not self.children or time.monotonic() >= deadline:
+                break
+            time.sleep(0.005)
+        if self.children:
+            self.stats.error(f"{len(self.children)} connection(s) still open after {grace:g} s were ended "
+                             "(what they served is not counted)")
+            for pid in list(self.children):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                os.waitpid(pid, 0)
+            self.children.clear()
+        self.read_reports()
+
+    # ------------------------------------------------------------------ served in the main process
     def crr(self, conn: socket.socket, have: int, size: int) -> None:
         """One request, one response, then the server closes (as an HTTP/1.0 server does), so
         the client's side of the connection leaves no TIME_WAIT behind to run out of ports."""
@@ -271,7 +405,8 @@ class Server:
         conn.sendall(view)
         self.stats.crr_transactions += 1
 
-    def echo(self, conn: socket.socket, size: int) -> None:
+    # ------------------------------------------------------------------ served in a process of their own
+    def echo(self, conn: socket.socket, size: int, report: dict[str, Any]) -> None:
         """Echo messages of ``size`` bytes until the client closes. os.readv/os.write on the
         descriptor cost measurably less per call than the socket methods (fast-call argument
         parsing), and a round trip is two calls per side."""
@@ -296,9 +431,9 @@ class Server:
                     raise ValueError("short send of an echo reply")
                 messages += 1
         finally:
-            self.stats.echo_messages += messages
+            report["count"] = messages
 
-    def sink(self, conn: socket.socket, have: int) -> None:
+    def sink(self, conn: socket.socket, have: int, report: dict[str, Any]) -> None:
         """Read to end of stream, then tell the client how many bytes arrived."""
         fd = conn.fileno()
         buffers = [self.view[:BULK]]
@@ -312,9 +447,9 @@ class Server:
                 total += got
             conn.sendall(struct.pack("!Q", total))
         finally:
-            self.stats.sink_bytes += total
+            report["count"] = total
 
-    def source(self, conn: socket.socket, seconds: float) -> None:
+    def source(self, conn: socket.socket, seconds: float, report: dict[str, Any]) -> None:
         """Send for the given time, then end the stream and wait for the client to close."""
         send = conn.send
         view = self.view[:BULK]
@@ -328,7 +463,7 @@ class Server:
             while conn.recv_into(view):
                 pass
         finally:
-            self.stats.source_bytes += total
+            report["count"] = total
 
     # ------------------------------------------------------------------ UDP
     def serve_udp(self, sock: socket.socket) -> None:

@@ -3,8 +3,11 @@ connect-request-response-close, and a bulk stream into the service's sink.
 
 The service is the same program under every method (it takes an inherited socket under
 socket activation and binds its own port otherwise); the client is a fresh process per
-trial. Each measurement is checked against what the server says it served, so a figure
-only counts if the server that printed the summary is the one the client talked to.
+trial, and ``--streams N`` makes the round trips N concurrent clients (processes, each with a
+connection of its own). Each measurement is checked against what the server says it served,
+so a figure only counts if the server that printed the summary is the one the client talked
+to; and several clients count only if they measured at the same time (and, over TCP, the
+server served them at once).
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from .base import ClientContext, Measurement, WorkloadDriver
 SERVER_PYTHON = "/usr/bin/python3"
 #: Message size of the round-trip workloads, bytes.
 MESSAGE_SIZE = 64
+#: Several clients count as concurrent only if all of them measured at once for at least
+#: this share of the duration (their starts differ by a scheduling delay, not by seconds).
+CONCURRENT_SHARE = 0.5
 
 
 class EchoWorkload(WorkloadDriver):
@@ -27,6 +33,9 @@ class EchoWorkload(WorkloadDriver):
 
     client_mode = ""
     protocols: tuple[str, ...] = ("tcp",)
+    #: Does each client hold one connection for the whole run (so the server's most
+    #: connections at once is the number of clients)?
+    holds_connections = False
 
     def server(self, port: int) -> ServerSpec:
         argv = (SERVER_PYTHON, "-I", f"{WORKERS}/echo_server.py", "--address", ANY_ADDRESS, "--port", str(port),
@@ -42,6 +51,9 @@ class EchoWorkload(WorkloadDriver):
         size = ctx.settings.swept("size")
         if size is not None:
             args += ["--size", str(size)]  # the last --size counts
+        clients = ctx.settings.swept("streams")
+        if clients is not None:
+            args += ["--clients", str(clients)]
         return ctx.run_worker("echo_client.py", args, echo.parse_client, "echo")
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -74,12 +86,35 @@ class EchoWorkload(WorkloadDriver):
         latency = client.latency
         assert latency is not None  # parse_client guarantees it for latency modes
         observations["measured_count"] = client.count
-        return Measurement({"p50": latency.p50, "p90": latency.p90, "p99": latency.p99}, observations)
+        samples = {"p50": latency.p50, "p90": latency.p90, "p99": latency.p99}
+        if client.clients is not None:
+            self.check_concurrent(client, summary)
+            assert client.transactions_per_s is not None and client.cpu_s is not None
+            samples["transactions_per_s"] = client.transactions_per_s
+            observations.update({"clients": client.clients, "concurrent_s": client.concurrent_s,
+                                 "client_cpu_s": round(client.cpu_s, 3)})
+        if self.holds_connections and summary.concurrent_peak is not None:
+            observations["server_concurrent_peak"] = summary.concurrent_peak
+        if summary.cpu_s is not None:
+            observations["server_cpu_s"] = summary.cpu_s
+        return Measurement(samples, observations)
+
+    def check_concurrent(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
+        """The clients measured together: for most of the duration all of them at once; and
+        where each holds a connection throughout, the server held them all at once."""
+        assert client.clients is not None and client.concurrent_s is not None
+        if client.duration_s is not None and client.concurrent_s < CONCURRENT_SHARE * client.duration_s:
+            raise MeasurementError(f"the {client.clients} echo clients measured at the same time for only "
+                                   f"{client.concurrent_s:.2f} s of {client.duration_s:g} s")
+        if self.holds_connections and (summary.concurrent_peak is None or summary.concurrent_peak < client.clients):
+            raise MeasurementError(f"{client.clients} echo clients measured, but the server served at most "
+                                   f"{summary.concurrent_peak} connections at once")
 
 
 class TcpRr(EchoWorkload):
     spec = WORKLOADS["tcp-rr"]
     client_mode = "tcp-rr"
+    holds_connections = True
 
     def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
         if summary.echo_messages != client.transactions_total:

@@ -1,8 +1,9 @@
 """Sweeps end to end, CI-sized: --container-mtu is the MTU the container's interface has
 under each method (bare helpers here, Podman 5 in the trixie stack), --streams is the
-streams iperf3 ran, --delay is netem on the lab link where the kernel has it and one line
-and exit 2 before anything is built where it has not; --udp-rate max is a search whose every
-probe is recorded, and reported. That nothing is left behind is checked
+streams iperf3 ran and the echo clients that measured at once, --delay is netem on the lab link
+where the kernel has it and one line and exit 2 before anything is built where it has not;
+--udp-rate max is a search whose every probe is recorded, and reported. That nothing is left
+behind is checked
 after every test (conftest's nothing_left_behind, with leftovers())."""
 
 from __future__ import annotations
@@ -63,20 +64,27 @@ def test_the_container_mtu_is_the_one_asked_for_under_each_method(tmp_path: Path
 
 
 def test_iperf3_runs_the_streams_asked_for_inbound_and_outbound(tmp_path: Path) -> None:
+    """--streams is iperf3's -P, and the echo round trips' concurrent clients."""
     out = tmp_path / "streams.json"
-    result = run("--methods", "host,pasta", "--workloads", "tcp-stream,tcp-stream-outbound", "--placements", "remote",
-                 "--streams", "1,8", "-o", str(out))
+    result = run("--methods", "host,pasta", "--workloads", "tcp-stream,tcp-stream-outbound,tcp-rr", "--placements",
+                 "remote", "--streams", "1,8", "-o", str(out))
     assert result.returncode == 0, result.stderr
     cells = trials_by_cell(out)
     assert {w for w, _, _ in cells} == {"tcp-stream+P1", "tcp-stream+P8", "tcp-stream-outbound+P1",
-                                        "tcp-stream-outbound+P8"}
+                                        "tcp-stream-outbound+P8", "tcp-rr+P1", "tcp-rr+P8"}
     assert {m for _, m, _ in cells} == {"host", "pasta"}
     for (workload, method, _), trials in cells.items():
         streams = int(workload.rsplit("+P", 1)[1])
         for trial in trials:
             assert trial.status == "ok", (workload, method, trial.error)
-            assert trial.observations["streams"] == streams, (workload, method)
-            assert trial.samples["throughput"] > 0
+            if workload.startswith("tcp-rr"):
+                # that many clients measured at once, over as many connections the service held at once
+                assert trial.observations["clients"] == streams, (workload, method)
+                assert trial.observations["server_concurrent_peak"] == streams, (workload, method)
+                assert trial.samples["transactions_per_s"] > 0 and trial.samples["p50"] > 0
+            else:
+                assert trial.observations["streams"] == streams, (workload, method)
+                assert trial.samples["throughput"] > 0
 
 
 def test_podman_5_sets_the_container_mtu_for_pasta_and_a_bridge_network(trixie: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -73,8 +74,9 @@ def servers() -> Iterator[list[ServerProcess]]:
         server.kill()
 
 
-def wait_listening(port: int, kind: int = socket.SOCK_STREAM) -> None:
-    """Wait until something is bound: a bind attempt fails once the server has the port."""
+def wait_listening(port: int, kind: int = socket.SOCK_STREAM, server: ServerProcess | None = None) -> None:
+    """Wait until something is bound: a bind attempt fails once the server has the port.
+    A server that exited instead is an error with what it said."""
     deadline = time.monotonic() + TIMEOUT
     while time.monotonic() < deadline:
         with socket.socket(socket.AF_INET, kind) as probe:
@@ -82,15 +84,30 @@ def wait_listening(port: int, kind: int = socket.SOCK_STREAM) -> None:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 return
+        if server is not None and server.proc.poll() is not None:
+            raise ServerExited(server.finish()[1])
         time.sleep(0.02)
     raise AssertionError(f"nothing bound port {port}")
 
 
+class ServerExited(Exception):
+    """The server ended before it listened (its output is the message)."""
+
+
 def start(servers: list[ServerProcess], protocols: str = "tcp") -> int:
-    port = free_port()
-    servers.append(ServerProcess(["--address", "127.0.0.1", "--port", str(port), "--protocols", protocols]))
-    wait_listening(port, socket.SOCK_STREAM if protocols.startswith("tcp") else socket.SOCK_DGRAM)
-    return port
+    """A server on a free port; tried again on another if the port was taken meanwhile (the
+    machine's other loopback connections draw their ports from the same range)."""
+    for _ in range(3):
+        port = free_port()
+        server = ServerProcess(["--address", "127.0.0.1", "--port", str(port), "--protocols", protocols])
+        servers.append(server)
+        try:
+            wait_listening(port, socket.SOCK_STREAM if protocols.startswith("tcp") else socket.SOCK_DGRAM, server)
+            return port
+        except ServerExited as exc:
+            if "cannot bind" not in str(exc):
+                raise
+    raise AssertionError("no free port could be bound three times running")
 
 
 def client(mode: str, port: int, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -125,6 +142,91 @@ def test_round_trip_modes_measure_and_agree_with_the_server(servers: list[Server
         assert parsed.udp["received"] <= summary.udp_datagrams <= parsed.udp["sent"]
         assert summary.peer("udp") == "127.0.0.1"
         assert summary.tcp_connections == {}
+
+
+@pytest.mark.parametrize("mode", ["tcp-rr", "tcp-crr", "udp-rr"])
+def test_several_clients_measure_at_once_and_the_server_serves_them_all(servers: list[ServerProcess],
+                                                                        mode: str) -> None:
+    port = start(servers, "udp" if mode == "udp-rr" else "tcp")
+    result = client(mode, port, "--clients", "4")
+    assert result.returncode == 0, result.stdout + result.stderr
+    parsed = echo.parse_client(result.stdout)
+    code, out, _ = servers[0].finish()
+    assert code == 0
+    summary = echo.parse_server(out)
+    assert summary.exit == "quit" and summary.errors == ()
+    raw = json.loads(result.stdout)
+    # four clients, each its own connection (or UDP socket), measuring in the same window
+    assert parsed.clients == 4 and len(set(raw["locals"])) == 4
+    assert parsed.concurrent_s is not None and parsed.concurrent_s > 0.15  # of the 0.3 s asked
+    assert parsed.transactions_per_s is not None and parsed.transactions_per_s > 0
+    assert parsed.cpu_s is not None and parsed.cpu_s > 0
+    if mode == "tcp-rr":
+        # every round trip of every client, and all four connections open at once
+        assert summary.echo_messages == parsed.transactions_total
+        assert summary.tcp_connections == {"echo": 4, "quit": 1}
+        assert summary.concurrent_peak == 4
+    elif mode == "tcp-crr":
+        assert summary.crr_transactions == parsed.transactions_total
+    else:
+        assert parsed.udp["received"] <= summary.udp_datagrams <= parsed.udp["sent"]
+        assert summary.udp_peers == {"127.0.0.1": 5}  # four clients' source ports and the quit's
+
+
+def test_one_client_is_what_it_always_was(servers: list[ServerProcess]) -> None:
+    """Without --clients: one client in the client's own process, one connection."""
+    port = start(servers)
+    parsed = echo.parse_client(client("tcp-rr", port).stdout)
+    summary = echo.parse_server(servers[0].finish()[1])
+    assert parsed.clients == 1 and summary.concurrent_peak == 1
+    assert summary.tcp_connections == {"echo": 1, "quit": 1}
+
+
+def test_a_client_that_cannot_connect_fails_the_run_and_says_which() -> None:
+    result = client("tcp-rr", free_port(), "--clients", "3", "--connect-timeout", "2")
+    assert result.returncode == 1
+    with pytest.raises(echo.ParseError, match=r"client 1 of 3: cannot connect .* \(and 2 more\)"):
+        echo.parse_client(result.stdout)
+
+
+def test_several_clients_are_for_the_round_trips_only() -> None:
+    result = client("stream", free_port(), "--clients", "2")
+    assert result.returncode == 1
+    assert "above 1 only for tcp-rr, udp-rr, tcp-crr" in json.loads(result.stdout)["error"]
+
+
+def test_a_quit_waits_for_the_connections_still_open_and_counts_them(servers: list[ServerProcess]) -> None:
+    port = start(servers)
+    message = bytes(64)
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as echoing:
+        echoing.sendall(struct.pack("!4s1s3xII", b"NBE1", b"E", 64, 0))
+        assert echoing.recv(1) == b"K"
+        for _ in range(3):
+            echoing.sendall(message)
+            assert echoing.recv(64, socket.MSG_WAITALL) == message
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as quitting:
+            quitting.sendall(struct.pack("!4s1s3xII", b"NBE1", b"Q", 0, 0))
+            assert quitting.recv(1) == b"K"
+        time.sleep(0.2)  # the echo connection is still open while the server would end
+    code, out, _ = servers[0].finish()
+    summary = echo.parse_server(out)
+    assert code == 0 and summary.exit == "quit"
+    assert summary.echo_messages == 3 and summary.errors == ()
+
+
+def test_sigterm_ends_the_connections_processes_too(servers: list[ServerProcess]) -> None:
+    port = start(servers)
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as echoing:
+        echoing.sendall(struct.pack("!4s1s3xII", b"NBE1", b"E", 64, 0))
+        assert echoing.recv(1) == b"K"
+        servers[0].proc.send_signal(signal.SIGTERM)
+        code, out, _ = servers[0].finish()
+        assert code == 0 and echo.parse_server(out).exit == "sigterm"
+        # the process serving this connection is gone with the server: end of stream, or a reset
+        try:
+            assert echoing.recv(1) == b""
+        except ConnectionResetError:
+            pass
 
 
 @pytest.mark.parametrize("mode, server_field", [("stream", "sink_bytes"), ("stream-reverse", "source_bytes")])
@@ -225,9 +327,13 @@ def test_client_and_server_agree_on_the_header() -> None:
     import importlib.util
 
     def load(path: str):  # type: ignore[no-untyped-def]
-        spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+        spec = importlib.util.spec_from_file_location(f"_loaded_{Path(path).stem}", path)
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        sys.modules[spec.name] = module  # type: ignore[union-attr]  # dataclasses look their module up
+        try:
+            spec.loader.exec_module(module)  # type: ignore[union-attr]
+        finally:
+            del sys.modules[spec.name]  # type: ignore[union-attr]
         return module
 
     server, client_module = load(SERVER), load(CLIENT)

@@ -18,8 +18,10 @@ def test_the_fixed_ids_are_listed() -> None:
 def test_round_trip_workloads_report_percentiles_in_microseconds_lower_is_better(workload: str) -> None:
     spec = matrix.WORKLOADS[workload]
     assert spec.metric.id == "p50"
-    assert [m.id for m in spec.extra_metrics] == ["p90", "p99"]
-    assert all(m.unit == "us" and not m.higher_is_better for m in spec.metrics())
+    assert [m.id for m in spec.extra_metrics] == ["p90", "p99", "transactions_per_s"]
+    assert all(m.unit == "us" and not m.higher_is_better for m in spec.metrics()[:3])
+    # and how many round trips all its clients made together, higher is better
+    assert (spec.metrics()[3].unit, spec.metrics()[3].higher_is_better) == ("transactions/s", True)
 
 
 def test_crr_reports_microseconds_per_transaction() -> None:

@@ -20,15 +20,16 @@ from bench_runner.workloads import DRIVERS
 from tests.conftest import read_data
 
 REPO = Path(__file__).resolve().parents[2]
-#: Output recorded in the lab, per workload: (client output, server output).
+#: Output recorded in the lab (the echo round trips: on loopback, by the current client), per
+#: workload: (client output, server output).
 RECORDED = {
     "tcp-stream": ("iperf3-client-tcp.json", "iperf3-server-tcp.json"),
     "tcp-stream-reverse": ("iperf3-client-tcp-reverse.json", "iperf3-server-tcp-reverse.json"),
     "tcp-stream-parallel": ("iperf3-client-tcp-parallel.json", "iperf3-server-tcp-parallel.json"),
     "udp-stream": ("iperf3-client-udp.json", "iperf3-server-udp.json"),
-    "tcp-rr": ("echo-client-tcp-rr-host.json", "echo-server-tcp-rr-host.json"),
-    "udp-rr": ("echo-client-udp-rr-host.json", "echo-server-udp-rr-host.json"),
-    "tcp-crr": ("echo-client-tcp-crr-host.json", "echo-server-tcp-crr-host.json"),
+    "tcp-rr": ("echo-client-tcp-rr-clients1-loopback.json", "echo-server-tcp-rr-clients1-loopback.json"),
+    "udp-rr": ("echo-client-udp-rr-clients1-loopback.json", "echo-server-udp-rr-clients1-loopback.json"),
+    "tcp-crr": ("echo-client-tcp-crr-clients1-loopback.json", "echo-server-tcp-crr-clients1-loopback.json"),
     "echo-stream": ("echo-client-echo-stream-host.json", "echo-server-echo-stream-host.json"),
     "tcp-stream-outbound": ("iperf3-client-tcp.json", "iperf3-server-tcp.json"),
     "tcp-stream-outbound-reverse": ("iperf3-client-tcp-outbound-reverse.json", "iperf3-server-tcp-outbound-reverse.json"),

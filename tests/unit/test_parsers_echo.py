@@ -118,3 +118,57 @@ def test_malformed_server_summary_is_a_parse_error(mutate, message: str) -> None
     mutate(data)
     with pytest.raises(ParseError, match=message):
         echo.parse_server(json.dumps(data))
+
+
+# ---------------------------------------------------------------- concurrent clients (--clients, run --streams)
+# Recorded on this machine's loopback with the suite's client and server, 1 s after 1 s of warm-up.
+
+@pytest.mark.parametrize("mode", ["tcp-rr", "udp-rr", "tcp-crr"])
+def test_several_clients_are_merged_into_one_result(mode: str) -> None:
+    text = read_data(f"echo-client-{mode}-clients8-loopback.json")
+    raw = json.loads(text)
+    result = echo.parse_client(text)
+    assert result.clients == 8 and len(raw["locals"]) == 8
+    assert result.transactions_per_s == raw["transactions_per_s"] and result.transactions_per_s > 0
+    # they measured at once for about the duration asked, and the CPU they spent is recorded
+    assert result.duration_s == 1.0 and 0 < result.concurrent_s <= 1.1  # type: ignore[operator]
+    assert result.cpu_s is not None and result.cpu_s > 0
+    # the percentiles are over every client's round trips: one result, as with one client
+    assert result.latency is not None and result.latency.p50 == raw["latency_us"]["p50"]
+    summary = echo.parse_server(read_data(f"echo-server-{mode}-clients8-loopback.json"))
+    if mode == "tcp-rr":
+        assert summary.echo_messages == result.transactions_total
+        assert summary.concurrent_peak == 8  # a process per connection, all 8 at once
+        assert summary.tcp_connections == {"echo": 8, "quit": 1}
+    elif mode == "tcp-crr":
+        assert summary.crr_transactions == result.transactions_total
+    else:
+        assert summary.udp_peers == {"127.0.0.1": 9}  # a source port per client, and the quit's
+    assert summary.cpu_s is not None and summary.cpu_s > 0
+
+
+def test_one_client_reports_itself_as_one() -> None:
+    result = echo.parse_client(read_data("echo-client-tcp-rr-clients1-loopback.json"))
+    assert result.clients == 1
+    assert result.transactions_per_s == pytest.approx(result.count / result.concurrent_s, rel=0.05)  # type: ignore[operator]
+
+
+def test_a_client_from_before_clients_reports_none() -> None:
+    """An older result says nothing about concurrency: None, never a guessed 1."""
+    result = echo.parse_client(read_data("echo-client-tcp-rr-host.json"))
+    assert result.clients is None and result.transactions_per_s is None and result.concurrent_s is None
+    summary = echo.parse_server(read_data("echo-server-tcp-rr-host.json"))
+    assert summary.concurrent_peak is None and summary.cpu_s is None
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda d: d.update(clients=0), "0 clients measured"),
+    (lambda d: d.update(transactions_per_s=0), "measured 0 transactions/s"),
+    (lambda d: d.pop("concurrent_s"), "concurrent_s is not a number"),
+    (lambda d: d.update(clients="8"), "clients is not a count"),
+])
+def test_malformed_concurrency_is_a_parse_error(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(read_data("echo-client-tcp-rr-clients8-loopback.json"))
+    mutate(data)
+    with pytest.raises(ParseError, match=message):
+        echo.parse_client(json.dumps(data))

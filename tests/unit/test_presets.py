@@ -55,6 +55,6 @@ def test_list_shows_every_preset_with_its_estimate() -> None:
     assert result.returncode == 0, result.stderr
     found = {p["name"]: p for p in json.loads(result.stdout)["presets"]}
     assert list(found) == list(presets.PRESETS)
-    assert found["concurrency"]["flags"].startswith("--workloads tcp-stream,tcp-stream-outbound-reverse --streams")
+    assert found["concurrency"]["flags"].startswith("--workloads tcp-stream,tcp-stream-outbound-reverse,tcp-rr --streams")
     expected, most = found["mtu"]["estimate_s"]
     assert found["mtu"]["trials"] > 0 and 0 < expected <= most

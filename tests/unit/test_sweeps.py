@@ -125,16 +125,19 @@ def test_every_workload_is_measured_once_per_combination() -> None:
 
 
 def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
-    built = matrix.build(("host", "pasta"), ("tcp-stream", "tcp-rr", "tcp-stream-parallel"), ("remote", "loopback"),
-                         swept={"streams": (8,), "delay": (20,)})
+    built = matrix.build(("host", "pasta"), ("tcp-stream", "tcp-rr", "tcp-stream-parallel", "echo-stream"),
+                         ("remote", "loopback"), swept={"streams": (8,), "delay": (20,)})
     reasons = {(c.workload, c.placement, c.method): why for c, why in built.not_applicable}
     measured = {(c.workload, c.placement, c.method) for c in built.cells}
-    # --streams multiplies only the workloads iperf3 drives with -P; --delay all, on the remote placement
-    assert measured == {(w, "remote", m) for w in ("tcp-stream+P8+delay20ms", "tcp-rr+delay20ms",
-                                                   "tcp-stream-parallel+delay20ms") for m in ("host", "pasta")}
+    # --streams multiplies the workloads iperf3 drives with -P and the echo round trips (concurrent
+    # clients), not the one-connection echo-stream; --delay all, on the remote placement
+    assert measured == {(w, "remote", m) for w in ("tcp-stream+P8+delay20ms", "tcp-rr+P8+delay20ms",
+                                                   "tcp-stream-parallel+delay20ms", "echo-stream+delay20ms")
+                        for m in ("host", "pasta")}
     assert reasons[("tcp-stream+P8+delay20ms", "loopback", "host")] == (
         "--delay 20: the delay is added on the lab link; a loopback client does not cross it")
-    assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-rr"], "remote") == (
+    assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-rr"], "remote") is None
+    assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["echo-stream"], "remote") == (
         f"--streams 8: {matrix.ONE_ECHO_CONNECTION}")
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-stream-parallel"], "remote").startswith(
         "--streams 8: tcp-stream-parallel runs its own 4 streams")
@@ -147,15 +150,24 @@ def test_a_methods_own_reason_comes_before_the_sweeps() -> None:
 
 
 @pytest.mark.parametrize("workload_id", [w.id for w in matrix.WORKLOADS.values() if w.parallel_streams])
-def test_every_workload_that_takes_streams_passes_them_to_iperf3(workload_id: str) -> None:
-    """A workload that says --streams applies must give iperf3 -P and report what it ran."""
+def test_every_workload_that_takes_streams_passes_them_to_its_client(workload_id: str) -> None:
+    """A workload that says --streams applies must give iperf3 -P, or the echo client as many
+    concurrent clients, and report what ran."""
     driver = DRIVERS[workload_id]
     settings = TrialSettings(1, 0, sweep=(("streams", 8),))
     if driver.direction == "outbound":
         argv = list(driver.container_client("198.51.100.2", 20123, settings).argv)  # type: ignore[attr-defined]
         assert argv[argv.index("-P") + 1] == "8"
+    elif workload_id in ("tcp-rr", "udp-rr", "tcp-crr"):
+        assert _client_args(workload_id, settings, "echo_client.py")[-2:] == ["--clients", "8"]
     else:
         assert _client_args(workload_id, settings)[-2:] == ["--streams", "8"]
+
+
+def test_only_a_swept_streams_value_makes_several_echo_clients() -> None:
+    assert "--clients" not in _client_args("tcp-rr", TrialSettings(1, 0), "echo_client.py")
+    assert _client_args("tcp-rr", TrialSettings(1, 0, sweep=(("streams", 1),)), "echo_client.py")[-2:] == [
+        "--clients", "1"]
 
 
 def test_streams_apply_to_the_outbound_workloads() -> None:
@@ -180,7 +192,8 @@ def test_cell_results_of_variants_carry_the_base_metrics() -> None:
     built = matrix.build(("host",), ("tcp-rr", "tcp-stream"), ("remote",), swept={"streams": (4,)})
     results = {c.workload: c for c in new_cell_results(built)}
     assert results["tcp-stream+P4"].metric == "throughput" and results["tcp-stream+P4"].status != "not_applicable"
-    assert results["tcp-rr"].metric == "p50" and results["tcp-rr"].status != "not_applicable"  # not multiplied
+    assert results["tcp-rr+P4"].metric == "p50" and results["tcp-rr+P4"].status != "not_applicable"
+    assert [m.id for m in results["tcp-rr+P4"].extra_metrics] == ["p90", "p99", "transactions_per_s"]
 
 
 # ---------------------------------------------------------------- each method's MTU
@@ -242,20 +255,21 @@ def test_trial_settings_know_their_swept_values() -> None:
 # ---------------------------------------------------------------- iperf3 -P
 
 class _Ctx:
-    """What TcpStream.run_client uses of a ClientContext, recording the worker's arguments."""
+    """What a driver's run_client uses of a ClientContext, recording the worker's arguments."""
 
-    def __init__(self, settings: TrialSettings) -> None:
+    def __init__(self, settings: TrialSettings, worker: str) -> None:
         self.settings, self.target, self.host_port = settings, "198.51.100.1", 15201
+        self.worker = worker
         self.args: list[str] = []
 
     def run_worker(self, worker: str, args: list[str], parse: Any, what: str) -> str:
-        assert worker == "iperf_client.py"
+        assert worker == self.worker
         self.args = args
         return "{}"
 
 
-def _client_args(workload_id: str, settings: TrialSettings) -> list[str]:
-    ctx = _Ctx(settings)
+def _client_args(workload_id: str, settings: TrialSettings, worker: str = "iperf_client.py") -> list[str]:
+    ctx = _Ctx(settings, worker)
     DRIVERS[workload_id].run_client(ctx)  # type: ignore[arg-type]
     return ctx.args
 
@@ -330,6 +344,18 @@ def test_iperf3_running_other_streams_fails_the_trial(tmp_path: Path, ran: int |
         _runner(tmp_path).check_swept(CELL, SETTINGS, trial)
 
 
+def test_echo_clients_count_as_the_streams_that_measured(tmp_path: Path) -> None:
+    cell = matrix.Cell("tcp-rr+P8", "remote", "pasta")
+    settings = TrialSettings(1, 0, sweep=(("streams", 8),))
+    ran = Trial(index=0, round=0, warmup=False, started_at="t", seconds=0.0, status="failed",
+                observations={"clients": 8})
+    _runner(tmp_path).check_swept(cell, settings, ran)
+    fewer = Trial(index=0, round=0, warmup=False, started_at="t", seconds=0.0, status="failed",
+                  observations={"clients": 7})
+    with pytest.raises(MeasurementError, match="--streams 8 asked, but the echo clients that measured were 7"):
+        _runner(tmp_path).check_swept(cell, settings, fewer)
+
+
 def test_nothing_swept_checks_nothing(tmp_path: Path) -> None:
     trial = _trial(None, streams=None)
     _runner(tmp_path).check_swept(matrix.Cell("tcp-stream", "remote", "pasta"), TrialSettings(1, 0), trial)
@@ -342,7 +368,7 @@ def test_nothing_swept_checks_nothing(tmp_path: Path) -> None:
     ("tcp-stream-outbound-reverse", "iperf3-client-tcp-outbound-reverse.json"),
 ])
 def test_every_streams_workload_reports_the_streams_iperf3_ran(workload_id: str, client: str) -> None:
-    """What _check_swept compares with: without it every --streams trial would fail."""
+    """What check_swept compares with: without it every --streams trial would fail."""
     from bench_runner.providers.base import ServerExit
     from tests.conftest import read_data
 
@@ -368,8 +394,8 @@ def test_the_requests_options_rebuild_the_same_matrix() -> None:
     assert again.matrix.cells == request.matrix.cells
     assert set(again.matrix.not_applicable) == {n for n in request.matrix.not_applicable if n[0].placement == "remote"}
     assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
-    # tcp-stream: methods x mtu x streams x delay; tcp-rr: --streams does not multiply it
-    assert len(request.matrix.cells) == 2 * 2 * 2 * 2 + 2 * 2 * 2
+    # tcp-stream and tcp-rr: methods x mtu x streams x delay
+    assert len(request.matrix.cells) == 2 * (2 * 2 * 2 * 2)
     assert "sweeps" not in run_command.request_from_args(parse_args("--methods", "pasta")).options()
 
 

@@ -46,20 +46,54 @@ def test_tcp_rr_measure_gives_percentiles_and_the_peer() -> None:
     measurement = DRIVERS["tcp-rr"].measure(read_data("echo-client-tcp-rr-host.json"),
                                             server_exit("echo-server-tcp-rr-host.json"))
     client = json.loads(read_data("echo-client-tcp-rr-host.json"))
+    # a client from before --clients: its percentiles, and no concurrency it did not report
     assert measurement.samples == {"p50": client["latency_us"]["p50"], "p90": client["latency_us"]["p90"],
                                    "p99": client["latency_us"]["p99"]}
+    assert "clients" not in measurement.observations
     assert measurement.observations["peer_address"] == "198.51.100.2"
     assert measurement.observations["server_listen"]["source"] == "bound"  # type: ignore[index]
     assert measurement.bytes_moved is None
-    # every metric the workload declares is a sample
-    assert {m.id for m in WORKLOADS["tcp-rr"].metrics()} == set(measurement.samples)
+
+
+@pytest.mark.parametrize("workload", ["tcp-rr", "udp-rr", "tcp-crr"])
+@pytest.mark.parametrize("clients", [1, 8])
+def test_round_trips_give_every_declared_metric_and_the_clients_that_ran(workload: str, clients: int) -> None:
+    client_file = f"echo-client-{workload}-clients{clients}-loopback.json"
+    measurement = DRIVERS[workload].measure(read_data(client_file),
+                                            server_exit(f"echo-server-{workload}-clients{clients}-loopback.json"))
+    client = json.loads(read_data(client_file))
+    assert {m.id for m in WORKLOADS[workload].metrics()} == set(measurement.samples)
+    assert measurement.samples["transactions_per_s"] == client["transactions_per_s"]
+    assert measurement.samples["p50"] == client["latency_us"]["p50"]
+    assert measurement.observations["clients"] == clients  # what check_swept compares with --streams
+    assert measurement.observations["concurrent_s"] == client["concurrent_s"]
+    assert measurement.observations["client_cpu_s"] == round(client["cpu_s"], 3)
+    assert measurement.observations["server_cpu_s"] > 0  # type: ignore[operator]
+    if workload == "tcp-rr":
+        assert measurement.observations["server_concurrent_peak"] == clients
+    if workload == "tcp-crr":
+        assert measurement.samples["transaction_us"] == client["transaction_us"]
+
+
+def test_clients_that_did_not_measure_at_once_fail_the_measurement() -> None:
+    data = json.loads(read_data("echo-client-udp-rr-clients8-loopback.json"))
+    data["concurrent_s"] = 0.2  # of 1 s: one after another, say
+    with pytest.raises(MeasurementError, match="8 echo clients measured at the same time for only 0.20 s of 1 s"):
+        DRIVERS["udp-rr"].measure(json.dumps(data), server_exit("echo-server-udp-rr-clients8-loopback.json"))
+
+
+def test_tcp_clients_the_server_did_not_serve_at_once_fail_the_measurement() -> None:
+    data = json.loads(read_data("echo-server-tcp-rr-clients8-loopback.json"))
+    data["tcp"]["concurrent_peak"] = 1
+    with pytest.raises(MeasurementError, match="8 echo clients measured, but the server served at most 1 connections"):
+        DRIVERS["tcp-rr"].measure(read_data("echo-client-tcp-rr-clients8-loopback.json"), ServerExit(0, json.dumps(data), ""))
 
 
 def test_tcp_crr_measure_gives_time_per_transaction_and_percentiles() -> None:
     measurement = DRIVERS["tcp-crr"].measure(read_data("echo-client-tcp-crr-host.json"),
                                              server_exit("echo-server-tcp-crr-host.json"))
-    assert {m.id for m in WORKLOADS["tcp-crr"].metrics()} == set(measurement.samples)
     assert measurement.samples["transaction_us"] > 0
+    assert measurement.samples["p50"] > 0
 
 
 def test_udp_rr_measure_uses_the_udp_peer() -> None:
