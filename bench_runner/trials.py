@@ -216,9 +216,9 @@ class TrialRunner:
     def _server_host_netns(self, session: Session) -> int | None:
         """The server host's namespace inode: fixed for the session, so read once (the
         carrier check runs while clients measure)."""
-        name = session.lab.server_ns
+        name = session.lab.server_ns_path
         if name not in self._netns:
-            self._netns[name] = lab_mod.netns_inode(name)
+            self._netns[name] = session.lab.server_netns_inode()
         return self._netns[name]
 
     def _check_swept(self, cell: Cell, settings: TrialSettings, trial: Trial) -> None:

@@ -31,7 +31,8 @@ def _runner(tmp_path: Path) -> TrialRunner:
 
 
 def _session() -> Any:
-    return SimpleNamespace(lab=SimpleNamespace(server_ns="netbench-00000000-srv"))
+    return SimpleNamespace(lab=trials.lab_mod.Lab("00000000", "netbench-00000000-srv", "netbench-00000000-cli",
+                                                  "nb00000000s", "nb00000000c", 1500))
 
 
 def _trial() -> Trial:
@@ -42,7 +43,7 @@ def _trial() -> Trial:
 def test_a_trial_records_its_servers_links_and_whose_namespace_they_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, same_netns: bool, expected: str) -> None:
     own = os.stat(f"/proc/{os.getpid()}/ns/net").st_ino
-    monkeypatch.setattr(trials.lab_mod, "netns_inode", lambda name: own if same_netns else own + 1)
+    monkeypatch.setattr(trials.lab_mod.Lab, "server_netns_inode", lambda lab: own if same_netns else own + 1)
     looked: list[int] = []
     monkeypatch.setattr(linkinfo, "interfaces_of", lambda pid: looked.append(pid) or copy.deepcopy(SEEN))
     runner, trial = _runner(tmp_path), _trial()

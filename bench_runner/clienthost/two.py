@@ -1,0 +1,103 @@
+"""A ``--client-host`` run as asked, checked on this machine before anything is built:
+the SSH target, the address of this machine the client host connects to, and the tools the
+selected workloads need there.
+
+Confinement: the suite connects to nothing but the named peer (SSH, and the outbound
+workloads' server), and the peer to nothing but ``--server-address``; both are literal
+addresses, so nothing is resolved.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .. import procs
+from ..errors import BenchError, SetupError, UsageError
+from ..parsers import ParseError, iproute
+from ..paths import VENV_PYTHON
+from .machine import SCRIPT
+from .sshcmd import SshOptions, literal_address
+
+FACTS_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class TwoComputers:
+    options: SshOptions
+    server_address: str
+    #: Tools needed on the client host, each with what it is for.
+    needed: dict[str, str] = field(default_factory=dict)
+
+    def to_options(self) -> dict[str, Any]:
+        """What the results document's run options record (enough to resume)."""
+        return {**self.options.to_json(), "server_address": self.server_address}
+
+    def check_local(self) -> dict[str, Any]:
+        """This machine's side: ``--server-address`` must be one of its addresses, the peer
+        must not be; returns this machine's facts (the interface toward the peer)."""
+        try:
+            listed = procs.run(["ip", "-j", "addr", "show"], timeout=FACTS_TIMEOUT)
+            ours = {a.address for a in iproute.parse_addresses(listed.stdout)}
+        except (BenchError, ParseError) as exc:
+            raise SetupError(f"could not list this machine's addresses: {exc}") from None
+        if self.server_address not in ours:
+            raise UsageError(f"--server-address {self.server_address}: not an address of this machine "
+                             f"(it has {', '.join(sorted(a for a in ours if not _loopback(a))) or 'none but loopback'})")
+        peer = self.options.target.host
+        if peer in ours:
+            raise UsageError(f"--client-host {self.options.target.url}: {peer} is an address of this machine; "
+                             "the client host must be another computer")
+        try:
+            result = procs.run([str(VENV_PYTHON), "-I", "-c", SCRIPT, "facts", peer], timeout=FACTS_TIMEOUT)
+            return dict(json.loads(result.stdout)["facts"])
+        except (BenchError, ValueError, KeyError, TypeError) as exc:
+            raise SetupError(f"could not read this machine's facts: {exc}") from None
+
+
+def _loopback(address: str) -> bool:
+    return ipaddress.ip_address(address.split("%")[0]).is_loopback
+
+
+def from_args(url: str | None, server_address: str | None, identity: str | None,
+              known_hosts: str | None) -> TwoComputers | None:
+    """The command line's --client-host and its companions, validated (pure); None without
+    --client-host."""
+    from .sshcmd import parse_url
+
+    if url is None:
+        for flag, value in (("--server-address", server_address), ("--client-key", identity),
+                            ("--client-known-hosts", known_hosts)):
+            if value is not None:
+                raise UsageError(f"{flag} is for a run with --client-host ssh://USER@HOST[:PORT]")
+        return None
+    target = parse_url(url)
+    if server_address is None:
+        raise UsageError("--client-host needs --server-address ADDR: the address of this machine the client "
+                         "host connects to")
+    address = literal_address(server_address, "--server-address")
+    if ipaddress.ip_address(address).version != target.family:
+        raise UsageError(f"--server-address {address} and --client-host {target.url} are in different IP families")
+    if ipaddress.ip_address(address).is_loopback:
+        raise UsageError(f"--server-address {address}: a loopback address is not reachable from another computer")
+    return TwoComputers(SshOptions(target, identity, known_hosts), address)
+
+
+def tools_needed(workloads: Iterable[str], remote_placement: bool) -> dict[str, str]:
+    """What the client host needs for the selected workloads: iperf3 for those an iperf3
+    client drives there (python3 runs everything else)."""
+    if not remote_placement:
+        return {}
+    iperf = sorted({w for w in workloads if _iperf_client(w)})
+    return {"iperf3": f"for {', '.join(iperf)}"} if iperf else {}
+
+
+def _iperf_client(workload_id: str) -> bool:
+    """Is the workload's client the iperf3 client worker (the iperf3 drivers, inbound)?"""
+    from ..sweeps import base_of
+    from ..workloads import DRIVERS
+    from ..workloads.iperf import TcpStream
+
+    return isinstance(DRIVERS[base_of(workload_id)], TcpStream)
