@@ -44,8 +44,10 @@ class TwoComputers:
         except (BenchError, ParseError) as exc:
             raise SetupError(f"could not list this machine's addresses: {exc}") from None
         if self.server_address not in ours:
-            raise UsageError(f"--server-address {self.server_address}: not an address of this machine "
-                             f"(it has {', '.join(sorted(a for a in ours if not _loopback(a))) or 'none but loopback'})")
+            family = self.options.target.family
+            usable = sorted(a for a in ours if _usable(a, family))
+            raise UsageError(f"--server-address {self.server_address}: not an address of this machine (its "
+                             f"IPv{family} addresses: {', '.join(usable) or 'none but loopback'})")
         peer = self.options.target.host
         if peer in ours:
             raise UsageError(f"--client-host {self.options.target.url}: {peer} is an address of this machine; "
@@ -57,8 +59,10 @@ class TwoComputers:
             raise SetupError(f"could not read this machine's facts: {exc}") from None
 
 
-def _loopback(address: str) -> bool:
-    return ipaddress.ip_address(address.split("%")[0]).is_loopback
+def _usable(address: str, family: int) -> bool:
+    """An address another computer could connect to, in the family: not loopback or link-local."""
+    parsed = ipaddress.ip_address(address.split("%")[0])
+    return parsed.version == family and not parsed.is_loopback and not parsed.is_link_local
 
 
 def from_args(url: str | None, server_address: str | None, identity: str | None,

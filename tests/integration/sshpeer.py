@@ -116,12 +116,17 @@ def ssh_peer(workdir: Path, *, path: str | None = None) -> Iterator[Peer]:
         assert not problems, problems
 
 
-def tool_path(workdir: Path, tools: Sequence[str]) -> str:
-    """A directory holding links to just these tools, for a peer's PATH."""
-    bin_dir = workdir / "bin"
-    bin_dir.mkdir(parents=True, exist_ok=True)
-    for tool in tools:
-        found = shutil.which(tool)
-        assert found, tool
-        (bin_dir / tool).symlink_to(found)
+def path_without(workdir: Path, tools: Sequence[str]) -> str:
+    """A directory with every program of the usual PATH but these, for a peer's sessions' PATH
+    (the login shell's start-up files may still put more in front, as root's pyenv does)."""
+    bin_dir = workdir / f"bin-without-{'-'.join(tools)}"
+    bin_dir.mkdir(parents=True)
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            link = bin_dir / name
+            if name in tools or os.path.lexists(link):
+                continue
+            link.symlink_to(os.path.join(directory, name))
     return str(bin_dir)
