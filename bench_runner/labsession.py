@@ -157,7 +157,7 @@ def open_two_computers(client: TwoComputers, *, log: Callable[[str], None] = lam
     from .clienthost import machine, rtt, ssh
 
     user = preflight()
-    local = client.check_local()
+    local = client.local_facts()
     with _measuring(user, log, lock_wait) as base:
         options = client.options
         lab = lab_mod.two_computers(base.tag, client.server_address, options.target.host, options.target.url)

@@ -17,10 +17,10 @@ from ..parsers import ParseError, ethtool, iproute
 #: Oldest Python the workers run under (``from __future__ import annotations``).
 MIN_PYTHON = (3, 7)
 
-#: Run as ``python3 -I -c SCRIPT facts|prepare TOWARD [TOOLS]``; standard library only, Python
-#: 3.7 and later. ``prepare`` also checks the tools (comma-separated) and, when none is missing,
-#: unpacks the files given as JSON on stdin into a new directory it prints; with a tool
-#: missing it creates nothing.
+#: Run as ``python3 -I -c SCRIPT facts|check|prepare TOWARD [TOOLS]``; standard library only,
+#: and it reports even under a Python too old for the workers. ``check`` also checks the tools
+#: (comma-separated); ``prepare`` then, when none is missing, unpacks the files given as JSON on
+#: stdin into a new directory it prints (with a tool missing it creates nothing).
 SCRIPT = r'''
 import hashlib, json, os, platform, shutil, socket, subprocess, sys, tempfile
 
@@ -51,7 +51,7 @@ if device:
     facts["features"] = run(["ethtool", "-k", device])
     facts["qdiscs"] = run(["tc", "-j", "qdisc", "show", "dev", device])
 report = {"facts": facts}
-if mode == "prepare":
+if mode in ("check", "prepare"):
     tools = [t for t in sys.argv[3].split(",") if t]
     report["missing"] = [t for t in tools if shutil.which(t) is None]
     report["too_old"] = sys.version_info < (3, 7)
@@ -60,7 +60,7 @@ if mode == "prepare":
         if tool not in report["missing"] and tool in ("iperf3",):
             versions[tool] = run([tool, "--version"])
     report["versions"] = versions
-    if not report["missing"] and not report["too_old"]:
+    if mode == "prepare" and not report["missing"] and not report["too_old"]:
         files = json.loads(sys.stdin.read())
         directory = tempfile.mkdtemp(prefix="podman-netbench-")
         digests = {}

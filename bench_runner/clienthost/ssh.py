@@ -51,9 +51,9 @@ class Prepared:
     versions: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_prepared(text: str, url: str, needed: dict[str, str]) -> Prepared:
-    """The set-up script's report (pure): what it made, or a SetupError naming, in one line,
-    every tool missing there and what it is for (then it made nothing)."""
+def parse_report(text: str, url: str, needed: dict[str, str]) -> dict[str, Any]:
+    """The script's report from there (pure), or a SetupError naming, in one line, every tool
+    missing there and what it is for, or a Python too old for the workers."""
     lines = [line for line in text.splitlines() if line.strip()]
     try:
         report = json.loads(lines[-1]) if lines else None
@@ -69,6 +69,12 @@ def parse_prepared(text: str, url: str, needed: dict[str, str]) -> Prepared:
     if missing:
         raise SetupError(f"{url} lacks " + ", ".join(f"{t} ({needed.get(t, 'needed')})" for t in missing)
                          + ": install it there, or leave out what needs it")
+    return report
+
+
+def parse_prepared(text: str, url: str, needed: dict[str, str]) -> Prepared:
+    """What ``prepare`` made there (pure): the directory, the copies' checksums, the facts."""
+    report = parse_report(text, url, needed)
     directory = report.get("directory")
     if not isinstance(directory, str) or not REMOTE_DIR.fullmatch(directory):
         raise SetupError(f"{url}: the set-up there made no directory the suite recognises ({directory!r})")
@@ -125,24 +131,38 @@ class SshClient(ClientHost):
             "iperf3_client": "the iperf3 program (-c --json): no Python binding there"}
 
 
-def prepare(options: SshOptions, toward: str, needed: dict[str, str], files: dict[str, str],
-            expected: dict[str, str]) -> Prepared:
-    """Check the tools there and copy the workers, in one call; a SetupError (one line) when
-    ssh cannot get in or a tool is missing, and then nothing was made there."""
+def _script(options: SshOptions, mode: str, toward: str, tools: dict[str, str],
+            files: dict[str, str] | None = None) -> str:
+    """Run the facts script there; its output, or a SetupError in one line."""
     url = options.target.url
-    tools = {**ALWAYS_NEEDED, **needed}
-    argv = options.argv(["python3", "-I", "-c", SCRIPT, "prepare", toward, ",".join(sorted(tools))])
+    argv = options.argv(["python3", "-I", "-c", SCRIPT, mode, toward, ",".join(sorted(tools))])
     try:
-        result = procs.run(argv, timeout=PREPARE_TIMEOUT, check=False, input_text=json.dumps(files))
+        result = procs.run(argv, timeout=PREPARE_TIMEOUT, check=False,
+                           input_text=json.dumps(files) if files is not None else None)
     except CommandTimeout:
         raise SetupError(f"{url}: no answer within {PREPARE_TIMEOUT:g} s (remote timeout)") from None
     if result.returncode != 0:
         raise SetupError(explain(url, result.returncode, result.stderr))
-    prepared = parse_prepared(result.stdout, url, tools)
+    return result.stdout
+
+
+def check(options: SshOptions, toward: str, needed: dict[str, str]) -> dict[str, Any]:
+    """Before anything is built here: can ssh get in, and has the client host every tool the
+    run needs? Makes nothing there; a SetupError in one line when not."""
+    tools = {**ALWAYS_NEEDED, **needed}
+    return parse_report(_script(options, "check", toward, tools), options.target.url, tools)
+
+
+def prepare(options: SshOptions, toward: str, needed: dict[str, str], files: dict[str, str],
+            expected: dict[str, str]) -> Prepared:
+    """Check the tools there and copy the workers, in one call; a SetupError (one line) when
+    ssh cannot get in or a tool is missing, and then nothing was made there."""
+    tools = {**ALWAYS_NEEDED, **needed}
+    prepared = parse_prepared(_script(options, "prepare", toward, tools, files), options.target.url, tools)
     wrong = differing(prepared, expected)
     if wrong:
         problems = remove(options, prepared.directory)
-        raise SetupError(f"{url}: the workers copied there differ from this suite's ({', '.join(wrong)})"
+        raise SetupError(f"{options.target.url}: the workers copied there differ from this suite's ({', '.join(wrong)})"
                          + (f"; {'; '.join(problems)}" if problems else ""))
     return prepared
 

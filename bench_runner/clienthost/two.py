@@ -35,9 +35,17 @@ class TwoComputers:
         """What the results document's run options record (enough to resume)."""
         return {**self.options.to_json(), "server_address": self.server_address}
 
-    def check_local(self) -> dict[str, Any]:
-        """This machine's side: ``--server-address`` must be one of its addresses, the peer
-        must not be; returns this machine's facts (the interface toward the peer)."""
+    def check(self) -> None:
+        """Before anything is built or printed: ``--server-address`` must be an address of
+        this machine and the peer not; ssh must get in, and the peer have every tool needed
+        (nothing is made there yet). Each failure is one line (SetupError, UsageError)."""
+        self.check_addresses()
+        from . import ssh
+
+        ssh.check(self.options, self.server_address, self.needed)
+
+    def check_addresses(self) -> None:
+        """The peer connects to ``--server-address``: it must be this machine's (not the peer's)."""
         try:
             listed = procs.run(["ip", "-j", "addr", "show"], timeout=FACTS_TIMEOUT)
             ours = {a.address for a in iproute.parse_addresses(listed.stdout)}
@@ -52,8 +60,12 @@ class TwoComputers:
         if peer in ours:
             raise UsageError(f"--client-host {self.options.target.url}: {peer} is an address of this machine; "
                              "the client host must be another computer")
+
+    def local_facts(self) -> dict[str, Any]:
+        """This machine's facts (its interface toward the peer), read as the peer's are."""
         try:
-            result = procs.run([str(VENV_PYTHON), "-I", "-c", SCRIPT, "facts", peer], timeout=FACTS_TIMEOUT)
+            result = procs.run([str(VENV_PYTHON), "-I", "-c", SCRIPT, "facts", self.options.target.host],
+                               timeout=FACTS_TIMEOUT)
             return dict(json.loads(result.stdout)["facts"])
         except (BenchError, ValueError, KeyError, TypeError) as exc:
             raise SetupError(f"could not read this machine's facts: {exc}") from None

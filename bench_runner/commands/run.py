@@ -298,6 +298,8 @@ def start(args: argparse.Namespace) -> int:
                          "--force to replace it")
     preflight()
     netem.require_for(request.swept.get("delay", ()))
+    if request.client is not None:
+        request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
@@ -378,6 +380,8 @@ def resume(args: argparse.Namespace) -> int:
                                            document.stack.get("stated", {})))
     preflight()
     netem.require_for(request.swept.get("delay", ()))
+    if request.client is not None:
+        request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     problems = resume_problems(document, detected, stack.suite_commit())
     if problems:
@@ -464,7 +468,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     if request.client is not None:
         from ..labsession import open_two_computers
 
-        log("claims probes: not run with --client-host (they need the lab's client host and its second link)")
+        log(f"client host: {request.client.options.target.url}, connecting to {request.client.server_address}; "
+            "claims probes not run (they need the lab's client host and its second link)")
         opened = open_two_computers(request.client, log=log)
     else:
         opened = open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log)

@@ -35,6 +35,7 @@ class Peer:
     known_hosts: Path
     tmpdir: Path  # TMPDIR of every session there: what a run makes there lands here
     log: Path
+    sshd_pid: int
 
     @property
     def url(self) -> str:
@@ -58,7 +59,7 @@ class Peer:
                 argv = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
             except OSError:
                 continue
-            if not argv.startswith(SSHD):
+            if pid != self.sshd_pid:
                 found.append(f"{pid} {argv}")
         return found
 
@@ -105,7 +106,7 @@ def ssh_peer(workdir: Path, *, path: str | None = None) -> Iterator[Peer]:
                          timeout=15, what="sshd to listen")
         if sshd.poll() is not None:
             raise RuntimeError(f"sshd exited: {sshd.output()} {log.read_text() if log.exists() else ''}")
-        yield Peer(lab, workdir / "user", known_hosts, tmpdir, log)
+        yield Peer(lab, workdir / "user", known_hosts, tmpdir, log, sshd.pid)
     finally:
         if sshd is not None:
             sshd.stop(grace=2.0)

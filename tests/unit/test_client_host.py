@@ -151,6 +151,9 @@ def test_the_set_up_script_checks_tools_and_makes_nothing_when_one_is_missing(tm
     missing = subprocess.run([sys.executable, "-I", "-c", machine.SCRIPT, "prepare", "127.0.0.1", "no-such-tool-x"],
                              input=files, capture_output=True, text=True, timeout=60, env=env)
     assert json.loads(missing.stdout)["missing"] == ["no-such-tool-x"] and list(tmp_path.iterdir()) == []
+    checked = subprocess.run([sys.executable, "-I", "-c", machine.SCRIPT, "check", "127.0.0.1", "sh"],
+                             capture_output=True, text=True, timeout=60, env=env)
+    assert json.loads(checked.stdout)["missing"] == [] and list(tmp_path.iterdir()) == []  # check makes nothing
     made = subprocess.run([sys.executable, "-I", "-c", machine.SCRIPT, "prepare", "127.0.0.1", "sh"],
                           input=files, capture_output=True, text=True, timeout=60, env=env)
     report = json.loads(made.stdout)
