@@ -21,7 +21,8 @@ SCRIPT = "./scripts/run-benchmarks.sh"
 #: Options the command below carries; any other option in a document is listed as not carried.
 CARRIED = frozenset({"methods", "workloads", "placements", "provider", "duration_s", "omit_s", "rounds",
                      "warmup_rounds", "max_rounds", "precision", "quick", "mtu", "pasta", "expect",
-                     "tolerance", "claims_probed", "stacks", "methods_named", "captures", "sweeps"})
+                     "tolerance", "claims_probed", "stacks", "methods_named", "captures", "sweeps",
+                     "client_host"})
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,11 @@ def command(document: RunDocument) -> Reproduction:
             argv.extend([SWEEPS[name].flag, ",".join(str(v) for v in values)])
     if options.get("captures"):
         argv.extend(["--capture", ",".join(options["captures"])])
+    client = options.get("client_host") or {}
+    for flag, key in (("--client-host", "url"), ("--server-address", "server_address"),
+                      ("--client-key", "identity"), ("--client-known-hosts", "known_hosts")):
+        if client.get(key):
+            argv.extend([flag, str(client[key])])
     not_carried = tuple(sorted(k for k in options if k not in CARRIED))
     return Reproduction(tuple(argv), tuple(str(a) for a in document.run.get("command") or ()), not_carried,
                         tuple(stacks))

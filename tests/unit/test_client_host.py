@@ -382,3 +382,26 @@ def test_the_iperf3_program_runs_the_same_test(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, env=env)
     assert failed.returncode == 1
     assert "gave no JSON: iperf3: error - unable to connect" in json.loads(failed.stdout)["error"]
+
+
+# ------------------------------------------------------------------ a recorded two-computer run
+def test_a_two_computer_run_reports_both_machines_and_the_path(tmp_path: Path) -> None:
+    from bench_runner import claims, results
+    from bench_runner.report import write
+
+    document = results.load(DATA / "results-two-computers-quick.json")
+    assert document.lab["kind"] == "two computers"
+    preserved = {o.method: o.observed for o in claims.source_address(document)}
+    assert preserved == {"host": True, "pasta": True}  # the SSH host's own address, as the server saw it
+    outbound = document.cell("tcp-stream-outbound", "remote", "pasta")
+    assert outbound.status == "not_applicable" and "not measured with --client-host" in (outbound.reason or "")
+    path = tmp_path / "run.json"
+    results.save(document, path)
+    text = write(path, with_plots=False).report.read_text()
+    rows = {line.split("|")[1].strip(): line.split("|")[2].strip() for line in text.splitlines()
+            if line.startswith("| ") and line.count("|") == 3}
+    assert rows["two computers (--client-host)"].startswith("the client host ssh://root@198.51.100.2:2222 connects")
+    for label in ("server host (this machine)", "client host"):
+        assert "veth, 10000 Mbit/s, MTU 1500" in rows[label]
+    assert rows["path MTU"] == "1500" and rows["base RTT"].startswith("p50 ")
+    assert "--client-host ssh://root@198.51.100.2:2222 --server-address 198.51.100.1" in text
