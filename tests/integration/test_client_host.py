@@ -139,3 +139,30 @@ def test_a_client_that_does_not_finish_there_is_stopped_there(tmp_path: Path) ->
                                   "stopped (remote timeout)")
         assert report["removed"] == []
         nothing_left_there(peer)
+
+
+def test_what_a_killed_run_made_there_is_removed_by_the_next_clean_up(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from bench_runner import procs
+
+    with ssh_peer(tmp_path / "peer") as peer:
+        argv = peer.lab.in_server([str(VENV_PYTHON), "-m", "bench_runner", *QUICK, *peer.run_args(),
+                                   "-o", str(tmp_path / "run.json")])
+        run = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            procs.wait_until(lambda: any(peer.tmpdir.iterdir()) or run.poll() is not None, timeout=120,
+                             what="the run's directory on the client host")
+            assert run.poll() is None, "the run ended before it could be killed"
+            time.sleep(1.0)
+            os.kill(run.pid, signal.SIGKILL)
+        finally:
+            run.wait(timeout=30)
+        assert any(peer.tmpdir.iterdir())
+        result = peer.cli("doctor", "--cleanup", timeout=300)
+        assert result.returncode == 0, result.stderr
+        assert list(peer.tmpdir.iterdir()) == []
+        # a client still running there ends with its trial, bounded by its timeout there
+        procs.wait_until(lambda: peer.processes() == [], timeout=60, what="the clients there to end")
