@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable
 
 from .. import procs
@@ -79,8 +80,9 @@ def _usable(address: str, family: int) -> bool:
 
 def from_args(url: str | None, server_address: str | None, identity: str | None,
               known_hosts: str | None) -> TwoComputers | None:
-    """The command line's --client-host and its companions, validated (pure); None without
-    --client-host."""
+    """The command line's --client-host and its companions, validated; None without
+    --client-host. The key and known-hosts files are made absolute (ssh runs from /) and must
+    exist: ssh would only say that the key was refused."""
     from .sshcmd import parse_url
 
     if url is None:
@@ -98,7 +100,17 @@ def from_args(url: str | None, server_address: str | None, identity: str | None,
         raise UsageError(f"--server-address {address} and --client-host {target.url} are in different IP families")
     if ipaddress.ip_address(address).is_loopback:
         raise UsageError(f"--server-address {address}: a loopback address is not reachable from another computer")
-    return TwoComputers(SshOptions(target, identity, known_hosts), address)
+    return TwoComputers(SshOptions(target, _file(identity, "--client-key"), _file(known_hosts, "--client-known-hosts")),
+                        address)
+
+
+def _file(path: str | None, flag: str) -> str | None:
+    if path is None:
+        return None
+    found = Path(path).expanduser().absolute()
+    if not found.is_file():
+        raise UsageError(f"{flag} {path}: no such file")
+    return str(found)
 
 
 def tools_needed(workloads: Iterable[str], remote_placement: bool) -> dict[str, str]:

@@ -300,8 +300,17 @@ def test_companion_options_need_a_client_host() -> None:
         two.from_args("ssh://u@198.51.100.2", None, None, None)
     with pytest.raises(UsageError, match="different IP families"):
         two.from_args("ssh://u@198.51.100.2", "2001:db8::1", None, None)
-    made = two.from_args("ssh://u@198.51.100.2", "198.51.100.1", "/k", None)
-    assert made is not None and made.options.identity == "/k" and made.server_address == "198.51.100.1"
+    with pytest.raises(UsageError, match="--client-key /nonexistent/k: no such file"):
+        two.from_args("ssh://u@198.51.100.2", "198.51.100.1", "/nonexistent/k", None)
+
+
+def test_the_key_files_are_named_absolutely(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "k").write_text("key")
+    (tmp_path / "kh").write_text("")
+    monkeypatch.chdir(tmp_path)
+    made = two.from_args("ssh://u@198.51.100.2", "198.51.100.1", "k", "kh")
+    assert made is not None and made.server_address == "198.51.100.1"
+    assert (made.options.identity, made.options.known_hosts) == (str(tmp_path / "k"), str(tmp_path / "kh"))
 
 
 def test_iperf3_is_needed_there_only_for_workloads_it_drives() -> None:
@@ -324,7 +333,7 @@ def test_a_two_computer_request_is_recorded_and_resumed() -> None:
     from bench_runner.workloads import TrialSettings
 
     built = matrix.build(["host", "pasta"], ["tcp-stream", "tcp-stream-outbound"], ["remote", "loopback"])
-    client = two.from_args("ssh://u@198.51.100.2:2222", "198.51.100.1", "/k", "/kh")
+    client = two.from_args("ssh://u@198.51.100.2:2222", "198.51.100.1", "/etc/hostname", "/etc/passwd")
     request = for_client_host(RunRequest(built, TrialSettings(1, 0), 0, 1, 1, 0.05, 7, "auto", 1500, "pasta",
                                          ("pasta>host",), 0.1, True, True, client=client))
     assert not request.probe_claims
@@ -334,8 +343,8 @@ def test_a_two_computer_request_is_recorded_and_resumed() -> None:
                 if c.workload == "tcp-stream-outbound" and c.placement == "remote"]
     assert len(outbound) == 2 and all("not measured with --client-host" in why for why in outbound)
     options = json.loads(json.dumps(request.options()))
-    assert options["client_host"] == {"url": "ssh://u@198.51.100.2:2222", "identity": "/k", "known_hosts": "/kh",
-                                      "server_address": "198.51.100.1"}
+    assert options["client_host"] == {"url": "ssh://u@198.51.100.2:2222", "identity": "/etc/hostname",
+                                      "known_hosts": "/etc/passwd", "server_address": "198.51.100.1"}
     again = for_client_host(from_options(options, 7, {}))
     assert again.client == request.client and again.matrix.cells == request.matrix.cells
 
