@@ -108,7 +108,7 @@ def _file(path: str | None, flag: str) -> str | None:
     if path is None:
         return None
     found = Path(path).expanduser().absolute()
-    if not found.is_file():
+    if not found.exists() or found.is_dir():
         raise UsageError(f"{flag} {path}: no such file")
     return str(found)
 
