@@ -62,6 +62,15 @@ class Lab:
     client_addr6: str = CLIENT_ADDR6
     second_server_addr6: str = SECOND_SERVER_ADDR6
     second_client_addr6: str = SECOND_CLIENT_ADDR6
+    #: Two computers (``run --client-host``): the server host is the network namespace the run
+    #: was started in (this path), the client host another machine (this URL); the lab has no
+    #: namespace of its own then, and nothing of the client host is on this machine.
+    own_netns: str = ""
+    client_url: str = ""
+
+    @property
+    def two_computers(self) -> bool:
+        return bool(self.own_netns)
 
     def server_address(self, family: int = 4) -> str:
         """The server host's address on the main link in an IP family (4 or 6)."""
@@ -77,11 +86,21 @@ class Lab:
 
     @property
     def server_ns_path(self) -> str:
-        return f"{NETNS_DIR}/{self.server_ns}"
+        return self.own_netns or f"{NETNS_DIR}/{self.server_ns}"
 
     @property
     def client_ns_path(self) -> str:
+        if self.two_computers:
+            raise MeasurementError(f"the client host is another computer ({self.client_url}): it has no "
+                                   "namespace on this machine")
         return f"{NETNS_DIR}/{self.client_ns}"
+
+    def server_netns_inode(self) -> int | None:
+        """The server host's namespace, as the kernel names it (an inode number)."""
+        try:
+            return os.stat(self.server_ns_path).st_ino
+        except OSError:
+            return None
 
     def in_server(self, argv: list[str]) -> list[str]:
         """A command run as root in the server host (observation, not workload)."""
@@ -91,13 +110,30 @@ class Lab:
         return ["nsenter", f"--net={self.client_ns_path}", "--", *argv]
 
     def namespaces(self) -> list[str]:
-        return [self.server_ns, self.client_ns]
+        return [] if self.two_computers else [self.server_ns, self.client_ns]
 
     def to_json(self) -> dict[str, object]:
+        if self.two_computers:
+            # No lab: the two computers' own addresses (the rest is recorded with the machines).
+            return {"kind": "two computers", "tag": self.tag, "client_host": self.client_url,
+                    **{k: getattr(self, k) or None for k in ("server_addr", "client_addr", "server_addr6",
+                                                             "client_addr6")}}
         data = asdict(self)
+        del data["own_netns"], data["client_url"]
         data["subnet"] = SUBNET
         data["subnet6"] = SUBNET6
         return data
+
+
+def two_computers(tag: str, server_address: str, client_address: str, client_url: str) -> Lab:
+    """The "lab" of a ``--client-host`` run: this machine, as the namespace the run is in,
+    and another computer. Both addresses in the one IP family they share."""
+    v6 = ":" in server_address
+    return Lab(tag, "", "", "", "", 0,
+               server_addr="" if v6 else server_address, client_addr="" if v6 else client_address,
+               server_addr6=server_address if v6 else "", client_addr6=client_address if v6 else "",
+               second_server_addr="", second_client_addr="", second_server_addr6="", second_client_addr6="",
+               own_netns=f"/proc/{os.getpid()}/ns/net", client_url=client_url)
 
 
 def new_tag() -> str:

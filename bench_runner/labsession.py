@@ -6,9 +6,11 @@ on Ctrl-C and SIGTERM (the CLI turns SIGTERM into an exception)."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import signal
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -16,6 +18,7 @@ from . import lab as lab_mod
 from . import linkinfo, procs
 from .errors import SetupError
 from .paths import RUN_DIR, VENV_PYTHON
+from .clienthost.two import TwoComputers
 from .providers import Session
 from .runstate import RunLock, RunState, cleanup_stale
 from .stacks.spec import HOST
@@ -53,27 +56,40 @@ def open_session(*, mtu: int = 1500, log: Callable[[str], None] = lambda s: None
         yield sessions[HOST]
 
 
-@contextlib.contextmanager
-def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
-                  lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
-    """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
-    runs this machine's software, every other stack's is that stack, booted into it."""
-    from .stacks import store
-    from .stacks.boot import boot
+@dataclass
+class _Base:
+    """What every measuring session shares: the user, the run's state and directories, and
+    what to release once everything is torn down."""
 
-    user = preflight()
-    built = {name: store.find(name) for name in stacks if name != HOST}
+    user: BenchUser
+    state: RunState
+    run_dir: Path
+    user_dir: Path
+    released_after: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def tag(self) -> str:
+        return self.state.tag
+
+    @property
+    def worker_dir(self) -> Path:
+        return self.run_dir / "workers"
+
+
+@contextlib.contextmanager
+def _measuring(user: BenchUser, log: Callable[[str], None], lock_wait: float) -> Iterator[_Base]:
+    """The lock, stale-state clean-up, the run's state and directories, the user's runtime
+    directory; all removed again at the end, also on Ctrl-C and SIGTERM."""
     procs.become_subreaper()
     lock = RunLock()
     lock.acquire(wait=lock_wait)
     state: RunState | None = None
-    stack_locks: list[store.StackLock] = []
+    released: list[Callable[[], None]] = []
     try:
         for problem in cleanup_stale(log=log):
             log(f"warning: {problem}")
-        tag = lab_mod.new_tag()
-        state = RunState(tag)
-        run_dir = RUN_DIR / tag
+        state = RunState(lab_mod.new_tag())
+        run_dir = RUN_DIR / state.tag
         run_dir.mkdir(parents=True, mode=0o755)
         os.chmod(run_dir, 0o755)
         state.add("dir", path=str(run_dir))
@@ -86,23 +102,7 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
         user_dir.mkdir(mode=0o700)
         os.chown(user_dir, user.uid, user.gid)
         _copy_workers(run_dir / "workers")
-        sessions: dict[str, Session] = {}
-        for name in stacks:
-            lab = lab_mod.create(tag if name == HOST else lab_mod.new_tag(), mtu=mtu)
-            state.add("lab", **{k: v for k, v in lab.to_json().items()
-                                if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
-            link = linkinfo.lab_link(lab)
-            booted = None
-            if name != HOST:
-                stack_lock = store.StackLock(name)
-                stack_lock.acquire(exclusive=False)
-                stack_locks.append(stack_lock)
-                log(f"stack {name}: booting in its own server host ({lab.server_ns})")
-                booted = boot(built[name], lab, user, run_dir, state, log=log)
-            sessions[name] = Session(lab=lab, user=user, state=state, user_dir=user_dir,
-                                     worker_dir=run_dir / "workers", port_floor=_port_floor(lab), stack=booted,
-                                     link=link)
-        yield sessions
+        yield _Base(user, state, run_dir, user_dir, released)
     finally:
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
@@ -113,9 +113,72 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            for stack_lock in stack_locks:
-                stack_lock.release()
+            for release in released:
+                release()
             lock.release()
+
+
+@contextlib.contextmanager
+def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
+                  lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
+    """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
+    runs this machine's software, every other stack's is that stack, booted into it."""
+    from .stacks import store
+    from .stacks.boot import boot
+
+    user = preflight()
+    built = {name: store.find(name) for name in stacks if name != HOST}
+    with _measuring(user, log, lock_wait) as base:
+        sessions: dict[str, Session] = {}
+        for name in stacks:
+            lab = lab_mod.create(base.tag if name == HOST else lab_mod.new_tag(), mtu=mtu)
+            base.state.add("lab", **{k: v for k, v in lab.to_json().items()
+                                     if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+            link = linkinfo.lab_link(lab)
+            booted = None
+            if name != HOST:
+                stack_lock = store.StackLock(name)
+                stack_lock.acquire(exclusive=False)
+                base.released_after.append(stack_lock.release)
+                log(f"stack {name}: booting in its own server host ({lab.server_ns})")
+                booted = boot(built[name], lab, base.user, base.run_dir, base.state, log=log)
+            sessions[name] = Session(lab=lab, user=base.user, state=base.state, user_dir=base.user_dir,
+                                     worker_dir=base.worker_dir, port_floor=_port_floor(lab), stack=booted,
+                                     link=link)
+        yield sessions
+
+
+@contextlib.contextmanager
+def open_two_computers(client: TwoComputers, *, log: Callable[[str], None] = lambda s: None,
+                       lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
+    """This machine as the server host, in the network namespace the run was started in, and
+    another computer as the client host, over SSH (``run --client-host``): no lab is built.
+    The client host is checked and its workers copied before anything is measured."""
+    from .clienthost import machine, rtt, ssh
+
+    user = preflight()
+    local = client.local_facts()
+    with _measuring(user, log, lock_wait) as base:
+        options = client.options
+        lab = lab_mod.two_computers(base.tag, client.server_address, options.target.host, options.target.url)
+        log(f"client host {options.target.url}: checking {', '.join(sorted(client.needed)) or 'python3'} "
+            "and copying the workers")
+        files = {name: (WORKER_DIR / name).read_text() for name in WORKER_FILES}
+        expected = {name: hashlib.sha256(text.encode()).hexdigest() for name, text in files.items()}
+        prepared = ssh.prepare(options, client.server_address, client.needed, files, expected)
+        base.state.add("ssh-dir", **ssh.state_entry(options, prepared.directory))
+        session = Session(lab=lab, user=base.user, state=base.state, user_dir=base.user_dir,
+                          worker_dir=base.worker_dir, port_floor=_port_floor(lab),
+                          client_host=ssh.SshClient(options, prepared))
+        ends = {"server": (local, machine.interface_record(local)),
+                "client": (prepared.facts, machine.interface_record(prepared.facts))}
+        session.link = {end: machine.link_evidence(interface) for end, (_, interface) in ends.items()}
+        server, remote = (machine.machine_record(facts, interface) for facts, interface in ends.values())
+        log(f"client host {options.target.url}: measuring the base round-trip time")
+        session.machines = {"machines": {"server": server, "client": remote},
+                            "path_mtu": machine.path_mtu(server, remote),
+                            "base_rtt": rtt.measure(session, client.server_address)}
+        yield {HOST: session}
 
 
 def _port_floor(lab: lab_mod.Lab) -> int | None:

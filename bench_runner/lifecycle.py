@@ -13,10 +13,9 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, ContextManager, Iterator
 
 from . import hostinfo, results
-from .labsession import open_sessions
 from .providers import Session
 from .results import RunDocument, now_iso
 
@@ -51,12 +50,14 @@ class Measuring:
 
 
 @contextlib.contextmanager
-def measuring(document: RunDocument, stacks: Sequence[str], *, mtu: int, log: Callable[[str], None],
+def measuring(document: RunDocument, opened: ContextManager[dict[str, Session]], *, log: Callable[[str], None],
               output: Callable[[str], Path | None]) -> Iterator[Measuring]:
-    """``output`` names the document's path from the first lab's tag (a run's default name
-    carries it). The caller marks the measurement complete; anything else ends incomplete."""
+    """``opened`` gives the sessions, one per stack (``labsession.open_sessions``, or
+    ``open_two_computers`` for a client host over SSH), and tears them down. ``output``
+    names the document's path from the first lab's tag (a run's default name carries it).
+    The caller marks the measurement complete; anything else ends incomplete."""
     started = time.monotonic()
-    with open_sessions(stacks, mtu=mtu, log=log) as sessions:
+    with opened as sessions:
         first = next(iter(sessions.values()))
         document.run["id"] = document.run.get("id") or first.lab.tag
         document.lab = first.lab_record()

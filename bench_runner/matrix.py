@@ -7,7 +7,7 @@ a workload is driven in ``workloads``.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Iterable, Mapping, TypeVar
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from .errors import UsageError
 from .methods import METHODS
@@ -203,6 +203,14 @@ class Matrix:
         moved = tuple((c, reasons[c.method]) for c in self.cells if c.stack == stack and c.method in reasons)
         kept = tuple(c for c in self.cells if not (c.stack == stack and c.method in reasons))
         return Matrix(kept, self.not_applicable + moved)
+
+
+    def set_aside(self, reason_of: Callable[[Cell], str | None]) -> "Matrix":
+        """The same matrix with every cell ``reason_of`` gives a reason for not applicable,
+        with that reason (the outbound workloads of a two-computer run)."""
+        moved = tuple((c, why) for c in self.cells if (why := reason_of(c)) is not None)
+        aside = {c for c, _ in moved}
+        return Matrix(tuple(c for c in self.cells if c not in aside), self.not_applicable + moved)
 
 
 def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object], kind: str) -> tuple[str, ...]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 
-from . import lab as lab_mod
 from . import linkinfo, observe, procs, sweeps
 from .errors import MeasurementError
 from .matrix import METHODS, Cell
@@ -29,9 +28,9 @@ class Observers:
     def server_host_netns(self, session: Session) -> int | None:
         """The server host's namespace inode: fixed for the session, so read once (the
         carrier check runs while clients measure)."""
-        name = session.lab.server_ns
+        name = session.lab.server_ns_path
         if name not in self._netns:
-            self._netns[name] = lab_mod.netns_inode(name)
+            self._netns[name] = session.lab.server_netns_inode()
         return self._netns[name]
 
     def check_swept(self, cell: Cell, settings: TrialSettings, trial: Trial) -> None:

@@ -4,7 +4,7 @@ or, to resume an incomplete run, from the options its results document recorded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import defaults, matrix
 from .errors import UsageError
@@ -12,6 +12,9 @@ from .stacks.spec import HOST, parse_stack_names
 from .sweeps import base_of
 from .verdicts import DOCUMENTED, parse_expectation
 from .workloads import TrialSettings
+
+if TYPE_CHECKING:
+    from .clienthost.two import TwoComputers
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class RunRequest:
     captures: tuple[str, ...] = ()
     #: Swept values by sweep name (--container-mtu, --streams, --delay).
     swept: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: The client host as another computer (--client-host), else None: the lab's.
+    client: TwoComputers | None = None
 
     def workloads(self) -> list[str]:
         """The base workloads asked for, measured or not applicable (not their swept variants)."""
@@ -76,6 +81,20 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             named_methods=tuple(options.get("methods_named") or ()),
             captures=tuple(options.get("captures") or ()),
             swept=swept,
+            client=client_of(options.get("client_host")),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None
+
+
+def client_of(recorded: Any) -> "TwoComputers | None":
+    """The client host a stored run named (--client-host), checked as on the command line."""
+    if not recorded:
+        return None
+    from .clienthost import two
+
+    if not isinstance(recorded, dict):
+        raise UsageError("the results document's client host is not an object")
+    client = two.from_args(recorded.get("url"), recorded.get("server_address"), recorded.get("identity"),
+                           recorded.get("known_hosts"))
+    return client

@@ -139,6 +139,18 @@ def _show_sweeps(value: Any) -> str:
     return "; ".join(f"{name}: {', '.join(text(name, x) for x in values)}" for name, values in value.items())
 
 
+def _client_host(value: Any, options: Options, document: "RunDocument") -> list[str]:
+    client = value or {}
+    return [w for flag, key in (("--client-host", "url"), ("--server-address", "server_address"),
+                                ("--client-key", "identity"), ("--client-known-hosts", "known_hosts"))
+            if client.get(key) for w in (flag, str(client[key]))]
+
+
+def _show_client_host(value: Any) -> str:
+    client = value or {}
+    return f"{client.get('url')}, connecting to {client.get('server_address')}"
+
+
 def _method_definitions(request: "RunRequest") -> Any:
     from . import methods
     from .methods import userfile
@@ -284,6 +296,27 @@ def declared() -> tuple[RunOption, ...]:
                               "[\"--mtu\", \"1500\"] }; they can be named in --methods and --expect"}),),
                   show=lambda v: "; ".join(f"{k} = {json.dumps(d, sort_keys=True)}" for k, d in v.items()),
                   optional=True),
+        RunOption("client_host", "client host, another computer over SSH (--client-host)",
+                  lambda r: r.client.to_options() if r.client is not None else None, _client_host, (
+                      Flag("--client-host", {
+                          "metavar": "ssh://USER@HOST[:PORT]",
+                          "help": "run the client side of every workload on another computer, over OpenSSH (key "
+                                  "authentication, never a password prompt; HOST an IP address): the placement "
+                                  "'remote' is that computer, the server side stays on this machine, in the network "
+                                  "namespace the run is started in; no lab is built (see README, 'Two computers')"}),
+                      Flag("--server-address", {
+                          "metavar": "ADDR",
+                          "help": "with --client-host: the address of this machine the client host connects to"}),
+                      Flag("--client-key", {
+                          "metavar": "FILE",
+                          "help": "with --client-host: the private key ssh authenticates with (default: ssh's own, "
+                                  "~/.ssh/id_*)"}),
+                      Flag("--client-known-hosts", {
+                          "metavar": "FILE",
+                          "help": "with --client-host: the known_hosts file that holds the client host's key "
+                                  "(default: ~/.ssh/known_hosts; an unknown or changed key is refused, never "
+                                  "accepted)"})),
+                  show=_show_client_host, optional=True),
     )
 
 

@@ -157,6 +157,10 @@ def _remove(entry: dict[str, Any]) -> list[str]:
         lab = lab_mod.Lab(**{k: entry[k] for k in (
             "tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
         return lab_mod.destroy(lab)
+    if kind == "ssh-dir":
+        from .clienthost.ssh import remove_entry
+
+        return remove_entry(entry)
     if kind == "dir":
         shutil.rmtree(entry["path"], ignore_errors=True)
         return []

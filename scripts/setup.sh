@@ -9,8 +9,10 @@
 #   * distribution packages: podman, passt (pasta), slirp4netns, rootlesskit, iperf3,
 #     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2,
 #     ethtool (to record the lab link's offloads), git, mmdebstrap (to build release
-#     stacks), tcpdump and perf (run --capture) and the JavaScript libraries of the
-#     published history pages (libjs-*)
+#     stacks), tcpdump and perf (run --capture), the OpenSSH client (run --client-host)
+#     and the JavaScript libraries of the published history pages (libjs-*); with
+#     --test-tools also the OpenSSH server, whose sshd the tests start in a lab namespace
+#     (on a systemd machine the package also enables its own ssh service)
 #   * /dev/net/tun made usable by the benchmark user (its group, mode 0660, where the
 #     device was root's alone; a device open to everyone is left as it is)
 #   * an unprivileged user "netbench" (NETBENCH_USER) with subordinate uid/gid ranges
@@ -22,7 +24,8 @@
 # Usage: scripts/setup.sh [--check] [--quiet] [--test-tools]
 #   --check       change nothing; exit 0 when the host is ready, else 2 and list what is missing
 #   --quiet       print only the changes made and errors
-#   --test-tools  also install what only the tests use (chromium, to load the published pages)
+#   --test-tools  also install what only the tests use (chromium, to load the published pages;
+#                 openssh-server, whose sshd stands in for a second computer)
 set -euo pipefail
 
 REPO_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,7 +42,7 @@ for arg in "$@"; do
     --check) CHECK_ONLY=1 ;;
     --quiet) QUIET=1 ;;
     --test-tools) TEST_TOOLS=1 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (valid: --check, --quiet, --test-tools, --help)" >&2; exit 2 ;;
   esac
 done
@@ -70,8 +73,8 @@ esac
 if [ "$FAMILY" = debian ]; then
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 libiperf0 uidmap runc conmon catatonit
             systemd sockperf python3 python3-venv iproute2 ethtool util-linux procps git mmdebstrap tcpdump linux-perf
-            libjs-jquery libjs-jquery-flot libjs-bootstrap libjs-jquery-stupidtable node-blueimp-md5)
-  TEST_PACKAGES=(chromium)
+            openssh-client libjs-jquery libjs-jquery-flot libjs-bootstrap libjs-jquery-stupidtable node-blueimp-md5)
+  TEST_PACKAGES=(chromium openssh-server)
   installed() { dpkg-query -W -f '${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
   install_packages() {
     with_timeout 600 apt-get update -qq
@@ -80,8 +83,8 @@ if [ "$FAMILY" = debian ]; then
 else
   # Fedora: the same components; pasta is in the passt package, newuidmap in shadow-utils.
   PACKAGES=(podman passt slirp4netns rootlesskit iperf3 shadow-utils runc conmon catatonit
-            systemd sockperf python3 iproute ethtool util-linux procps-ng git mmdebstrap tcpdump perf)
-  TEST_PACKAGES=(chromium)
+            systemd sockperf python3 iproute ethtool util-linux procps-ng git mmdebstrap tcpdump perf openssh-clients)
+  TEST_PACKAGES=(chromium openssh-server)
   installed() { rpm -q "$1" >/dev/null 2>&1; }
   install_packages() { with_timeout 1800 dnf install -y -q "$@" >/dev/null; }
 fi

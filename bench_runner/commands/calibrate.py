@@ -48,7 +48,7 @@ def main(args: argparse.Namespace) -> int:
     if args.provider not in CHOICES:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
     from .. import calibration, results, stack
-    from ..labsession import preflight
+    from ..labsession import open_sessions, preflight
     from ..lifecycle import measuring
     from ..matrix import HOST_STACK
     from ..providers import choose
@@ -68,7 +68,8 @@ def main(args: argparse.Namespace) -> int:
     log(f"provider: {chosen.provider.id} ({chosen.reason})")
     document = calibration.new_document(chosen.provider, chosen.reason, detected.to_json(), plan,
                                         ["python", "-m", "bench_runner", *sys.argv[1:]])
-    with measuring(document, [HOST_STACK], mtu=args.mtu, log=log, output=lambda tag: output) as current:
+    with measuring(document, open_sessions([HOST_STACK], mtu=args.mtu, log=log), log=log,
+                   output=lambda tag: output) as current:
         current.phase_done("setup")
         outcome = calibration.Calibration(current.first, chosen.provider, document, log).run(plan)
         current.phase_done("trials")

@@ -150,9 +150,50 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
     captures = parse_kinds(args.capture)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    return RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed, args.provider,
-                      args.mtu, args.pasta, expectations, args.tolerance / 100, not args.skip_claims,
-                      bool(args.quick), facts, named, captures, swept_values(args))
+    from ..clienthost import two
+
+    client = two.from_args(args.client_host, args.server_address, args.client_key, args.client_known_hosts)
+    return for_client_host(RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed,
+                                      args.provider, args.mtu, args.pasta, expectations, args.tolerance / 100,
+                                      not args.skip_claims, bool(args.quick), facts, named, captures,
+                                      swept_values(args), client))
+
+
+#: Why an outbound workload does not run with --client-host.
+OUTBOUND_TWO_COMPUTERS = ("not measured with --client-host: its server would run on the client host, which the "
+                          "suite reaches only to run clients")
+
+
+def for_client_host(request):  # type: ignore[no-untyped-def]
+    """A --client-host request as it can run: this machine's own stack, no lab-link delay, the
+    IP family of the two addresses, the outbound workloads not applicable (their server
+    would run on the client host), no claims probes (they need the lab's client host and its
+    second link), and the tools the client host needs."""
+    from dataclasses import replace
+
+    from ..clienthost import two
+
+    client = request.client
+    if client is None:
+        return request
+    booted = [s for s in request.matrix.stacks() if s != matrix.HOST_STACK]
+    if booted:
+        raise UsageError(f"--client-host measures this machine's own software; --stacks {','.join(booted)} boots a "
+                         "stack in a lab of its own, which another computer cannot reach")
+    if any(request.swept.get("delay", ())):
+        raise UsageError("--delay adds netem on the lab link, and a --client-host run has none: add delay on the "
+                         "real path with tc netem yourself")
+    family = client.options.target.family
+    asked = set(request.swept.get("family", (4,)))
+    if asked != {family}:
+        raise UsageError(f"--client-host {client.options.target.url} and --server-address {client.server_address} "
+                         f"are IPv{family}: " + ("add --family 6" if family == 6 else "--family 6 needs IPv6 addresses"))
+    built = request.matrix.set_aside(
+        lambda c: OUTBOUND_TWO_COMPUTERS if matrix.workload(c.workload).outbound else None)
+    if not built.cells:
+        raise UsageError(f"nothing to measure with --client-host: the outbound workloads are {OUTBOUND_TWO_COMPUTERS}")
+    needed = two.tools_needed([c.workload for c in built.cells], any(c.placement == "remote" for c in built.cells))
+    return replace(request, matrix=built, probe_claims=False, client=replace(client, needed=needed))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -177,6 +218,8 @@ def start(args: argparse.Namespace) -> int:
                          "--force to replace it")
     preflight()
     netem.require_for(request.swept.get("delay", ()))
+    if request.client is not None:
+        request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
     first = choices[request.matrix.stacks()[0]]
@@ -253,10 +296,12 @@ def resume(args: argparse.Namespace) -> int:
     document = results.load(path)
     if document.run.get("status") == "complete":
         raise UsageError(f"{path}: the run is complete; nothing to resume")
-    request = from_options(document.run.get("options", {}), document.run.get("seed"),
-                           document.stack.get("stated", {}))
+    request = for_client_host(from_options(document.run.get("options", {}), document.run.get("seed"),
+                                           document.stack.get("stated", {})))
     preflight()
     netem.require_for(request.swept.get("delay", ()))
+    if request.client is not None:
+        request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     problems = resume_problems(document, detected, stack.suite_commit())
     if problems:
@@ -328,6 +373,7 @@ def build_defaults() -> argparse.Namespace:
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
     from .. import claims, eta, progress, verbose
+    from ..labsession import open_sessions
     from ..lifecycle import measuring
     from ..trials import Plan, TrialRunner
 
@@ -337,8 +383,15 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
     plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision)
-    with measuring(document, request.matrix.stacks(), mtu=request.mtu, log=log,
-                   output=lambda tag: output or default_output(tag)) as current:
+    if request.client is not None:
+        from ..labsession import open_two_computers
+
+        log(f"client host: {request.client.options.target.url}, connecting to {request.client.server_address}; "
+            "claims probes not run (they need the lab's client host and its second link)")
+        opened = open_two_computers(request.client, log=log)
+    else:
+        opened = open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log)
+    with measuring(document, opened, log=log, output=lambda tag: output or default_output(tag)) as current:
         output = current.output
         work = planned_work(plan, request)
         document.run.setdefault("estimate_s", [round(v) for v in work.seconds()])

@@ -96,3 +96,38 @@ def parse_qdiscs(text: str) -> list[dict[str, Any]]:
         options = item.get("options") if isinstance(item.get("options"), dict) else {}
         found.append({"kind": kind, "handle": _str(item.get("handle")), "where": where, "options": options})
     return found
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where ``ip -j route get ADDRESS`` says traffic to an address goes."""
+
+    dst: str
+    dev: str
+    prefsrc: str | None
+    gateway: str | None
+    mtu: int | None  # the route's own MTU (``ip route ... mtu N``), where it has one
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_route_get(text: str) -> Route:
+    items = _json_list(text, "ip -j route get")
+    if len(items) != 1:
+        raise ParseError(f"ip -j route get: expected one route, got {len(items)}")
+    item = items[0]
+    dst, dev = item.get("dst"), item.get("dev")
+    if not isinstance(dst, str) or not isinstance(dev, str) or not dev:
+        raise ParseError("ip -j route get: a route without its destination or device")
+    metrics = item.get("metrics") if isinstance(item.get("metrics"), list) else []
+    mtu = next((_int(m.get("mtu")) for m in metrics if isinstance(m, dict) and "mtu" in m), None)
+    return Route(dst, dev, _str(item.get("prefsrc")), _str(item.get("gateway")), mtu)
+
+
+def link_kind(text: str) -> str | None:
+    """The kind ``ip -j -d link show dev DEV`` gives an interface (veth, bridge, vlan), None
+    for a plain physical device."""
+    items = _json_list(text, "ip -j -d link")
+    info = items[0].get("linkinfo") if items else None
+    return _str(info.get("info_kind")) if isinstance(info, dict) else None

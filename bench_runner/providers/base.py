@@ -21,6 +21,7 @@ from ..serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WOR
 from ..user import BenchUser
 
 if TYPE_CHECKING:
+    from ..clienthost import ClientHost
     from ..stacks.boot import BootedStack
 
 
@@ -66,6 +67,11 @@ class Session:
     counter: int = 0
     #: The lab link's offloads and qdiscs at both ends, observed when the lab was built.
     link: dict[str, Any] = field(default_factory=dict)
+    #: Where the remote placement's clients run: the lab's client host (None), or another
+    #: computer (``run --client-host``).
+    client_host: ClientHost | None = None
+    #: Two computers: both machines as observed, the path between them and its base RTT.
+    machines: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -78,10 +84,22 @@ class Session:
             return self.stack.shell.user_argv(argv)
         return self.user.argv(argv, netns_path=self.lab.server_ns_path)
 
+    def client_for(self, placement: str) -> ClientHost:
+        """Where a placement's client runs: the client host (``remote``) or the server host
+        itself (``loopback``), each as the benchmark user unless it is another computer."""
+        from ..clienthost import NamespaceClient
+
+        if placement == "remote" and self.client_host is not None:
+            return self.client_host
+        netns = self.lab.client_ns_path if placement == "remote" else self.lab.server_ns_path
+        return NamespaceClient(netns, self.user, self.worker_dir)
+
     def lab_record(self) -> dict[str, object]:
-        """What a results document records about the lab its trials ran in."""
+        """What a results document records about the lab its trials ran in (or the two
+        computers)."""
         return {**self.lab.to_json(), "server_ip_unprivileged_port_start": self.port_floor,
-                **({"link": self.link} if self.link else {})}
+                **({"link": self.link} if self.link else {}), **self.machines,
+                **({"client_host_record": self.client_host.record()} if self.client_host is not None else {})}
 
     def next_name(self, what: str) -> str:
         self.counter += 1

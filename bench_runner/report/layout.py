@@ -209,7 +209,9 @@ def _stack(content: ReportContent, detail: Detail) -> list[Block]:
     for key, value in (stack.get("stated") or {}).items():
         rows.append([f"{key} (stated with --stack)", _value(value)])
     lab = document.lab
-    if lab:
+    if lab.get("kind") == "two computers":
+        rows += _two_computers(lab)
+    elif lab:
         rows.append(["lab link MTU", _value(lab.get("mtu"))])
         rows.append(["lab subnet", f"{_value(lab.get('subnet'))}: server host {_value(lab.get('server_addr'))}, "
                                    f"client host {_value(lab.get('client_addr'))}"])
@@ -243,6 +245,28 @@ def _stack(content: ReportContent, detail: Detail) -> list[Block]:
     blocks.append(para("Render this report again without measuring: ",
                        Code(f"python -m bench_runner report {content.source}"), "."))
     return blocks
+
+
+def _two_computers(lab: dict[str, Any]) -> list[list[str]]:
+    """A --client-host run: both machines, the interface each reaches the other through, the
+    path's MTU and its base round-trip time."""
+    rows = [["two computers (--client-host)", f"the client host {_value(lab.get('client_host'))} connects to this "
+                                              f"machine at {_value(lab.get('server_addr') or lab.get('server_addr6'))}"]]
+    for end, label in (("server", "server host (this machine)"), ("client", "client host")):
+        machine = (lab.get("machines") or {}).get(end) or {}
+        interface = machine.get("interface") or {}
+        speed = interface.get("speed_mbps")
+        nic = ", ".join(part for part in (
+            interface.get("device"), interface.get("driver") or interface.get("kind"),
+            f"{speed} Mbit/s" if speed else None, f"MTU {interface['mtu']}" if interface.get("mtu") else None,
+            " ".join(f"{k} {v.split()[0]}" for k, v in (interface.get("offloads") or {}).items()
+                     if k in ("tso", "gso", "gro"))) if part)
+        rows.append([label, f"{_value(machine.get('hostname'))}, kernel {_value(machine.get('kernel'))}; {nic or '-'}"])
+    rows.append(["path MTU", _value((lab.get("path_mtu") or {}).get("mtu"))])
+    rtt = lab.get("base_rtt") or {}
+    rows.append(["base RTT", f"p50 {rtt['p50']:.1f} us, p99 {rtt['p99']:.1f} us ({rtt.get('how', '')})"
+                 if "p50" in rtt else f"not measured: {_value(rtt.get('error'))}"])
+    return rows
 
 
 def _booted_stacks(document: RunDocument, detail: Detail) -> list[Block]:

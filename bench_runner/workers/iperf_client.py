@@ -3,6 +3,9 @@
 One process per test: the binding is not re-entrant (a second Client.run() in one process
 fails with EBADF). The binding's own ``error`` is checked; the JSON goes to stdout, and the
 exit code is 0 only when iperf3 produced a result without an error.
+
+With ``--program`` it runs the iperf3 program instead (``iperf3 -c ... --json``: the same
+libiperf and the same JSON), for a client host without the binding (``run --client-host``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import argparse
 import fcntl
 import json
 import os
+import subprocess
 import sys
 
 
@@ -25,7 +29,11 @@ def main() -> int:
     parser.add_argument("--udp", action="store_true")
     parser.add_argument("--bandwidth", type=int, default=0, help="bits/s (UDP)")
     parser.add_argument("--blksize", type=int, default=0)
+    parser.add_argument("--program", action="store_true",
+                        help="run the iperf3 program (-c --json), not the Python binding")
     args = parser.parse_args()
+    if args.program:
+        return run_program(args)
 
     try:
         import iperf3
@@ -58,6 +66,36 @@ def main() -> int:
         data = {"error": f"iperf3 binding returned no JSON: {text[:200]!r}"}
     if error and not data.get("error"):
         data["error"] = str(error)
+    sys.stdout.write(json.dumps(data) + "\n")
+    sys.stdout.flush()
+    return 1 if data.get("error") else 0
+
+
+def run_program(args: argparse.Namespace) -> int:
+    """The same test with the iperf3 program; its JSON is what the binding hands back."""
+    argv = ["iperf3", "--client", args.host, "--port", str(args.port), "--time", str(args.duration),
+            "--omit", str(args.omit), "--parallel", str(args.streams), "--json"]
+    if args.reverse:
+        argv.append("--reverse")
+    if args.udp:
+        argv += ["--udp", "-b", str(args.bandwidth)]
+    if args.blksize:
+        argv += ["-l", str(args.blksize)]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=args.duration + args.omit + 30, universal_newlines=True)
+    except FileNotFoundError:
+        data = {"error": "iperf3: command not found"}
+    except subprocess.TimeoutExpired:
+        data = {"error": f"iperf3 did not finish within {args.duration + args.omit + 30} s"}
+    else:
+        try:
+            data = json.loads(done.stdout)
+        except ValueError:
+            said = (done.stderr.strip().splitlines() or ["no output"])[-1]
+            data = {"error": f"iperf3 exited with {done.returncode} and gave no JSON: {said[:200]}"}
+        if done.returncode != 0 and not data.get("error"):
+            data["error"] = f"iperf3 exited with {done.returncode}"
     sys.stdout.write(json.dumps(data) + "\n")
     sys.stdout.flush()
     return 1 if data.get("error") else 0

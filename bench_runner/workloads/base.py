@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 
 from typing import Callable
 
-from .. import procs
 from ..errors import MeasurementError
 from ..matrix import Workload
 from ..parsers import ParseError
-from ..paths import VENV_PYTHON
 from ..providers.base import ServerExit, ServerSpec, Session
 
 
@@ -45,6 +43,7 @@ class ClientContext:
 
     @property
     def netns_path(self) -> str:
+        """The namespace of a client on this machine (not for another computer's)."""
         lab = self.session.lab
         return lab.client_ns_path if self.placement == "remote" else lab.server_ns_path
 
@@ -58,14 +57,15 @@ class ClientContext:
         return "::1" if family == 6 else "127.0.0.1"
 
     def worker_argv(self, worker: str, *args: str) -> list[str]:
-        """A worker run as the benchmark user in the placement's namespace."""
-        argv = [str(VENV_PYTHON), "-I", str(self.session.worker_dir / worker), *args]
-        return self.session.user.argv(argv, netns_path=self.netns_path)
+        """A worker run where the placement's client runs (session.client_for): as the
+        benchmark user in a namespace here, or over SSH on another computer."""
+        return self.session.client_for(self.placement).worker_argv(worker, list(args), self.settings.client_timeout)
 
     def run_worker(self, worker: str, args: list[str], parse: Callable[[str], object], what: str) -> str:
         """Run a client worker once, bounded by the trial's timeout. A failing worker reports
         its reason in its JSON (its exit code only says that it failed): raise with that."""
-        result = procs.run(self.worker_argv(worker, *args), timeout=self.settings.client_timeout, check=False)
+        host = self.session.client_for(self.placement)
+        result = host.run_worker(worker, list(args), self.settings.client_timeout)
         if result.returncode != 0:
             try:
                 parse(result.stdout)

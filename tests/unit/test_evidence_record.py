@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from bench_runner import linkinfo, matrix, observers, results
+from bench_runner import lab as lab_mod
+from bench_runner import linkinfo, matrix, results
 from bench_runner.errors import UsageError
 from bench_runner.results import Trial
 from bench_runner.observers import Observers
@@ -28,7 +29,8 @@ def _runner(tmp_path: Path) -> Observers:
 
 
 def _session() -> Any:
-    return SimpleNamespace(lab=SimpleNamespace(server_ns="netbench-00000000-srv"))
+    return SimpleNamespace(lab=lab_mod.Lab("00000000", "netbench-00000000-srv", "netbench-00000000-cli",
+                                                  "nb00000000s", "nb00000000c", 1500))
 
 
 def _trial() -> Trial:
@@ -39,7 +41,7 @@ def _trial() -> Trial:
 def test_a_trial_records_its_servers_links_and_whose_namespace_they_are(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, same_netns: bool, expected: str) -> None:
     own = os.stat(f"/proc/{os.getpid()}/ns/net").st_ino
-    monkeypatch.setattr(observers.lab_mod, "netns_inode", lambda name: own if same_netns else own + 1)
+    monkeypatch.setattr(lab_mod.Lab, "server_netns_inode", lambda lab: own if same_netns else own + 1)
     looked: list[int] = []
     monkeypatch.setattr(linkinfo, "interfaces_of", lambda pid: looked.append(pid) or copy.deepcopy(SEEN))
     runner, trial = _runner(tmp_path), _trial()

@@ -199,7 +199,8 @@ def test_disagreements_with_the_guide_are_spelled_out(tmp_path: Path) -> None:
     assert "- pasta, binding to a specific network device: pasta -t 198.51.100.1%eth0/PORT refused" in text
 
 
-@pytest.mark.parametrize("name", ["results-bare-full.json", "results-bare-quick.json", "latency"])
+@pytest.mark.parametrize("name", ["results-bare-full.json", "results-bare-quick.json", "latency",
+                                  "results-two-computers-quick.json"])
 def test_the_reproduce_command_parses_back_to_the_run_options(name: str) -> None:
     document = latency_document.document() if name == "latency" else results.load(DATA / name)
     reproduction = command(document)
