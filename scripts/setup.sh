@@ -115,6 +115,18 @@ if [ ${#to_install[@]} -gt 0 ]; then
     say "installing ${to_install[*]}"
     install_packages "${to_install[@]}" || die "package installation failed: ${to_install[*]}"
     change "installed packages: ${to_install[*]}"
+    # The tests start sshd themselves, in a lab namespace. The package, installed here for
+    # them only, would also serve the machine on port 22: stop and disable its service. An
+    # OpenSSH server that was installed before is the machine's own and is left alone.
+    if printf '%s\n' "${to_install[@]}" | grep -qx openssh-server && [ -d /run/systemd/system ]; then
+      for unit in ssh.socket ssh.service sshd.service; do
+        if systemctl list-unit-files "$unit" 2>/dev/null | grep -q "^$unit"; then
+          timeout 60 systemctl disable --now "$unit" >/dev/null 2>&1 \
+            || echo "setup: warning: could not stop $unit, which installing openssh-server started" >&2
+        fi
+      done
+      change "stopped and disabled the ssh service of openssh-server (installed for the tests only)"
+    fi
   fi
 else
   say "packages present"
