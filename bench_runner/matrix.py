@@ -1,7 +1,7 @@
 """The declarative matrix: methods x workloads x placements, with their ids validated up front.
 
-This module holds only data. What a method is lives in ``methods`` (one module each), how
-a workload is driven in ``workloads``.
+This module holds only data. What a method is lives in ``methods`` (one module each), what
+a workload is and how it is driven in ``workloads`` (one module each, in its registry).
 """
 
 from __future__ import annotations
@@ -11,39 +11,17 @@ from typing import Callable, Iterable, Mapping, TypeVar
 
 from .errors import UsageError
 from .methods import METHODS
-from .metrics import HELPER_CPU, JITTER, LOST, P50, P90, P99, RETRANSMITS, THROUGHPUT, TRANSACTION, TRANSACTIONS, Metric
+from .metrics import Metric
+from .workloads import DRIVERS
+from .workloads.definition import Workload
+
+__all__ = ["Cell", "HOST_STACK", "METHODS", "Matrix", "Metric", "PLACEMENTS", "Placement", "WORKLOADS", "Workload"]
 
 
 @dataclass(frozen=True)
 class Placement:
     id: str
     summary: str
-
-
-@dataclass(frozen=True)
-class Workload:
-    id: str
-    summary: str
-    metric: Metric
-    extra_metrics: tuple[Metric, ...] = ()
-    placements: tuple[str, ...] = ("remote", "loopback")
-    #: "tcp" or "udp" (a method may not carry one protocol in one placement).
-    protocol: str = "tcp"
-    #: Can its server take a listening socket it inherits (socket activation)? If not, why.
-    inherited_socket: bool = True
-    no_inherited_socket: str = ""
-    #: Does the container connect out (to a server on the client host)?
-    outbound: bool = False
-    #: Does --streams apply (iperf3's -P; concurrent clients of the echo round trips)? If not, why.
-    parallel_streams: bool = False
-    no_parallel_streams: str = ""
-    #: Has it a message size --sizes sets (the echo round trips' message, a UDP datagram)?
-    sized: bool = False
-    #: Has it an offered rate --udp-rate sets (iperf3's UDP stream)?
-    offered_rate: bool = False
-
-    def metrics(self) -> tuple[Metric, ...]:
-        return (self.metric, *self.extra_metrics)
 
 
 T = TypeVar("T")
@@ -58,105 +36,8 @@ PLACEMENTS: dict[str, Placement] = _registry([
     Placement("loopback", "client on the server host itself, to 127.0.0.1"),
 ])
 
-#: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
-UDP_STREAM_RATE = 1_000_000_000
-UDP_STREAM_BLKSIZE = 1400
-NO_INHERITED_IPERF3 = ("iperf3 cannot take an inherited listening socket; "
-                       "echo-stream measures throughput under socket activation")
-ONE_ECHO_CONNECTION = ("echo-stream runs one connection; --streams sets iperf3's parallel streams and the echo "
-                       "round trips' concurrent clients")
-
-WORKLOADS: dict[str, Workload] = _registry([
-    Workload(
-        "tcp-stream",
-        "iperf3 TCP, client to server through the published port",
-        THROUGHPUT,
-        (RETRANSMITS, HELPER_CPU),
-        inherited_socket=False,
-        no_inherited_socket=NO_INHERITED_IPERF3,
-        parallel_streams=True,
-    ),
-    Workload(
-        "tcp-stream-reverse",
-        "iperf3 TCP -R: the server sends to the client through the published port",
-        THROUGHPUT,
-        (RETRANSMITS, HELPER_CPU),
-        inherited_socket=False,
-        no_inherited_socket=NO_INHERITED_IPERF3,
-        parallel_streams=True,
-    ),
-    Workload(
-        "tcp-stream-parallel",
-        "iperf3 TCP -P 4: four streams, client to server through the published port",
-        THROUGHPUT,
-        (RETRANSMITS, HELPER_CPU),
-        inherited_socket=False,
-        no_inherited_socket=NO_INHERITED_IPERF3,
-        no_parallel_streams="tcp-stream-parallel runs its own 4 streams: sweep tcp-stream with --streams instead",
-    ),
-    Workload(
-        "udp-stream",
-        f"iperf3 UDP at {UDP_STREAM_RATE / 1e9:g} Gbit/s ({UDP_STREAM_BLKSIZE}-byte datagrams), client to server",
-        THROUGHPUT,
-        (LOST, JITTER, HELPER_CPU),
-        protocol="udp",
-        inherited_socket=False,
-        no_inherited_socket=NO_INHERITED_IPERF3,
-        parallel_streams=True,
-        sized=True,
-        offered_rate=True,
-    ),
-    Workload(
-        "tcp-rr",
-        "echo service, TCP: round trips of 64-byte messages on one connection (--streams N: N clients at once)",
-        P50,
-        (P90, P99, TRANSACTIONS),
-        parallel_streams=True,
-        sized=True,
-    ),
-    Workload(
-        "udp-rr",
-        "echo service, UDP: round trips of 64-byte datagrams (--streams N: N clients at once)",
-        P50,
-        (P90, P99, TRANSACTIONS),
-        protocol="udp",
-        parallel_streams=True,
-        sized=True,
-    ),
-    Workload(
-        "tcp-crr",
-        "echo service, TCP: connect, one 64-byte request and response, close (--streams N: N clients at once)",
-        TRANSACTION,
-        (P50, P90, P99, TRANSACTIONS),
-        parallel_streams=True,
-        sized=True,
-    ),
-    Workload(
-        "echo-stream",
-        "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
-        THROUGHPUT,
-        (HELPER_CPU,),
-        no_parallel_streams=ONE_ECHO_CONNECTION,
-    ),
-    Workload(
-        "tcp-stream-outbound",
-        "iperf3 TCP from the container out to a server on the client host (the lab's internet): an upload",
-        THROUGHPUT,
-        (RETRANSMITS, HELPER_CPU),
-        placements=("remote",),
-        outbound=True,
-        parallel_streams=True,
-    ),
-    Workload(
-        "tcp-stream-outbound-reverse",
-        "iperf3 TCP -R: the container connects out to the client host's server and downloads from it",
-        THROUGHPUT,
-        (RETRANSMITS, HELPER_CPU),
-        placements=("remote",),
-        outbound=True,
-        parallel_streams=True,
-    ),
-])
+#: Every workload, from the drivers' registry: each declares its own definition.
+WORKLOADS: dict[str, Workload] = {driver.spec.id: driver.spec for driver in DRIVERS.values()}
 
 
 #: The stack every run has without booting one: this machine's own installed software.

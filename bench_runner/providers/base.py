@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from .. import observe, procs
 from ..errors import MeasurementError
 from ..lab import Lab, resource_name
-from ..matrix import HOST_STACK
+from ..stacks.spec import HOST as HOST_STACK
 from ..parsers import ss
 from ..runstate import RunState
 from ..serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WORKERS,  # noqa: F401 (re-exported)

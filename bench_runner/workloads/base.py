@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..errors import MeasurementError
-from ..matrix import Workload
+from .definition import Workload
 from ..parsers import ParseError
 from ..providers.base import ServerExit, ServerSpec, Session
 

@@ -13,7 +13,8 @@ server served them at once).
 from __future__ import annotations
 
 from ..errors import MeasurementError
-from ..matrix import WORKLOADS
+from ..metrics import HELPER_CPU, P50, P90, P99, THROUGHPUT, TRANSACTION, TRANSACTIONS
+from .definition import ONE_ECHO_CONNECTION, Workload
 from ..parsers import ParseError, echo
 from ..providers.base import WORKERS, ServerExit, ServerSpec
 from ..serverspec import ANY_ADDRESS
@@ -112,7 +113,14 @@ class EchoWorkload(WorkloadDriver):
 
 
 class TcpRr(EchoWorkload):
-    spec = WORKLOADS["tcp-rr"]
+    spec = Workload(
+        "tcp-rr",
+        "echo service, TCP: round trips of 64-byte messages on one connection (--streams N: N clients at once)",
+        P50,
+        (P90, P99, TRANSACTIONS),
+        parallel_streams=True,
+        sized=True,
+    )
     client_mode = "tcp-rr"
     holds_connections = True
 
@@ -123,7 +131,15 @@ class TcpRr(EchoWorkload):
 
 
 class UdpRr(EchoWorkload):
-    spec = WORKLOADS["udp-rr"]
+    spec = Workload(
+        "udp-rr",
+        "echo service, UDP: round trips of 64-byte datagrams (--streams N: N clients at once)",
+        P50,
+        (P90, P99, TRANSACTIONS),
+        protocol="udp",
+        parallel_streams=True,
+        sized=True,
+    )
     client_mode = "udp-rr"
     protocols = ("udp",)
 
@@ -142,7 +158,14 @@ class UdpRr(EchoWorkload):
 
 
 class TcpCrr(EchoWorkload):
-    spec = WORKLOADS["tcp-crr"]
+    spec = Workload(
+        "tcp-crr",
+        "echo service, TCP: connect, one 64-byte request and response, close (--streams N: N clients at once)",
+        TRANSACTION,
+        (P50, P90, P99, TRANSACTIONS),
+        parallel_streams=True,
+        sized=True,
+    )
     client_mode = "tcp-crr"
 
     def check(self, client: echo.EchoClientResult, summary: echo.EchoServerSummary) -> None:
@@ -159,7 +182,13 @@ class TcpCrr(EchoWorkload):
 
 
 class EchoStream(EchoWorkload):
-    spec = WORKLOADS["echo-stream"]
+    spec = Workload(
+        "echo-stream",
+        "echo service, TCP: bulk transfer into the service's sink (128 KiB sends)",
+        THROUGHPUT,
+        (HELPER_CPU,),
+        no_parallel_streams=ONE_ECHO_CONNECTION,
+    )
     client_mode = "stream"
 
     def client_args(self) -> tuple[str, ...]:

@@ -4,7 +4,8 @@ Python binding in a fresh process per test."""
 from __future__ import annotations
 
 from ..errors import MeasurementError
-from ..matrix import WORKLOADS
+from ..metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
+from .definition import NO_INHERITED_IPERF3, Workload
 from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
 from ..sweeps import UDP_MAX
@@ -38,7 +39,15 @@ def udp_flags(settings: TrialSettings) -> list[str]:
 
 
 class TcpStream(WorkloadDriver):
-    spec = WORKLOADS["tcp-stream"]
+    spec = Workload(
+        "tcp-stream",
+        "iperf3 TCP, client to server through the published port",
+        THROUGHPUT,
+        (RETRANSMITS, HELPER_CPU),
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
+    )
     client_flags: tuple[str, ...] = ()
 
     def server(self, port: int) -> ServerSpec:

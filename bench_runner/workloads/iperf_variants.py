@@ -3,7 +3,8 @@ and UDP at a set rate. Same server, same client worker, same parser as ``tcp-str
 
 from __future__ import annotations
 
-from ..matrix import UDP_STREAM_BLKSIZE, UDP_STREAM_RATE, WORKLOADS
+from ..metrics import HELPER_CPU, JITTER, LOST, RETRANSMITS, THROUGHPUT
+from .definition import NO_INHERITED_IPERF3, UDP_STREAM_BLKSIZE, UDP_STREAM_RATE, Workload
 from ..parsers import ParseError, iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement
@@ -13,7 +14,15 @@ from .iperf import TcpStream, iperf3_server
 class TcpStreamReverse(TcpStream):
     """The server sends, the client receives: the forwarder carries the other direction."""
 
-    spec = WORKLOADS["tcp-stream-reverse"]
+    spec = Workload(
+        "tcp-stream-reverse",
+        "iperf3 TCP -R: the server sends to the client through the published port",
+        THROUGHPUT,
+        (RETRANSMITS, HELPER_CPU),
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
+    )
     client_flags = ("--reverse",)
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:
@@ -23,7 +32,15 @@ class TcpStreamReverse(TcpStream):
 
 
 class TcpStreamParallel(TcpStream):
-    spec = WORKLOADS["tcp-stream-parallel"]
+    spec = Workload(
+        "tcp-stream-parallel",
+        "iperf3 TCP -P 4: four streams, client to server through the published port",
+        THROUGHPUT,
+        (RETRANSMITS, HELPER_CPU),
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
+        no_parallel_streams="tcp-stream-parallel runs its own 4 streams: sweep tcp-stream with --streams instead",
+    )
     streams = 4
     client_flags = ("--streams", str(streams))
 
@@ -37,7 +54,18 @@ class TcpStreamParallel(TcpStream):
 class UdpStream(TcpStream):
     """UDP at UDP_STREAM_RATE: what arrives, what is lost, and the jitter."""
 
-    spec = WORKLOADS["udp-stream"]
+    spec = Workload(
+        "udp-stream",
+        f"iperf3 UDP at {UDP_STREAM_RATE / 1e9:g} Gbit/s ({UDP_STREAM_BLKSIZE}-byte datagrams), client to server",
+        THROUGHPUT,
+        (LOST, JITTER, HELPER_CPU),
+        protocol="udp",
+        inherited_socket=False,
+        no_inherited_socket=NO_INHERITED_IPERF3,
+        parallel_streams=True,
+        sized=True,
+        offered_rate=True,
+    )
     client_flags = ("--udp", "--bandwidth", str(UDP_STREAM_RATE), "--blksize", str(UDP_STREAM_BLKSIZE))
 
     def server(self, port: int) -> ServerSpec:

@@ -6,7 +6,8 @@ complaints about rootless networking are about."""
 
 from __future__ import annotations
 
-from ..matrix import WORKLOADS
+from ..metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
+from .definition import Workload
 from ..parsers import ParseError, iperf3
 from ..providers.base import ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
@@ -14,7 +15,15 @@ from .iperf import iperf3_server, streams_flags
 
 
 class TcpStreamOutbound(OutboundDriver):
-    spec = WORKLOADS["tcp-stream-outbound"]
+    spec = Workload(
+        "tcp-stream-outbound",
+        "iperf3 TCP from the container out to a server on the client host (the lab's internet): an upload",
+        THROUGHPUT,
+        (RETRANSMITS, HELPER_CPU),
+        placements=("remote",),
+        outbound=True,
+        parallel_streams=True,
+    )
     client_flags: tuple[str, ...] = ()
 
     def remote_server(self, port: int) -> list[str]:
@@ -44,7 +53,15 @@ class TcpStreamOutbound(OutboundDriver):
 class TcpStreamOutboundReverse(TcpStreamOutbound):
     """A download into the container: the helper carries the data in, the acknowledgements out."""
 
-    spec = WORKLOADS["tcp-stream-outbound-reverse"]
+    spec = Workload(
+        "tcp-stream-outbound-reverse",
+        "iperf3 TCP -R: the container connects out to the client host's server and downloads from it",
+        THROUGHPUT,
+        (RETRANSMITS, HELPER_CPU),
+        placements=("remote",),
+        outbound=True,
+        parallel_streams=True,
+    )
     client_flags = ("--reverse",)
 
     def measure(self, client_output: str, server: ServerExit) -> Measurement:

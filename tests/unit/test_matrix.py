@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import matrix
+from bench_runner import matrix, metrics
 from bench_runner.errors import UsageError
 
 
@@ -36,7 +36,7 @@ def test_build_crosses_everything_that_applies() -> None:
 
 
 def test_method_a_workload_does_not_run_under_is_not_applicable_with_a_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    workload = matrix.Workload("iperf-x", "test", matrix.THROUGHPUT, inherited_socket=False,
+    workload = matrix.Workload("iperf-x", "test", metrics.THROUGHPUT, inherited_socket=False,
                                no_inherited_socket="needs a socket of its own")
     monkeypatch.setitem(matrix.WORKLOADS, "iperf-x", workload)
     built = matrix.build(("host", "socket-activation-user"), ("iperf-x",), ("remote",))

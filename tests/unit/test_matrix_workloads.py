@@ -97,3 +97,15 @@ def test_the_download_is_in_all_beside_the_upload() -> None:
     assert set(OUTBOUND) <= set(chosen)
     assert matrix.parse_ids("tcp-stream-outbound-reverse", matrix.WORKLOADS, "workload") == (
         "tcp-stream-outbound-reverse",)
+
+
+def test_a_workload_is_one_unit_its_driver_declares_it_and_one_registry_lists_it() -> None:
+    """A new workload is a driver class with its own ``spec`` in a workload module (plus the
+    worker and parser it names) and one line in ``workloads.DRIVERS``; the matrix reads it."""
+    from bench_runner import matrix
+    from bench_runner.workloads import DRIVERS
+
+    assert list(matrix.WORKLOADS) == list(DRIVERS)
+    for workload_id, driver in DRIVERS.items():
+        assert "spec" in type(driver).__dict__, f"{type(driver).__name__} inherits {workload_id}'s definition"
+        assert matrix.WORKLOADS[workload_id] is driver.spec

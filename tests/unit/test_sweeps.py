@@ -25,6 +25,7 @@ from bench_runner.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
 from bench_runner.observers import Observers
 from bench_runner.trials import new_cell_results, with_sweep
 from bench_runner.workloads import DRIVERS, TrialSettings
+from bench_runner.workloads.definition import ONE_ECHO_CONNECTION
 from tests.unit import latency_document
 
 SPEC = ServerSpec(("iperf3", "-s", "-p", "5201"), 5201, host_port=15201)
@@ -138,7 +139,7 @@ def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
         "--delay 20: the delay is added on the lab link; a loopback client does not cross it")
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-rr"], "remote") is None
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["echo-stream"], "remote") == (
-        f"--streams 8: {matrix.ONE_ECHO_CONNECTION}")
+        f"--streams 8: {ONE_ECHO_CONNECTION}")
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-stream-parallel"], "remote").startswith(
         "--streams 8: tcp-stream-parallel runs its own 4 streams")
 
