@@ -23,7 +23,7 @@ from .providers import Provider, ServerExit, Session
 from .results import RunDocument, Trial, now_iso
 from .serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
 from .workloads import DRIVERS, ClientContext, TrialSettings
-from .workloads.base import OutboundDriver, WorkloadDriver
+from .workloads.base import InboundDriver, OutboundDriver
 
 #: Ports the servers use inside the server host, rotated per trial so that nothing of one
 #: trial (a socket in TIME_WAIT, a slow helper) can touch the next.
@@ -81,8 +81,10 @@ class TrialExecutor:
             with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
                 if "delay" in swept:
                     trial.observations["lab_link_qdisc"] = qdisc
-                if driver.direction == "outbound":
-                    self._outbound(session, provider, cell, driver, port, settings, trial, capture)  # type: ignore[arg-type]
+                if isinstance(driver, OutboundDriver):
+                    self._outbound(session, provider, cell, driver, port, settings, trial, capture)
+                elif not isinstance(driver, InboundDriver):
+                    raise MeasurementError(f"{base}: a driver neither inbound nor outbound")
                 elif searching:
                     self._search_udp_max(session, provider, cell, driver, settings, trial)
                 else:
@@ -105,7 +107,7 @@ class TrialExecutor:
         found = result.samples("udp_max_offered", include_warmup=True)
         return round(stats.summarize(found).median * 1000) if found else udpmax.START_MBPS
 
-    def _search_udp_max(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver,
+    def _search_udp_max(self, session: Session, provider: Provider, cell: Cell, driver: InboundDriver,
                         settings: TrialSettings, trial: Trial) -> None:
         """``--udp-rate max``: the bounded search of udpmax.py, each probe an inbound run of
         its own (a fresh server, the same checks as a trial) on a port of its own. The trial
@@ -147,7 +149,7 @@ class TrialExecutor:
         trial.samples.update(best.samples)
         trial.samples["udp_max_offered"] = result.best.offered_mbps / 1000
 
-    def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: WorkloadDriver, port: int,
+    def _inbound(self, session: Session, provider: Provider, cell: Cell, driver: InboundDriver, port: int,
                  settings: TrialSettings, trial: Trial, capture: TrialCapture) -> None:
         """A server in the container, a client reaching it through the published port."""
         spec = capture.adjust(with_sweep(driver.server(port), settings))

@@ -84,8 +84,21 @@ class Measurement:
 
 
 class WorkloadDriver(abc.ABC):
+    """What every workload has: its definition and the pure step from raw output to samples.
+    How its server and client run depends on the direction: ``InboundDriver`` or
+    ``OutboundDriver``."""
+
     spec: Workload
-    #: "inbound": a server in the container, clients through the published port.
+    direction: str
+
+    @abc.abstractmethod
+    def measure(self, client_output: str, server: ServerExit) -> Measurement:
+        """Pure: raw outputs to samples and observations (raises ParseError)."""
+
+
+class InboundDriver(WorkloadDriver):
+    """A server in the container, clients through the published port."""
+
     direction = "inbound"
 
     @abc.abstractmethod
@@ -96,21 +109,11 @@ class WorkloadDriver(abc.ABC):
     def run_client(self, ctx: ClientContext) -> str:
         """Run one client against the published port; return its raw output."""
 
-    @abc.abstractmethod
-    def measure(self, client_output: str, server: ServerExit) -> Measurement:
-        """Pure: raw outputs to samples and observations (raises ParseError)."""
-
 
 class OutboundDriver(WorkloadDriver):
     """The container is the client: it connects out to a server on the client host."""
 
     direction = "outbound"
-
-    def server(self, port: int) -> ServerSpec:  # pragma: no cover - not used outbound
-        raise NotImplementedError("an outbound workload has no server in the container")
-
-    def run_client(self, ctx: ClientContext) -> str:  # pragma: no cover - not used outbound
-        raise NotImplementedError("an outbound workload's client runs in the container")
 
     @abc.abstractmethod
     def remote_server(self, port: int) -> list[str]:

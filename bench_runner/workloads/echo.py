@@ -18,7 +18,7 @@ from .definition import ONE_ECHO_CONNECTION, Workload
 from ..parsers import ParseError, echo
 from ..providers.base import WORKERS, ServerExit, ServerSpec
 from ..serverspec import ANY_ADDRESS
-from .base import ClientContext, Measurement, WorkloadDriver
+from .base import ClientContext, InboundDriver, Measurement
 
 #: The service runs with the distribution's interpreter (inside containers: the host's /usr).
 SERVER_PYTHON = "/usr/bin/python3"
@@ -29,7 +29,7 @@ MESSAGE_SIZE = 64
 CONCURRENT_SHARE = 0.5
 
 
-class EchoWorkload(WorkloadDriver):
+class EchoWorkload(InboundDriver):
     """Shared by every echo workload: the server command, the client run, the checks."""
 
     client_mode = ""

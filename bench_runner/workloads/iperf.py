@@ -9,7 +9,7 @@ from .definition import NO_INHERITED_IPERF3, Workload
 from ..parsers import iperf3
 from ..providers.base import ServerExit, ServerSpec
 from ..sweeps import UDP_MAX
-from .base import ClientContext, Measurement, TrialSettings, WorkloadDriver
+from .base import ClientContext, InboundDriver, Measurement, TrialSettings
 
 
 def iperf3_server(port: int) -> tuple[str, ...]:
@@ -38,7 +38,7 @@ def udp_flags(settings: TrialSettings) -> list[str]:
     return flags
 
 
-class TcpStream(WorkloadDriver):
+class TcpStream(InboundDriver):
     spec = Workload(
         "tcp-stream",
         "iperf3 TCP, client to server through the published port",
