@@ -23,10 +23,12 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("document", metavar="RESULTS.json", help="a results document written by run")
-    parser.add_argument("--format", choices=("md", "html", "json"),
-                        help="md (default): Markdown plus PNG files; html: one file with the plots embedded; "
-                             "json: the same figures for scripts, no plots")
-    parser.add_argument("--for", dest="target", choices=("github", "gitlab"),
+    from ..reportformats import REPORT_FORMATS, TARGETS
+
+    parser.add_argument("--format", choices=tuple(REPORT_FORMATS),
+                        help="; ".join(f"{f.name}{' (default)' if i == 0 else ''}: {f.help}"
+                                       for i, f in enumerate(REPORT_FORMATS.values())))
+    parser.add_argument("--for", dest="target", choices=TARGETS,
                         help="a report to paste into an issue there: Markdown (shortened to fit a GitHub comment) "
                              "plus RESULTS-report.zip with the full report, the plots, the results document and "
                              "its capture files")

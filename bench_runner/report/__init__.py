@@ -14,19 +14,40 @@ import os
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Callable, Union
+from typing import TYPE_CHECKING, BinaryIO, Callable, Union
 
 from .. import results
 from ..errors import UsageError
 from . import archive, fit, html_page, jsonout, markdown
 from .content import ReportContent, gather
+from ..reportformats import REPORT_FORMATS, TARGETS
 from .layout import FULL, Attached, PlotRef, layout
 
-FORMATS = ("md", "html", "json")
-SUFFIXES = {"md": ".md", "html": ".html", "json": ".json"}
-#: Where a report for an issue goes: GitHub shortens it to fit a comment, GitLab's comments
-#: (1,000,000 characters) take the full report.
-TARGETS = ("github", "gitlab")
+if TYPE_CHECKING:
+    from ..plots import Plot
+
+
+def _json(content: ReportContent, figures: list["Plot"], report: Path) -> dict[Path, bytes]:
+    return {report: (json.dumps(jsonout.render(content, []), indent=1) + "\n").encode()}
+
+
+def _html(content: ReportContent, figures: list["Plot"], report: Path) -> dict[Path, bytes]:
+    refs = [PlotRef(p.workload, p.name, p.title) for p in figures]
+    text = html_page.render(layout(content, refs), {p.name: p.png for p in figures}, title=content.source.name)
+    return {report: text.encode()}
+
+
+def _markdown(content: ReportContent, figures: list["Plot"], report: Path) -> dict[Path, bytes]:
+    refs = [PlotRef(p.workload, p.name, p.title) for p in figures]
+    text = markdown.render(layout(content, refs), {p.name: plot_file(report, p.name).name for p in figures})
+    return {report: text.encode(), **{plot_file(report, p.name): p.png for p in figures}}
+
+
+Renderer = Callable[[ReportContent, list["Plot"], Path], dict[Path, bytes]]
+#: How each format of ``reportformats.REPORT_FORMATS`` becomes its files, the report itself first.
+RENDERERS: dict[str, Renderer] = {"md": _markdown, "html": _html, "json": _json}
+FORMATS = tuple(REPORT_FORMATS)
+SUFFIXES = {name: f.suffix for name, f in REPORT_FORMATS.items()}
 
 #: A file's content: bytes, or what writes it (an archive streams its captures from disk).
 Content = Union[bytes, Callable[[BinaryIO], None]]
@@ -88,20 +109,7 @@ def render(content: ReportContent, fmt: str, report: Path, *, with_plots: bool =
     """Every file of the report (the report itself first), as bytes, nothing written yet."""
     if fmt not in FORMATS:
         raise UsageError(f"unknown report format '{fmt}'; valid: {', '.join(FORMATS)}")
-    figures = _figures(content, with_plots and fmt != "json")
-    refs = [PlotRef(p.workload, p.name, p.title) for p in figures]
-    files: dict[Path, bytes] = {}
-    if fmt == "json":
-        files[report] = (json.dumps(jsonout.render(content, []), indent=1) + "\n").encode()
-    elif fmt == "html":
-        text = html_page.render(layout(content, refs), {p.name: p.png for p in figures}, title=content.source.name)
-        files[report] = text.encode()
-    else:
-        text = markdown.render(layout(content, refs), {p.name: plot_file(report, p.name).name for p in figures})
-        files[report] = text.encode()
-        for plot in figures:
-            files[plot_file(report, plot.name)] = plot.png
-    return files
+    return RENDERERS[fmt](content, _figures(content, with_plots and REPORT_FORMATS[fmt].plots), report)
 
 
 def render_for(content: ReportContent, target: str, report: Path, document: bytes, *,

@@ -277,3 +277,18 @@ def test_the_overview_says_how_long_the_run_took_against_its_estimate() -> None:
     assert _duration(run) == (" It took 20m52s (setup 12s, trials 20m00s, claims 40s; estimated 19m10s, "
                               "at most 28m20s).")
     assert _duration({}) == ""
+
+
+def test_every_report_format_has_a_renderer_and_the_cli_offers_each(full: Path, tmp_path: Path) -> None:
+    """A format is one entry in reportformats.py and a renderer in report.RENDERERS; --format
+    takes exactly those, and each writes its report with its own suffix."""
+    from bench_runner import report
+    from bench_runner.reportformats import REPORT_FORMATS
+
+    assert set(report.RENDERERS) == set(REPORT_FORMATS)
+    for name, fmt in REPORT_FORMATS.items():
+        written = write(full, fmt=name, output=str(tmp_path / f"r{fmt.suffix}"))
+        assert written.report.suffix == fmt.suffix and written.report.stat().st_size > 0
+        assert bool(written.plots) == (fmt.plots and name == "md")  # html embeds its plots
+        args = cli.build_parser().parse_args(["report", str(full), "--format", name])
+        assert args.format == name
