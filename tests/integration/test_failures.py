@@ -18,7 +18,7 @@ from bench_runner.paths import VENV_PYTHON
 from bench_runner.providers import BareProvider, make
 from bench_runner.providers.base import ServerSpec
 from bench_runner.results import RunDocument
-from bench_runner.trials import Plan, TrialRunner, new_cell_results
+from bench_runner.trials import PORT_BASE, Plan, TrialRunner, new_cell_results
 from bench_runner.workloads import DRIVERS, TrialSettings
 from bench_runner.workloads.iperf import TcpStream
 from tests.integration.conftest import REPO, cli
@@ -95,7 +95,7 @@ def test_the_rest_of_the_matrix_goes_on_after_a_failing_method(tmp_path: Path) -
 def test_a_busy_port_fails_the_trial_and_names_its_owner(tmp_path: Path) -> None:
     with open_session() as session:
         runner = _runner(session, tmp_path)
-        port = 20000 + runner.trial_index
+        port = PORT_BASE + runner.executor.trial_index  # the port the next trial takes
         squatter = procs.Spawned(session.lab.in_server(
             [sys.executable, "-c", f"import socket,time; s=socket.socket(); s.bind(('0.0.0.0',{port})); "
                                    f"s.listen(); time.sleep(60)"]))

@@ -96,9 +96,11 @@ def _drawn(dom: str) -> dict[str, int]:
 
 
 def _dump_dom(url: str) -> str:
+    """The page as Chromium drew it; the window is tall enough for every box of the summary grid,
+    which draws a box only once it is in view."""
     profile = tempfile.mkdtemp(prefix="netbench-chromium-")
     try:
-        done = procs.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,900",
+        done = procs.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--window-size=1400,2400",
                           "--virtual-time-budget=20000", "--dump-dom", url], timeout=180, check=True)
         return done.stdout
     finally:
