@@ -26,3 +26,13 @@ def data_dir() -> Path:
 
 def read_data(name: str) -> str:
     return (DATA / name).read_text()
+
+
+def as_if_from_a_terminal() -> None:
+    """``preexec_fn`` for a child that a test sends SIGINT, as Ctrl-C would: Ctrl-C reaches a
+    command run in the foreground, whose SIGINT is at its default. A test suite started in the
+    background of a script (``./scripts/run-tests.sh &``) inherits SIGINT ignored, and Python
+    then installs no KeyboardInterrupt handler in the child: the signal would be lost."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

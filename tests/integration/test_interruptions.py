@@ -17,6 +17,7 @@ from bench_runner.paths import IMAGE, VENV_PYTHON
 from bench_runner.providers.podman import container_names
 from bench_runner.runstate import podman_runtime
 from bench_runner.user import BenchUser
+from tests.conftest import as_if_from_a_terminal
 from tests.integration.conftest import REPO, cli, leftovers
 
 #: Enough trials that a signal lands mid-run: 2 methods x 1 placement x 4 rounds of 1 s.
@@ -26,7 +27,8 @@ RUN = ["run", "--methods", "host,slirp4netns-slirp4netns", "--placements", "remo
 
 def start(output: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen([str(VENV_PYTHON), "-m", "bench_runner", *RUN, "--output", str(output), *extra],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_if_from_a_terminal)
 
 
 def ok_trials(output: Path) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner.history import config
+from tests.conftest import as_if_from_a_terminal
 from tests.unit.history_env import REPO, load_doc, use_history, write
 
 READY_TIMEOUT_S = 300  # a generous bound for asv publish on a loaded machine: not a performance check
@@ -57,7 +58,8 @@ def _get(url: str) -> bytes:
 
 def _start(port: int) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "bench_runner", "publish", "--serve", "--port", str(port)],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=as_if_from_a_terminal)
 
 
 def _wait_listening(proc: subprocess.Popen[str], port: int) -> None:
