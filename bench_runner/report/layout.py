@@ -14,7 +14,6 @@ from .. import metrics, runoptions, tables
 from ..analysis import RankTable, trial_carrier, trial_peer
 from ..matrix import HOST_STACK, stack_label
 from ..results import CellResult, RunDocument
-from ..sweeps import SWEEPS
 from ..verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
@@ -91,12 +90,6 @@ LEGEND = ("rank: 1 is best; a range such as 2-3 is every place the data allow af
           "time (below 6 trials [min, max], with its lower true level). vs host: the median of per-round ratios to "
           "the host baseline measured in the same run, with its interval. carried by: the process observed "
           "owning the published port. server saw: the address the server saw the client connect from.")
-
-
-def _swept_text(name: str, value: Any) -> str:
-    """A stored swept value as the command line writes it (0 of udp_rate is max)."""
-    sweep = SWEEPS.get(name)
-    return sweep.text(value) if sweep is not None and isinstance(value, int) else str(value)
 
 
 def _value(value: Any) -> str:
