@@ -11,13 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Callable
 
-from . import defaults, stats, sweeps
-from .matrix import HOST_STACK, WORKLOADS
-from .methods import BASELINE as BASELINE_METHOD
-from .methods import METHODS
-from .methods.base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT,  # noqa: F401 (FLOOR re-exported)
+from .. import defaults
+from . import stats
+from ..workloads import sweeps
+from ..run.matrix import HOST_STACK, WORKLOADS
+from ..methods import BASELINE as BASELINE_METHOD
+from ..methods import METHODS
+from ..methods.base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT,  # noqa: F401 (FLOOR re-exported)
                            NATIVE_PERFORMANCE, OUTBOUND_REMOTE, SOURCE_ADDRESS)
-from .results import CellResult, RunDocument
+from ..results.document import CellResult, RunDocument
 
 #: What ``host`` shows for native performance: the yardstick, not a measured "yes".
 BASELINE = "baseline"
@@ -168,7 +170,7 @@ def native_performance(document: RunDocument, tolerance: float = defaults.TOLERA
     adjustment over every method and workload of the run (so one false "no" among them all
     stays below 5%); else inconclusive (None). Per IP family: IPv6 workloads decide it over
     IPv6. ``host`` itself is the baseline, not a measurement of the claim."""
-    from .analysis import rank_tables
+    from .ranking import rank_tables
 
     tests: list[tuple[tuple[str, str, int], str, stats.Ratio, bool, float | None]] = []
     for table in rank_tables(document):

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from . import results, stats
-from .errors import UsageError
-from .history import asvfiles
-from .history.config import AsvConfig
-from .history.machine import checked_name
-from .history.snapshots import StackRepo
-from .matrix import HOST_STACK
+from ..results import document as results
+from . import stats
+from ..errors import UsageError
+from ..history import asvfiles
+from ..history.config import AsvConfig
+from ..history.machine import checked_name
+from ..history.snapshots import StackRepo
+from ..run.matrix import HOST_STACK
 from .tables import fmt, fmt_interval
 
 
@@ -130,7 +131,7 @@ def verdict(ratio_: stats.Ratio, higher_is_better: bool) -> str:
 def side_from_document(path: Path, metrics: str, stack: str = HOST_STACK) -> Side:
     """One stack's cells of a results document (this machine's own unless ``stack`` names a
     booted one)."""
-    from .history.record import snapshot_of
+    from ..history.record import snapshot_of
 
     document = results.load(path)
     if stack not in document.stack_names():
@@ -182,7 +183,7 @@ def _runs_of(conf: AsvConfig, machine: str, commit: str, metrics: str,
              keys: set[CellKey]) -> tuple[int, dict[CellKey, tuple[tuple[float, ...], ...]]]:
     """How many runs a snapshot pools on a machine, and, when every one of their documents
     can still be read, each cell's samples run by run (the ledger names the documents)."""
-    from .history.record import ledger_rows
+    from ..history.record import ledger_rows
 
     rows = [r for r in ledger_rows(conf) if r["machine"] == machine and r["commit"] == commit]
     per_run: list[dict[CellKey, tuple[float, ...]]] = []
@@ -357,7 +358,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
     def side(s: Side) -> dict[str, Any]:
         return {"label": s.label, "kind": s.kind, "source": s.source, "versions": dict(s.versions)}
 
-    from .report.jsonout import summary_json
+    from ..report.jsonout import summary_json
 
     regressions = {id(r) for r in comparison.regressions()}
     return {

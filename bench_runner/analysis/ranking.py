@@ -11,9 +11,9 @@ from typing import Callable
 from dataclasses import dataclass, field
 
 from . import stats
-from .matrix import HOST_STACK, stack_label
-from .methods import BASELINE
-from .results import CellResult, RunDocument, Trial
+from ..run.matrix import HOST_STACK, stack_label
+from ..methods import BASELINE
+from ..results.document import CellResult, RunDocument, Trial
 
 
 

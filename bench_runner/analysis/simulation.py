@@ -9,7 +9,7 @@ of a given coefficient of variation. The current rules are those of ``stats`` an
 percentile bootstrap intervals, independent resampling of ratios, per-cell adaptive rounds
 and verdicts without family-wise control.
 
-``python -m bench_runner.simulation`` prints the comparison (seeded, about a minute).
+``python -m bench_runner.analysis.simulation`` prints the comparison (seeded, about a minute).
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Callable
 
 import numpy as np
 
-from . import defaults, stats
+from .. import defaults
+from . import stats
 
 #: The old rule's defaults (5 rounds, up to 10, cell by cell) and the current ones.
 OLD_ROUNDS, OLD_MAX = 5, 10
@@ -192,7 +193,7 @@ def report(reps: int, seed: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench_runner.simulation", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m bench_runner.analysis.simulation", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--reps", type=int, default=2000, help="simulated runs per figure (default: 2000)")
     parser.add_argument("--seed", type=int, default=20261130, help="seed (default: 20261130)")

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import defaults, stats
-from .results import CellResult, RunDocument
+from .. import defaults
+from . import stats
+from ..results.document import CellResult, RunDocument
 
 #: Fewer measured trials than this and no interval reaches 95%.
 FEW_TRIALS = 6

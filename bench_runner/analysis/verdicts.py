@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from typing import Sequence
 
 from . import stats
-from .analysis import groups
-from .errors import UsageError
-from .matrix import HOST_STACK, METHODS
-from .results import RunDocument
+from .ranking import groups
+from ..errors import UsageError
+from ..run.matrix import HOST_STACK, METHODS
+from ..results.document import RunDocument
 
 #: The ordering the podman-networking-docs guide states, fastest first.
 DOCUMENTED = "pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns"

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import procs
 from ..paths import VENV_PYTHON
-from ..user import BenchUser
+from ..lab.user import BenchUser
 
 
 class ClientHost(abc.ABC):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import observe, procs
+from ..lab import observe
+from .. import procs
 from ..errors import BenchError
 from ..parsers import ParseError, echo
 from ..paths import VENV_PYTHON

@@ -55,7 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import compare
+    from ..analysis import compare
     from ..history import config
 
     def conf_loader():  # type: ignore[no-untyped-def]

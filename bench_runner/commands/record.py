@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import results
+    from ..results import document as results
     from ..errors import BenchError
     from ..history import config, shared
     from ..history.record import ordered, record_stacks

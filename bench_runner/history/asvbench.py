@@ -16,10 +16,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import procs, results
+from .. import procs
+from ..results import document as results
 from ..errors import VIOLATION_EXIT, BenchError
 from . import config, specs
-from ..matrix import HOST_STACK
+from ..run.matrix import HOST_STACK
 from .record import record_document
 
 #: Extra options for ``bench_runner run`` under asv, e.g. "--duration 10 --stack passt=custom-build".

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import procs
-from .errors import BenchError
-from .parsers import ParseError, procstat
-from .parsers import containers_conf as conf_parser
-from .parsers import podman_info as podman_info_parser
-from .paths import VENV_PYTHON
+from .. import procs
+from ..errors import BenchError
+from ..parsers import ParseError, procstat
+from ..parsers import containers_conf as conf_parser
+from ..parsers import podman_info as podman_info_parser
+from ..paths import VENV_PYTHON
 from .user import BenchUser
 
 PODMAN_INFO_TIMEOUT = 60.0

@@ -17,8 +17,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from typing import Iterator
 
-from . import procs
-from .errors import MeasurementError, SetupError
+from .. import procs
+from ..errors import MeasurementError, SetupError
 
 SUBNET = "198.51.100.0/24"
 SERVER_ADDR = "198.51.100.1"

@@ -1,7 +1,7 @@
 """The suite's container image, made without any registry: an empty root skeleton
 (``bin -> usr/bin`` and the like, a passwd with root) into which the server host's ``/usr``
 is bind-mounted read-only at run time, so containers run exactly that host's iperf3 and
-Python. ``python -m bench_runner.image PATH`` writes the archive ``podman import`` takes."""
+Python. ``python -m bench_runner.lab.image PATH`` writes the archive ``podman import`` takes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from .paths import IMAGE
+from ..paths import IMAGE
 
 DIRECTORIES = {"usr": 0o755, "etc": 0o755, "tmp": 0o1777, "proc": 0o755, "sys": 0o755, "dev": 0o755,
                "run": 0o755, "var": 0o755, "var/tmp": 0o1777, "root": 0o700}
@@ -48,7 +48,7 @@ def import_argv(archive: str) -> list[str]:
 
 def main(argv: list[str]) -> int:
     if len(argv) != 1:
-        print("usage: python -m bench_runner.image ARCHIVE  (writes the image's root skeleton as a tar)",
+        print("usage: python -m bench_runner.lab.image ARCHIVE  (writes the image's root skeleton as a tar)",
               file=sys.stderr)
         return 2
     Path(argv[0]).write_bytes(skeleton_tar())

@@ -9,10 +9,10 @@ import shutil
 import time
 from typing import Any
 
-from . import procs
-from .errors import BenchError
-from .lab import Lab
-from .parsers import ParseError, ethtool, iproute
+from .. import procs
+from ..errors import BenchError
+from .hosts import Lab
+from ..parsers import ParseError, ethtool, iproute
 
 TIMEOUT = 10.0
 #: How long a server's IPv6 addresses may stay tentative (duplicate address detection takes

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from . import procs
-from .errors import SetupError, last_line
+from .. import procs
+from ..errors import SetupError, last_line
 
 PROBE = ("unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", "netem", "delay", "1ms")
 PROBE_TIMEOUT = 15.0

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from . import procs
-from .errors import MeasurementError
-from .parsers import ss
+from .. import procs
+from ..errors import MeasurementError
+from ..parsers import ss
 
 SS_TIMEOUT = 10.0
 

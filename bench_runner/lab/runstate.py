@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import lab as lab_mod
-from . import atomic, procs
-from .errors import BenchError, SetupError
+from . import hosts as lab_mod
+from ..results import atomic
+from .. import procs
+from ..errors import BenchError, SetupError
 from .locks import FileLock
-from .paths import RUN_DIR
+from ..paths import RUN_DIR
 from .user import BenchUser
 
 
@@ -137,7 +138,7 @@ def _remove(entry: dict[str, Any]) -> list[str]:
     if kind == "container":
         # Imported here, as for stacks and units: the providers use the run state, not the
         # other way round.
-        from .providers.podman import remove_container_entry
+        from ..providers.podman import remove_container_entry
 
         return remove_container_entry(entry)
     if kind == "process":
@@ -146,11 +147,11 @@ def _remove(entry: dict[str, Any]) -> list[str]:
             return [f"process {ref.pid} ({entry.get('label')}) did not stop"]
         return []
     if kind == "stack":
-        from .stacks.boot import power_off
+        from ..stacks.boot import power_off
 
         return power_off(entry)
     if kind == "units":
-        from .providers.unitserver import remove_entry
+        from ..providers.unitserver import remove_entry
 
         return remove_entry(entry)
     if kind == "lab":
@@ -158,7 +159,7 @@ def _remove(entry: dict[str, Any]) -> list[str]:
             "tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
         return lab_mod.destroy(lab)
     if kind == "ssh-dir":
-        from .clienthost.ssh import remove_entry
+        from ..clienthost.ssh import remove_entry
 
         return remove_entry(entry)
     if kind == "dir":
@@ -219,7 +220,7 @@ def stop_pause_process(path: Path) -> list[str]:
 def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
     """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
     namespace with the suite's prefix that no live run claims. Call with the lock held."""
-    from .providers import podman  # imported here: the providers use the run state, not the other way round
+    from ..providers import podman  # imported here: the providers use the run state, not the other way round
 
     problems: list[str] = []
     live_tags: set[str] = set()

@@ -11,7 +11,7 @@ import os
 import stat
 from pathlib import Path
 
-from .errors import MeasurementError
+from ..errors import MeasurementError
 from .user import BenchUser, subordinate_range
 
 #: More than this in a pid file or a short state file is not one of ours.

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from .errors import SetupError
-from .paths import BENCH_USER
+from ..errors import SetupError
+from ..paths import BENCH_USER
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ import enum
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from ..serverspec import PCAP, ServerSpec, UnsupportedOption
+from ..workloads.serverspec import PCAP, ServerSpec, UnsupportedOption
 
 if TYPE_CHECKING:
-    from ..lab import Lab
-    from ..matrix import Workload
+    from ..lab.hosts import Lab
+    from ..run.matrix import Workload
 
 #: Carriers that are not a helper: the workload's own server in the server host's network,
 #: or the server in a namespace of its own holding a socket of the server host it inherited.

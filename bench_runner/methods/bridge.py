@@ -6,7 +6,7 @@ sees the bridge's address, not the client's. Needs Podman 5 and netavark (which 
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import NetworkMethod, PodmanWay
 
 

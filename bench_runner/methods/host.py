@@ -3,7 +3,7 @@ is in the data path, so every other method is compared with it."""
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE
+from ..workloads.serverspec import BIND_DEVICE
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
                    SERVER, SOURCE_ADDRESS, Attach, BareWay, NetworkMethod, PodmanWay)
 

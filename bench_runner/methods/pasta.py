@@ -3,7 +3,7 @@ ports; Podman 5's default rootless network."""
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
                    SOURCE_ADDRESS, Attach, BareArgs, BareWay, NetworkMethod, PodmanWay)
 

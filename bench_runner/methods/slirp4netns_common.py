@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import BareWay, NetworkMethod, PodmanWay
 
 #: Where slirp4netns puts the container (and forwards published ports to).

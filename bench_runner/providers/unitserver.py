@@ -148,7 +148,7 @@ def read_output(installed: InstalledUnits, path: str) -> str:
 def stale_user_units(shell: StackShell) -> list[str]:
     """The suite's unit files a killed run left in the user's directories (named for a run
     by ``lab.resource_name``), removed as the user."""
-    from ..lab import NAME_PREFIX
+    from ..lab.hosts import NAME_PREFIX
 
     listed = shell.run(["find", f"{shell.home}/{QUADLET_DIR}", f"{shell.home}/{USER_UNIT_DIR}", "-maxdepth", "1",
                         "-name", f"{NAME_PREFIX}*"], timeout=30, check=False)

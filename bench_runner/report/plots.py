@@ -24,11 +24,11 @@ from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from .analysis import BASELINE, MethodRow, RankTable  # noqa: E402
-from .matrix import HOST_STACK, METHODS  # noqa: E402
-from .results import CellResult  # noqa: E402
-from .stats import Summary  # noqa: E402
-from .tables import fmt, fmt_interval  # noqa: E402
+from ..analysis.ranking import BASELINE, MethodRow, RankTable  # noqa: E402
+from ..run.matrix import HOST_STACK, METHODS  # noqa: E402
+from ..results.document import CellResult  # noqa: E402
+from ..analysis.stats import Summary  # noqa: E402
+from ..analysis.tables import fmt, fmt_interval  # noqa: E402
 
 #: Okabe-Ito colours (distinguishable with the common colour-vision deficiencies); the
 #: baseline is black. A method keeps its colour in every plot of every report.
@@ -230,7 +230,7 @@ def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
     """Every sweep with two values or more, grouped so that only its own value varies. A
     workload without a sweep's suffix is at its neutral value (``tcp-stream`` is IPv4), which
     is not named among the values held."""
-    from . import sweeps
+    from ..workloads import sweeps
 
     groups: dict[tuple[str, str, str, tuple[tuple[str, int], ...]], list[tuple[int, RankTable]]] = {}
     for table in tables:
@@ -251,7 +251,7 @@ def sweep_series(tables: Sequence[RankTable]) -> list[SweepSeries]:
 
 def sweep_figure(series: SweepSeries) -> Figure:
     """The metric against the swept value, a line per method, its 95% interval a band."""
-    from . import sweeps
+    from ..workloads import sweeps
 
     figure = Figure(figsize=(WIDTH_IN * 0.8, 4.6), layout="constrained")
     ax = figure.subplots()
@@ -291,7 +291,7 @@ def _safe(name: str) -> str:
 
 def plots_for(tables: Sequence[RankTable], cells: Sequence[CellResult]) -> list[Plot]:
     """Every plot of one run, in the order of its workloads."""
-    from . import sweeps
+    from ..workloads import sweeps
 
     by_group: dict[tuple[str, str], dict[str, CellResult]] = {}
     for cell in cells:

@@ -16,15 +16,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Union
 
-from .. import results
+from ..results import document as results
 from ..errors import UsageError
 from . import archive, fit, html_page, jsonout, markdown
 from .content import ReportContent, gather
-from ..reportformats import REPORT_FORMATS, TARGETS
+from .formats import REPORT_FORMATS, TARGETS
 from .layout import FULL, Attached, PlotRef, layout
 
 if TYPE_CHECKING:
-    from ..plots import Plot
+    from .plots import Plot
 
 
 def _json(content: ReportContent, figures: list["Plot"], report: Path) -> dict[Path, bytes]:
@@ -100,7 +100,7 @@ def full_report_name(report: Path) -> str:
 def _figures(content: ReportContent, with_plots: bool) -> list:  # list[plots.Plot]
     if not with_plots:
         return []
-    from ..plots import plots_for  # matplotlib only when plots are wanted
+    from .plots import plots_for  # matplotlib only when plots are wanted
 
     return plots_for([g.table for g in content.groups], content.document.cells)
 

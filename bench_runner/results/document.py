@@ -18,9 +18,10 @@ from typing import Any
 
 import jsonschema
 
-from . import __version__, atomic
-from .errors import UsageError
-from .matrix import HOST_STACK, Cell, Metric
+from .. import __version__
+from . import atomic
+from ..errors import UsageError
+from ..run.matrix import HOST_STACK, Cell, Metric
 from .observed import Observed
 
 SCHEMA_VERSION = 1
@@ -230,8 +231,8 @@ def load(path: str | os.PathLike[str]) -> RunDocument:
 def adopt_method_definitions(data: dict[str, Any], where: str) -> None:
     """A run with user-defined methods (--method-file) recorded their definitions: they
     become known again, so the stored run renders, compares and resumes with them."""
-    from . import methods
-    from .methods import userfile
+    from .. import methods
+    from ..methods import userfile
 
     recorded = (data.get("run", {}).get("options") or {}).get("method_definitions") or {}
     if not isinstance(recorded, dict):

@@ -15,16 +15,18 @@ import random
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from . import observe, procs, stats
-from .errors import BenchError, MeasurementError
+from ..lab import observe
+from .. import procs
+from ..analysis import stats
+from ..errors import BenchError, MeasurementError
 from .matrix import Cell
-from .parsers import ParseError, sockperf
-from .providers import Provider, Session
-from .results import RunDocument, Trial
+from ..parsers import ParseError, sockperf
+from ..providers import Provider, Session
+from ..results.document import RunDocument, Trial
 from .executor import TrialExecutor
-from .results import now_iso
-from .workloads import TrialSettings
-from .workloads.echo import MESSAGE_SIZE
+from ..results.document import now_iso
+from ..workloads import TrialSettings
+from ..workloads.echo import MESSAGE_SIZE
 
 #: Goals from issue 3: the suite's round trip at most 1.25 x sockperf's, its stream at least
 #: 0.9 x iperf3's.

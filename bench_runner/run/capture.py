@@ -19,14 +19,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import procs
-from .errors import BenchError, MeasurementError, UsageError
+from .. import procs
+from ..errors import BenchError, MeasurementError, UsageError
 from .matrix import METHODS, Cell
-from .parsers import ParseError, pcap
-from .providers import Session
-from .serverspec import PCAP, ServerSpec
-from .sweeps import base_of
-from .workloads import DRIVERS, TrialSettings
+from ..parsers import ParseError, pcap
+from ..providers import Session
+from ..workloads.serverspec import PCAP, ServerSpec
+from ..workloads.sweeps import base_of
+from ..workloads import DRIVERS, TrialSettings
 
 KINDS = ("pcap", "perf")
 #: A capture trial: long enough to see the steady state, short enough to keep files small.

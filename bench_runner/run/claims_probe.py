@@ -13,14 +13,15 @@ import json
 from dataclasses import dataclass, replace
 from typing import Callable
 
-from . import linkinfo, observe, procs
-from .claims import Observation
-from .errors import BenchError, MeasurementError
-from .methods import METHODS
-from .methods.base import DEVICE_BINDING, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, OUTBOUND_REMOTE
-from .providers import Provider, Session
-from .providers.base import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, RunningServer, ServerSpec, UnsupportedOption
-from .serverspec import ANY_ADDRESS, IP_FAMILY
+from ..lab import linkinfo, observe
+from .. import procs
+from ..analysis.claims import Observation
+from ..errors import BenchError, MeasurementError
+from ..methods import METHODS
+from ..methods.base import DEVICE_BINDING, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, OUTBOUND_REMOTE
+from ..providers import Provider, Session
+from ..providers.base import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, RunningServer, ServerSpec, UnsupportedOption
+from ..workloads.serverspec import ANY_ADDRESS, IP_FAMILY
 
 PROBE = ("python3", "-I", "{workers}/probe.py")
 # Every probe connection has the client speak first: pasta 2023_03_09 (Debian 12) did not

@@ -11,19 +11,23 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
-from . import lab as lab_mod
-from . import observe, procs, stats, sweeps, udpmax
+from ..lab import hosts as lab_mod
+from ..lab import observe
+from .. import procs
+from ..analysis import stats
+from ..workloads import sweeps
+from . import udpmax
 from .capture import TrialCapture
-from .errors import BenchError, MeasurementError
+from ..errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell
-from .methods.base import INHERITED, SERVER
+from ..methods.base import INHERITED, SERVER
 from .observers import CpuFromSighting, Observers, record_helper_cpu
-from .parsers import ParseError
-from .providers import Provider, ServerExit, Session
-from .results import RunDocument, Trial, now_iso
-from .serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
-from .workloads import DRIVERS, ClientContext, TrialSettings
-from .workloads.base import InboundDriver, OutboundDriver
+from ..parsers import ParseError
+from ..providers import Provider, ServerExit, Session
+from ..results.document import RunDocument, Trial, now_iso
+from ..workloads.serverspec import CONTAINER_MTU, IP_FAMILY, ServerSpec
+from ..workloads import DRIVERS, TrialSettings
+from ..workloads.base import InboundDriver, OutboundDriver
 
 #: Ports the servers use inside the server host, rotated per trial so that nothing of one
 #: trial (a socket in TIME_WAIT, a slow helper) can touch the next.
@@ -183,7 +187,7 @@ class TrialExecutor:
                                                            for i in seen))
                 watcher.start()
             cpu_watch = procs.CpuWatch(owners[0].pid)
-            ctx = ClientContext(session, cell.placement, port, settings)
+            ctx = session.client_context(cell.placement, port, settings)
             try:
                 with capture.during(owners[0].pid):
                     client_output = driver.run_client(ctx)

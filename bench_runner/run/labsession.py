@@ -14,16 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from . import lab as lab_mod
-from . import linkinfo, procs
-from .errors import SetupError
-from .paths import RUN_DIR, VENV_PYTHON
-from .clienthost.two import TwoComputers
-from .providers import Session
-from .runstate import RunLock, RunState, cleanup_stale
-from .stacks.spec import HOST
-from .user import BenchUser
-from .workers import WORKER_DIR, WORKER_FILES
+from ..lab import hosts as lab_mod
+from ..lab import linkinfo
+from .. import procs
+from ..errors import SetupError
+from ..paths import RUN_DIR, VENV_PYTHON
+from ..clienthost.two import TwoComputers
+from ..providers import Session
+from ..lab.runstate import RunLock, RunState, cleanup_stale
+from ..stacks.spec import HOST
+from ..lab.user import BenchUser
+from ..workers import WORKER_DIR, WORKER_FILES
 
 
 def _copy_workers(target: Path) -> None:
@@ -41,7 +42,7 @@ def preflight() -> BenchUser:
         raise SetupError(f"{VENV_PYTHON} is missing: run scripts/setup.sh as root")
     user = BenchUser.lookup()
     for path in ("/etc/subuid", "/etc/subgid"):
-        from .user import subordinate_range
+        from ..lab.user import subordinate_range
 
         if subordinate_range(user.name, path) is None:
             raise SetupError(f"{path} has no range for {user.name}: run scripts/setup.sh as root")
@@ -123,8 +124,8 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                   lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
     """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
     runs this machine's software, every other stack's is that stack, booted into it."""
-    from .stacks import store
-    from .stacks.boot import boot
+    from ..stacks import store
+    from ..stacks.boot import boot
 
     user = preflight()
     built = {name: store.find(name) for name in stacks if name != HOST}
@@ -154,7 +155,7 @@ def open_two_computers(client: TwoComputers, *, log: Callable[[str], None] = lam
     """This machine as the server host, in the network namespace the run was started in, and
     another computer as the client host, over SSH (``run --client-host``): no lab is built.
     The client host is checked and its workers copied before anything is measured."""
-    from .clienthost import machine, rtt, ssh
+    from ..clienthost import machine, rtt, ssh
 
     user = preflight()
     local = client.local_facts()

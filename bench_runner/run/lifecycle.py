@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ContextManager, Iterator
 
-from . import hostinfo, results
-from .providers import Session
-from .results import RunDocument, now_iso
+from ..lab import hostinfo
+from ..results import document as results
+from ..providers import Session
+from ..results.document import RunDocument, now_iso
 
 
 @dataclass

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Callable, Iterable, Mapping, TypeVar
 
-from .errors import UsageError
-from .methods import METHODS
-from .metrics import Metric
-from .workloads import DRIVERS
-from .workloads.definition import Workload
+from ..errors import UsageError
+from ..methods import METHODS
+from ..results.metrics import Metric
+from ..workloads import DRIVERS
+from ..workloads.definition import Workload
 
 __all__ = ["Cell", "HOST_STACK", "METHODS", "Matrix", "Metric", "PLACEMENTS", "Placement", "WORKLOADS", "Workload"]
 
@@ -121,7 +121,7 @@ def parse_ids(values: Iterable[str] | str | None, registry: Mapping[str, object]
 
 def workload(workload_id: str) -> Workload:
     """A workload by id: one of WORKLOADS, or a swept variant of one (``tcp-stream+mtu1500``)."""
-    from . import sweeps
+    from ..workloads import sweeps
 
     if workload_id in WORKLOADS:
         return WORKLOADS[workload_id]
@@ -145,7 +145,7 @@ def build(methods: Iterable[str], workloads: Iterable[str], placements: Iterable
     """Every cell to measure, and every requested cell that does not apply (with why); with
     ``swept`` values (sweeps.SWEEPS), every workload once per combination of the sweeps that
     apply to it (``--streams`` multiplies the iperf3 and echo round-trip workloads, not echo-stream)."""
-    from . import sweeps
+    from ..workloads import sweeps
 
     cells: list[Cell] = []
     skipped: list[tuple[Cell, str]] = []

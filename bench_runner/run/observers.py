@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 
-from . import linkinfo, observe, procs, sweeps
-from .errors import MeasurementError
+from ..lab import linkinfo, observe
+from .. import procs
+from ..workloads import sweeps
+from ..errors import MeasurementError
 from .matrix import METHODS, Cell
-from .methods.base import INHERITED, SERVER
-from .providers import Session
-from .results import Trial
-from .workloads import TrialSettings
+from ..methods.base import INHERITED, SERVER
+from ..providers import Session
+from ..results.document import Trial
+from ..workloads import TrialSettings
 
 class Observers:
     """The observers of one run: they cache the server hosts' namespaces (read once, as the

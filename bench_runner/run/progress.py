@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, TextIO
 
 from . import eta
-from .analysis import trial_carrier, trial_peer
+from ..analysis.ranking import trial_carrier, trial_peer
 
 if TYPE_CHECKING:  # only for annotations: the runner imports the heavy modules, not the display
     from .trials import Progress, Starting

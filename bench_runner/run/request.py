@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import defaults, matrix
-from .errors import UsageError
-from .stacks.spec import HOST, parse_stack_names
-from .sweeps import base_of
-from .verdicts import DOCUMENTED, parse_expectation
-from .workloads import TrialSettings
+from .. import defaults
+from . import matrix
+from ..errors import UsageError
+from ..stacks.spec import HOST, parse_stack_names
+from ..workloads.sweeps import base_of
+from ..analysis.verdicts import DOCUMENTED, parse_expectation
+from ..workloads import TrialSettings
 
 if TYPE_CHECKING:
-    from .clienthost.two import TwoComputers
+    from ..clienthost.two import TwoComputers
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ def client_of(recorded: Any) -> "TwoComputers | None":
     """The client host a stored run named (--client-host), checked as on the command line."""
     if not recorded:
         return None
-    from .clienthost import two
+    from ..clienthost import two
 
     if not isinstance(recorded, dict):
         raise UsageError("the results document's client host is not an object")

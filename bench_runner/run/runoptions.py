@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from . import defaults
+from .. import defaults
 
 if TYPE_CHECKING:
     from .request import RunRequest
-    from .results import RunDocument
+    from ..results.document import RunDocument
 
 #: The document's run options, by key (what ``words`` reads besides its own value).
 Options = Mapping[str, Any]
@@ -114,7 +114,7 @@ def _pasta(value: Any, options: Options, document: "RunDocument") -> list[str]:
 
 
 def _expect(value: Any, options: Options, document: "RunDocument") -> list[str]:
-    from .verdicts import DOCUMENTED
+    from ..analysis.verdicts import DOCUMENTED
 
     return [] if list(value or []) in ([], [DOCUMENTED]) else [w for e in value for w in ("--expect", e)]
 
@@ -124,14 +124,14 @@ def _tolerance(value: Any, options: Options, document: "RunDocument") -> list[st
 
 
 def _sweeps(value: Any, options: Options, document: "RunDocument") -> list[str]:
-    from .sweeps import SWEEPS
+    from ..workloads.sweeps import SWEEPS
 
     return [w for name, values in (value or {}).items() if name in SWEEPS
             for w in (SWEEPS[name].flag, ",".join(SWEEPS[name].text(v) for v in values))]
 
 
 def _show_sweeps(value: Any) -> str:
-    from .sweeps import SWEEPS
+    from ..workloads.sweeps import SWEEPS
 
     def text(name: str, x: int) -> str:
         return SWEEPS[name].text(x) if name in SWEEPS else str(x)
@@ -152,14 +152,14 @@ def _show_client_host(value: Any) -> str:
 
 
 def _method_definitions(request: "RunRequest") -> Any:
-    from . import methods
-    from .methods import userfile
+    from .. import methods
+    from ..methods import userfile
 
     return userfile.definitions(methods.defined()) or None
 
 
 def _sweep_flags() -> tuple[Flag, ...]:
-    from .sweeps import SWEEPS
+    from ..workloads.sweeps import SWEEPS
 
     flags = []
     for sweep in SWEEPS.values():
@@ -190,7 +190,7 @@ def _placement_ids() -> str:
 
 
 def _provider_ids() -> str:
-    from .providers import CHOICES
+    from ..providers import CHOICES
 
     return ", ".join(CHOICES)
 
@@ -198,7 +198,7 @@ def _provider_ids() -> str:
 def declared() -> tuple[RunOption, ...]:
     """Every run option, in the order of ``--help``, the document and the reproduce command.
     A function, not a constant: the help texts name the methods a ``--method-file`` adds."""
-    from .commands.argtypes import non_negative_int, percentage, positive_int
+    from ..commands.argtypes import non_negative_int, percentage, positive_int
 
     return (
         RunOption("methods", "methods", lambda r: r.matrix.methods(), _methods, (Flag("--methods", {

@@ -12,10 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from . import defaults, stats
+from .. import defaults
+from ..analysis import stats
 from .matrix import Cell, Matrix
-from .results import RunDocument, Trial
-from .workloads import TrialSettings
+from ..results.document import RunDocument, Trial
+from ..workloads import TrialSettings
 
 #: A cell whose first trials all fail this many times is not tried again in this run.
 MAX_CONSECUTIVE_FAILURES = 2

@@ -16,10 +16,10 @@ from .capture import TrialCapture
 from .executor import PORT_BASE, PORT_SPAN, TrialExecutor, ss_endpoint, with_sweep
 from .matrix import Cell
 from .observers import CpuFromSighting, check_ipv6, is_ipv6, record_helper_cpu
-from .providers import Provider, Session
-from .results import RunDocument, Trial, now_iso
+from ..providers import Provider, Session
+from ..results.document import RunDocument, Trial, now_iso
 from .schedule import MAX_CONSECUTIVE_FAILURES, Plan, Progress, Scheduler, Starting, extra_round, family, round_order
-from .workloads import TrialSettings
+from ..workloads import TrialSettings
 from .writer import DocumentWriter, new_cell_results
 
 __all__ = ["CpuFromSighting", "DocumentWriter", "MAX_CONSECUTIVE_FAILURES", "PORT_BASE", "PORT_SPAN", "Plan",

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .matrix import Cell, Matrix
-from .results import CellResult, MetricInfo, RunDocument, Trial, save
+from ..results.document import CellResult, MetricInfo, RunDocument, Trial, save
 
 
 class DocumentWriter:

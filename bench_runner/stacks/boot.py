@@ -22,9 +22,9 @@ from typing import Any, Callable, Sequence
 
 from .. import procs
 from ..errors import MeasurementError, SetupError, last_line
-from ..lab import Lab
+from ..lab.hosts import Lab
 from ..parsers import podman_info
-from ..user import BenchUser, subordinate_range
+from ..lab.user import BenchUser, subordinate_range
 from . import store
 from .shell import CALL_TIMEOUT, StackShell
 
@@ -278,7 +278,7 @@ def _podman_info(booted: BootedStack) -> dict[str, Any]:
 
 def _ensure_image(booted: BootedStack, shared_dir: Path, log: Callable[[str], None]) -> None:
     """The suite's image in the stack user's storage; made once, kept in the stack."""
-    from .. import image
+    from ..lab import image
 
     if booted.run(["podman", "image", "exists", image.IMAGE], timeout=CALL_TIMEOUT, check=False).returncode == 0:
         return
@@ -302,7 +302,7 @@ def _remove_stale_units(booted: BootedStack, log: Callable[[str], None]) -> None
 
 def _remove_stale_containers(booted: BootedStack, log: Callable[[str], None]) -> None:
     """Containers of an earlier run that was killed before it powered the stack off."""
-    from ..lab import NAME_PREFIX
+    from ..lab.hosts import NAME_PREFIX
 
     listed = booted.run(["podman", "ps", "-a", "--format", "{{.Names}}"], timeout=CALL_TIMEOUT)
     stale = [n for n in listed.stdout.split() if n.startswith(NAME_PREFIX)]

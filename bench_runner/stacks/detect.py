@@ -14,9 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import hostinfo, procs
-from .errors import BenchError, SetupError
-from .parsers import versions
+from ..lab import hostinfo
+from .. import procs
+from ..errors import BenchError, SetupError
+from ..parsers import versions
 
 #: Tools whose version banners we read: (tool, argv).
 _TOOLS: tuple[tuple[str, list[str]], ...] = (
@@ -92,7 +93,7 @@ def _as_unprivileged(argv: list[str]) -> list[str]:
     """Even asking for a version, the stack's programs run as the benchmark user, not root."""
     if os.geteuid() != 0:
         return argv
-    from .user import BenchUser
+    from ..lab.user import BenchUser
 
     try:
         return BenchUser.lookup().argv(argv)
@@ -152,7 +153,7 @@ def read_sysctls(root: str = "/proc/sys") -> dict[str, str]:
 
 def suite_commit() -> str | None:
     """The suite's own git commit (a document records which suite measured it)."""
-    top = Path(__file__).resolve().parents[1]
+    top = Path(__file__).resolve().parents[2]
     if not (top / ".git").exists() or shutil.which("git") is None:
         return None
     try:

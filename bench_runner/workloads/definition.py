@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..metrics import Metric
+from ..results.metrics import Metric
 
 
 @dataclass(frozen=True)

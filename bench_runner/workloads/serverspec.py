@@ -1,12 +1,12 @@
 """What a server (or a container's client) is asked to be, identically under every method
-and provider: its command, ports, protocols and network options. Methods and providers
-both read it, so it sits below them."""
+and provider: its command, ports, protocols and network options; and what it left when it
+exited. Workloads write it, methods and providers read it, so it sits below them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import MeasurementError
+from ..errors import MeasurementError
 
 READY_TIMEOUT = 30.0
 
@@ -85,3 +85,19 @@ class ServerSpec:
     def command(self, workers: str) -> list[str]:
         """The server command with the worker directory and the family's any-address filled in."""
         return [arg.replace(WORKERS, workers).replace(ANY_ADDRESS, self.any_address) for arg in self.argv]
+
+
+@dataclass
+class ServerExit:
+    """What a server (or a container's client) printed, and how it ended."""
+
+    returncode: int | None
+    stdout: str
+    stderr: str
+
+    @classmethod
+    def of(cls, process: procs.Spawned, timeout: float) -> "ServerExit":
+        """Wait for a server process a provider spawned, and take its output."""
+        code = process.wait(timeout)
+        out, err = process.output()
+        return cls(code, out, err)

@@ -22,12 +22,12 @@ import re
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable, Iterable, Mapping
 
-from .errors import UsageError
-from .metrics import UDP_MAX_OFFERED, Metric
+from ..errors import UsageError
+from ..results.metrics import UDP_MAX_OFFERED, Metric
 
 if TYPE_CHECKING:
-    from .matrix import Workload
-    from .methods.base import NetworkMethod
+    from ..run.matrix import Workload
+    from ..methods.base import NetworkMethod
 
 #: ``--udp-rate max``: no rate is 0 Mbit/s (iperf3 -b 0 would be unlimited), so 0 stands for it.
 UDP_MAX = 0

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from bench_runner import lab as lab_mod
-from bench_runner import observe, procs
+from bench_runner.lab import hosts as lab_mod
+from bench_runner.lab import observe
+from bench_runner import procs
 from bench_runner.paths import VENV_PYTHON
-from bench_runner.runstate import RunState
+from bench_runner.lab.runstate import RunState
 from tests.integration.conftest import REPO
 
 SSHD = "/usr/sbin/sshd"

@@ -9,13 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench_runner import claims, claims_probe, methods, sweeps, tables
-from bench_runner.claims import Observation
-from bench_runner.lab import Lab
+from bench_runner.analysis import claims, tables
+from bench_runner.run import claims_probe
+from bench_runner import methods
+from bench_runner.workloads import sweeps
+from bench_runner.analysis.claims import Observation
+from bench_runner.lab.hosts import Lab
 from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import (DEVICE_BINDING, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, OUTBOUND_REMOTE,
                                        SOURCE_ADDRESS, BareArgs)
-from bench_runner.serverspec import BIND_DEVICE, IP_FAMILY, ServerSpec
+from bench_runner.workloads.serverspec import BIND_DEVICE, IP_FAMILY, ServerSpec
 from tests.unit.synthetic import document, normal
 
 LAB = Lab("t", "s", "c", "nbts", "nbtc", 1500)

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench_runner import compare, results, stats
+from bench_runner.analysis import compare, stats
+from bench_runner.results import document as results
 from tests.unit.history_env import REPO, load_doc, variant, write
 
 FULL = "results-bare-full.json"
@@ -206,8 +207,8 @@ def test_two_stacks_of_one_run_are_paired_by_round(tmp_path) -> None:  # type: i
     interval is narrower than the unpaired one, and the verdict is read from it."""
     import numpy as np
 
-    from bench_runner import compare as compare_mod
-    from bench_runner.results import save
+    from bench_runner.analysis import compare as compare_mod
+    from bench_runner.results.document import save
     from tests.unit.synthetic import document
 
     drift = np.random.default_rng(7).normal(1.0, 0.15, 10)  # the machine's speed, per round

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.errors import UsageError
 from tests.conftest import DATA, read_data
 
@@ -101,7 +101,7 @@ def test_a_run_resumes_only_on_the_machine_stack_and_suite_it_started_with() -> 
     import copy
 
     from bench_runner.commands.run import resume_problems
-    from bench_runner.stack import Stack
+    from bench_runner.stacks.detect import Stack
 
     document = results.RunDocument.from_json(json.loads(read_data("results-bare-quick.json")))
     document.stack["machine"] = "aaaa"
@@ -127,7 +127,7 @@ def test_a_document_from_the_first_version_still_loads_and_one_from_a_newer_sche
 
     import pytest
 
-    from bench_runner import results
+    from bench_runner.results import document as results
     from bench_runner.errors import UsageError
 
     first = Path(__file__).resolve().parents[1] / "data" / "results-bare-quick.json"  # recorded by the first commit

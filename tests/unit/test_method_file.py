@@ -9,13 +9,16 @@ from typing import Iterator
 
 import pytest
 
-from bench_runner import matrix, methods, results, verdicts
+from bench_runner.run import matrix
+from bench_runner import methods
+from bench_runner.results import document as results
+from bench_runner.analysis import verdicts
 from bench_runner.errors import UsageError
 from bench_runner.methods import userfile
 from bench_runner.methods.base import BareArgs
 from bench_runner.providers.bare import BareProvider
 from bench_runner.providers.podman import PodmanProvider
-from bench_runner.serverspec import ServerSpec
+from bench_runner.workloads.serverspec import ServerSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -1,4 +1,4 @@
-"""Run options are declared once (bench_runner/runoptions.py): what the parser takes, the
+"""Run options are declared once (bench_runner/run/runoptions.py): what the parser takes, the
 document records, the report labels and the reproduce command gives back must agree, for
 every option, without a second list to keep in step."""
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import cli, results, runoptions
+from bench_runner import cli
+from bench_runner.results import document as results
+from bench_runner.run import runoptions
 from bench_runner.commands import run as run_command
 from bench_runner.report.reproduce import command
 

@@ -13,17 +13,19 @@ from typing import Any
 
 import pytest
 
-from bench_runner import cli, matrix, sweeps
+from bench_runner import cli
+from bench_runner.run import matrix
+from bench_runner.workloads import sweeps
 from bench_runner.commands import run as run_command
 from bench_runner.errors import MeasurementError, UsageError
 from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import BareArgs
 from bench_runner.report.reproduce import command
-from bench_runner.request import from_options
-from bench_runner.results import Trial
-from bench_runner.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
-from bench_runner.observers import Observers
-from bench_runner.trials import new_cell_results, with_sweep
+from bench_runner.run.request import from_options
+from bench_runner.results.document import Trial
+from bench_runner.workloads.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
+from bench_runner.run.observers import Observers
+from bench_runner.run.trials import new_cell_results, with_sweep
 from bench_runner.workloads import DRIVERS, TrialSettings
 from bench_runner.workloads.definition import ONE_ECHO_CONNECTION
 from tests.unit import latency_document
@@ -428,7 +430,7 @@ def test_a_run_with_a_sweep_records_its_values_on_the_variant_cells() -> None:
 
 
 def test_lab_delay_of_zero_adds_no_qdisc(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench_runner import lab as lab_mod
+    from bench_runner.lab import hosts as lab_mod
 
     monkeypatch.setattr(lab_mod.procs, "run", lambda *a, **k: pytest.fail("no tc for a zero delay"))
     with lab_mod.delayed(SimpleNamespace(), 0) as shown:  # type: ignore[arg-type]
