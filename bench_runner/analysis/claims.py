@@ -14,7 +14,8 @@ from typing import Any, Callable
 from .. import defaults
 from . import stats
 from ..workloads import sweeps
-from ..run.matrix import HOST_STACK, WORKLOADS
+from ..results.cells import HOST_STACK
+from ..workloads import WORKLOADS
 from ..methods import BASELINE as BASELINE_METHOD
 from ..methods import METHODS
 from ..methods.base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT,  # noqa: F401 (FLOOR re-exported)

@@ -11,7 +11,7 @@ from typing import Callable
 from dataclasses import dataclass, field
 
 from . import stats
-from ..run.matrix import HOST_STACK, stack_label
+from ..results.cells import HOST_STACK, stack_label
 from ..methods import BASELINE
 from ..results.document import CellResult, RunDocument, Trial
 

@@ -215,7 +215,7 @@ def claims_rows(cells: list) -> tuple[list[str], list[list[str]]]:  # list[claim
 
 def disagreement_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
     """Each disagreement with the document, with the evidence."""
-    from ..run.matrix import stack_label
+    from ..results.cells import stack_label
 
     families = {c.family for c in cells}
     return [f"{stack_label(c.method, c.stack)}, {claim_title(c.claim, c.family, families)}: {c.evidence}"
@@ -224,7 +224,7 @@ def disagreement_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
 
 def not_applicable_lines(cells: list) -> list[str]:  # list[claims.MatrixCell]
     """Why a method could not be observed over an IP family: once per method and reason."""
-    from ..run.matrix import stack_label
+    from ..results.cells import stack_label
 
     found: dict[tuple[str, int, str], list[str]] = {}
     for c in cells:
@@ -245,7 +245,7 @@ def claims_by_stack(cells: list) -> dict[str, list]:  # list[claims.MatrixCell] 
 def render_claims(cells: list, *, tablefmt: str = "simple") -> str:  # list[claims.MatrixCell]
     """A matrix per stack, claims x methods, each cell "documented / observed", then the
     evidence for every disagreement."""
-    from ..run.matrix import HOST_STACK
+    from ..results.cells import HOST_STACK
 
     parts = []
     by_stack = claims_by_stack(cells)

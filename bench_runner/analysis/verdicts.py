@@ -19,7 +19,8 @@ from typing import Sequence
 from . import stats
 from .ranking import groups
 from ..errors import UsageError
-from ..run.matrix import HOST_STACK, METHODS
+from ..methods import METHODS
+from ..results.cells import HOST_STACK
 from ..results.document import RunDocument
 
 #: The ordering the podman-networking-docs guide states, fastest first.

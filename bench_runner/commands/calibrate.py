@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import VIOLATION_EXIT, UsageError
 from ..providers import CHOICES
-from .argtypes import add_output_format, non_negative_int, positive_int
+from ..argtypes import add_output_format, non_negative_int, positive_int
 
 if TYPE_CHECKING:
     from ..run.calibration import CalibrationPlan, CalibrationResult, Comparison

@@ -16,7 +16,7 @@ from ..run.matrix import METHODS
 from ..paths import BENCH_USER, IMAGE, VENV_PYTHON
 from ..providers import PROVIDER_IDS, choose, make
 from ..lab.user import BenchUser, subordinate_range
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "show each method's availability per provider, the stack, and what set-up must fix"
 DESCRIPTION = (
@@ -111,7 +111,8 @@ def netem_state() -> dict[str, object]:
 def main(args: argparse.Namespace) -> int:
     cleaned: list[str] = []
     if args.cleanup:
-        from ..lab.runstate import RunBusy, RunLock, cleanup_stale
+        from ..lab.runstate import RunBusy, RunLock
+        from ..run.cleanup import cleanup_stale
 
         lock = RunLock()
         try:

@@ -8,7 +8,7 @@ import json
 from ..run.matrix import METHODS, PLACEMENTS, WORKLOADS, Workload, applies
 from ..results.metrics import METRICS
 from ..providers import CHOICES
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "list the method, workload and placement ids (and, with --metrics, what each metric means)"
 DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --provider accept, with one line each; "

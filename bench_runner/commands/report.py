@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import percentage
+from ..argtypes import percentage
 
 HELP = "render a stored run as a report to attach to a bug (Markdown with plots, HTML, JSON, or for GitHub/GitLab)"
 DESCRIPTION = (

@@ -16,7 +16,7 @@ from ..errors import VIOLATION_EXIT, SetupError, UsageError
 from ..run.matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
 from ..providers import CHOICES
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -214,6 +214,7 @@ def start(args: argparse.Namespace) -> int:
     from ..stacks import detect as stack
     from ..run.labsession import preflight
     from ..results.document import RunDocument
+    from ..run import runoptions
     from ..run.trials import new_cell_results, now_iso
 
     output = results.check_writable(args.output) if args.output else None
@@ -230,7 +231,7 @@ def start(args: argparse.Namespace) -> int:
     host = choices.get(matrix.HOST_STACK, first)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
-             "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": request.options(),
+             "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": runoptions.record(request),
              "seed": request.seed},
         stack=detected.to_json(), lab={}, provider={"id": host.provider.id, "reason": host.reason},
         tool={"name": "podman-netbench", "version": __version__, "commit": stack.suite_commit()},
@@ -289,6 +290,7 @@ def resume(args: argparse.Namespace) -> int:
     """Continue an incomplete run in its own document: the same options and provider, a new
     lab; trials already there are kept and not run again."""
     from ..lab import netem
+    from ..methods import userfile
     from ..results import document as results
     from ..stacks import detect as stack
     from ..run.labsession import preflight
@@ -299,7 +301,7 @@ def resume(args: argparse.Namespace) -> int:
         raise UsageError(f"--resume continues the run with its own options; these were given too: {', '.join(given)} "
                          "(start a new run to change them)")
     path = results.check_writable(args.resume)
-    document = results.load(path)
+    document = userfile.load_document(path)
     if document.run.get("status") == "complete":
         raise UsageError(f"{path}: the run is complete; nothing to resume")
     request = for_client_host(from_options(document.run.get("options", {}), document.run.get("seed"),

@@ -14,7 +14,7 @@ import shutil
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 from . import hosts as lab_mod
 from ..results import atomic
@@ -31,7 +31,8 @@ class RunBusy(BenchError):
     exit_code = 2
 
 
-def _runs_dir() -> Path:
+def runs_dir() -> Path:
+    """Where each live run's state file is."""
     return RUN_DIR / "runs"
 
 
@@ -71,7 +72,7 @@ class RunState:
         self.tag = tag
         self.owner = owner or procs.ProcRef.of(os.getpid())
         self.resources: list[dict[str, Any]] = []
-        self.path = _runs_dir() / f"{tag}.json"
+        self.path = runs_dir() / f"{tag}.json"
 
     # ------------------------------------------------------------ recording
     def add(self, kind: str, **data: Any) -> dict[str, Any]:
@@ -117,12 +118,17 @@ class RunState:
         return state
 
     # ------------------------------------------------------------ teardown
-    def teardown(self) -> list[str]:
-        """Remove every resource, newest first. Never raises; returns the problems."""
+    def teardown(self, removers: Mapping[str, Remover]) -> list[str]:
+        """Remove every resource, newest first, each by the remover of its kind (the run's
+        layer knows them all: run.cleanup.REMOVERS). Never raises; returns the problems."""
         problems: list[str] = []
         for entry in reversed(list(self.resources)):
+            remove = removers.get(entry.get("kind", ""))
+            if remove is None:
+                problems.append(f"unknown resource kind {entry.get('kind')!r}")
+                continue
             try:
-                problems.extend(_remove(entry))
+                problems.extend(remove(entry))
             except Exception as exc:  # noqa: BLE001 - teardown must go on
                 problems.append(f"{entry.get('kind')}: {exc}")
         self.resources.clear()
@@ -133,45 +139,42 @@ class RunState:
         return problems
 
 
-def _remove(entry: dict[str, Any]) -> list[str]:
-    kind = entry["kind"]
-    if kind == "container":
-        # Imported here, as for stacks and units: the providers use the run state, not the
-        # other way round.
-        from ..providers.podman import remove_container_entry
+#: Removes one recorded resource; returns the problems.
+Remover = Callable[[dict[str, Any]], list[str]]
 
-        return remove_container_entry(entry)
-    if kind == "process":
-        ref = procs.ProcRef.from_json(entry)
-        if not procs.stop(ref, grace=2.0):
-            return [f"process {ref.pid} ({entry.get('label')}) did not stop"]
-        return []
-    if kind == "stack":
-        from ..stacks.boot import power_off
 
-        return power_off(entry)
-    if kind == "units":
-        from ..providers.unitserver import remove_entry
+def _remove_process(entry: dict[str, Any]) -> list[str]:
+    ref = procs.ProcRef.from_json(entry)
+    if not procs.stop(ref, grace=2.0):
+        return [f"process {ref.pid} ({entry.get('label')}) did not stop"]
+    return []
 
-        return remove_entry(entry)
-    if kind == "lab":
-        lab = lab_mod.Lab(**{k: entry[k] for k in (
-            "tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
-        return lab_mod.destroy(lab)
-    if kind == "ssh-dir":
-        from ..clienthost.ssh import remove_entry
 
-        return remove_entry(entry)
-    if kind == "dir":
-        shutil.rmtree(entry["path"], ignore_errors=True)
-        return []
-    if kind == "runtime-dir":
-        problems = stop_pause_process(Path(entry["path"]))
-        shutil.rmtree(entry["path"], ignore_errors=True)
-        return problems
-    if kind == "pause-process":
-        return stop_pause_process(Path(entry["path"]))
-    return [f"unknown resource kind {kind!r}"]
+def _remove_lab(entry: dict[str, Any]) -> list[str]:
+    lab = lab_mod.Lab(**{k: entry[k] for k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+    return lab_mod.destroy(lab)
+
+
+def _remove_dir(entry: dict[str, Any]) -> list[str]:
+    shutil.rmtree(entry["path"], ignore_errors=True)
+    return []
+
+
+def _remove_runtime_dir(entry: dict[str, Any]) -> list[str]:
+    problems = stop_pause_process(Path(entry["path"]))
+    shutil.rmtree(entry["path"], ignore_errors=True)
+    return problems
+
+
+#: The kinds of resource this layer makes, and how each is removed; containers, booted
+#: stacks, units and a client host's directory are removed by the layers that make them.
+LAB_REMOVERS: dict[str, Remover] = {
+    "process": _remove_process,
+    "lab": _remove_lab,
+    "dir": _remove_dir,
+    "runtime-dir": _remove_runtime_dir,
+    "pause-process": lambda entry: stop_pause_process(Path(entry["path"])),
+}
 
 
 @contextmanager
@@ -214,41 +217,4 @@ def stop_pause_process(path: Path) -> list[str]:
     ref = procs.ProcRef.of(pid)
     if comm == "catatonit" and ref is not None and not procs.stop(ref, grace=1.0):
         problems.append(f"Podman pause process {pid} did not stop")
-    return problems
-
-
-def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
-    """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
-    namespace with the suite's prefix that no live run claims. Call with the lock held."""
-    from ..providers import podman  # imported here: the providers use the run state, not the other way round
-
-    problems: list[str] = []
-    live_tags: set[str] = set()
-    runs = _runs_dir()
-    if os.geteuid() != 0:
-        raise SetupError("cleaning up needs root (the lab's namespaces belong to root)")
-    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
-        try:
-            state = RunState.load(path)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            problems.append(f"unreadable run state {path}: {exc}")
-            path.unlink(missing_ok=True)
-            continue
-        if state.owner is not None and state.owner.alive() and state.owner.pid != os.getpid():
-            # A run's stacks each have a lab of their own, with tags of their own.
-            live_tags.add(state.tag)
-            live_tags.update(str(r["tag"]) for r in state.resources if r.get("kind") == "lab" and r.get("tag"))
-            continue
-        log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
-        problems.extend(state.teardown())
-    for tmp in sorted(runs.glob(".*.tmp")) if runs.is_dir() else []:
-        if tmp.name.split(".")[1] not in live_tags:  # a state write a crash cut short (.TAG.json.XXXX.tmp)
-            tmp.unlink(missing_ok=True)
-    for ns in lab_mod.existing_lab_namespaces():
-        tag = lab_mod.tag_of_namespace(ns)
-        if tag is not None and tag not in live_tags:
-            log(f"removing orphaned namespace {ns}")
-            server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
-            problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
-    problems.extend(podman.remove_orphaned_containers(live_tags, log=log))
     return problems

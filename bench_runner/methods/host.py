@@ -16,7 +16,7 @@ METHOD = NetworkMethod(
     podman=PodmanWay(network=lambda spec, extra, created: "host", carrier=SERVER),
     bare=BareWay(Attach.SERVER, carrier=SERVER),
     unsupported={BIND_DEVICE: "with host networking the server itself must bind to a device"},
-    host_address=lambda lab, family: "::1" if family == 6 else "127.0.0.1",
+    host_address=lambda client_address, family: "::1" if family == 6 else "127.0.0.1",
     outbound_carrier=SERVER,
     baseline=True,
     shares_host_network=True,

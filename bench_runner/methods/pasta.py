@@ -72,7 +72,7 @@ METHOD = NetworkMethod(
     # is the host's loopback (Podman passes --no-map-gw by default): the lab's client host, in
     # either family (2001:db8:5100::2 reached the server host's ::1, observed with pasta
     # 0.0~git20230309).
-    host_address=lambda lab, family: lab.client_address(family),
+    host_address=lambda client_address, family: client_address,
     outbound_carrier="pasta",
     writes_pcap=True,
     takes_options="pasta command-line options (Podman passes them after --network=pasta:)",

@@ -59,5 +59,5 @@ def method(method_id: str, summary: str, documented: Mapping[str, Any], *, handl
         id=method_id, summary=summary, documented=documented,
         podman=PodmanWay(network=podman_network(handler), carrier=podman_carrier,
                          programs=(("slirp4netns", "slirp4netns"),)),
-        bare=bare, unsupported=UNSUPPORTED, host_address=lambda lab, family: GATEWAY6 if family == 6 else GATEWAY, outbound_carrier="slirp4netns",
+        bare=bare, unsupported=UNSUPPORTED, host_address=lambda client_address, family: GATEWAY6 if family == 6 else GATEWAY, outbound_carrier="slirp4netns",
         **more)

@@ -3,8 +3,8 @@ rendered by ``units``, start the socket, and on the way out stop and remove ever
 
 The user variant's files live where the guide puts them (~/.config/containers/systemd and
 ~/.config/systemd/user, which every Quadlet release reads), written as the user; the system
-variant's in /run/systemd/system. A stack's boot removes any the suite left there when a run
-was killed (``stale_user_units``).
+variant's in /run/systemd/system. A run that boots a stack removes any the suite left there
+when a run was killed (``stale_user_units``).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Callable, Union
 
+from ..methods import userfile
 from ..results import document as results
 from ..errors import UsageError
 from . import archive, fit, html_page, jsonout, markdown
@@ -174,7 +175,7 @@ def write(source: Path, fmt: str = "md", output: str | None = None, *, with_plot
     """``target`` (github, gitlab): Markdown for that tracker and its archive; ``fmt`` is md."""
     if target is not None and fmt != "md":
         raise UsageError(f"--for {target} writes Markdown and an archive; it cannot go with --format {fmt}")
-    document = results.load(source)
+    document = userfile.load_document(source)
     report = output_path(source, fmt, output)
     content = gather(document, source, expectations=expectations, tolerance=tolerance)
     if target is None:

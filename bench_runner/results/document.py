@@ -21,7 +21,8 @@ import jsonschema
 from .. import __version__
 from . import atomic
 from ..errors import UsageError
-from ..run.matrix import HOST_STACK, Cell, Metric
+from .cells import HOST_STACK, Cell
+from .metrics import Metric
 from .observed import Observed
 
 SCHEMA_VERSION = 1
@@ -224,22 +225,7 @@ def load(path: str | os.PathLike[str]) -> RunDocument:
         validate(data)
     except UsageError as exc:
         raise UsageError(f"{path}: {exc}") from None
-    adopt_method_definitions(data, str(path))
     return RunDocument.from_json(data)
-
-
-def adopt_method_definitions(data: dict[str, Any], where: str) -> None:
-    """A run with user-defined methods (--method-file) recorded their definitions: they
-    become known again, so the stored run renders, compares and resumes with them."""
-    from .. import methods
-    from ..methods import userfile
-
-    recorded = (data.get("run", {}).get("options") or {}).get("method_definitions") or {}
-    if not isinstance(recorded, dict):
-        raise UsageError(f"{where}: run.options.method_definitions is not a table of methods")
-    methods.define([userfile.from_definition(method_id, entry, where=f"{where}: method definition",
-                                               check_binary=False)
-                    for method_id, entry in recorded.items()])
 
 
 def save(document: RunDocument, path: str | os.PathLike[str]) -> None:

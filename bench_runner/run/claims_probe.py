@@ -209,7 +209,7 @@ class Prober:
         network = METHODS[method]
         if network.host_address is None:
             raise MeasurementError(f"{method} gives the container no network of its own")
-        target = network.host_address(lab, family)
+        target = network.host_address(lab.client_address(family), family)
         loopback = LOOPBACK[family]
         attempts: dict[str, tuple[str, tuple[str, ...]]] = {"default": (target, ())}
         if not network.shares_host_network and HOST_LOOPBACK not in network.unsupported:

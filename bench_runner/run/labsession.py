@@ -21,7 +21,8 @@ from ..errors import SetupError
 from ..paths import RUN_DIR, VENV_PYTHON
 from ..clienthost.two import TwoComputers
 from ..providers import Session
-from ..lab.runstate import RunLock, RunState, cleanup_stale
+from ..lab.runstate import RunLock, RunState
+from .cleanup import cleanup_stale, teardown
 from ..stacks.spec import HOST
 from ..lab.user import BenchUser
 from ..workers import WORKER_DIR, WORKER_FILES
@@ -108,7 +109,7 @@ def _measuring(user: BenchUser, log: Callable[[str], None], lock_wait: float) ->
         previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         try:
             if state is not None:
-                for problem in state.teardown():
+                for problem in teardown(state):
                     log(f"warning: clean-up: {problem}")
             procs.reap_for(2.0)
         finally:
@@ -124,6 +125,7 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                   lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
     """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
     runs this machine's software, every other stack's is that stack, booted into it."""
+    from ..providers import unitserver
     from ..stacks import store
     from ..stacks.boot import boot
 
@@ -143,6 +145,9 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                 base.released_after.append(stack_lock.release)
                 log(f"stack {name}: booting in its own server host ({lab.server_ns})")
                 booted = boot(built[name], lab, base.user, base.run_dir, base.state, log=log)
+                stale = unitserver.stale_user_units(booted.shell)
+                if stale:
+                    log(f"stack {name}: removed {len(stale)} unit file(s) a killed run left in it")
             sessions[name] = Session(lab=lab, user=base.user, state=base.state, user_dir=base.user_dir,
                                      worker_dir=base.worker_dir, port_floor=_port_floor(lab), stack=booted,
                                      link=link)
@@ -155,7 +160,8 @@ def open_two_computers(client: TwoComputers, *, log: Callable[[str], None] = lam
     """This machine as the server host, in the network namespace the run was started in, and
     another computer as the client host, over SSH (``run --client-host``): no lab is built.
     The client host is checked and its workers copied before anything is measured."""
-    from ..clienthost import machine, rtt, ssh
+    from ..clienthost import machine, ssh
+    from . import basertt
 
     user = preflight()
     local = client.local_facts()
@@ -178,7 +184,7 @@ def open_two_computers(client: TwoComputers, *, log: Callable[[str], None] = lam
         log(f"client host {options.target.url}: measuring the base round-trip time")
         session.machines = {"machines": {"server": server, "client": remote},
                             "path_mtu": machine.path_mtu(server, remote),
-                            "base_rtt": rtt.measure(session, client.server_address)}
+                            "base_rtt": basertt.measure(session, client.server_address)}
         yield {HOST: session}
 
 

@@ -11,11 +11,13 @@ from typing import Callable, Iterable, Mapping, TypeVar
 
 from ..errors import UsageError
 from ..methods import METHODS
+from ..results.cells import HOST_STACK, Cell, stack_label
 from ..results.metrics import Metric
-from ..workloads import DRIVERS
+from ..workloads import WORKLOADS
 from ..workloads.definition import Workload
 
-__all__ = ["Cell", "HOST_STACK", "METHODS", "Matrix", "Metric", "PLACEMENTS", "Placement", "WORKLOADS", "Workload"]
+__all__ = ["Cell", "HOST_STACK", "METHODS", "Matrix", "Metric", "PLACEMENTS", "Placement", "WORKLOADS", "Workload",
+           "stack_label"]
 
 
 @dataclass(frozen=True)
@@ -35,32 +37,6 @@ PLACEMENTS: dict[str, Placement] = _registry([
     Placement("remote", "client on the client host, across the veth link (198.51.100.2 -> 198.51.100.1)"),
     Placement("loopback", "client on the server host itself, to 127.0.0.1"),
 ])
-
-#: Every workload, from the drivers' registry: each declares its own definition.
-WORKLOADS: dict[str, Workload] = {driver.spec.id: driver.spec for driver in DRIVERS.values()}
-
-
-#: The stack every run has without booting one: this machine's own installed software.
-HOST_STACK = "host"
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    workload: str
-    placement: str
-    method: str
-    #: Whose software runs the server side: this machine's ("host") or a booted stack's.
-    stack: str = HOST_STACK
-
-    @property
-    def label(self) -> str:
-        return f"{self.workload}/{self.placement}/{stack_label(self.method, self.stack)}"
-
-
-def stack_label(method: str, stack: str) -> str:
-    """A method as measured under a stack: "pasta" on this machine, "pasta@trixie" in a stack."""
-    return method if stack == HOST_STACK else f"{method}@{stack}"
-
 
 @dataclass(frozen=True)
 class Matrix:

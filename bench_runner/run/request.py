@@ -50,12 +50,6 @@ class RunRequest:
         return sorted({base_of(c.workload) for c in self.matrix.cells}
                       | {base_of(c.workload) for c, _ in self.matrix.not_applicable})
 
-    def options(self) -> dict[str, Any]:
-        """What the results document records, enough to resume or reproduce the run."""
-        from . import runoptions
-
-        return runoptions.record(self)
-
 
 def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str]) -> RunRequest:
     """The request a stored run was made with (for --resume)."""

@@ -198,7 +198,7 @@ def _provider_ids() -> str:
 def declared() -> tuple[RunOption, ...]:
     """Every run option, in the order of ``--help``, the document and the reproduce command.
     A function, not a constant: the help texts name the methods a ``--method-file`` adds."""
-    from ..commands.argtypes import non_negative_int, percentage, positive_int
+    from ..argtypes import non_negative_int, percentage, positive_int
 
     return (
         RunOption("methods", "methods", lambda r: r.matrix.methods(), _methods, (Flag("--methods", {

@@ -198,7 +198,6 @@ def boot(built: store.BuiltStack, lab: Lab, user: BenchUser, shared_dir: Path, s
     _wait_user_manager(booted)
     booted.podman_info = _podman_info(booted)
     _remove_stale_containers(booted, log)
-    _remove_stale_units(booted, log)
     _ensure_image(booted, shared_dir, log)
     booted.boot_seconds = time.monotonic() - began
     log(f"stack {built.name}: booted in {booted.boot_seconds:.1f} s ({booted.state}); "
@@ -290,14 +289,6 @@ def _ensure_image(booted: BootedStack, shared_dir: Path, log: Callable[[str], No
     finally:
         archive.unlink(missing_ok=True)
     log(f"stack {booted.name}: made the container image {image.IMAGE} in the stack")
-
-
-def _remove_stale_units(booted: BootedStack, log: Callable[[str], None]) -> None:
-    from ..providers.unitserver import stale_user_units
-
-    stale = stale_user_units(booted.shell)
-    if stale:
-        log(f"stack {booted.name}: removed {len(stale)} unit file(s) a killed run left in it")
 
 
 def _remove_stale_containers(booted: BootedStack, log: Callable[[str], None]) -> None:

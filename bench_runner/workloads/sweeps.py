@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, Protocol
 
 from ..errors import UsageError
 from ..results.metrics import UDP_MAX_OFFERED, Metric
+from .definition import Workload
 
-if TYPE_CHECKING:
-    from ..run.matrix import Workload
-    from ..methods.base import NetworkMethod
+
+class CarriesFamilies(Protocol):
+    """What a sweep asks of a method (methods.base.NetworkMethod): whether it carries an IP
+    family, inbound or outbound."""
+
+    def why_not_family(self, family: int, *, outbound: bool) -> str | None: ...
 
 #: ``--udp-rate max``: no rate is 0 Mbit/s (iperf3 -b 0 would be unlimited), so 0 stands for it.
 UDP_MAX = 0
@@ -46,13 +50,13 @@ class Sweep:
     suffix: Callable[[int], str]
     pattern: str
     #: Why a (base) workload in a placement cannot take the sweep, or None.
-    why_not: Callable[["Workload", str], str | None]
+    why_not: Callable[[Workload, str], str | None]
     #: A value that means "as without the sweep" (no suffix), if any.
     neutral: int | None = None
     #: The only values it takes, where the bounds are not enough (IP versions).
     allowed: tuple[int, ...] = ()
     #: Why a method cannot take a value for a workload, or None (a method property says).
-    method_why_not: Callable[["NetworkMethod", "Workload", int], str | None] | None = None
+    method_why_not: Callable[[CarriesFamilies, Workload, int], str | None] | None = None
     #: What the values mean, for ``run --help``.
     help: str = ""
     #: Words it takes besides numbers, each with the value (out of the bounds) it stands for.
@@ -106,23 +110,23 @@ class Sweep:
         return tuple(values)
 
 
-def _mtu_why_not(workload: "Workload", placement: str) -> str | None:
+def _mtu_why_not(workload: Workload, placement: str) -> str | None:
     return None
 
 
-def _streams_why_not(workload: "Workload", placement: str) -> str | None:
+def _streams_why_not(workload: Workload, placement: str) -> str | None:
     if not workload.parallel_streams:
         return workload.no_parallel_streams or f"{workload.id} has no parallel streams to set"
     return None
 
 
-def _size_why_not(workload: "Workload", placement: str) -> str | None:
+def _size_why_not(workload: Workload, placement: str) -> str | None:
     if not workload.sized:
         return f"{workload.id} has no message size to set (the echo round trips' message, udp-stream's datagram)"
     return None
 
 
-def _rate_why_not(workload: "Workload", placement: str) -> str | None:
+def _rate_why_not(workload: Workload, placement: str) -> str | None:
     if not workload.offered_rate:
         return f"{workload.id} has no offered rate (iperf3's UDP stream has)"
     return None
@@ -132,17 +136,17 @@ def _rate_suffix(value: int) -> str:
     return "ratemax" if value == UDP_MAX else f"rate{value}M"
 
 
-def _delay_why_not(workload: "Workload", placement: str) -> str | None:
+def _delay_why_not(workload: Workload, placement: str) -> str | None:
     if placement != "remote":
         return "the delay is added on the lab link; a loopback client does not cross it"
     return None
 
 
-def _family_why_not(workload: "Workload", placement: str) -> str | None:
+def _family_why_not(workload: Workload, placement: str) -> str | None:
     return None  # every workload and placement; whether a method carries IPv6 is the method's
 
 
-def _family_method_why_not(method: "NetworkMethod", workload: "Workload", family: int) -> str | None:
+def _family_method_why_not(method: CarriesFamilies, workload: Workload, family: int) -> str | None:
     return method.why_not_family(family, outbound=workload.outbound)
 
 
@@ -232,15 +236,15 @@ def combinations(chosen: Mapping[str, tuple[int, ...]]) -> list[dict[str, int]]:
     return found
 
 
-def applicable(chosen: Mapping[str, tuple[int, ...]], workload: "Workload") -> dict[str, tuple[int, ...]]:
+def applicable(chosen: Mapping[str, tuple[int, ...]], workload: Workload) -> dict[str, tuple[int, ...]]:
     """The sweeps that apply to a workload in at least one of its placements: the others do
     not multiply it (a placement a sweep cannot take is a not-applicable cell, with why)."""
     return {name: values for name, values in chosen.items()
             if any(SWEEPS[name].why_not(workload, placement) is None for placement in workload.placements)}
 
 
-def why_not(values: Mapping[str, int], workload: "Workload", placement: str,
-            method: "NetworkMethod | None" = None) -> str | None:
+def why_not(values: Mapping[str, int], workload: Workload, placement: str,
+            method: "CarriesFamilies | None" = None) -> str | None:
     for name, value in values.items():
         sweep = SWEEPS[name]
         reason = sweep.why_not(workload, placement)

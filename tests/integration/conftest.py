@@ -93,7 +93,8 @@ def stale_state_removed_first() -> None:
     say what went, so every test starts from a clean machine."""
     if _setup_problem():
         return
-    from bench_runner.lab.runstate import RunLock, cleanup_stale
+    from bench_runner.lab.runstate import RunLock
+    from bench_runner.run.cleanup import cleanup_stale
 
     removed: list[str] = []
     with RunLock():

@@ -21,6 +21,7 @@ from bench_runner.lab import observe
 from bench_runner import procs
 from bench_runner.paths import VENV_PYTHON
 from bench_runner.lab.runstate import RunState
+from bench_runner.run.cleanup import teardown
 from tests.integration.conftest import REPO
 
 SSHD = "/usr/sbin/sshd"
@@ -112,7 +113,7 @@ def ssh_peer(workdir: Path, *, path: str | None = None) -> Iterator[Peer]:
         if sshd is not None:
             sshd.stop(grace=2.0)
             sshd.close()
-        problems = state.teardown()
+        problems = teardown(state)
         if made_privsep:
             shutil.rmtree(PRIVSEP_DIR, ignore_errors=True)
         assert not problems, problems

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner.lab import hosts as lab_mod
-from bench_runner.run import matrix
+from bench_runner.run import matrix, runoptions
 from bench_runner import procs
 from bench_runner.clienthost import NamespaceClient, machine, ssh, two
 from bench_runner.clienthost.sshcmd import SshOptions, SshTarget, explain, parse_url
@@ -343,7 +343,7 @@ def test_a_two_computer_request_is_recorded_and_resumed() -> None:
     outbound = [why for c, why in request.matrix.not_applicable
                 if c.workload == "tcp-stream-outbound" and c.placement == "remote"]
     assert len(outbound) == 2 and all("not measured with --client-host" in why for why in outbound)
-    options = json.loads(json.dumps(request.options()))
+    options = json.loads(json.dumps(runoptions.record(request)))
     assert options["client_host"] == {"url": "ssh://u@198.51.100.2:2222", "identity": "/etc/hostname",
                                       "known_hosts": "/etc/passwd", "server_address": "198.51.100.1"}
     again = for_client_host(from_options(options, 7, {}))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench_runner.lab import hosts as lab_mod
-from bench_runner.run import matrix, observers, trials
+from bench_runner.run import matrix, observers, runoptions, trials
 from bench_runner.workloads import sweeps
 from bench_runner.analysis.ranking import RankTable
 from bench_runner.commands import run as run_cmd
@@ -85,7 +85,7 @@ def test_the_run_option_and_a_resumed_run_give_the_same_cells() -> None:
     request = from_options(options, 1, {})
     assert request.matrix.cells == matrix.build(["host", "pasta"], ["tcp-stream"], ["remote", "loopback"],
                                                 swept={"family": (4, 6)}).cells
-    assert request.options()["sweeps"] == {"family": [4, 6]}
+    assert runoptions.record(request)["sweeps"] == {"family": [4, 6]}
 
 
 def test_the_family_sweep_is_plotted_with_ipv4_as_the_unsuffixed_workload() -> None:

@@ -11,7 +11,6 @@ import pytest
 
 from bench_runner.run import matrix
 from bench_runner import methods
-from bench_runner.results import document as results
 from bench_runner.analysis import verdicts
 from bench_runner.errors import UsageError
 from bench_runner.methods import userfile
@@ -96,14 +95,14 @@ def test_two_different_definitions_under_one_id_are_refused() -> None:
 
 
 def test_a_stored_run_brings_its_definitions_back(tmp_path: Path) -> None:
-    """The results document records each definition; loading it defines them again, even where
-    a named binary is not present."""
+    """The results document records each definition; loading it (userfile.load_document) defines
+    them again, even where a named binary is not present."""
     data = json.loads((DATA / "results-bare-quick.json").read_text())
     definition = {"base": "pasta", "binary": "/elsewhere/pasta", "summary": "a branch"}
     data["run"]["options"]["method_definitions"] = {"pasta-branch": definition}
     path = tmp_path / "run.json"
     path.write_text(json.dumps(data))
     assert "pasta-branch" not in methods.METHODS
-    results.load(path)
+    userfile.load_document(path)
     assert methods.get("pasta-branch").binary == "/elsewhere/pasta"
     assert userfile.definitions(methods.defined()) == {"pasta-branch": definition}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bench_runner import cli
-from bench_runner.run import matrix
+from bench_runner.run import matrix, runoptions
 from bench_runner.workloads import sweeps
 from bench_runner.commands import run as run_command
 from bench_runner.errors import MeasurementError, UsageError
@@ -388,7 +388,7 @@ SWEEP_ARGS = ("--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--conta
 
 def test_the_requests_options_rebuild_the_same_matrix() -> None:
     request = run_command.request_from_args(parse_args(*SWEEP_ARGS))
-    options = json.loads(json.dumps(request.options()))  # as the document stores them
+    options = json.loads(json.dumps(runoptions.record(request)))  # as the document stores them
     assert options["sweeps"] == {"mtu": [1500, 9000], "streams": [1, 4], "delay": [0, 20]}
     assert options["workloads"] == ["tcp-rr", "tcp-stream"]  # base ids: the variants come from the sweeps
     again = from_options(options, request.seed, {})
@@ -399,11 +399,11 @@ def test_the_requests_options_rebuild_the_same_matrix() -> None:
     assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
     # tcp-stream and tcp-rr: methods x mtu x streams x delay
     assert len(request.matrix.cells) == 2 * (2 * 2 * 2 * 2)
-    assert "sweeps" not in run_command.request_from_args(parse_args("--methods", "pasta")).options()
+    assert "sweeps" not in runoptions.record(run_command.request_from_args(parse_args("--methods", "pasta")))
 
 
 def test_a_stored_sweep_that_is_not_a_list_of_numbers_is_refused() -> None:
-    options = run_command.request_from_args(parse_args(*SWEEP_ARGS)).options()
+    options = runoptions.record(run_command.request_from_args(parse_args(*SWEEP_ARGS)))
     options["sweeps"] = {"mtu": ["big"]}
     with pytest.raises(UsageError, match="cannot be resumed"):
         from_options(options, 1, {})

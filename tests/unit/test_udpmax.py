@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from bench_runner import cli
-from bench_runner.run import eta, matrix, udpmax
+from bench_runner.run import eta, matrix, runoptions, udpmax
 from bench_runner.report import plots
 from bench_runner.workloads import sweeps
 from bench_runner.commands import run as run_command
@@ -230,7 +230,7 @@ def test_the_document_the_resume_and_the_reproduce_command_carry_max() -> None:
     args = cli.build_parser().parse_args(["run", "--methods", "pasta", "--workloads", "udp-stream",
                                           "--udp-rate", "1000,max"])
     request = run_command.request_from_args(args)
-    options = json.loads(json.dumps(request.options()))
+    options = json.loads(json.dumps(runoptions.record(request)))
     assert options["sweeps"] == {"udp_rate": [1000, sweeps.UDP_MAX]}
     assert from_options(options, request.seed, {}).matrix.cells == request.matrix.cells
     document = copy.deepcopy(latency_document.document())

@@ -1,4 +1,5 @@
-"""Argument types shared by the commands: each turns bad text into argparse's one-line error."""
+"""Argument types shared by the commands and the run options: each turns bad text into
+argparse's one-line error."""
 
 from __future__ import annotations
 

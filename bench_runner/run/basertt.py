@@ -12,7 +12,7 @@ from .. import procs
 from ..errors import BenchError
 from ..parsers import ParseError, echo
 from ..paths import VENV_PYTHON
-from ..providers.base import Session
+from ..providers import Session
 
 #: The echo server's port for the measurement (the trials use 20000 and up).
 PORT = 19990
