@@ -1,7 +1,8 @@
 """The report formats, as data for the command line (light: no rendering imported): the
 name ``report --format`` takes, the report file's suffix, what it is. How each is rendered
-is ``report.RENDERERS``; a new format is an entry here and its renderer there. Outside the
-report package, so that building the command line does not import the renderers."""
+is ``render.RENDERERS``; a new format is an entry here and its renderer there. The report
+package's own module imports nothing, so that building the command line does not import
+the renderers."""
 
 from __future__ import annotations
 

@@ -1,5 +1,11 @@
-"""Workload drivers by id: an explicit registry, one entry per workload in the matrix, and
-the workloads' definitions read from it."""
+"""Workloads: what each measures and how its server and client run, one driver class per
+workload with its own definition (``spec``), in one registry (``DRIVERS``, and the
+definitions read from it, ``WORKLOADS``); the server a driver asks for (``serverspec``), the
+sweeps that make variants of a workload (``sweeps``). A driver asks a ``WorkerHost`` to run
+its client and never a provider, so the definitions can be read without any run machinery.
+
+May import: parsers, results.
+"""
 
 from __future__ import annotations
 

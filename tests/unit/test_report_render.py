@@ -283,7 +283,7 @@ def test_the_overview_says_how_long_the_run_took_against_its_estimate() -> None:
 
 
 def test_every_report_format_has_a_renderer_and_the_cli_offers_each(full: Path, tmp_path: Path) -> None:
-    """A format is one entry in reportformats.py and a renderer in report.RENDERERS; --format
+    """A format is one entry in report/formats.py and a renderer in render.RENDERERS; --format
     takes exactly those, and each writes its report with its own suffix."""
     from bench_runner.report import render as report
     from bench_runner.report.formats import REPORT_FORMATS
