@@ -65,7 +65,7 @@ class Parser(argparse.ArgumentParser):
 def version_line() -> str:
     """The suite's version and, in a git checkout, its commit: what a bug report should quote."""
     from . import __version__
-    from .stack import suite_commit
+    from .stacks.detect import suite_commit
 
     return f"podman-netbench {__version__} (commit {suite_commit() or 'unknown'})"
 

@@ -241,7 +241,7 @@ fi
 # ---------------------------------------------------------------- 6. local container image
 # An empty root skeleton; the host's /usr and /etc/ld.so.cache are bind-mounted read-only at
 # run time, so containers run exactly the host's iperf3 and Python. No registry involved.
-# The archive (bench_runner/image.py) is written in a fresh directory only root can write to.
+# The archive (bench_runner/lab/image.py) is written in a fresh directory only root can write to.
 stop_pause_process() {
   # Rootless Podman leaves a pause process per user, started by our Podman call; end it by
   # its pid, but only if that is a catatonit of the benchmark user (the file is the user's).
@@ -266,7 +266,7 @@ if getent passwd "$BENCH_USER" >/dev/null && command -v podman >/dev/null && [ "
     if ! as_bench_user timeout 60 podman image exists "$IMAGE" 2>/dev/null; then
       tmp=$(mktemp -d)
       chmod 0755 "$tmp"
-      (cd "$REPO_DIR" && "$VENV_DIR/bin/python" -m bench_runner.image "$tmp/skeleton.tar") \
+      (cd "$REPO_DIR" && "$VENV_DIR/bin/python" -m bench_runner.lab.image "$tmp/skeleton.tar") \
         || { rm -rf "$tmp"; die "writing the image skeleton failed"; }
       chmod 0644 "$tmp/skeleton.tar"
       as_bench_user timeout 120 podman import --quiet --change 'CMD ["/bin/sh"]' "$tmp/skeleton.tar" "$IMAGE" >/dev/null \

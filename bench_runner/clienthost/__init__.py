@@ -1,7 +1,10 @@
 """Where a workload's client runs: a namespace on this machine (the lab's client host, or
 the server host itself for the loopback placement), or another computer reached over SSH
 (``run --client-host``). Workloads only ask the client host to run a worker; how it gets
-there is this package's business."""
+there is this package's business.
+
+May import: lab, parsers, workloads.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from typing import Any
 
 from .. import procs
 from ..paths import VENV_PYTHON
-from ..user import BenchUser
+from ..lab.user import BenchUser
 
 
 class ClientHost(abc.ABC):

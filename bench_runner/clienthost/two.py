@@ -124,7 +124,7 @@ def tools_needed(workloads: Iterable[str], remote_placement: bool) -> dict[str, 
 
 def _iperf_client(workload_id: str) -> bool:
     """Is the workload's client the iperf3 client worker (the iperf3 drivers, inbound)?"""
-    from ..sweeps import base_of
+    from ..workloads.sweeps import base_of
     from ..workloads import DRIVERS
     from ..workloads.iperf import TcpStream
 

@@ -1,4 +1,7 @@
-"""One module per command, each with HELP, DESCRIPTION, add_arguments() and main()."""
+"""One module per command, each with HELP, DESCRIPTION, add_arguments() and main().
+
+May import: every package (only ``cli`` imports this one).
+"""
 
 from __future__ import annotations
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Callable
 
 from ..errors import VIOLATION_EXIT, UsageError
 from ..providers import CHOICES
-from .argtypes import add_output_format, non_negative_int, positive_int
+from ..argtypes import add_output_format, non_negative_int, positive_int
 
 if TYPE_CHECKING:
-    from ..calibration import CalibrationPlan, CalibrationResult, Comparison
+    from ..run.calibration import CalibrationPlan, CalibrationResult, Comparison
 
 HELP = "measure the suite's overhead against sockperf and iperf3 on the same path (a benchmark, not a test)"
 DESCRIPTION = (
@@ -47,10 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     if args.provider not in CHOICES:
         raise UsageError(f"unknown provider '{args.provider}'; valid: {', '.join(CHOICES)}")
-    from .. import calibration, results, stack
-    from ..labsession import open_sessions, preflight
-    from ..lifecycle import measuring
-    from ..matrix import HOST_STACK
+    from ..run import calibration
+    from ..results import document as results
+    from ..stacks import detect as stack
+    from ..run.labsession import open_sessions, preflight
+    from ..run.lifecycle import measuring
+    from ..run.matrix import HOST_STACK
     from ..providers import choose
     from ..workloads import TrialSettings
 
@@ -103,8 +105,8 @@ def render(comparisons: list[Comparison], plan: CalibrationPlan, provider: str) 
     """The two ratios with their inputs, one row each."""
     from tabulate import tabulate
 
-    from .. import stats
-    from ..tables import fmt, fmt_interval
+    from ..analysis import stats
+    from ..analysis.tables import fmt, fmt_interval
 
     def median(values: list[float], unit: str) -> str:
         if not values:

@@ -55,19 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import compare
-    from ..history import config
+    from ..analysis import compare
+    from ..history import config, sides
+    from ..report import compare as output
 
     def conf_loader():  # type: ignore[no-untyped-def]
         return config.load(args.config)
 
-    a = compare.load_side(args.a, conf_loader, args.machine, args.metrics)
-    b = compare.load_side(args.b, conf_loader, args.machine, args.metrics)
+    a = sides.load_side(args.a, conf_loader, args.machine, args.metrics)
+    b = sides.load_side(args.b, conf_loader, args.machine, args.metrics)
     result = compare.compare(a, b, threshold_pct=args.fail_on_regression)
     if args.format == "json":
-        print(json.dumps(compare.to_json(result), indent=1))
+        print(json.dumps(output.to_json(result), indent=1))
     else:
-        print(compare.render_markdown(result), end="")
+        print(output.render_markdown(result), end="")
     found = result.regressions()
     if found:
         print(f"bench_runner: {len(found)} cell(s) significantly worse than A by more than "

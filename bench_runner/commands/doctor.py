@@ -9,13 +9,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from .. import procs, stack
+from .. import procs
+from ..stacks import detect as stack
 from ..errors import BenchError, CommandFailed
-from ..matrix import METHODS
+from ..run.matrix import METHODS
 from ..paths import BENCH_USER, IMAGE, VENV_PYTHON
 from ..providers import PROVIDER_IDS, choose, make
-from ..user import BenchUser, subordinate_range
-from .argtypes import add_output_format
+from ..lab.user import BenchUser, subordinate_range
+from ..argtypes import add_output_format
 
 HELP = "show each method's availability per provider, the stack, and what set-up must fix"
 DESCRIPTION = (
@@ -96,7 +97,7 @@ def image_present() -> bool | None:
 
 def netem_state() -> dict[str, object]:
     """Can ``run --delay`` add its delay here? Not a set-up problem: only --delay needs it."""
-    from .. import netem
+    from ..lab import netem
 
     if os.geteuid() != 0:
         return {"available": None, "reason": "not checked: adding a qdisc in a namespace needs root"}
@@ -110,7 +111,8 @@ def netem_state() -> dict[str, object]:
 def main(args: argparse.Namespace) -> int:
     cleaned: list[str] = []
     if args.cleanup:
-        from ..runstate import RunBusy, RunLock, cleanup_stale
+        from ..lab.runstate import RunBusy, RunLock
+        from ..run.cleanup import cleanup_stale
 
         lock = RunLock()
         try:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "pull from or push to a history shared by several machines (a git repository)"
 DESCRIPTION = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..matrix import METHODS, PLACEMENTS, WORKLOADS, Workload, applies
-from ..metrics import METRICS
+from ..run.matrix import METHODS, PLACEMENTS, WORKLOADS, Workload, applies
+from ..results.metrics import METRICS
 from ..providers import CHOICES
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "list the method, workload and placement ids (and, with --metrics, what each metric means)"
 DESCRIPTION = ("List the ids that --methods, --workloads, --placements and --provider accept, with one line each; "
@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def word_variants() -> list[Workload]:
     """The variants at a sweep's word (``udp-stream+ratemax``), which may record metrics of their own."""
-    from .. import matrix, sweeps
+    from ..run import matrix
+    from ..workloads import sweeps
 
     return [matrix.workload(sweeps.variant_id(w.id, {name: value}))
             for name, sweep in sweeps.SWEEPS.items() for _, value in sweep.words
@@ -57,9 +58,9 @@ def _metrics(as_json: bool) -> None:
 
 def preset_estimates() -> list[dict[str, object]]:
     """Each preset, what it runs, and its time estimate (the run's own estimate, before it starts)."""
-    from .. import eta, presets
-    from ..progress import clock_text
-    from ..trials import Plan
+    from ..run import eta, presets
+    from ..run.progress import clock_text
+    from ..run.trials import Plan
     from . import run
 
     found = []

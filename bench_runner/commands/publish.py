@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from .argtypes import add_output_format, port
+from ..argtypes import add_output_format, port
 
 HELP = "publish the recorded history as a static HTML site (asv publish); --serve shows it"
 DESCRIPTION = (

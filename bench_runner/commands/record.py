@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "record results documents into the asv history (one point per stack)"
 DESCRIPTION = (
@@ -34,7 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from .. import results
+    from ..methods import userfile
     from ..errors import BenchError
     from ..history import config, shared
     from ..history.record import ordered, record_stacks
@@ -43,7 +43,7 @@ def main(args: argparse.Namespace) -> int:
 
     conf = config.load(args.config)
     shared_at = shared.resolve(conf, args.shared) if args.shared else None
-    loaded = [(str(Path(p).resolve()), results.load(p)) for p in args.documents]
+    loaded = [(str(Path(p).resolve()), userfile.load_document(p)) for p in args.documents]
     outcomes = [o for source, doc in ordered(loaded) for o in record_stacks(doc, source, conf, machine_name=args.machine)]
     pushed, failed = None, None
     if shared_at:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .argtypes import percentage
+from ..argtypes import percentage
 
 HELP = "render a stored run as a report to attach to a bug (Markdown with plots, HTML, JSON, or for GitHub/GitLab)"
 DESCRIPTION = (
@@ -23,7 +23,7 @@ DESCRIPTION = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("document", metavar="RESULTS.json", help="a results document written by run")
-    from ..reportformats import REPORT_FORMATS, TARGETS
+    from ..report.formats import REPORT_FORMATS, TARGETS
 
     parser.add_argument("--format", choices=tuple(REPORT_FORMATS),
                         help="; ".join(f"{f.name}{' (default)' if i == 0 else ''}: {f.help}"
@@ -48,7 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from ..report import write
+    from ..report.render import write
 
     written = write(Path(args.document), args.format or "md", args.output, with_plots=not args.no_plots,
                     expectations=args.expect, tolerance=None if args.tolerance is None else args.tolerance / 100,

@@ -9,12 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from .. import __version__, defaults, matrix, sweeps
+from .. import __version__, defaults
+from ..run import matrix
+from ..workloads import sweeps
 from ..errors import VIOLATION_EXIT, SetupError, UsageError
-from ..matrix import METHODS, PLACEMENTS, WORKLOADS
+from ..run.matrix import METHODS, PLACEMENTS, WORKLOADS
 from ..methods import BASELINE
 from ..providers import CHOICES
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "measure the methods and print ranked tables"
 DESCRIPTION = (
@@ -27,8 +29,8 @@ DESCRIPTION = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .. import runoptions
-    from ..presets import PRESETS
+    from ..run import runoptions
+    from ..run.presets import PRESETS
 
     runoptions.add_flags(parser)  # what the run measures: recorded, reported and reproduced
     # What the run is given besides (recorded elsewhere in the document), and how it shows.
@@ -67,7 +69,7 @@ def parse_stack_facts(items: list[str]) -> dict[str, str]:
 
 
 def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
-    from .. import presets
+    from ..run import presets
     from ..stacks.spec import parse_stack_names
 
     presets.apply(args)
@@ -93,7 +95,7 @@ def selected_matrix(args: argparse.Namespace) -> matrix.Matrix:
 
 def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
     """The sweeps asked for, validated (a bad value is one line and exit 2)."""
-    from ..sweeps import SWEEPS
+    from ..workloads.sweeps import SWEEPS
 
     found = {}
     for name, sweep in SWEEPS.items():
@@ -106,7 +108,7 @@ def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
 def unused_sweeps(swept: dict[str, tuple[int, ...]], workloads: tuple[str, ...]) -> None:
     """A sweep that none of the selected workloads takes would measure nothing it asks for:
     refuse it, with why, rather than run the workloads as if it had not been given."""
-    from ..sweeps import SWEEPS, applicable
+    from ..workloads.sweeps import SWEEPS, applicable
 
     for name in swept:
         if not any(name in applicable({name: swept[name]}, WORKLOADS[w]) for w in workloads):
@@ -124,8 +126,8 @@ def default_output(tag: str) -> Path:
 
 def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Everything validated before anything is built or imported heavily."""
-    from ..request import RunRequest
-    from ..verdicts import DOCUMENTED, parse_expectation
+    from ..run.request import RunRequest
+    from ..analysis.verdicts import DOCUMENTED, parse_expectation
     from ..workloads import TrialSettings
 
     if args.method_file:
@@ -146,7 +148,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     else:
         settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
         max_rounds = max(args.max_rounds, rounds)
-    from ..capture import parse_kinds
+    from ..run.capture import parse_kinds
 
     captures = parse_kinds(args.capture)
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
@@ -207,10 +209,13 @@ def start(args: argparse.Namespace) -> int:
     """A new run, as the command line asks."""
     request = request_from_args(args)
     # Heavy imports (scipy, jsonschema) only once the arguments are known to be good.
-    from .. import netem, results, stack
-    from ..labsession import preflight
-    from ..results import RunDocument
-    from ..trials import new_cell_results, now_iso
+    from ..lab import netem
+    from ..results import document as results
+    from ..stacks import detect as stack
+    from ..run.labsession import preflight
+    from ..results.document import RunDocument
+    from ..run import runoptions
+    from ..run.trials import new_cell_results, now_iso
 
     output = results.check_writable(args.output) if args.output else None
     if output is not None and output.exists() and not args.force:
@@ -226,7 +231,7 @@ def start(args: argparse.Namespace) -> int:
     host = choices.get(matrix.HOST_STACK, first)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
-             "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": request.options(),
+             "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": runoptions.record(request),
              "seed": request.seed},
         stack=detected.to_json(), lab={}, provider={"id": host.provider.id, "reason": host.reason},
         tool={"name": "podman-netbench", "version": __version__, "commit": stack.suite_commit()},
@@ -284,16 +289,19 @@ def choose_providers(request, detected):  # type: ignore[no-untyped-def]
 def resume(args: argparse.Namespace) -> int:
     """Continue an incomplete run in its own document: the same options and provider, a new
     lab; trials already there are kept and not run again."""
-    from .. import netem, results, stack
-    from ..labsession import preflight
-    from ..request import from_options
+    from ..lab import netem
+    from ..methods import userfile
+    from ..results import document as results
+    from ..stacks import detect as stack
+    from ..run.labsession import preflight
+    from ..run.request import from_options
 
     given = options_given_with_resume(args)
     if given:
         raise UsageError(f"--resume continues the run with its own options; these were given too: {', '.join(given)} "
                          "(start a new run to change them)")
     path = results.check_writable(args.resume)
-    document = results.load(path)
+    document = userfile.load_document(path)
     if document.run.get("status") == "complete":
         raise UsageError(f"{path}: the run is complete; nothing to resume")
     request = for_client_host(from_options(document.run.get("options", {}), document.run.get("seed"),
@@ -325,7 +333,7 @@ def _with_provider(request, provider: str):  # type: ignore[no-untyped-def]
 
 
 def _now() -> str:
-    from ..trials import now_iso
+    from ..run.trials import now_iso
 
     return now_iso()
 
@@ -372,10 +380,12 @@ def build_defaults() -> argparse.Namespace:
 
 
 def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
-    from .. import claims, eta, progress, verbose
-    from ..labsession import open_sessions
-    from ..lifecycle import measuring
-    from ..trials import Plan, TrialRunner
+    from ..analysis import claims
+    from ..run import eta, progress
+    from .. import verbose
+    from ..run.labsession import open_sessions
+    from ..run.lifecycle import measuring
+    from ..run.trials import Plan, TrialRunner
 
     log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
     for name, choice in choices.items():
@@ -384,7 +394,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision)
     if request.client is not None:
-        from ..labsession import open_two_computers
+        from ..run.labsession import open_two_computers
 
         log(f"client host: {request.client.options.target.url}, connecting to {request.client.server_address}; "
             "claims probes not run (they need the lab's client host and its second link)")
@@ -410,7 +420,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             runner.run(plan)
         current.phase_done("trials")
         if request.captures and not document.captures:
-            from ..capture import capture_all
+            from ..run.capture import capture_all
 
             directory = output.with_name(f"{output.stem}-captures")
             document.captures = capture_all(runner, plan.matrix.cells, request.captures, directory,
@@ -418,7 +428,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             current.save()
             current.phase_done("captures")
         if request.probe_claims and not document.checks.get("claims"):
-            from ..claims_probe import Prober
+            from ..run.claims_probe import Prober
 
             found = []
             families = sweeps.probe_families(c.workload for c in request.matrix.cells)
@@ -438,7 +448,7 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
     """What the run concluded, both ways (each pair's own decision and the family-wise one),
     kept in the document; ``report`` computes the same again from the samples."""
     from ..report.jsonout import verdict_json
-    from ..verdicts import FAMILY_RULE, judge_all
+    from ..analysis.verdicts import FAMILY_RULE, judge_all
 
     judged = judge_all(document, expectations)
     return {"rule": FAMILY_RULE, "by_expectation": {e: [verdict_json(v) for v in vs] for e, vs in judged.items()}}
@@ -446,9 +456,9 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
 
 def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
     """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
-    from .. import analysis, claims, stability, tables
+    from ..analysis import ranking as analysis, claims, stability, tables
     from ..report.jsonout import claims_json, table_json, verdict_json, warning_json
-    from ..verdicts import judge_all
+    from ..analysis.verdicts import judge_all
 
     rendered = analysis.rank_tables(document)
     verdicts = judge_all(document, request.expectations)
@@ -482,7 +492,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     """What the run will do, for its time estimate: trials (and extra rounds at most), the
     claims probes, the capture trials, the stacks to boot; which trials are --udp-rate max
     searches."""
-    from .. import eta, udpmax
+    from ..run import eta, udpmax
 
     cells = plan.matrix.cells
     extra_rounds = max(plan.max_rounds - plan.rounds, 0)

@@ -8,7 +8,7 @@ import json
 import sys
 
 from ..stacks.spec import BASE_PACKAGES, SUITES
-from .argtypes import add_output_format
+from ..argtypes import add_output_format
 
 HELP = "build, list or remove release stacks (another Debian release's Podman, booted for a run)"
 DESCRIPTION = (

@@ -17,4 +17,7 @@ direction), ``site`` and ``pagefixes`` (the pages, self-contained and corrected)
 by several machines (``shared``: ``history pull``/``push``) goes through ``sharedgit`` (the
 transport), ``sharedtree`` (the files that travel), ``stackmerge`` (one line of snapshots),
 ``resultmerge`` (no sample lost, none counted twice) and ``mergeplan`` (applied whole).
+``sides`` reads the two sides of ``compare`` (a results document, or a stack snapshot).
+
+May import: analysis, methods, results, run, stacks, workloads.
 """

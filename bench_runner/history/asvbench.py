@@ -16,10 +16,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import procs, results
+from .. import procs
+from ..methods import userfile
+from ..results import document as results
 from ..errors import VIOLATION_EXIT, BenchError
 from . import config, specs
-from ..matrix import HOST_STACK
+from ..run.matrix import HOST_STACK
 from .record import record_document
 
 #: Extra options for ``bench_runner run`` under asv, e.g. "--duration 10 --stack passt=custom-build".
@@ -65,7 +67,7 @@ def measure_and_record() -> dict[str, Any]:
         raise RuntimeError(f"bench_runner run: {exc}") from None
     path = _document_path(done)
     path = path if path.is_absolute() else conf.top / path
-    document = results.load(path)
+    document = userfile.load_document(path)
     outcome = record_document(document, str(path), conf)
     point = outcome.snapshot
     where = point.tag if point else "?"

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .. import procs
-from ..atomic import replacing
+from ..results.atomic import replacing
 from ..errors import UsageError
 from . import specs
 from .config import AsvConfig

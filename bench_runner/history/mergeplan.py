@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import atomic
+from ..results import atomic
 from ..errors import UsageError
 from .snapshots import ZERO, StackRepo
 

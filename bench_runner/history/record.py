@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import atomic, sweeps
+from ..results import atomic
+from ..workloads import sweeps
 from ..errors import UsageError
-from ..matrix import HOST_STACK
-from ..results import RunDocument
+from ..run.matrix import HOST_STACK
+from ..results.document import RunDocument
 from . import asvfiles, machine, mergeplan, specs
 from .config import AsvConfig
 from .snapshots import SnapshotCommit, Snapshot, StackRepo, parse_time

@@ -28,7 +28,7 @@ from typing import Any, Mapping
 
 from .. import procs
 from ..errors import UsageError
-from ..stack import Stack
+from ..stacks.detect import Stack
 
 GIT_TIMEOUT = 60
 ZERO = "0" * 40

@@ -13,7 +13,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from ..matrix import PLACEMENTS, WORKLOADS, applies
+from ..run.matrix import PLACEMENTS, WORKLOADS, applies
 from ..methods import BUILTIN
 
 #: The module under ``benchmarks/`` that defines the benchmarks (asv names start with it).

@@ -3,7 +3,10 @@
 To add a method: write ``methods/NAME.py`` with a ``METHOD = NetworkMethod(...)`` and add it
 to ``BUILTIN`` below (the order is the order of tables and listings). User-defined variants
 come from ``--method-file`` (``methods/userfile.py``) and are added for one run with
-``define``; a stored results document brings its own definitions back the same way.
+``define``; a stored results document brings its own definitions back the same way
+(``userfile.load_document``).
+
+May import: results, workloads.
 """
 
 from __future__ import annotations

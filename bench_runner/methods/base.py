@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import Any, Callable, Mapping
 
-from ..serverspec import PCAP, ServerSpec, UnsupportedOption
-
-if TYPE_CHECKING:
-    from ..lab import Lab
-    from ..matrix import Workload
+from ..workloads.definition import Workload
+from ..workloads.serverspec import PCAP, ServerSpec, UnsupportedOption
 
 #: Carriers that are not a helper: the workload's own server in the server host's network,
 #: or the server in a namespace of its own holding a socket of the server host it inherited.
@@ -119,9 +116,10 @@ class NetworkMethod:
     no_bare: str = ""
     #: Network options (serverspec) the method has no way to do, with why.
     unsupported: Mapping[str, str] = field(default_factory=dict)
-    #: The address a container uses for a service on the server host's loopback, in an IP
-    #: family (the host-loopback probe); None where the container has no network of its own.
-    host_address: Callable[["Lab", int], str] | None = None
+    #: The address a container uses for a service on the server host's loopback, from the
+    #: client host's lab address in an IP family and that family (the host-loopback probe);
+    #: None where the container has no network of its own.
+    host_address: Callable[[str, int], str] | None = None
     #: Who owns the server host's end of a connection the container makes (outbound).
     outbound_carrier: str | None = None
     #: The yardstick every other method is compared with.
@@ -163,7 +161,7 @@ class NetworkMethod:
         way = {"podman": self.podman, "bare": self.bare}.get(provider_id)
         return way.carrier if way is not None else None
 
-    def why_not(self, workload: "Workload", placement: str) -> str | None:
+    def why_not(self, workload: Workload, placement: str) -> str | None:
         """Why a workload does not run under this method in a placement; None if it does."""
         if self.activation is not None and not workload.inherited_socket:
             return workload.no_inherited_socket or f"{workload.id} cannot take an inherited listening socket"

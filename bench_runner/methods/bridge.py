@@ -6,7 +6,7 @@ sees the bridge's address, not the client's. Needs Podman 5 and netavark (which 
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import NetworkMethod, PodmanWay
 
 
@@ -39,6 +39,6 @@ METHOD = NetworkMethod(
                  BIND_DEVICE: "rootlessport has no option to bind a published port to a device"},
     # The rootless network namespace's pasta copies the server host's gateway, which maps to
     # the host's loopback only with --map-gw (not Podman's default).
-    host_address=lambda lab, family: lab.client_address(family),
+    host_address=lambda client_address, family: client_address,
     outbound_carrier="pasta",
 )

@@ -3,7 +3,7 @@ is in the data path, so every other method is compared with it."""
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE
+from ..workloads.serverspec import BIND_DEVICE
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
                    SERVER, SOURCE_ADDRESS, Attach, BareWay, NetworkMethod, PodmanWay)
 
@@ -16,7 +16,7 @@ METHOD = NetworkMethod(
     podman=PodmanWay(network=lambda spec, extra, created: "host", carrier=SERVER),
     bare=BareWay(Attach.SERVER, carrier=SERVER),
     unsupported={BIND_DEVICE: "with host networking the server itself must bind to a device"},
-    host_address=lambda lab, family: "::1" if family == 6 else "127.0.0.1",
+    host_address=lambda client_address, family: "::1" if family == 6 else "127.0.0.1",
     outbound_carrier=SERVER,
     baseline=True,
     shares_host_network=True,

@@ -3,7 +3,7 @@ ports; Podman 5's default rootless network."""
 
 from __future__ import annotations
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, PCAP, TCP_NS, ServerSpec
 from .base import (DEVICE_BINDING, FLOOR, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, NATIVE_PERFORMANCE, OUTBOUND_REMOTE,
                    SOURCE_ADDRESS, Attach, BareArgs, BareWay, NetworkMethod, PodmanWay)
 
@@ -72,7 +72,7 @@ METHOD = NetworkMethod(
     # is the host's loopback (Podman passes --no-map-gw by default): the lab's client host, in
     # either family (2001:db8:5100::2 reached the server host's ::1, observed with pasta
     # 0.0~git20230309).
-    host_address=lambda lab, family: lab.client_address(family),
+    host_address=lambda client_address, family: client_address,
     outbound_carrier="pasta",
     writes_pcap=True,
     takes_options="pasta command-line options (Podman passes them after --network=pasta:)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
+from ..workloads.serverspec import BIND_DEVICE, CONTAINER_MTU, HOST_LOOPBACK, TCP_NS, ServerSpec
 from .base import BareWay, NetworkMethod, PodmanWay
 
 #: Where slirp4netns puts the container (and forwards published ports to).
@@ -59,5 +59,5 @@ def method(method_id: str, summary: str, documented: Mapping[str, Any], *, handl
         id=method_id, summary=summary, documented=documented,
         podman=PodmanWay(network=podman_network(handler), carrier=podman_carrier,
                          programs=(("slirp4netns", "slirp4netns"),)),
-        bare=bare, unsupported=UNSUPPORTED, host_address=lambda lab, family: GATEWAY6 if family == 6 else GATEWAY, outbound_carrier="slirp4netns",
+        bare=bare, unsupported=UNSUPPORTED, host_address=lambda client_address, family: GATEWAY6 if family == 6 else GATEWAY, outbound_carrier="slirp4netns",
         **more)

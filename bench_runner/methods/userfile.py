@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import UsageError
+from ..results import document as results
+from . import define
 from .base import NetworkMethod
 
 _ID_RE = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -92,3 +94,20 @@ def definitions(defined: list[NetworkMethod]) -> dict[str, dict[str, Any]]:
         if definition is not None:
             found[method.id] = {k: v for k, v in definition.items() if v not in (None, [])}
     return found
+
+
+def load_document(path: str | os.PathLike[str]) -> results.RunDocument:
+    """A stored results document, with the user-defined methods it was measured with known
+    again, so the stored run renders, compares and resumes with them."""
+    document = results.load(path)
+    adopt(document, str(path))
+    return document
+
+
+def adopt(document: results.RunDocument, where: str) -> None:
+    """Make a document's recorded method definitions (--method-file) known to this process."""
+    recorded = (document.run.get("options") or {}).get("method_definitions") or {}
+    if not isinstance(recorded, dict):
+        raise UsageError(f"{where}: run.options.method_definitions is not a table of methods")
+    define([from_definition(method_id, entry, where=f"{where}: method definition", check_binary=False)
+            for method_id, entry in recorded.items()])

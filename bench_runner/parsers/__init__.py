@@ -1,4 +1,7 @@
-"""Pure parsers: text from a tool in, dataclasses out. Tested on recorded output."""
+"""Pure parsers: text from a tool in, dataclasses out. Tested on recorded output.
+
+May import: (the top-level modules only).
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
 """Providers start servers under a method: ``podman`` (real Podman) or ``bare`` (the same
-helpers without Podman). One run uses one provider for every method it ranks."""
+helpers without Podman); ``unitserver`` runs socket activation through a booted stack's
+systemd units. One run uses one provider for every method it ranks.
+
+May import: clienthost, lab, methods, parsers, stacks, workloads.
+"""
 
 from __future__ import annotations
 

@@ -20,12 +20,13 @@ from typing import Callable, Mapping
 
 from dataclasses import replace
 
-from .. import procs, untrusted
+from .. import procs
+from ..lab import untrusted
 from ..errors import MeasurementError, last_line
 from ..methods import METHODS, NetworkMethod
 from ..methods import slirp4netns_common
 from ..methods.base import Attach, BareArgs
-from ..user import BenchUser
+from ..lab.user import BenchUser
 from . import activation
 from .base import (Availability, Provider, RunningServer, ServerExit, ServerSpec, Session, wait_host_port,
                    wait_server_listening)

@@ -10,15 +10,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .. import observe, procs
+from ..lab import observe
+from .. import procs
 from ..errors import MeasurementError
-from ..lab import Lab, resource_name
+from ..lab.hosts import Lab, resource_name
 from ..stacks.spec import HOST as HOST_STACK
 from ..parsers import ss
-from ..runstate import RunState
-from ..serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WORKERS,  # noqa: F401 (re-exported)
-                          ServerSpec, UnsupportedOption)
-from ..user import BenchUser
+from ..lab.runstate import RunState
+from ..workloads.base import ClientContext, TrialSettings
+from ..workloads.serverspec import (BIND_DEVICE, HOST_LOOPBACK, READY_TIMEOUT, TCP_NS, WORKERS,  # noqa: F401 (re-exported)
+                                    ServerExit, ServerSpec, UnsupportedOption)
+from ..lab.user import BenchUser
 
 if TYPE_CHECKING:
     from ..clienthost import ClientHost
@@ -33,20 +35,6 @@ class Availability:
 
     def to_json(self) -> dict[str, object]:
         return {"available": self.available, "reason": self.reason}
-
-
-@dataclass
-class ServerExit:
-    returncode: int | None
-    stdout: str
-    stderr: str
-
-    @classmethod
-    def of(cls, process: procs.Spawned, timeout: float) -> "ServerExit":
-        """Wait for a server process the provider spawned, and take its output."""
-        code = process.wait(timeout)
-        out, err = process.output()
-        return cls(code, out, err)
 
 
 @dataclass
@@ -93,6 +81,13 @@ class Session:
             return self.client_host
         netns = self.lab.client_ns_path if placement == "remote" else self.lab.server_ns_path
         return NamespaceClient(netns, self.user, self.worker_dir)
+
+    def client_context(self, placement: str, host_port: int, settings: TrialSettings) -> ClientContext:
+        """What a workload's client needs of this session: where it runs and where it connects
+        (the server host's lab address, or its loopback, in the trial's IP family)."""
+        family = settings.family
+        target = self.lab.server_address(family) if placement == "remote" else ("::1" if family == 6 else "127.0.0.1")
+        return ClientContext(self.client_for(placement), placement, host_port, settings, target)
 
     def lab_record(self) -> dict[str, object]:
         """What a results document records about the lab its trials ran in (or the two

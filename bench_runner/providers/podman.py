@@ -8,12 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import lab, procs, runstate, untrusted
+from ..lab import hosts as lab, runstate, untrusted
+from .. import procs
 from ..errors import BenchError, MeasurementError, last_line
 from ..methods import METHODS, NetworkMethod
 from ..paths import IMAGE
-from ..stack import version_tuple
-from ..user import BenchUser
+from ..stacks.detect import version_tuple
+from ..lab.user import BenchUser
 from . import activation
 from .base import (BIND_DEVICE, Availability, Provider, RunningServer, ServerExit, ServerSpec, Session,
                    wait_host_port, wait_server_listening)

@@ -3,8 +3,8 @@ rendered by ``units``, start the socket, and on the way out stop and remove ever
 
 The user variant's files live where the guide puts them (~/.config/containers/systemd and
 ~/.config/systemd/user, which every Quadlet release reads), written as the user; the system
-variant's in /run/systemd/system. A stack's boot removes any the suite left there when a run
-was killed (``stale_user_units``).
+variant's in /run/systemd/system. A run that boots a stack removes any the suite left there
+when a run was killed (``stale_user_units``).
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def read_output(installed: InstalledUnits, path: str) -> str:
 def stale_user_units(shell: StackShell) -> list[str]:
     """The suite's unit files a killed run left in the user's directories (named for a run
     by ``lab.resource_name``), removed as the user."""
-    from ..lab import NAME_PREFIX
+    from ..lab.hosts import NAME_PREFIX
 
     listed = shell.run(["find", f"{shell.home}/{QUADLET_DIR}", f"{shell.home}/{USER_UNIT_DIR}", "-maxdepth", "1",
                         "-name", f"{NAME_PREFIX}*"], timeout=30, check=False)

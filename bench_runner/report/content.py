@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import analysis, claims, defaults, stability
-from ..analysis import RankTable
-from ..claims import MatrixCell
-from ..results import CellResult, RunDocument
-from ..stability import Warning_
-from ..verdicts import DOCUMENTED, OrderingVerdict, judge_all, parse_expectation
+from ..analysis import ranking as analysis, claims, stability
+from .. import defaults
+from ..analysis.ranking import RankTable
+from ..analysis.claims import MatrixCell
+from ..results.document import CellResult, RunDocument
+from ..analysis.stability import Warning_
+from ..analysis.verdicts import DOCUMENTED, OrderingVerdict, judge_all, parse_expectation
 from .reproduce import Reproduction, command
 
 

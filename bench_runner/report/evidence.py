@@ -11,10 +11,10 @@ import shlex
 from collections import Counter
 from typing import Any
 
-from ..matrix import stack_label
-from ..observed import Links
+from ..run.matrix import stack_label
+from ..results.observed import Links
 from ..parsers.ethtool import MAIN_OFFLOADS
-from ..results import RunDocument
+from ..results.document import RunDocument
 from .blocks import Block, Code, Details, Heading, para, table
 
 #: podman info's summary (parsers.podman_info), in the order a triager reads it.

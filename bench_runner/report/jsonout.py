@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from ..analysis import RankTable
-from ..claims import MatrixCell
-from ..stability import Warning_
-from ..stats import Summary
-from ..verdicts import OrderingVerdict
+from ..analysis.ranking import RankTable
+from ..analysis.claims import MatrixCell
+from ..analysis.stability import Warning_
+from ..analysis.stats import Summary
+from ..analysis.verdicts import OrderingVerdict
 from .content import ReportContent
 
 FORMAT_VERSION = 1

@@ -10,11 +10,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .. import metrics, runoptions, tables
-from ..analysis import RankTable, trial_carrier, trial_peer
-from ..matrix import HOST_STACK, stack_label
-from ..results import CellResult, RunDocument
-from ..verdicts import DOCUMENTED
+from ..results import metrics
+from ..run import runoptions
+from ..analysis import tables
+from ..analysis.ranking import RankTable, trial_carrier, trial_peer
+from ..run.matrix import HOST_STACK, stack_label
+from ..results.document import CellResult, RunDocument
+from ..analysis.verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
 
@@ -159,7 +161,7 @@ def _duration(run: dict[str, Any]) -> str:
     phases = run.get("phases_s") or {}
     if not phases:
         return ""
-    from ..progress import clock_text
+    from ..run.progress import clock_text
 
     text = f" It took {clock_text(sum(phases.values()))} ("
     text += ", ".join(f"{name} {clock_text(seconds)}" for name, seconds in phases.items())

@@ -11,9 +11,9 @@ import shlex
 from dataclasses import dataclass
 from typing import Any
 
-from .. import runoptions
-from ..matrix import HOST_STACK
-from ..results import RunDocument
+from ..run import runoptions
+from ..run.matrix import HOST_STACK
+from ..results.document import RunDocument
 
 SCRIPT = "./scripts/run-benchmarks.sh"
 @dataclass(frozen=True)

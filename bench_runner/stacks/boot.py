@@ -22,9 +22,9 @@ from typing import Any, Callable, Sequence
 
 from .. import procs
 from ..errors import MeasurementError, SetupError, last_line
-from ..lab import Lab
+from ..lab.hosts import Lab
 from ..parsers import podman_info
-from ..user import BenchUser, subordinate_range
+from ..lab.user import BenchUser, subordinate_range
 from . import store
 from .shell import CALL_TIMEOUT, StackShell
 
@@ -198,7 +198,6 @@ def boot(built: store.BuiltStack, lab: Lab, user: BenchUser, shared_dir: Path, s
     _wait_user_manager(booted)
     booted.podman_info = _podman_info(booted)
     _remove_stale_containers(booted, log)
-    _remove_stale_units(booted, log)
     _ensure_image(booted, shared_dir, log)
     booted.boot_seconds = time.monotonic() - began
     log(f"stack {built.name}: booted in {booted.boot_seconds:.1f} s ({booted.state}); "
@@ -278,7 +277,7 @@ def _podman_info(booted: BootedStack) -> dict[str, Any]:
 
 def _ensure_image(booted: BootedStack, shared_dir: Path, log: Callable[[str], None]) -> None:
     """The suite's image in the stack user's storage; made once, kept in the stack."""
-    from .. import image
+    from ..lab import image
 
     if booted.run(["podman", "image", "exists", image.IMAGE], timeout=CALL_TIMEOUT, check=False).returncode == 0:
         return
@@ -292,17 +291,9 @@ def _ensure_image(booted: BootedStack, shared_dir: Path, log: Callable[[str], No
     log(f"stack {booted.name}: made the container image {image.IMAGE} in the stack")
 
 
-def _remove_stale_units(booted: BootedStack, log: Callable[[str], None]) -> None:
-    from ..providers.unitserver import stale_user_units
-
-    stale = stale_user_units(booted.shell)
-    if stale:
-        log(f"stack {booted.name}: removed {len(stale)} unit file(s) a killed run left in it")
-
-
 def _remove_stale_containers(booted: BootedStack, log: Callable[[str], None]) -> None:
     """Containers of an earlier run that was killed before it powered the stack off."""
-    from ..lab import NAME_PREFIX
+    from ..lab.hosts import NAME_PREFIX
 
     listed = booted.run(["podman", "ps", "-a", "--format", "{{.Names}}"], timeout=CALL_TIMEOUT)
     stale = [n for n in listed.stdout.split() if n.startswith(NAME_PREFIX)]

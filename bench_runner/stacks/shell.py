@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from .. import procs
 from ..errors import MeasurementError
-from ..user import BenchUser
+from ..lab.user import BenchUser
 
 CALL_TIMEOUT = 60.0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SetupError, UsageError
-from ..locks import FileLock
+from ..lab.locks import FileLock
 from ..parsers import versions
 from ..paths import STATE_DIR
 from .spec import HOST

@@ -2,6 +2,8 @@
 
 They import nothing from ``bench_runner``: each run copies them into a directory the
 benchmark user can read, since the repository itself may not be readable to that user.
+
+May import: nothing of the package.
 """
 
 from __future__ import annotations

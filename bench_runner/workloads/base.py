@@ -6,12 +6,13 @@ from __future__ import annotations
 import abc
 from dataclasses import dataclass, field
 
-from typing import Callable
+from typing import Callable, Protocol
 
+from .. import procs
 from ..errors import MeasurementError
-from .definition import Workload
 from ..parsers import ParseError
-from ..providers.base import ServerExit, ServerSpec, Session
+from .definition import Workload
+from .serverspec import ServerExit, ServerSpec
 
 
 @dataclass(frozen=True)
@@ -34,38 +35,35 @@ class TrialSettings:
         return self.duration_s + self.omit_s + 30.0
 
 
+class WorkerHost(Protocol):
+    """Where a client worker runs (clienthost.ClientHost: a lab namespace, or another computer
+    over SSH); a workload asks nothing else of it."""
+
+    def worker_argv(self, worker: str, args: list[str], timeout: float) -> list[str]: ...
+
+    def run_worker(self, worker: str, args: list[str], timeout: float) -> procs.ProcessResult: ...
+
+
 @dataclass(frozen=True)
 class ClientContext:
-    session: Session
+    """What one client run needs: where it runs, the published port, the trial's settings,
+    and the address it connects to (the provider's session fills it in)."""
+
+    client: WorkerHost
     placement: str
     host_port: int
     settings: TrialSettings
-
-    @property
-    def netns_path(self) -> str:
-        """The namespace of a client on this machine (not for another computer's)."""
-        lab = self.session.lab
-        return lab.client_ns_path if self.placement == "remote" else lab.server_ns_path
-
-    @property
-    def target(self) -> str:
-        """Where the client connects: the server host's lab address (remote), or its loopback
-        (loopback), in the trial's IP family."""
-        family = self.settings.family
-        if self.placement == "remote":
-            return self.session.lab.server_address(family)
-        return "::1" if family == 6 else "127.0.0.1"
+    target: str
 
     def worker_argv(self, worker: str, *args: str) -> list[str]:
-        """A worker run where the placement's client runs (session.client_for): as the
-        benchmark user in a namespace here, or over SSH on another computer."""
-        return self.session.client_for(self.placement).worker_argv(worker, list(args), self.settings.client_timeout)
+        """A worker run where the placement's client runs: as the benchmark user in a
+        namespace here, or over SSH on another computer."""
+        return self.client.worker_argv(worker, list(args), self.settings.client_timeout)
 
     def run_worker(self, worker: str, args: list[str], parse: Callable[[str], object], what: str) -> str:
         """Run a client worker once, bounded by the trial's timeout. A failing worker reports
         its reason in its JSON (its exit code only says that it failed): raise with that."""
-        host = self.session.client_for(self.placement)
-        result = host.run_worker(worker, list(args), self.settings.client_timeout)
+        result = self.client.run_worker(worker, list(args), self.settings.client_timeout)
         if result.returncode != 0:
             try:
                 parse(result.stdout)

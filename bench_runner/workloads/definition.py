@@ -1,13 +1,13 @@
 """What a workload is, as data: its id, what it measures, where it runs and which sweeps it
 takes. Each workload module declares its own (``spec`` on its driver class), beside the
-driver that runs it; ``workloads.DRIVERS`` is the one registry, and ``matrix.WORKLOADS``
+driver that runs it; ``workloads.DRIVERS`` is the one registry, and ``workloads.WORKLOADS``
 is read from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..metrics import Metric
+from ..results.metrics import Metric
 
 
 @dataclass(frozen=True)

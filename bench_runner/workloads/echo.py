@@ -13,11 +13,10 @@ server served them at once).
 from __future__ import annotations
 
 from ..errors import MeasurementError
-from ..metrics import HELPER_CPU, P50, P90, P99, THROUGHPUT, TRANSACTION, TRANSACTIONS
+from ..results.metrics import HELPER_CPU, P50, P90, P99, THROUGHPUT, TRANSACTION, TRANSACTIONS
 from .definition import ONE_ECHO_CONNECTION, Workload
 from ..parsers import ParseError, echo
-from ..providers.base import WORKERS, ServerExit, ServerSpec
-from ..serverspec import ANY_ADDRESS
+from .serverspec import ANY_ADDRESS, WORKERS, ServerExit, ServerSpec
 from .base import ClientContext, InboundDriver, Measurement
 
 #: The service runs with the distribution's interpreter (inside containers: the host's /usr).

@@ -4,11 +4,11 @@ Python binding in a fresh process per test."""
 from __future__ import annotations
 
 from ..errors import MeasurementError
-from ..metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
+from ..results.metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
 from .definition import NO_INHERITED_IPERF3, Workload
 from ..parsers import iperf3
-from ..providers.base import ServerExit, ServerSpec
-from ..sweeps import UDP_MAX
+from .serverspec import ServerExit, ServerSpec
+from .sweeps import UDP_MAX
 from .base import ClientContext, InboundDriver, Measurement, TrialSettings
 
 

@@ -3,10 +3,10 @@ and UDP at a set rate. Same server, same client worker, same parser as ``tcp-str
 
 from __future__ import annotations
 
-from ..metrics import HELPER_CPU, JITTER, LOST, RETRANSMITS, THROUGHPUT
+from ..results.metrics import HELPER_CPU, JITTER, LOST, RETRANSMITS, THROUGHPUT
 from .definition import NO_INHERITED_IPERF3, UDP_STREAM_BLKSIZE, UDP_STREAM_RATE, Workload
 from ..parsers import ParseError, iperf3
-from ..providers.base import ServerExit, ServerSpec
+from .serverspec import ServerExit, ServerSpec
 from .base import Measurement
 from .iperf import TcpStream, iperf3_server
 

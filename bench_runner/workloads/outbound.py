@@ -6,10 +6,10 @@ complaints about rootless networking are about."""
 
 from __future__ import annotations
 
-from ..metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
+from ..results.metrics import HELPER_CPU, RETRANSMITS, THROUGHPUT
 from .definition import Workload
 from ..parsers import ParseError, iperf3
-from ..providers.base import ServerExit, ServerSpec
+from .serverspec import ServerExit, ServerSpec
 from .base import Measurement, OutboundDriver, TrialSettings
 from .iperf import iperf3_server, streams_flags
 

@@ -12,11 +12,12 @@ from typing import Any, Iterator
 
 import pytest
 
-from bench_runner import lab, procs
+from bench_runner.lab import hosts as lab
+from bench_runner import procs
 from bench_runner.paths import BENCH_USER, RUN_DIR, VENV_PYTHON
 from bench_runner.providers.podman import container_names
-from bench_runner.runstate import podman_runtime
-from bench_runner.user import BenchUser
+from bench_runner.lab.runstate import podman_runtime
+from bench_runner.lab.user import BenchUser
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,7 +45,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def user_processes(user: BenchUser) -> list[str]:
     """Live (non-zombie) processes of the benchmark user or its subordinate ids."""
-    from bench_runner.user import subordinate_range
+    from bench_runner.lab.user import subordinate_range
 
     start, count = subordinate_range(user.name, "/etc/subuid") or (0, 0)
     found = []
@@ -92,7 +93,8 @@ def stale_state_removed_first() -> None:
     say what went, so every test starts from a clean machine."""
     if _setup_problem():
         return
-    from bench_runner.runstate import RunLock, cleanup_stale
+    from bench_runner.lab.runstate import RunLock
+    from bench_runner.run.cleanup import cleanup_stale
 
     removed: list[str] = []
     with RunLock():
@@ -135,7 +137,7 @@ def podman_stack(method: str) -> str:
     """Where the podman provider's case for a method runs: this machine's Podman when it can
     run the method, else the trixie stack's Podman 5 (Podman 4.3.1 has no pasta), so no
     Podman case is skipped for want of a release."""
-    from bench_runner import stack
+    from bench_runner.stacks import detect as stack
     from bench_runner.providers import make
 
     provider = make("podman", podman_version=stack.detect().podman)
@@ -146,12 +148,12 @@ def podman_stack(method: str) -> str:
 def trial_runner(provider_id: str, stack_name: str, tmp_path: Path, request: pytest.FixtureRequest,
                  **make_args: Any) -> Iterator[Any]:
     """A TrialRunner and its session for one provider in one stack (booted when not host)."""
-    from bench_runner import stack
-    from bench_runner.labsession import open_sessions
+    from bench_runner.stacks import detect as stack
+    from bench_runner.run.labsession import open_sessions
     from bench_runner.providers import choose_in_stack, make
-    from bench_runner.results import RunDocument
+    from bench_runner.results.document import RunDocument
     from bench_runner.stacks import store
-    from bench_runner.trials import TrialRunner
+    from bench_runner.run.trials import TrialRunner
 
     if stack_name == "host":
         provider = make(provider_id, podman_version=stack.detect().podman, **make_args)

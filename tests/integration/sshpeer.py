@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from bench_runner import lab as lab_mod
-from bench_runner import observe, procs
+from bench_runner.lab import hosts as lab_mod
+from bench_runner.lab import observe
+from bench_runner import procs
 from bench_runner.paths import VENV_PYTHON
-from bench_runner.runstate import RunState
+from bench_runner.lab.runstate import RunState
+from bench_runner.run.cleanup import teardown
 from tests.integration.conftest import REPO
 
 SSHD = "/usr/sbin/sshd"
@@ -111,7 +113,7 @@ def ssh_peer(workdir: Path, *, path: str | None = None) -> Iterator[Peer]:
         if sshd is not None:
             sshd.stop(grace=2.0)
             sshd.close()
-        problems = state.teardown()
+        problems = teardown(state)
         if made_privsep:
             shutil.rmtree(PRIVSEP_DIR, ignore_errors=True)
         assert not problems, problems

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench_runner import results
+from bench_runner.results import document as results
 from tests.integration.conftest import cli
 
 

@@ -9,7 +9,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.parsers import pcap
 from tests.integration.conftest import cli, leftovers
 
@@ -125,8 +125,9 @@ def test_root_profiles_a_helper_without_opening_the_users_binary(tmp_path: Path)
     import shutil
     import time
 
-    from bench_runner import capture, procs
-    from bench_runner.user import BENCH_USER, BenchUser
+    from bench_runner.run import capture
+    from bench_runner import procs
+    from bench_runner.lab.user import BENCH_USER, BenchUser
 
     import tempfile
 

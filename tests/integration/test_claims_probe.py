@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner.claims_probe import Prober
-from bench_runner.labsession import open_session
+from bench_runner.run.claims_probe import Prober
+from bench_runner.run.labsession import open_session
 from bench_runner.methods import slirp4netns_slirp4netns
 from bench_runner.providers import BareProvider
 

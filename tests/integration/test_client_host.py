@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.paths import VENV_PYTHON
 from tests.integration.conftest import REPO
 from tests.integration.sshpeer import SSHD, Peer, path_without, ssh_peer

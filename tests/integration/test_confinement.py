@@ -9,8 +9,9 @@ import subprocess
 import threading
 from pathlib import Path
 
-from bench_runner import procs, stack
-from bench_runner.labsession import open_session
+from bench_runner import procs
+from bench_runner.stacks import detect as stack
+from bench_runner.run.labsession import open_session
 from bench_runner.paths import STATE_DIR, VENV_PYTHON
 from bench_runner.providers import PodmanProvider
 from bench_runner.workloads import DRIVERS

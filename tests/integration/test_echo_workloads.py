@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import stack
-from bench_runner.labsession import open_session
-from bench_runner import matrix
-from bench_runner.matrix import METHODS, Cell
+from bench_runner.stacks import detect as stack
+from bench_runner.run.labsession import open_session
+from bench_runner.run import matrix
+from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.providers import make
 from bench_runner.providers.base import HOST_LOOPBACK
-from bench_runner.results import Trial
-from bench_runner.workloads import DRIVERS, ClientContext, TrialSettings
+from bench_runner.results.document import Trial
+from bench_runner.workloads import DRIVERS, TrialSettings
 from tests.integration.conftest import cli, podman_stack, trial_runner
 
 PODMAN_VERSION = stack.detect().podman
@@ -116,7 +116,7 @@ def test_udp_from_the_hosts_loopback_gets_no_reply_through_slirp4netns(provider_
             server = provider.start(session, "slirp4netns-slirp4netns", spec)
             try:
                 try:
-                    output = driver.run_client(ClientContext(session, "loopback", port, QUICK))
+                    output = driver.run_client(session.client_context("loopback", port, QUICK))
                     outcomes[allow] = "echoed: " + str(json.loads(output)["count"])
                 except Exception as exc:  # noqa: BLE001 - the failure is the observation
                     outcomes[allow] = f"failed: {exc}"

@@ -11,14 +11,17 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import matrix, observe, procs, results
-from bench_runner.labsession import open_session
-from bench_runner.matrix import Cell
+from bench_runner.run import matrix
+from bench_runner.lab import observe
+from bench_runner import procs
+from bench_runner.results import document as results
+from bench_runner.run.labsession import open_session
+from bench_runner.run.matrix import Cell
 from bench_runner.paths import VENV_PYTHON
 from bench_runner.providers import BareProvider, make
 from bench_runner.providers.base import ServerSpec
-from bench_runner.results import RunDocument
-from bench_runner.trials import PORT_BASE, Plan, TrialRunner, new_cell_results
+from bench_runner.results.document import RunDocument
+from bench_runner.run.trials import PORT_BASE, Plan, TrialRunner, new_cell_results
 from bench_runner.workloads import DRIVERS, TrialSettings
 from bench_runner.workloads.iperf import TcpStream
 from tests.integration.conftest import REPO, cli
@@ -37,7 +40,7 @@ class ClientHangs(TcpStream):
     """A client that never finishes: its timeout must end it."""
 
     def run_client(self, ctx) -> str:  # type: ignore[no-untyped-def]
-        procs.run(ctx.session.user.argv(["sleep", "600"], netns_path=ctx.netns_path), timeout=2)
+        procs.run(["sleep", "600"], timeout=2)
         return ""
 
 
@@ -130,7 +133,7 @@ def test_without_root_a_run_says_what_it_needs() -> None:
     import shutil
     import tempfile
 
-    from bench_runner.user import BenchUser
+    from bench_runner.lab.user import BenchUser
 
     user = BenchUser.lookup()
     # A copy the unprivileged user can read, wherever the repository was cloned.

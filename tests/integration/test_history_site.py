@@ -20,7 +20,7 @@ from typing import Iterator
 
 import pytest
 
-from bench_runner.matrix import PLACEMENTS
+from bench_runner.run.matrix import PLACEMENTS
 
 from bench_runner import procs
 from tests.unit.history_env import load_doc, use_history, variant, write
@@ -199,7 +199,7 @@ def test_a_shared_history_shows_every_machine(tmp_path: Path, monkeypatch: pytes
                                               served: tuple[str, list[tuple[str, int]]]) -> None:
     """Two machines' records merged into one shared history publish as one site with both:
     each machine is a button of the page and a line of each graph."""
-    from bench_runner import results
+    from bench_runner.results import document as results
     from bench_runner.history import config, record, shared
     from tests.unit.history_env import make_config
 

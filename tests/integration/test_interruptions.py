@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import lab, procs, results
+from bench_runner.lab import hosts as lab
+from bench_runner import procs
+from bench_runner.results import document as results
 from bench_runner.paths import IMAGE, VENV_PYTHON
 from bench_runner.providers.podman import container_names
-from bench_runner.runstate import podman_runtime
-from bench_runner.user import BenchUser
+from bench_runner.lab.runstate import podman_runtime
+from bench_runner.lab.user import BenchUser
 from tests.conftest import as_if_from_a_terminal
 from tests.integration.conftest import REPO, cli, leftovers
 

@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import lab as lab_mod
+from bench_runner.lab import hosts as lab_mod
 from bench_runner import procs
 from bench_runner.errors import MeasurementError
-from bench_runner.labsession import open_session
-from bench_runner.matrix import METHODS, Cell
+from bench_runner.run.labsession import open_session
+from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.methods import slirp4netns_slirp4netns
 from bench_runner.providers import BareProvider
-from bench_runner.serverspec import IP_FAMILY, WORKERS, ServerSpec
+from bench_runner.workloads.serverspec import IP_FAMILY, WORKERS, ServerSpec
 from bench_runner.workloads import DRIVERS, TrialSettings
 from tests.integration.conftest import cli, trial_runner
 

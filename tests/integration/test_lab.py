@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bench_runner import lab as lab_mod
+from bench_runner.lab import hosts as lab_mod
 from bench_runner import procs
 
 PROBE = r"""

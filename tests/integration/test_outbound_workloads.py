@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner.matrix import METHODS, Cell
+from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.methods.base import SERVER
 from bench_runner.workloads import TrialSettings
 from tests.integration.conftest import podman_stack, trial_runner

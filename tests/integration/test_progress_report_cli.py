@@ -15,7 +15,7 @@ import termios
 import time
 from pathlib import Path
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.paths import VENV_PYTHON
 from tests.integration.conftest import REPO, cli
 

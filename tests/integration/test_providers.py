@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import stack
-from bench_runner.labsession import open_session
-from bench_runner.matrix import METHODS, Cell
+from bench_runner.stacks import detect as stack
+from bench_runner.run.labsession import open_session
+from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.providers import make
-from bench_runner.results import RunDocument
-from bench_runner.trials import TrialRunner
+from bench_runner.results.document import RunDocument
+from bench_runner.run.trials import TrialRunner
 from bench_runner.workloads import TrialSettings
 from tests.integration.conftest import podman_stack, trial_runner
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench_runner import results, stack
-from bench_runner.stack import version_tuple
+from bench_runner.results import document as results
+from bench_runner.stacks import detect as stack
+from bench_runner.stacks.detect import version_tuple
 from tests.integration.conftest import cli
 
 FOUR = ("host", "pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")

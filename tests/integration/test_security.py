@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from bench_runner.paths import VENV_PYTHON
-from bench_runner.runstate import RunLock
-from bench_runner.user import BenchUser
+from bench_runner.lab.runstate import RunLock
+from bench_runner.lab.user import BenchUser
 from tests.integration.conftest import REPO, cli
 
 SETUP = REPO / "scripts" / "setup.sh"
@@ -95,7 +95,7 @@ def test_the_image_archive_is_not_written_where_the_user_can_plant_a_file(tmp_pa
     planted stays empty, and the set-up still builds the image."""
     from bench_runner import procs
     from bench_runner.paths import IMAGE
-    from bench_runner.runstate import podman_runtime
+    from bench_runner.lab.runstate import podman_runtime
 
     user = BenchUser.lookup()
     with podman_runtime(user):

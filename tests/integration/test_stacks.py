@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
-from bench_runner.labsession import open_sessions
-from bench_runner.matrix import METHODS, Cell
+from bench_runner.results import document as results
+from bench_runner.run.labsession import open_sessions
+from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.paths import VENV_PYTHON
 from bench_runner.providers import choose_in_stack
-from bench_runner.results import RunDocument
+from bench_runner.results.document import RunDocument
 from bench_runner.stacks import store
-from bench_runner.trials import TrialRunner
+from bench_runner.run.trials import TrialRunner
 from bench_runner.workloads import TrialSettings
 from tests.integration.conftest import REPO, cli, leftovers
 

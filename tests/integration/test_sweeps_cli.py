@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from bench_runner import netem, results
+from bench_runner.lab import netem
+from bench_runner.results import document as results
 from tests.integration.conftest import cli
 
 #: Another run holds the host-wide lock (a shared machine): wait for it rather than fail.

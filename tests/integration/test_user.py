@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from bench_runner import procs
-from bench_runner.user import BenchUser
+from bench_runner.lab.user import BenchUser
 
 
 def test_runs_unprivileged_with_a_clean_environment() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench_runner.results import CellResult, MetricInfo, RunDocument, Trial
+from bench_runner.results.document import CellResult, MetricInfo, RunDocument, Trial
 
 #: method -> (p50 mean in us, spread); p90 and p99 follow at fixed multiples.
 PROFILE = {"host": (40.0, 1.0), "pasta": (95.0, 4.0), "slirp4netns-rootlesskit": (120.0, 5.0),

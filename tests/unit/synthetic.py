@@ -6,7 +6,7 @@ from typing import Iterable
 
 import numpy as np
 
-from bench_runner.results import CellResult, MetricInfo, RunDocument, Trial
+from bench_runner.results.document import CellResult, MetricInfo, RunDocument, Trial
 
 CLIENT = "198.51.100.2"
 

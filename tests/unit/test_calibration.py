@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import calibration
+from bench_runner.run import calibration
 from bench_runner.commands.calibrate import render
 from bench_runner.workloads import TrialSettings
 

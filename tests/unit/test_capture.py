@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import capture, methods
+from bench_runner.run import capture
+from bench_runner import methods
 from bench_runner.errors import UsageError
-from bench_runner.matrix import Cell
+from bench_runner.run.matrix import Cell
 from bench_runner.methods import host, pasta, slirp4netns_rootlesskit
 from bench_runner.methods.base import BareArgs
 from bench_runner.parsers import pcap
-from bench_runner.serverspec import PCAP, ServerSpec, UnsupportedOption
+from bench_runner.workloads.serverspec import PCAP, ServerSpec, UnsupportedOption
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SPEC = ServerSpec(("iperf3", "-s"), 5201, host_port=15201)

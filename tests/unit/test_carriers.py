@@ -3,7 +3,8 @@ ranked tables, the report's raw figures and the progress lines."""
 
 from __future__ import annotations
 
-from bench_runner import analysis, results
+from bench_runner.analysis import ranking as analysis
+from bench_runner.results import document as results
 from bench_runner.report.layout import _raw_rows
 from tests.conftest import DATA
 
@@ -51,7 +52,7 @@ def test_the_watcher_sees_a_container_init_become_the_server() -> None:
     """A container's init already runs the server's exe while its name is still runc's; the
     same pid and exe seen again under the server's name is the carrier the trial waits for
     (missed once, the socket-activation-system trial failed on a fast machine)."""
-    from bench_runner.observe import ProcessInfo, Watcher
+    from bench_runner.lab.observe import ProcessInfo, Watcher
 
     states = iter([
         [ProcessInfo(7, "runc:[2:INIT]", "/usr/bin/python3.13", ("runc", "init"), 1001, "runc", 5)],

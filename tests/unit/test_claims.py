@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import claims
+from bench_runner.analysis import claims
 from tests.unit.synthetic import document, normal
 
 
@@ -66,7 +66,7 @@ def test_unobserved_claims_are_unknown_not_false() -> None:
 def test_a_method_not_applicable_throughout_gets_no_column() -> None:
     """bridge on a machine whose Podman is older than 5: the run lists it as not applicable,
     and the claims matrix does not give it a column of n/a."""
-    from bench_runner.results import CellResult
+    from bench_runner.results.document import CellResult
 
     doc = _doc()
     doc.cells.append(CellResult("tcp-stream", "remote", "bridge", "throughput", "Gbit/s", True,
@@ -76,7 +76,7 @@ def test_a_method_not_applicable_throughout_gets_no_column() -> None:
 
 
 def test_a_port_floor_refusal_is_taken_only_from_the_helpers_own_words() -> None:
-    from bench_runner.claims_probe import says_refused
+    from bench_runner.run.claims_probe import says_refused
 
     assert says_refused("pasta exited with 126: Failed to bind port 80 (Permission denied) for option '-t 80-80'")
     assert says_refused("podman exited with 126: Error: rootlessport cannot expose privileged port 80, you can add")
@@ -95,6 +95,6 @@ def test_a_port_floor_refusal_is_taken_only_from_the_helpers_own_words() -> None
     ({"connected": False, "error": "ETIMEDOUT"}, {"connected": False}, None),  # nothing shown either way
 ])
 def test_device_binding_is_what_the_two_clients_saw(primary: dict, other: dict, observed: object) -> None:
-    from bench_runner.claims_probe import binding_outcome
+    from bench_runner.run.claims_probe import binding_outcome
 
     assert binding_outcome(primary, other) is observed

@@ -9,13 +9,16 @@ from types import SimpleNamespace
 
 import pytest
 
-from bench_runner import claims, claims_probe, methods, sweeps, tables
-from bench_runner.claims import Observation
-from bench_runner.lab import Lab
+from bench_runner.analysis import claims, tables
+from bench_runner.run import claims_probe
+from bench_runner import methods
+from bench_runner.workloads import sweeps
+from bench_runner.analysis.claims import Observation
+from bench_runner.lab.hosts import Lab
 from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import (DEVICE_BINDING, HOST_LOOPBACK_DEFAULT, MINIMUM_PORT, OUTBOUND_REMOTE,
                                        SOURCE_ADDRESS, BareArgs)
-from bench_runner.serverspec import BIND_DEVICE, IP_FAMILY, ServerSpec
+from bench_runner.workloads.serverspec import BIND_DEVICE, IP_FAMILY, ServerSpec
 from tests.unit.synthetic import document, normal
 
 LAB = Lab("t", "s", "c", "nbts", "nbtc", 1500)
@@ -104,11 +107,14 @@ def test_an_observation_keeps_its_family_through_the_results_document() -> None:
 
 # ------------------------------------------------------------------ addresses per family
 def test_each_method_names_the_hosts_loopback_in_each_family() -> None:
-    assert host.METHOD.host_address(LAB, 4) == "127.0.0.1" and host.METHOD.host_address(LAB, 6) == "::1"
+    def at(method, family: int) -> str:  # type: ignore[no-untyped-def]
+        return method.host_address(LAB.client_address(family), family)
+
+    assert at(host.METHOD, 4) == "127.0.0.1" and at(host.METHOD, 6) == "::1"
     for method in (pasta.METHOD, bridge.METHOD):  # the gateway, mapped with --map-gw
-        assert method.host_address(LAB, 4) == LAB.client_addr and method.host_address(LAB, 6) == LAB.client_addr6
+        assert at(method, 4) == LAB.client_addr and at(method, 6) == LAB.client_addr6
     for method in (slirp4netns_slirp4netns.METHOD, slirp4netns_rootlesskit.METHOD):
-        assert method.host_address(LAB, 4) == "10.0.2.2" and method.host_address(LAB, 6) == "fd00::2"
+        assert at(method, 4) == "10.0.2.2" and at(method, 6) == "fd00::2"
     assert LAB.second_server_address(6) == LAB.second_server_addr6 and LAB.second_server_address() == "198.51.100.129"
 
 

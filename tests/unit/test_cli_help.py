@@ -11,7 +11,7 @@ import pytest
 
 from bench_runner import cli
 from bench_runner.commands import COMMANDS
-from bench_runner.matrix import METHODS, WORKLOADS
+from bench_runner.run.matrix import METHODS, WORKLOADS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner.matrix import METHODS
+from bench_runner.run.matrix import METHODS
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import __version__, cli, stack
+from bench_runner import __version__, cli
+from bench_runner.stacks import detect as stack
 
 REPO = Path(__file__).resolve().parents[2]
 

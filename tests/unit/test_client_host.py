@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import lab as lab_mod
-from bench_runner import matrix, procs
+from bench_runner.lab import hosts as lab_mod
+from bench_runner.run import matrix, runoptions
+from bench_runner import procs
 from bench_runner.clienthost import NamespaceClient, machine, ssh, two
 from bench_runner.clienthost.sshcmd import SshOptions, SshTarget, explain, parse_url
 from bench_runner.errors import MeasurementError, SetupError, UsageError
 from bench_runner.parsers import ethtool, iproute
 from bench_runner.providers.base import Session
-from bench_runner.user import BenchUser
+from bench_runner.lab.user import BenchUser
 from tests.conftest import DATA, read_data
 
 REPO = Path(__file__).resolve().parents[2]
@@ -329,7 +330,7 @@ def test_a_matrix_sets_cells_aside_with_why() -> None:
 
 def test_a_two_computer_request_is_recorded_and_resumed() -> None:
     from bench_runner.commands.run import for_client_host
-    from bench_runner.request import RunRequest, from_options
+    from bench_runner.run.request import RunRequest, from_options
     from bench_runner.workloads import TrialSettings
 
     built = matrix.build(["host", "pasta"], ["tcp-stream", "tcp-stream-outbound"], ["remote", "loopback"])
@@ -342,7 +343,7 @@ def test_a_two_computer_request_is_recorded_and_resumed() -> None:
     outbound = [why for c, why in request.matrix.not_applicable
                 if c.workload == "tcp-stream-outbound" and c.placement == "remote"]
     assert len(outbound) == 2 and all("not measured with --client-host" in why for why in outbound)
-    options = json.loads(json.dumps(request.options()))
+    options = json.loads(json.dumps(runoptions.record(request)))
     assert options["client_host"] == {"url": "ssh://u@198.51.100.2:2222", "identity": "/etc/hostname",
                                       "known_hosts": "/etc/passwd", "server_address": "198.51.100.1"}
     again = for_client_host(from_options(options, 7, {}))
@@ -395,8 +396,9 @@ def test_the_iperf3_program_runs_the_same_test(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ a recorded two-computer run
 def test_a_two_computer_run_reports_both_machines_and_the_path(tmp_path: Path) -> None:
-    from bench_runner import claims, results
-    from bench_runner.report import write
+    from bench_runner.analysis import claims
+    from bench_runner.results import document as results
+    from bench_runner.report.render import write
 
     document = results.load(DATA / "results-two-computers-quick.json")
     assert document.lab["kind"] == "two computers"

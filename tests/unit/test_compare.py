@@ -11,7 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench_runner import compare, results, stats
+from bench_runner.analysis import compare, stats
+from bench_runner.history import sides
+from bench_runner.report import compare as report_compare
+from bench_runner.results import document as results
 from tests.unit.history_env import REPO, load_doc, variant, write
 
 FULL = "results-bare-full.json"
@@ -50,8 +53,8 @@ def _resolvable(side: compare.Side) -> set[compare.CellKey]:
 
 def test_a_throughput_drop_and_a_cost_rise_are_both_worse(injected: tuple[Path, Path]) -> None:
     a, b = injected
-    side_a = compare.side_from_document(a, "all")
-    result = compare.compare(side_a, compare.side_from_document(b, "all"), threshold_pct=10)
+    side_a = sides.side_from_document(a, "all")
+    result = compare.compare(side_a, sides.side_from_document(b, "all"), threshold_pct=10)
     by_key = {r.key: r for r in result.rows}
     clear = _resolvable(side_a)
     directions = {r.higher_is_better for r in result.rows if r.key in clear}
@@ -107,9 +110,9 @@ def test_improvements_are_better_in_both_directions() -> None:
 
 def test_a_significant_change_below_the_threshold_is_not_a_regression(tmp_path: Path) -> None:
     data = load_doc(FULL)
-    a = compare.side_from_document(write(tmp_path / "a.json", data), "primary")
+    a = sides.side_from_document(write(tmp_path / "a.json", data), "primary")
     slightly = variant(data, run_id="b", started_at="2026-11-29T00:00:00Z", scale=lambda k, m, v: v * 0.95)
-    b = compare.side_from_document(write(tmp_path / "b.json", slightly), "primary")
+    b = sides.side_from_document(write(tmp_path / "b.json", slightly), "primary")
     result = compare.compare(a, b, threshold_pct=10)
     assert result.regressions() == []
     assert compare.compare(a, b, threshold_pct=None).regressions() == []
@@ -126,7 +129,7 @@ def test_a_throughput_rise_is_better_and_never_fails_the_regression_check(tmp_pa
     report = json.loads(done.stdout)
     assert report["regressions"] == 0
     assert {r["higher_is_better"] for r in report["rows"]} == {True}
-    clear = {(k.placement, k.method) for k in _resolvable(compare.side_from_document(a, "primary"))}
+    clear = {(k.placement, k.method) for k in _resolvable(sides.side_from_document(a, "primary"))}
     assert clear  # the test sees the change somewhere
     for row in report["rows"]:
         assert row["verdict"] != "worse", row
@@ -136,22 +139,22 @@ def test_a_throughput_rise_is_better_and_never_fails_the_regression_check(tmp_pa
 
 def test_one_sample_per_side_is_inconclusive_not_same(tmp_path: Path) -> None:
     path = REPO / "tests" / "data" / "results-bare-quick.json"
-    side = compare.side_from_document(path, "primary")
+    side = sides.side_from_document(path, "primary")
     result = compare.compare(side, side, threshold_pct=0)
     assert {r.verdict for r in result.rows} == {"inconclusive"}
-    assert "inconclusive: no finite interval of the ratio (fewer than 3 samples" in compare.render_markdown(result)
+    assert "inconclusive: no finite interval of the ratio (fewer than 3 samples" in report_compare.render_markdown(result)
 
 
 def test_cells_in_only_one_side_are_listed_not_judged(tmp_path: Path) -> None:
     data = load_doc(FULL)
     fewer = variant(data, run_id="b", started_at="2026-11-29T00:00:00Z")
     fewer["cells"] = [c for c in fewer["cells"] if c["method"] != "pasta"]
-    a = compare.side_from_document(write(tmp_path / "a.json", data), "primary")
-    b = compare.side_from_document(write(tmp_path / "b.json", fewer), "primary")
+    a = sides.side_from_document(write(tmp_path / "a.json", data), "primary")
+    b = sides.side_from_document(write(tmp_path / "b.json", fewer), "primary")
     result = compare.compare(a, b)
     assert {k.method for k in result.only_a} == {"pasta"}
     assert "pasta" not in {r.key.method for r in result.rows}
-    only = next(line for line in compare.render_markdown(result).splitlines() if line.startswith("Only in A:"))
+    only = next(line for line in report_compare.render_markdown(result).splitlines() if line.startswith("Only in A:"))
     assert "tcp-stream/remote/pasta throughput" in only and "tcp-stream/loopback/pasta throughput" in only
 
 
@@ -182,8 +185,8 @@ def test_a_recorded_latency_rise_is_worse(tmp_path: Path) -> None:
     a = write(tmp_path / "a.json", data)
     b = write(tmp_path / "b.json", variant(data, run_id="slower", started_at="2026-11-29T00:00:00Z",
                                            scale=lambda metric, method, value: value * 1.2))
-    side_a = compare.side_from_document(a, "primary")
-    result = compare.compare(side_a, compare.side_from_document(b, "primary"), threshold_pct=10)
+    side_a = sides.side_from_document(a, "primary")
+    result = compare.compare(side_a, sides.side_from_document(b, "primary"), threshold_pct=10)
     assert {(r.key.metric, r.unit, r.higher_is_better) for r in result.rows} == {("p50", "us", False)}
     clear = _resolvable(side_a)
     assert len(clear) >= 2  # host and pasta are steady enough to see 20%
@@ -206,8 +209,8 @@ def test_two_stacks_of_one_run_are_paired_by_round(tmp_path) -> None:  # type: i
     interval is narrower than the unpaired one, and the verdict is read from it."""
     import numpy as np
 
-    from bench_runner import compare as compare_mod
-    from bench_runner.results import save
+    from bench_runner.analysis import compare as compare_mod
+    from bench_runner.results.document import save
     from tests.unit.synthetic import document
 
     drift = np.random.default_rng(7).normal(1.0, 0.15, 10)  # the machine's speed, per round
@@ -226,21 +229,21 @@ def test_two_stacks_of_one_run_are_paired_by_round(tmp_path) -> None:  # type: i
                              "provider": {"id": "podman", "reason": "test"}}}
     path = tmp_path / "run.json"
     save(doc, path)
-    a = compare_mod.load_side(str(path), lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
-    b = compare_mod.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    a = sides.load_side(str(path), lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    b = sides.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
     [row] = compare_mod.compare(a, b).rows
     assert row.paired and row.verdict == "better"
     assert abs(row.ratio.value - 1.1) < 0.02
     unpaired = compare_mod.stats.ratio(b.cells[row.key].samples, a.cells[row.key].samples)
     assert (row.ratio.ci_high - row.ratio.ci_low) < (unpaired.ci_high - unpaired.ci_low) / 3
-    assert "median of the per-round ratios" in compare_mod.render_markdown(compare_mod.compare(a, b))
-    with pytest.raises(compare_mod.UsageError, match="no stack 'sid'"):
-        compare_mod.load_side(f"{path}@sid", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    assert "median of the per-round ratios" in report_compare.render_markdown(compare_mod.compare(a, b))
+    with pytest.raises(sides.UsageError, match="no stack 'sid'"):
+        sides.load_side(f"{path}@sid", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
     # A failed trial in one round leaves that round out; the other nine stay paired.
     booted.cells[0].trials[3].status = "failed"
     save(doc, path)
-    b = compare_mod.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
-    [row] = compare_mod.compare(compare_mod.load_side(str(path), lambda: None, None, "primary"), b).rows  # type: ignore[arg-type]
+    b = sides.load_side(f"{path}@trixie", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    [row] = compare_mod.compare(sides.load_side(str(path), lambda: None, None, "primary"), b).rows  # type: ignore[arg-type]
     assert row.paired and row.ratio.n == 9 and row.verdict == "better"
 
 
@@ -266,13 +269,13 @@ def test_snapshots_pooling_runs_get_intervals_that_resample_runs(tmp_path: Path,
                                                                                          f"{d['run']['id']}.json"),
                             conf).snapshot.tag for d in docs]
     assert tags[0] == tags[1] and tags[2] == tags[3] and tags[0] != tags[2]
-    a = compare.side_from_snapshot(conf, tags[0], None, "primary")
-    b = compare.side_from_snapshot(conf, tags[2], None, "primary")
+    a = sides.side_from_snapshot(conf, tags[0], None, "primary")
+    b = sides.side_from_snapshot(conf, tags[2], None, "primary")
     assert a.run_count == b.run_count == 2 and a.runs and b.runs
     result = compare.compare(a, b)
     pooled = [r for r in result.rows if r.runs]
     assert pooled and all(r.runs == (2, 2) for r in pooled)
-    text = compare.render_markdown(result)
+    text = report_compare.render_markdown(result)
     assert "two-stage bootstrap" in text and "runs 2+2" in text
     for row in pooled:
         key = row.key
@@ -282,9 +285,9 @@ def test_snapshots_pooling_runs_get_intervals_that_resample_runs(tmp_path: Path,
     # Another run's document at a recorded path (a shared history's row names another
     # machine's path): its samples are not taken for the recorded run's.
     (tmp_path / "a2.json").write_text((tmp_path / "b1.json").read_text())
-    other = compare.side_from_snapshot(conf, tags[0], None, "primary")
+    other = sides.side_from_snapshot(conf, tags[0], None, "primary")
     assert other.run_count == 2 and other.runs == {}
     (tmp_path / "a2.json").unlink()  # a document is gone: the side can only be pooled
-    again = compare.side_from_snapshot(conf, tags[0], None, "primary")
+    again = sides.side_from_snapshot(conf, tags[0], None, "primary")
     assert again.run_count == 2 and again.runs == {}
-    assert "no longer where they were recorded" in compare.render_markdown(compare.compare(again, b))
+    assert "no longer where they were recorded" in report_compare.render_markdown(compare.compare(again, b))

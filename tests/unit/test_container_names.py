@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner.lab import new_tag, resource_name, tag_of_resource
+from bench_runner.lab.hosts import new_tag, resource_name, tag_of_resource
 
 
 @pytest.mark.parametrize("name, tag", [

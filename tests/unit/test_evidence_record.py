@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 
-from bench_runner import lab as lab_mod
-from bench_runner import linkinfo, matrix, results
+from bench_runner.lab import hosts as lab_mod
+from bench_runner.lab import linkinfo
+from bench_runner.run import matrix
+from bench_runner.results import document as results
 from bench_runner.errors import UsageError
-from bench_runner.results import Trial
-from bench_runner.observers import Observers
+from bench_runner.results.document import Trial
+from bench_runner.run.observers import Observers
 from tests.conftest import read_data
 
 CELL = matrix.Cell("tcp-stream", "remote", "pasta")

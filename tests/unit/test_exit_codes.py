@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench_runner import calibration, errors
+from bench_runner.run import calibration
+from bench_runner import errors
 from bench_runner.commands import calibrate, run
 from tests.unit.synthetic import document, normal
 

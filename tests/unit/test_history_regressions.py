@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.history import config, regressions
 from tests.unit.history_env import REPO, load_doc, use_history, variant, write
 

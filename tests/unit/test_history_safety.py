@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.errors import UsageError
 from bench_runner.history import asvfiles, config, publish, record
 from tests.unit.history_env import MACHINE, load_doc, use_history, variant

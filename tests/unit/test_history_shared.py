@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.errors import UsageError
 from bench_runner.history import asvfiles, config, mergeplan, record, resultmerge, shared, sharedgit, sharedtree
 from bench_runner.history.snapshots import StackRepo

@@ -14,10 +14,11 @@ from typing import Any, Iterator, Sequence
 
 import pytest
 
-from bench_runner import hostinfo, linkinfo, procs
+from bench_runner.lab import hostinfo, linkinfo
+from bench_runner import procs
 from bench_runner.errors import CommandFailed
 from bench_runner.parsers import containers_conf
-from bench_runner.user import BenchUser
+from bench_runner.lab.user import BenchUser
 from tests.conftest import read_data
 
 
@@ -140,7 +141,7 @@ def _no_runtime_dir(user: BenchUser) -> Iterator[list[str]]:
 ])
 def test_podman_info_failing_is_one_line(outcome: object, expected: str, monkeypatch: pytest.MonkeyPatch,
                                          tmp_path: Path) -> None:
-    from bench_runner import runstate
+    from bench_runner.lab import runstate
 
     def run(argv: list[str], **kwargs: Any) -> procs.ProcessResult:
         if isinstance(outcome, Exception):
@@ -155,7 +156,7 @@ def test_podman_info_failing_is_one_line(outcome: object, expected: str, monkeyp
 
 
 def test_podman_info_summary(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from bench_runner import runstate
+    from bench_runner.lab import runstate
 
     seen: list[list[str]] = []
 

@@ -9,21 +9,22 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import lab as lab_mod
-from bench_runner import matrix, observers, sweeps, trials
-from bench_runner.analysis import RankTable
+from bench_runner.lab import hosts as lab_mod
+from bench_runner.run import matrix, observers, runoptions, trials
+from bench_runner.workloads import sweeps
+from bench_runner.analysis.ranking import RankTable
 from bench_runner.commands import run as run_cmd
 from bench_runner.errors import MeasurementError, UsageError
 from bench_runner.methods import host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import BareArgs
 from bench_runner.parsers import iproute, ss
-from bench_runner.plots import sweep_series
+from bench_runner.report.plots import sweep_series
 from bench_runner.providers import activation, bare, units
 from bench_runner.providers.base import Session
-from bench_runner.request import from_options
-from bench_runner.results import Trial
-from bench_runner.serverspec import IP_FAMILY, ServerSpec
-from bench_runner.user import BenchUser
+from bench_runner.run.request import from_options
+from bench_runner.results.document import Trial
+from bench_runner.workloads.serverspec import IP_FAMILY, ServerSpec
+from bench_runner.lab.user import BenchUser
 from bench_runner.workloads import DRIVERS, ClientContext, TrialSettings
 from tests.conftest import read_data
 
@@ -84,7 +85,7 @@ def test_the_run_option_and_a_resumed_run_give_the_same_cells() -> None:
     request = from_options(options, 1, {})
     assert request.matrix.cells == matrix.build(["host", "pasta"], ["tcp-stream"], ["remote", "loopback"],
                                                 swept={"family": (4, 6)}).cells
-    assert request.options()["sweeps"] == {"family": [4, 6]}
+    assert runoptions.record(request)["sweeps"] == {"family": [4, 6]}
 
 
 def test_the_family_sweep_is_plotted_with_ipv4_as_the_unsuffixed_workload() -> None:
@@ -104,7 +105,7 @@ def _context(placement: str, family: int) -> ClientContext:
     lab = lab_mod.Lab("0123abcd", "s", "c", "si", "ci", 1500)
     session = Session(lab, BenchUser("netbench", 1001, 1001, "/home/netbench"), None, Path("/u"), Path("/w"))  # type: ignore[arg-type]
     sweep = (("family", family),) if family != 4 else ()
-    return ClientContext(session, placement, 20001, TrialSettings(sweep=sweep))
+    return session.client_context(placement, 20001, TrialSettings(sweep=sweep))
 
 
 @pytest.mark.parametrize("placement, family, target", [
@@ -291,7 +292,8 @@ RECORDED = Path(__file__).resolve().parents[1] / "data" / "results-family-quick.
 
 
 def test_a_recorded_family_run_keeps_source_address_per_family() -> None:
-    from bench_runner import claims, results
+    from bench_runner.analysis import claims
+    from bench_runner.results import document as results
 
     document = results.load(RECORDED)
     found = {(o.method, o.family): o for o in claims.source_address(document)}
@@ -310,8 +312,9 @@ def test_a_recorded_family_run_keeps_source_address_per_family() -> None:
 
 
 def test_a_recorded_family_run_plots_each_workload_against_the_ip_version() -> None:
-    from bench_runner import analysis, results
-    from bench_runner.plots import plots_for
+    from bench_runner.analysis import ranking as analysis
+    from bench_runner.results import document as results
+    from bench_runner.report.plots import plots_for
 
     document = results.load(RECORDED)
     tables = analysis.rank_tables(document)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import matrix, metrics
+from bench_runner.run import matrix
+from bench_runner.results import metrics
 from bench_runner.errors import UsageError
 
 

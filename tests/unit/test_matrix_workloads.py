@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import matrix
+from bench_runner.run import matrix
 
 NEW = ("tcp-stream-reverse", "tcp-stream-parallel", "udp-stream", "tcp-rr", "udp-rr", "tcp-crr", "echo-stream")
 
@@ -102,7 +102,7 @@ def test_the_download_is_in_all_beside_the_upload() -> None:
 def test_a_workload_is_one_unit_its_driver_declares_it_and_one_registry_lists_it() -> None:
     """A new workload is a driver class with its own ``spec`` in a workload module (plus the
     worker and parser it names) and one line in ``workloads.DRIVERS``; the matrix reads it."""
-    from bench_runner import matrix
+    from bench_runner.run import matrix
     from bench_runner.workloads import DRIVERS
 
     assert list(matrix.WORKLOADS) == list(DRIVERS)

@@ -9,13 +9,15 @@ from typing import Iterator
 
 import pytest
 
-from bench_runner import matrix, methods, results, verdicts
+from bench_runner.run import matrix
+from bench_runner import methods
+from bench_runner.analysis import verdicts
 from bench_runner.errors import UsageError
 from bench_runner.methods import userfile
 from bench_runner.methods.base import BareArgs
 from bench_runner.providers.bare import BareProvider
 from bench_runner.providers.podman import PodmanProvider
-from bench_runner.serverspec import ServerSpec
+from bench_runner.workloads.serverspec import ServerSpec
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -93,14 +95,14 @@ def test_two_different_definitions_under_one_id_are_refused() -> None:
 
 
 def test_a_stored_run_brings_its_definitions_back(tmp_path: Path) -> None:
-    """The results document records each definition; loading it defines them again, even where
-    a named binary is not present."""
+    """The results document records each definition; loading it (userfile.load_document) defines
+    them again, even where a named binary is not present."""
     data = json.loads((DATA / "results-bare-quick.json").read_text())
     definition = {"base": "pasta", "binary": "/elsewhere/pasta", "summary": "a branch"}
     data["run"]["options"]["method_definitions"] = {"pasta-branch": definition}
     path = tmp_path / "run.json"
     path.write_text(json.dumps(data))
     assert "pasta-branch" not in methods.METHODS
-    results.load(path)
+    userfile.load_document(path)
     assert methods.get("pasta-branch").binary == "/elsewhere/pasta"
     assert userfile.definitions(methods.defined()) == {"pasta-branch": definition}

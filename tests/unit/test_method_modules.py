@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import matrix, methods
+from bench_runner.run import matrix
+from bench_runner import methods
 from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import INHERITED, SERVER, BareArgs
 from bench_runner.providers.podman import run_argv
-from bench_runner.serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec, UnsupportedOption
+from bench_runner.workloads.serverspec import BIND_DEVICE, HOST_LOOPBACK, TCP_NS, ServerSpec, UnsupportedOption
 
 PACKAGE = Path(__file__).resolve().parents[2] / "bench_runner"
 SPEC = ServerSpec(("iperf3", "-s", "-p", "5201"), 5201, host_port=15201)

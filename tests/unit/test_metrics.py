@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import metrics
-from bench_runner.matrix import WORKLOADS
+from bench_runner.results import metrics
+from bench_runner.run.matrix import WORKLOADS
 from bench_runner.providers.base import ServerExit
-from bench_runner.results import SCHEMA_PATH
+from bench_runner.results.document import SCHEMA_PATH
 from bench_runner.workloads import DRIVERS
 from tests.conftest import read_data
 
@@ -46,7 +46,7 @@ def test_every_metric_a_workload_emits_has_words(workload: str) -> None:
     emitted = set(DRIVERS[workload].measure(read_data(client), ServerExit(0, read_data(server), "")).samples)
     declared = {m.id for m in WORKLOADS[workload].metrics()}
     assert emitted <= declared, f"{workload} emits metrics it does not declare: {emitted - declared}"
-    assert emitted - set(metrics.METRICS) == set(), "metrics without a description in bench_runner/metrics.py"
+    assert emitted - set(metrics.METRICS) == set(), "metrics without a description in bench_runner/results/metrics.py"
     for metric in WORKLOADS[workload].metrics():
         assert metrics.METRICS.get(metric.id) == metric, f"{workload} declares {metric.id} other than the registry"
 
@@ -73,7 +73,7 @@ def test_the_results_schema_describes_every_metric_in_the_registrys_words() -> N
     samples = schema["properties"]["cells"]["items"]["properties"]["trials"]["items"]["properties"]["samples"]
     expected = metrics.schema_properties()
     assert samples["properties"] == expected, (
-        "the schema's sample descriptions differ from bench_runner/metrics.py; replace them with:\n"
+        "the schema's sample descriptions differ from bench_runner/results/metrics.py; replace them with:\n"
         + json.dumps(expected, indent=1))
     assert samples["additionalProperties"] == {"type": "number"}  # older and newer metrics still load
 

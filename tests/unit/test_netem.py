@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from bench_runner import netem, procs
+from bench_runner.lab import netem
+from bench_runner import procs
 from bench_runner.commands import doctor
 from bench_runner.errors import SetupError
 from tests.conftest import read_data

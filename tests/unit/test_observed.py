@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results
-from bench_runner.observed import CarrierProcess, Links, Observed
+from bench_runner.results import document as results
+from bench_runner.results.observed import CarrierProcess, Links, Observed
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 RECORDED = ("results-bare-full.json", "results-bare-quick.json", "results-family-quick.json",

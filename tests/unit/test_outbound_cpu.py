@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 from bench_runner.methods.base import INHERITED, SERVER
-from bench_runner.observe import ProcessInfo
-from bench_runner.results import Trial
-from bench_runner.trials import CpuFromSighting, record_helper_cpu
+from bench_runner.lab.observe import ProcessInfo
+from bench_runner.results.document import Trial
+from bench_runner.run.trials import CpuFromSighting, record_helper_cpu
 
 #: Works 0.2 s of CPU and says it is ready, idles until told, then works 0.3 s and says so.
 WORK_ON_INPUT = ("import sys, time\n"

@@ -52,7 +52,7 @@ def test_run_report_and_compare_print_one_shape_for_tables_verdicts_claims_and_w
     of ``compare --format json`` with the same code."""
     import shutil
 
-    from bench_runner import results
+    from bench_runner.results import document as results
     from bench_runner.commands import run as run_command
     from bench_runner.report import jsonout
     from bench_runner.report.content import gather

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import presets
+from bench_runner.run import presets
 from bench_runner.commands import run
 from bench_runner.errors import UsageError
 

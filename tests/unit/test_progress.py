@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import eta, matrix, progress
-from bench_runner.results import RunDocument, Trial
-from bench_runner.trials import Plan, Progress, Starting, TrialRunner, new_cell_results
+from bench_runner.run import eta, matrix, progress
+from bench_runner.results.document import RunDocument, Trial
+from bench_runner.run.trials import Plan, Progress, Starting, TrialRunner, new_cell_results
 from bench_runner.workloads import TrialSettings
 
 CELL = matrix.Cell("tcp-stream", "remote", "pasta")

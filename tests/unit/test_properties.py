@@ -8,11 +8,11 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench_runner import matrix
+from bench_runner.run import matrix
 from bench_runner.commands.run import parse_stack_facts
 from bench_runner.errors import UsageError
 from bench_runner.parsers import ParseError, iperf3, ss, versions
-from bench_runner.verdicts import parse_expectation
+from bench_runner.analysis.verdicts import parse_expectation
 from tests.conftest import read_data
 
 TEXT = st.text(max_size=400)

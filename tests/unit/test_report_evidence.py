@@ -8,7 +8,7 @@ import copy
 import json
 from pathlib import Path
 
-from bench_runner import results
+from bench_runner.results import document as results
 from bench_runner.report import html_page, markdown
 from bench_runner.report.content import gather
 from bench_runner.report.evidence import evidence_blocks, governors_text

@@ -18,12 +18,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench_runner import matrix, metrics, results
+from bench_runner.run import matrix
+from bench_runner.results import metrics, document as results
 from bench_runner.methods import METHODS
-from bench_runner.report import archive, fit, markdown, write
+from bench_runner.report import archive, fit, markdown
+from bench_runner.report.render import write
 from bench_runner.report.content import gather
 from bench_runner.report.layout import FULL, SHORTER, Attached, layout
-from bench_runner.results import CellResult, MetricInfo, RunDocument, Trial
+from bench_runner.results.document import CellResult, MetricInfo, RunDocument, Trial
 from tests.unit import latency_document
 
 REPO = Path(__file__).resolve().parents[2]

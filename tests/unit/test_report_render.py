@@ -17,10 +17,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bench_runner import analysis, cli, plots, results, stability
+from bench_runner.analysis import ranking as analysis, stability
+from bench_runner import cli
+from bench_runner.report import plots
+from bench_runner.results import document as results
 from bench_runner.commands import run as run_command
 from bench_runner.errors import UsageError
-from bench_runner.report import write
+from bench_runner.report.render import write
 from bench_runner.report.content import gather
 from bench_runner.report.reproduce import command
 from tests.unit import latency_document
@@ -159,7 +162,7 @@ def test_json_report_carries_the_analysis_figures(full: Path) -> None:
     got = {(t["workload"], t["placement"], r["method"]): r["median"] for t in data["tables"] for r in t["rows"]}
     assert got == expected
     assert data["reproduce"]["argv"][0] == "./scripts/run-benchmarks.sh"
-    from bench_runner.verdicts import DOCUMENTED, judge_all
+    from bench_runner.analysis.verdicts import DOCUMENTED, judge_all
 
     judged = judge_all(document, [DOCUMENTED])[DOCUMENTED]
     pairs = [p for x in data["verdicts"][DOCUMENTED] for p in x["pairs"]]
@@ -280,10 +283,10 @@ def test_the_overview_says_how_long_the_run_took_against_its_estimate() -> None:
 
 
 def test_every_report_format_has_a_renderer_and_the_cli_offers_each(full: Path, tmp_path: Path) -> None:
-    """A format is one entry in reportformats.py and a renderer in report.RENDERERS; --format
+    """A format is one entry in report/formats.py and a renderer in render.RENDERERS; --format
     takes exactly those, and each writes its report with its own suffix."""
-    from bench_runner import report
-    from bench_runner.reportformats import REPORT_FORMATS
+    from bench_runner.report import render as report
+    from bench_runner.report.formats import REPORT_FORMATS
 
     assert set(report.RENDERERS) == set(REPORT_FORMATS)
     for name, fmt in REPORT_FORMATS.items():

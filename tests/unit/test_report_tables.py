@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import results, tables
+from bench_runner.results import document as results
+from bench_runner.analysis import tables
 from bench_runner.report import markdown
 from bench_runner.report.blocks import table
 from bench_runner.report.content import ReportContent, gather

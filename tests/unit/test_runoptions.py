@@ -1,4 +1,4 @@
-"""Run options are declared once (bench_runner/runoptions.py): what the parser takes, the
+"""Run options are declared once (bench_runner/run/runoptions.py): what the parser takes, the
 document records, the report labels and the reproduce command gives back must agree, for
 every option, without a second list to keep in step."""
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import cli, results, runoptions
+from bench_runner import cli
+from bench_runner.results import document as results
+from bench_runner.run import runoptions
 from bench_runner.commands import run as run_command
 from bench_runner.report.reproduce import command
 
@@ -34,7 +36,7 @@ def _request(argv: list[str]):  # type: ignore[no-untyped-def]
 
 def _document_for(request) -> results.RunDocument:  # type: ignore[no-untyped-def]
     document = copy.deepcopy(results.load(DATA / "results-bare-full.json"))
-    document.run["options"] = request.options()
+    document.run["options"] = runoptions.record(request)
     document.run["seed"] = request.seed
     document.provider["id"] = request.provider
     document.stack["stated"] = dict(request.facts)
@@ -43,9 +45,9 @@ def _document_for(request) -> results.RunDocument:  # type: ignore[no-untyped-de
 
 def test_every_option_moved_off_its_default_comes_back_through_the_reproduce_command() -> None:
     request = _request(EVERY_OPTION)
-    recorded = request.options()
+    recorded = runoptions.record(request)
     changed = {k for k, v in recorded.items()
-               if v != _request(["--methods", "pasta", "--workloads", "tcp-stream"]).options().get(k)}
+               if v != runoptions.record(_request(["--methods", "pasta", "--workloads", "tcp-stream"])).get(k)}
     # The command line above changes every option the parser can set (the rest are derived),
     # except --quick (which drops the timing flags: the next test), --client-host (which
     # refuses IPv6 beside IPv4 addresses: below) and --stacks (a release stack must be built
@@ -54,7 +56,7 @@ def test_every_option_moved_off_its_default_comes_back_through_the_reproduce_com
     assert settable - {"quick", "stacks", "client_host"} <= changed
     reproduction = command(_document_for(request))
     again = _request(list(reproduction.argv[1:]))
-    assert again.options() == recorded
+    assert runoptions.record(again) == recorded
     assert (again.seed, again.facts) == (request.seed, request.facts)
     assert reproduction.not_carried == ()
 
@@ -63,11 +65,11 @@ def test_a_quick_run_reproduces_as_quick_without_its_timing_flags() -> None:
     request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--quick"])
     argv = command(_document_for(request)).argv
     assert "--quick" in argv and "--duration" not in argv and "--rounds" not in argv
-    assert _request(list(argv[1:])).options() == request.options()
+    assert runoptions.record(_request(list(argv[1:]))) == runoptions.record(request)
 
 
 def test_every_recorded_option_has_a_label_and_an_unknown_one_is_shown_by_its_key() -> None:
-    options = _request(EVERY_OPTION).options()
+    options = runoptions.record(_request(EVERY_OPTION))
     rows = dict((label, value) for label, value in runoptions.table_rows({**options, "from_the_future": [1, 2]}))
     labels = {o.key: o.label for o in runoptions.declared() if o.in_table}
     for key in options:
@@ -98,8 +100,8 @@ def test_a_client_host_comes_back_through_the_reproduce_command() -> None:
     request = _request(["--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--client-host",
                         "ssh://u@198.51.100.2:2222", "--server-address", "198.51.100.1",
                         "--client-key", "/etc/hostname", "--client-known-hosts", "/etc/passwd"])
-    recorded = request.options()
+    recorded = runoptions.record(request)
     assert recorded["client_host"]["server_address"] == "198.51.100.1"
     reproduction = command(_document_for(request))
     assert "--client-host" in reproduction.argv and "--client-known-hosts" in reproduction.argv
-    assert _request(list(reproduction.argv[1:])).options() == recorded
+    assert runoptions.record(_request(list(reproduction.argv[1:]))) == recorded

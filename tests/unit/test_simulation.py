@@ -1,13 +1,13 @@
 """The statistical rules on simulated runs of known truth (seeded): intervals cover as often
 as they say at the n the adaptive rounds leave, and a run whose methods do not differ seldom
 reports a violated ordering. The same simulation shows the old rules failing both, so these
-tests can fail. ``python -m bench_runner.simulation`` prints the full comparison."""
+tests can fail. ``python -m bench_runner.analysis.simulation`` prints the full comparison."""
 
 from __future__ import annotations
 
 import pytest
 
-from bench_runner import simulation
+from bench_runner.analysis import simulation
 
 SEED = 20261130
 REPS = 2000

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench_runner import stability
+from bench_runner.analysis import stability
 from tests.unit.synthetic import document, normal
 
 

@@ -8,9 +8,11 @@ import json
 
 import pytest
 
-from bench_runner import analysis, claims, matrix, results, tables
-from bench_runner.results import CellResult, RunDocument
-from bench_runner.verdicts import ordering_verdicts
+from bench_runner.analysis import ranking as analysis, claims, tables
+from bench_runner.run import matrix
+from bench_runner.results import document as results
+from bench_runner.results.document import CellResult, RunDocument
+from bench_runner.analysis.verdicts import ordering_verdicts
 from tests.unit.synthetic import document, normal
 
 

@@ -9,7 +9,7 @@ import io
 
 import pytest
 
-from bench_runner import image
+from bench_runner.lab import image
 from bench_runner.errors import SetupError, UsageError
 from bench_runner.parsers import podman_info
 from bench_runner.parsers.versions import parse_dpkg_status

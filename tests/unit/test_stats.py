@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from bench_runner import stats
+from bench_runner.analysis import stats
 
 
 def _normal(mean: float, sd: float, n: int, seed: int) -> list[float]:

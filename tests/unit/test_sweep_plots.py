@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench_runner import analysis, results
-from bench_runner.analysis import RankTable
-from bench_runner.plots import plots_for, sweep_series
+from bench_runner.analysis import ranking as analysis
+from bench_runner.results import document as results
+from bench_runner.analysis.ranking import RankTable
+from bench_runner.report.plots import plots_for, sweep_series
 
 RECORDED = Path(__file__).resolve().parents[1] / "data" / "results-sweep-mtu-quick.json"
 

@@ -13,17 +13,19 @@ from typing import Any
 
 import pytest
 
-from bench_runner import cli, matrix, sweeps
+from bench_runner import cli
+from bench_runner.run import matrix, runoptions
+from bench_runner.workloads import sweeps
 from bench_runner.commands import run as run_command
 from bench_runner.errors import MeasurementError, UsageError
 from bench_runner.methods import bridge, host, pasta, slirp4netns_rootlesskit, slirp4netns_slirp4netns
 from bench_runner.methods.base import BareArgs
 from bench_runner.report.reproduce import command
-from bench_runner.request import from_options
-from bench_runner.results import Trial
-from bench_runner.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
-from bench_runner.observers import Observers
-from bench_runner.trials import new_cell_results, with_sweep
+from bench_runner.run.request import from_options
+from bench_runner.results.document import Trial
+from bench_runner.workloads.serverspec import CONTAINER_MTU, HOST_LOOPBACK, ServerSpec
+from bench_runner.run.observers import Observers
+from bench_runner.run.trials import new_cell_results, with_sweep
 from bench_runner.workloads import DRIVERS, TrialSettings
 from bench_runner.workloads.definition import ONE_ECHO_CONNECTION
 from tests.unit import latency_document
@@ -386,7 +388,7 @@ SWEEP_ARGS = ("--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--conta
 
 def test_the_requests_options_rebuild_the_same_matrix() -> None:
     request = run_command.request_from_args(parse_args(*SWEEP_ARGS))
-    options = json.loads(json.dumps(request.options()))  # as the document stores them
+    options = json.loads(json.dumps(runoptions.record(request)))  # as the document stores them
     assert options["sweeps"] == {"mtu": [1500, 9000], "streams": [1, 4], "delay": [0, 20]}
     assert options["workloads"] == ["tcp-rr", "tcp-stream"]  # base ids: the variants come from the sweeps
     again = from_options(options, request.seed, {})
@@ -397,11 +399,11 @@ def test_the_requests_options_rebuild_the_same_matrix() -> None:
     assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
     # tcp-stream and tcp-rr: methods x mtu x streams x delay
     assert len(request.matrix.cells) == 2 * (2 * 2 * 2 * 2)
-    assert "sweeps" not in run_command.request_from_args(parse_args("--methods", "pasta")).options()
+    assert "sweeps" not in runoptions.record(run_command.request_from_args(parse_args("--methods", "pasta")))
 
 
 def test_a_stored_sweep_that_is_not_a_list_of_numbers_is_refused() -> None:
-    options = run_command.request_from_args(parse_args(*SWEEP_ARGS)).options()
+    options = runoptions.record(run_command.request_from_args(parse_args(*SWEEP_ARGS)))
     options["sweeps"] = {"mtu": ["big"]}
     with pytest.raises(UsageError, match="cannot be resumed"):
         from_options(options, 1, {})
@@ -428,7 +430,7 @@ def test_a_run_with_a_sweep_records_its_values_on_the_variant_cells() -> None:
 
 
 def test_lab_delay_of_zero_adds_no_qdisc(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench_runner import lab as lab_mod
+    from bench_runner.lab import hosts as lab_mod
 
     monkeypatch.setattr(lab_mod.procs, "run", lambda *a, **k: pytest.fail("no tc for a zero delay"))
     with lab_mod.delayed(SimpleNamespace(), 0) as shown:  # type: ignore[arg-type]

@@ -15,16 +15,19 @@ from typing import Any
 
 import pytest
 
-from bench_runner import cli, eta, matrix, plots, sweeps, udpmax
+from bench_runner import cli
+from bench_runner.run import eta, matrix, runoptions, udpmax
+from bench_runner.report import plots
+from bench_runner.workloads import sweeps
 from bench_runner.commands import run as run_command
 from bench_runner.errors import MeasurementError, UsageError
-from bench_runner.metrics import UDP_MAX_OFFERED
+from bench_runner.results.metrics import UDP_MAX_OFFERED
 from bench_runner.providers.base import ServerExit
 from bench_runner.report.reproduce import command
-from bench_runner.request import from_options
-from bench_runner.results import RunDocument, Trial
-from bench_runner.executor import TrialExecutor
-from bench_runner.trials import new_cell_results
+from bench_runner.run.request import from_options
+from bench_runner.results.document import RunDocument, Trial
+from bench_runner.run.executor import TrialExecutor
+from bench_runner.run.trials import new_cell_results
 from bench_runner.workloads import DRIVERS, Measurement, TrialSettings
 from bench_runner.workloads.iperf import udp_flags
 from tests.conftest import read_data
@@ -227,7 +230,7 @@ def test_the_document_the_resume_and_the_reproduce_command_carry_max() -> None:
     args = cli.build_parser().parse_args(["run", "--methods", "pasta", "--workloads", "udp-stream",
                                           "--udp-rate", "1000,max"])
     request = run_command.request_from_args(args)
-    options = json.loads(json.dumps(request.options()))
+    options = json.loads(json.dumps(runoptions.record(request)))
     assert options["sweeps"] == {"udp_rate": [1000, sweeps.UDP_MAX]}
     assert from_options(options, request.seed, {}).matrix.cells == request.matrix.cells
     document = copy.deepcopy(latency_document.document())
@@ -339,7 +342,7 @@ def test_a_probe_that_ran_at_another_rate_fails_the_trial(tmp_path: Path) -> Non
 
 
 def test_a_capture_of_a_max_cell_is_one_run_at_the_rate_found(tmp_path: Path) -> None:
-    from bench_runner.capture import TrialCapture
+    from bench_runner.run.capture import TrialCapture
 
     calls: list[TrialSettings] = []
     found = runner(tmp_path, 3000, calls)
@@ -370,7 +373,7 @@ def test_a_max_trial_is_estimated_as_the_probes_it_takes() -> None:
 
 
 def test_the_runs_estimate_counts_the_max_cells_searches() -> None:
-    from bench_runner.trials import Plan
+    from bench_runner.run.trials import Plan
 
     args = cli.build_parser().parse_args(["run", "--methods", "pasta", "--workloads", "udp-stream,tcp-rr",
                                           "--placements", "remote", "--udp-rate", "1000,max", "--quick"])

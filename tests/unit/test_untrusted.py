@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner import procs, untrusted
+from bench_runner import procs
+from bench_runner.lab import untrusted
 from bench_runner.errors import MeasurementError
 from bench_runner.providers.base import Session
-from bench_runner.user import BenchUser
+from bench_runner.lab.user import BenchUser
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks are on root: run as root")
 
@@ -62,7 +63,7 @@ def test_a_directory_swapped_for_a_symlink_is_not_handed_over(tmp_path: Path, mo
 def test_a_forged_pid_file_naming_a_root_process_is_not_acted_on(tmp_path: Path) -> None:
     """Finding 3: root stops the pid a user-written file names. Forge it: a root process
     named catatonit (what the old check looked at) in Podman's pause.pid."""
-    from bench_runner.runstate import stop_pause_process
+    from bench_runner.lab.runstate import stop_pause_process
 
     _user()
     fake = tmp_path / "catatonit"
@@ -122,7 +123,7 @@ def test_teardown_is_not_held_up_by_a_fifo_pause_file(tmp_path: Path) -> None:
     (tmp_path / "libpod" / "tmp").mkdir(parents=True)
     os.mkfifo(tmp_path / "libpod" / "tmp" / "pause.pid")
     done = subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(Path.cwd())!r}); "
-                           "from bench_runner.runstate import stop_pause_process; from pathlib import Path; "
+                           "from bench_runner.lab.runstate import stop_pause_process; from pathlib import Path; "
                            f"print(stop_pause_process(Path({str(tmp_path)!r})))"], capture_output=True, text=True,
                           timeout=30)
     assert done.returncode == 0 and "not a regular file" in done.stdout, done.stderr
@@ -131,7 +132,7 @@ def test_teardown_is_not_held_up_by_a_fifo_pause_file(tmp_path: Path) -> None:
 def test_only_the_suites_own_namespace_names_are_claimed() -> None:
     """Finding 9: cleanup removed any netbench-*-srv|cli namespace; someone else's namespace
     that merely starts with the prefix is now left alone."""
-    from bench_runner.lab import names_for, tag_of_namespace
+    from bench_runner.lab.hosts import names_for, tag_of_namespace
 
     server, client, _, _ = names_for("0a1b2c3d")
     assert tag_of_namespace(server) == tag_of_namespace(client) == "0a1b2c3d"

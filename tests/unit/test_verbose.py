@@ -8,10 +8,11 @@ import logging
 
 import pytest
 
-from bench_runner import cli, matrix, procs, progress, verbose
+from bench_runner import cli, procs, verbose
+from bench_runner.run import matrix, progress
 from bench_runner.commands import run as run_command
 from bench_runner.errors import CommandTimeout
-from bench_runner.trials import Starting
+from bench_runner.run.trials import Starting
 
 DEBUG_PROCS = {"level": logging.DEBUG, "logger": "bench_runner"}
 

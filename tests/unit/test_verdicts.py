@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench_runner import verdicts
+from bench_runner.analysis import verdicts
 from bench_runner.errors import UsageError
 from tests.unit.synthetic import document, normal
 

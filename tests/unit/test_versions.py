@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bench_runner.parsers import versions
-from bench_runner.stack import version_tuple
+from bench_runner.stacks.detect import version_tuple
 from tests.conftest import read_data
 
 

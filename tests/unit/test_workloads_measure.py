@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench_runner.errors import MeasurementError
-from bench_runner.matrix import WORKLOADS
+from bench_runner.run.matrix import WORKLOADS
 from bench_runner.workloads.definition import UDP_STREAM_RATE
 from bench_runner.parsers import ParseError
 from bench_runner.providers.base import WORKERS, ServerExit

@@ -1,0 +1,65 @@
+"""What runs leave behind, removed: every kind of resource a run records (run state,
+lab/runstate.py) with the layer that knows how to remove it, and the clean-up of what runs
+that no longer live left (after a SIGKILL), which the next run and ``doctor --cleanup`` do.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+from ..clienthost import ssh
+from ..errors import SetupError
+from ..lab import hosts as lab_mod
+from ..lab import runstate
+from ..providers import podman, unitserver
+from ..stacks import boot
+
+#: Every kind of resource a run records, and its remover.
+REMOVERS: dict[str, runstate.Remover] = {
+    **runstate.LAB_REMOVERS,
+    "container": podman.remove_container_entry,
+    "stack": boot.power_off,
+    "units": unitserver.remove_entry,
+    "ssh-dir": ssh.remove_entry,
+}
+
+
+def teardown(state: runstate.RunState) -> list[str]:
+    """Remove everything a run recorded, newest first; returns the problems."""
+    return state.teardown(REMOVERS)
+
+
+def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
+    """Tear down what runs that no longer live left behind (e.g. after SIGKILL), then any
+    namespace with the suite's prefix that no live run claims. Call with the lock held."""
+    problems: list[str] = []
+    live_tags: set[str] = set()
+    runs = runstate.runs_dir()
+    if os.geteuid() != 0:
+        raise SetupError("cleaning up needs root (the lab's namespaces belong to root)")
+    for path in sorted(runs.glob("*.json")) if runs.is_dir() else []:
+        try:
+            state = runstate.RunState.load(path)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            problems.append(f"unreadable run state {path}: {exc}")
+            path.unlink(missing_ok=True)
+            continue
+        if state.owner is not None and state.owner.alive() and state.owner.pid != os.getpid():
+            # A run's stacks each have a lab of their own, with tags of their own.
+            live_tags.add(state.tag)
+            live_tags.update(str(r["tag"]) for r in state.resources if r.get("kind") == "lab" and r.get("tag"))
+            continue
+        log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
+        problems.extend(state.teardown(REMOVERS))
+    for tmp in sorted(runs.glob(".*.tmp")) if runs.is_dir() else []:
+        if tmp.name.split(".")[1] not in live_tags:  # a state write a crash cut short (.TAG.json.XXXX.tmp)
+            tmp.unlink(missing_ok=True)
+    for ns in lab_mod.existing_lab_namespaces():
+        tag = lab_mod.tag_of_namespace(ns)
+        if tag is not None and tag not in live_tags:
+            log(f"removing orphaned namespace {ns}")
+            server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
+            problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
+    problems.extend(podman.remove_orphaned_containers(live_tags, log=log))
+    return problems

@@ -1,0 +1,156 @@
+"""The order of a run's trials: rounds that go A B C, A B C, ... (the order within a round
+shuffled with a recorded seed), so drift hits every method alike; the first rounds are
+warm-up; then more rounds, to whole families, while an interval is wider than asked. What a
+trial does is the executor's; keeping it is the writer's. This decides only which trial
+runs next, and when the run has enough.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import defaults
+from ..analysis import stats
+from .matrix import Cell, Matrix
+from ..results.document import RunDocument, Trial
+from ..workloads import TrialSettings
+
+#: A cell whose first trials all fail this many times is not tried again in this run.
+MAX_CONSECUTIVE_FAILURES = 2
+
+
+@dataclass(frozen=True)
+class Plan:
+    matrix: Matrix
+    settings: TrialSettings
+    warmup_rounds: int
+    #: Measured rounds every cell gets.
+    rounds: int
+    seed: int
+    #: More rounds, up to this many, for cells whose 95% interval of the median is wider
+    #: than ``precision`` (relative half-width) after ``rounds``.
+    max_rounds: int = 0
+    precision: float = defaults.PRECISION
+
+    @property
+    def total_trials(self) -> int:
+        """The minimum; adaptive rounds may add to it."""
+        return len(self.matrix.cells) * (self.warmup_rounds + self.rounds)
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    cell: Cell
+    trial: Trial
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Starting:
+    """A trial about to start, so a display can say what runs before it ends."""
+
+    number: int  # 1-based position among the run's trials
+    total: int
+    cell: Cell
+    warmup: bool
+    elapsed_s: float
+
+
+def family(cell: Cell) -> tuple[str, str]:
+    """Cells compared with one another (ranked, judged, divided by host): one workload and
+    placement, every method and stack."""
+    return cell.workload, cell.placement
+
+
+def extra_round(cells: tuple[Cell, ...], imprecise: Callable[[Cell], bool],
+                given_up: Callable[[Cell], bool]) -> tuple[Cell, ...]:
+    """The cells of another round: every cell of each family that still has an imprecise
+    cell, so the family stays interleaved round by round to the end (its ratios stay
+    paired, and drift hits all its methods alike); cells given up on are left out."""
+    wanted = {family(c) for c in cells if imprecise(c)}
+    return tuple(c for c in cells if family(c) in wanted and not given_up(c))
+
+
+def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Cell]:
+    """Every cell once per round, in an order shuffled with (seed, round)."""
+    order = list(cells)
+    random.Random(f"{seed}:{round_index}").shuffle(order)
+    return order
+
+
+#: Runs one trial of a cell: (cell, round, warm-up, settings) -> the trial.
+Execute = Callable[[Cell, int, bool, TrialSettings], Trial]
+#: Keeps a finished trial (in the document, on disk).
+Keep = Callable[[Cell, Trial], None]
+
+
+class Scheduler:
+    """Runs a plan's trials through ``execute`` and hands each to ``keep``, announcing each
+    trial before and after. A resumed run's document already holds some trials: a round a
+    cell has run is not run again."""
+
+    def __init__(self, document: RunDocument, execute: Execute, keep: Keep,
+                 on_progress: Callable[[Progress], None] = lambda p: None,
+                 on_start: Callable[[Starting], None] = lambda s: None) -> None:
+        self.document = document
+        self.execute = execute
+        self.keep = keep
+        self.on_progress = on_progress
+        self.on_start = on_start
+        self._done = 0
+        self._total = 0
+        self._failures: dict[Cell, int] = {}
+        self._started = 0.0
+
+    def run(self, plan: Plan) -> None:
+        self._started = time.monotonic()
+        self._done = 0
+        self._total = plan.total_trials
+        self._failures = {}
+        fixed_rounds = plan.warmup_rounds + plan.rounds
+        for round_index in range(fixed_rounds):
+            self._run_round(plan, round_index, plan.matrix.cells)
+        round_index = fixed_rounds
+        while round_index < plan.warmup_rounds + plan.max_rounds:
+            pending = extra_round(plan.matrix.cells, lambda c: self._imprecise(c, plan.precision), self._given_up)
+            if not pending:
+                break
+            self._total = self._done + len(pending)
+            self._run_round(plan, round_index, pending)
+            round_index += 1
+
+    def _given_up(self, cell: Cell) -> bool:
+        return self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES
+
+    def _imprecise(self, cell: Cell, precision: float) -> bool:
+        """Still worth another round: measured, not given up, interval wider than wanted."""
+        values = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack).samples()
+        if self._given_up(cell) or not values:
+            return False
+        summary = stats.summarize(values)
+        if summary.identical:
+            return False  # every reading the same: more rounds will not show a spread
+        return summary.half_width is None or summary.half_width > precision
+
+    def _run_round(self, plan: Plan, round_index: int, cells: tuple[Cell, ...]) -> None:
+        warmup = round_index < plan.warmup_rounds
+        for cell in round_order(cells, round_index, plan.seed):
+            result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
+            given_up = self._given_up(cell) and not result.samples(include_warmup=True)
+            already = any(t.round == round_index for t in result.trials)
+            if given_up or already:
+                self._done += 1
+                continue
+            self.on_start(Starting(self._done + 1, max(self._total, self._done + 1), cell, warmup,
+                                   time.monotonic() - self._started))
+            trial = self.execute(cell, round_index, warmup, plan.settings)
+            self._failures[cell] = 0 if trial.status == "ok" else self._failures.get(cell, 0) + 1
+            self.keep(cell, trial)
+            self._done += 1
+            self.on_progress(Progress(self._done, max(self._total, self._done), cell, trial,
+                                      time.monotonic() - self._started))

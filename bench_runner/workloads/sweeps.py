@@ -1,0 +1,255 @@
+"""Sweeps: conditions real bugs depend on (the container's MTU, parallel streams, added
+delay, the IP family), each a list of values that becomes part of the workload's id, so
+every other part of the suite (interleaving, ranking, verdicts, compare, history) treats
+each value as a workload of its own: ``tcp-stream+mtu1500+delay20ms``. Methods are ranked
+against each other at the same values; the report plots a metric against a swept value.
+
+A sweep applies to some workloads, placements and methods only (``why_not``,
+``method_why_not``); where it does not, the cell is not applicable with the reason, like any
+other. A sweep's ``neutral`` value is what the suite measures without it (IPv4): it adds no
+suffix, so ``--family 4,6`` gives ``tcp-stream`` and ``tcp-stream+ipv6``, and the IPv4 cells
+keep the ids (and history) of runs without the sweep.
+
+A sweep may also take a word for a value that is not a number on its axis: ``--udp-rate
+max`` is the highest rate with at most 1% loss, searched for in every trial (udpmax.py). A
+word is encoded as a value outside the sweep's bounds (UDP_MAX, 0), so it travels like any
+value (the results document's options record 0), and has a suffix of its own (``ratemax``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Callable, Iterable, Mapping, Protocol
+
+from ..errors import UsageError
+from ..results.metrics import UDP_MAX_OFFERED, Metric
+from .definition import Workload
+
+
+class CarriesFamilies(Protocol):
+    """What a sweep asks of a method (methods.base.NetworkMethod): whether it carries an IP
+    family, inbound or outbound."""
+
+    def why_not_family(self, family: int, *, outbound: bool) -> str | None: ...
+
+#: ``--udp-rate max``: no rate is 0 Mbit/s (iperf3 -b 0 would be unlimited), so 0 stands for it.
+UDP_MAX = 0
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str  # key in a variant's parameters
+    flag: str  # the run option
+    unit: str
+    label: str  # axis label of a plot
+    low: int
+    high: int
+    bounds_why: str
+    #: ``+SUFFIX`` in a workload id, from the value; and back.
+    suffix: Callable[[int], str]
+    pattern: str
+    #: Why a (base) workload in a placement cannot take the sweep, or None.
+    why_not: Callable[[Workload, str], str | None]
+    #: A value that means "as without the sweep" (no suffix), if any.
+    neutral: int | None = None
+    #: The only values it takes, where the bounds are not enough (IP versions).
+    allowed: tuple[int, ...] = ()
+    #: Why a method cannot take a value for a workload, or None (a method property says).
+    method_why_not: Callable[[CarriesFamilies, Workload, int], str | None] | None = None
+    #: What the values mean, for ``run --help``.
+    help: str = ""
+    #: Words it takes besides numbers, each with the value (out of the bounds) it stands for.
+    words: tuple[tuple[str, int], ...] = ()
+    #: Metrics a variant at a value records besides its workload's (the rate ``max`` found).
+    metrics_at: Callable[[int], tuple[Metric, ...]] = lambda value: ()
+
+    def text(self, value: int) -> str:
+        """How a value is written on the command line and shown: its word, or its number."""
+        return next((word for word, v in self.words if v == value), str(value))
+
+    def is_word(self, value: int) -> bool:
+        """A value that is not a point on the sweep's axis (not to be plotted against the others)."""
+        return any(v == value for _, v in self.words)
+
+    def value_of_suffix(self, suffix: str) -> int | None:
+        """The value a ``+SUFFIX`` of a workload id stands for, or None if it is not this sweep's."""
+        for _, value in self.words:
+            if suffix == self.suffix(value):
+                return value
+        found = re.fullmatch(self.pattern, suffix)
+        return int(found.group(1)) if found else None
+
+    def parse(self, text: str | None) -> tuple[int, ...]:
+        """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
+        if text is None:
+            return ()
+        values: list[int] = []
+        # Empty items are skipped, as in --methods ("1500," is 1500), so only a list with no
+        # value at all is refused as such.
+        words = dict(self.words)
+        alternatives = "".join(f" or {word}" for word in words)
+        for item in (part.strip() for part in text.split(",") if part.strip()):
+            if item.lower() in words:
+                value = words[item.lower()]
+            else:
+                try:
+                    value = int(item)
+                except ValueError:
+                    raise UsageError(f"{self.flag} {item!r}: not a whole number{alternatives}") from None
+                if self.allowed and value not in self.allowed:
+                    raise UsageError(f"{self.flag} {value}: must be {' or '.join(map(str, self.allowed))} "
+                                     f"({self.bounds_why})")
+                if not self.low <= value <= self.high:
+                    raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
+                                     f"{self.unit}{alternatives} ({self.bounds_why})")
+            if value not in values:
+                values.append(value)
+        if not values:
+            raise UsageError(f"{self.flag}: no value given")
+        return tuple(values)
+
+
+def _mtu_why_not(workload: Workload, placement: str) -> str | None:
+    return None
+
+
+def _streams_why_not(workload: Workload, placement: str) -> str | None:
+    if not workload.parallel_streams:
+        return workload.no_parallel_streams or f"{workload.id} has no parallel streams to set"
+    return None
+
+
+def _size_why_not(workload: Workload, placement: str) -> str | None:
+    if not workload.sized:
+        return f"{workload.id} has no message size to set (the echo round trips' message, udp-stream's datagram)"
+    return None
+
+
+def _rate_why_not(workload: Workload, placement: str) -> str | None:
+    if not workload.offered_rate:
+        return f"{workload.id} has no offered rate (iperf3's UDP stream has)"
+    return None
+
+
+def _rate_suffix(value: int) -> str:
+    return "ratemax" if value == UDP_MAX else f"rate{value}M"
+
+
+def _delay_why_not(workload: Workload, placement: str) -> str | None:
+    if placement != "remote":
+        return "the delay is added on the lab link; a loopback client does not cross it"
+    return None
+
+
+def _family_why_not(workload: Workload, placement: str) -> str | None:
+    return None  # every workload and placement; whether a method carries IPv6 is the method's
+
+
+def _family_method_why_not(method: CarriesFamilies, workload: Workload, family: int) -> str | None:
+    return method.why_not_family(family, outbound=workload.outbound)
+
+
+SWEEPS: dict[str, Sweep] = {s.name: s for s in (
+    Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
+          "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
+          lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
+    Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P) or concurrent echo clients", 1, 128,
+          "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
+    Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
+          "iperf3's smallest UDP datagram; the largest UDP payload", lambda v: f"size{v}", r"size(\d+)", _size_why_not),
+    Sweep("udp_rate", "--udp-rate", "Mbit/s", "offered UDP rate (Mbit/s)", 1, 100000,
+          "iperf3 -b, in Mbit/s", _rate_suffix, r"rate(\d+)M", _rate_why_not,
+          words=(("max", UDP_MAX),), metrics_at=lambda v: (UDP_MAX_OFFERED,) if v == UDP_MAX else ()),
+    Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
+          "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
+    Sweep("family", "--family", "", "IP version", 4, 6, "the IP version: IPv4 or IPv6",
+          lambda v: f"ipv{v}", r"ipv(6)", _family_why_not, neutral=4, allowed=(4, 6),
+          method_why_not=_family_method_why_not),
+)}
+
+
+_HELP = {
+    "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
+           "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
+           "socket activation keep the lab link's (--mtu)",
+    "streams": "for the iperf3 workloads, parallel streams (iperf3 -P), their throughput added up; for tcp-rr, "
+               "udp-rr and tcp-crr, that many concurrent clients (each a process and a connection or UDP "
+               "socket of its own, measuring at the same time), with percentiles over every transaction of "
+               "every client and transactions_per_s of all together (echo-stream keeps one connection)",
+    "size": "the message size of the echo round trips (tcp-rr, udp-rr, tcp-crr) and udp-stream's datagram",
+    "udp_rate": "udp-stream's offered rate (iperf3 -b) in Mbit/s, instead of its 1 Gbit/s; max: in each trial, "
+                "the highest rate that loses at most 1%%, searched with probes of a third of --duration (at "
+                "least 1 s): from 1000 Mbit/s, doubling (halving) to the first that loses more (less), then 4 "
+                "bisections, 12 probes at most, every probe recorded (README, Sweeps)",
+    "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
+             "placement only; needs a kernel with sch_netem",
+    "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
+              "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
+              "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why; "
+              "with 6 the claims probes run over IPv4 and IPv6",
+}
+SWEEPS = {name: replace(sweep, help=_HELP[name]) for name, sweep in SWEEPS.items()}
+
+
+def variant_id(base: str, values: Mapping[str, int]) -> str:
+    """The workload id of ``base`` at ``values`` (in SWEEPS order); a neutral value adds nothing."""
+    return base + "".join(f"+{sweep.suffix(values[name])}" for name, sweep in SWEEPS.items()
+                          if name in values and values[name] != sweep.neutral)
+
+
+def split(workload_id: str) -> tuple[str, dict[str, int]]:
+    """``tcp-stream+mtu1500+P8`` -> ("tcp-stream", {"mtu": 1500, "streams": 8})."""
+    base, *suffixes = workload_id.split("+")
+    values: dict[str, int] = {}
+    for suffix in suffixes:
+        for name, sweep in SWEEPS.items():
+            value = sweep.value_of_suffix(suffix)
+            if value is not None:
+                values[name] = value
+                break
+        else:
+            raise KeyError(workload_id)
+    return base, values
+
+
+def family_of(workload_id: str) -> int:
+    """The IP family a workload id measures: 4 unless it is an IPv6 variant (``+ipv6``)."""
+    return split(workload_id)[1].get("family", 4)
+
+
+def probe_families(workload_ids: Iterable[str]) -> tuple[int, ...]:
+    """The IP families the claims probes run over: IPv4 always, and IPv6 too where the run
+    measures any workload over it."""
+    return (4, 6) if any(family_of(w) == 6 for w in workload_ids) else (4,)
+
+
+def base_of(workload_id: str) -> str:
+    return workload_id.split("+", 1)[0]
+
+
+def combinations(chosen: Mapping[str, tuple[int, ...]]) -> list[dict[str, int]]:
+    """Every combination of the swept values ([{}] when nothing is swept)."""
+    found: list[dict[str, int]] = [{}]
+    for name, values in chosen.items():
+        found = [{**combo, name: value} for combo in found for value in values]
+    return found
+
+
+def applicable(chosen: Mapping[str, tuple[int, ...]], workload: Workload) -> dict[str, tuple[int, ...]]:
+    """The sweeps that apply to a workload in at least one of its placements: the others do
+    not multiply it (a placement a sweep cannot take is a not-applicable cell, with why)."""
+    return {name: values for name, values in chosen.items()
+            if any(SWEEPS[name].why_not(workload, placement) is None for placement in workload.placements)}
+
+
+def why_not(values: Mapping[str, int], workload: Workload, placement: str,
+            method: "CarriesFamilies | None" = None) -> str | None:
+    for name, value in values.items():
+        sweep = SWEEPS[name]
+        reason = sweep.why_not(workload, placement)
+        if reason is None and method is not None and sweep.method_why_not is not None:
+            reason = sweep.method_why_not(method, workload, value)
+        if reason is not None:
+            return f"{sweep.flag} {sweep.text(value)}: {reason}"
+    return None
