@@ -11,6 +11,7 @@ import os
 import stat
 from pathlib import Path
 
+from .. import procs
 from ..errors import MeasurementError
 from .user import BenchUser, subordinate_range
 
@@ -71,6 +72,23 @@ def owned_by(pid: int, user: BenchUser) -> bool:
         return uid in allowed or (sub is not None and sub[0] <= uid < sub[0] + sub[1])
 
     return all(ok(uid) for uid in uids)
+
+
+def processes_started_since(user: BenchUser, start_ticks: int) -> list[procs.ProcRef]:
+    """The live processes of the benchmark user (or its subordinate ids) that started at or
+    after ``start_ticks``: what a run killed at that moment may have left running (a Podman
+    call in flight outlives its parent, and may start a pause process after the next run
+    cleaned up). Each is checked as ``owned_by``; root's and other users' are never listed."""
+    found: list[procs.ProcRef] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        ref = procs.ProcRef.of(int(entry))
+        if ref is None or ref.start_ticks < start_ticks or procs.is_zombie(ref.pid):
+            continue
+        if owned_by(ref.pid, user):
+            found.append(ref)
+    return found
 
 
 def check_owned(pid: int, user: BenchUser, what: str) -> None:

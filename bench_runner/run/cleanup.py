@@ -11,7 +11,9 @@ from typing import Callable
 from ..clienthost import ssh
 from ..errors import SetupError
 from ..lab import hosts as lab_mod
-from ..lab import runstate
+from .. import procs
+from ..lab import runstate, untrusted
+from ..lab.user import BenchUser
 from ..providers import podman, unitserver
 from ..stacks import boot
 
@@ -35,6 +37,7 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
     namespace with the suite's prefix that no live run claims. Call with the lock held."""
     problems: list[str] = []
     live_tags: set[str] = set()
+    dead: list[runstate.RunState] = []
     runs = runstate.runs_dir()
     if os.geteuid() != 0:
         raise SetupError("cleaning up needs root (the lab's namespaces belong to root)")
@@ -50,6 +53,10 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             live_tags.add(state.tag)
             live_tags.update(str(r["tag"]) for r in state.resources if r.get("kind") == "lab" and r.get("tag"))
             continue
+        dead.append(state)
+    if dead and not live_tags:
+        problems.extend(_stop_orphans(dead, log))
+    for state in dead:
         log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
         problems.extend(state.teardown(REMOVERS))
     for tmp in sorted(runs.glob(".*.tmp")) if runs.is_dir() else []:
@@ -62,4 +69,24 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
             server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
             problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
     problems.extend(podman.remove_orphaned_containers(live_tags, log=log))
+    return problems
+
+
+def _stop_orphans(dead: list[runstate.RunState], log: Callable[[str], None]) -> list[str]:
+    """Stop what the dead runs' calls left running, before their resources go: a Podman call
+    in flight when its run was killed outlives it, and once started a pause process after the
+    next run had cleaned up. Only the benchmark user's processes that started after the
+    earliest dead run did are touched (no live run holds the lock, so they are that run's)."""
+    since = min((s.owner.start_ticks for s in dead if s.owner is not None), default=None)
+    if since is None:
+        return []
+    try:
+        user = BenchUser.lookup()
+    except SetupError:
+        return []
+    problems: list[str] = []
+    for ref in untrusted.processes_started_since(user, since):
+        log(f"stopping process {ref.pid} a dead run left running")
+        if not procs.stop(ref, grace=2.0):
+            problems.append(f"process {ref.pid} of {user.name} did not stop")
     return problems

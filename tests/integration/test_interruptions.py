@@ -156,3 +156,38 @@ def test_resume_refuses_a_complete_run_and_a_missing_file(tmp_path: Path) -> Non
     assert result.returncode == 2 and "the run is complete; nothing to resume" in result.stderr
     missing = cli("run", "--resume", str(tmp_path / "absent.json"))
     assert missing.returncode == 2 and "no such results document" in missing.stderr
+
+
+def test_what_a_killed_run_left_running_is_stopped_but_not_what_was_there_before() -> None:
+    """A Podman call in flight when its run was SIGKILLed outlives the run; once, it started a
+    pause process after the next run had cleaned up. The clean-up stops the benchmark user's
+    processes that started after the dead run did, and nothing older, and nothing of root's."""
+    from bench_runner.lab.runstate import RunLock, RunState
+    from bench_runner.lab.user import BenchUser
+    from bench_runner.run.cleanup import cleanup_stale
+
+    user = BenchUser.lookup()
+    older = subprocess.Popen(user.argv(["sleep", "60"]), stdin=subprocess.DEVNULL)
+    time.sleep(0.05)
+    dead_owner = subprocess.Popen(["true"])
+    owner = procs.ProcRef.of(dead_owner.pid)
+    dead_owner.wait(timeout=10)
+    assert owner is not None
+    time.sleep(0.05)
+    orphan = subprocess.Popen(user.argv(["sleep", "60"]), stdin=subprocess.DEVNULL)
+    roots = subprocess.Popen(["sleep", "60"], stdin=subprocess.DEVNULL)
+    state = RunState(lab.new_tag(), owner=owner)
+    state.save()
+    try:
+        removed: list[str] = []
+        with RunLock():
+            problems = cleanup_stale(log=removed.append)
+        assert problems == []
+        assert orphan.wait(timeout=10) != 0
+        assert f"stopping process {orphan.pid} a dead run left running" in removed
+        assert older.poll() is None and roots.poll() is None
+    finally:
+        for process in (older, orphan, roots):
+            process.kill()
+            process.wait(timeout=10)
+    assert leftovers() == []
