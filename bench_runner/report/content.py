@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ..analysis import ranking as analysis, claims, stability
 from .. import defaults
+from ..analysis.directions import DirectionTable, direction_tables
 from ..analysis.ranking import RankTable
 from ..analysis.claims import MatrixCell
 from ..results.document import CellResult, RunDocument
@@ -47,6 +48,8 @@ class ReportContent:
     tolerance: float
     warnings: tuple[Warning_, ...]
     reproduction: Reproduction
+    #: Throughput workloads measured both ways, side by side.
+    directions: tuple[DirectionTable, ...] = ()
 
     def about(self) -> str:
         """What the report is, for its first line."""
@@ -88,4 +91,5 @@ def gather(document: RunDocument, source: Path, *, expectations: list[str] | Non
         tolerance=tolerance,
         warnings=tuple(stability.warnings_for(document)),
         reproduction=command(document),
+        directions=tuple(direction_tables([g.table for g in groups], document)),
     )
