@@ -97,6 +97,9 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
                       "not_carried": list(content.reproduction.not_carried)},
         "tables": [table_json(g.table) for g in content.groups],
         "directions": [direction_json(d) for d in content.directions],
+        "slow_trials": [{"cell": f.cell, "trial": f.trial, "moved": f.moved, "host_median": f.host_median,
+                         "unit": f.unit, "kind": f.kind, "where": f.where, "evidence": list(f.evidence)}
+                        for f in content.findings],
         "verdicts": {expectation: [verdict_json(v) for v in verdicts]
                      for expectation, verdicts in content.verdicts.items()},
         "claims": claims_json(content.claims, content.tolerance),
