@@ -103,6 +103,8 @@ def find(trial: Trial, cell: CellResult, host_median: float) -> Finding | None:
     helper = _data_socket(sockets.get("server host"), local_port=port)
     container = _data_socket(sockets.get("container"))
     tap, tap_drops = _tap_line(evidence.get("container_link"), sends)
+    if evidence.get("container_link_span") and evidence.get("container_link"):
+        tap += f" (over {evidence['container_link_span']})"
     if sends == "container":
         chain = [("the container's sending socket", container), ("the helper's socket to the client", helper),
                  ("the client's receiving socket", client)]

@@ -52,6 +52,7 @@ class ThroughputDiagnosis:
         #: How long the client runs (omit + measured seconds): the helper's CPU seconds are over it.
         self.record: dict[str, Any] = {"sampled_at_s": sample_at_s, "client_run_s": client_run_s}
         self._before: dict[str, iproute.LinkCounters] = {}
+        self._halfway: dict[str, iproute.LinkCounters] = {}
         self._timer: threading.Timer | None = None
 
     def start(self) -> None:
@@ -71,6 +72,12 @@ class ThroughputDiagnosis:
             except (BenchError, ParseError) as exc:
                 sockets[name] = {"error": str(exc)}
         self.record["sockets"] = sockets
+        if self._before:
+            # A one-off server ends with its client, and its namespace with it: this reading may be the last.
+            try:
+                self._halfway = link_counters(self.container_netns)
+            except (BenchError, ParseError):
+                pass
 
     def finish(self) -> dict[str, Any]:
         """The evidence, once the client has finished."""
@@ -83,8 +90,15 @@ class ThroughputDiagnosis:
         if self._before:
             try:
                 after = link_counters(self.container_netns)
+                self.record["container_link_span"] = "the whole client run"
+            except (BenchError, ParseError) as exc:
+                after = self._halfway
+                if after:
+                    self.record["container_link_span"] = (f"the first {self.sample_at_s:g} s (the container had ended "
+                                                          "when the client finished)")
+                else:
+                    self.record["container_link_error"] = str(exc)
+            if after:
                 self.record["container_link"] = {name: counters.minus(self._before[name]).to_json()
                                                  for name, counters in after.items() if name in self._before}
-            except (BenchError, ParseError) as exc:
-                self.record["container_link_error"] = str(exc)
         return self.record

@@ -170,7 +170,7 @@ class TrialExecutor:
             trial.observations["helper_argv"] = server.helper_argv
             trial.observations.update(server.evidence)
             queue = settings.swept("txqueuelen")
-            if queue is not None:
+            if queue is not None and not METHODS[cell.method].no_tap:
                 # Before the client, from outside the container: its tap's queue, read back below.
                 linkinfo.set_txqueuelen(server.netns_pid, queue)
             self.observers.observe_links(session, cell, server.netns_pid, trial)

@@ -55,7 +55,10 @@ class Observers:
                     raise MeasurementError(f"--container-mtu {mtu} asked, but the container's interfaces have MTU "
                                            f"{', '.join(map(str, seen)) or 'none'}")
         queue = settings.swept("txqueuelen")
-        if queue is not None:
+        if queue is not None and METHODS[cell.method].no_tap:
+            trial.observations["container_txqueuelen"] = {"asked": queue, "applies": False,
+                                                          "why": METHODS[cell.method].no_tap}
+        elif queue is not None:
             links = trial.observations.get("container_links") or {}
             seen = [i.get("txqlen") for i in links.get("interfaces") or []]
             trial.observations["container_txqueuelen"] = {"asked": queue, "seen": seen}

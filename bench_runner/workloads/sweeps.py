@@ -29,10 +29,7 @@ from .definition import Workload
 
 class CarriesFamilies(Protocol):
     """What a sweep asks of a method (methods.base.NetworkMethod): whether it carries an IP
-    family, inbound or outbound, and whether its container has a tap device."""
-
-    #: Why the container has no tap device whose queue could be set ("" where it has one).
-    no_tap: str
+    family, inbound or outbound."""
 
     def why_not_family(self, family: int, *, outbound: bool) -> str | None: ...
 
@@ -157,10 +154,6 @@ def _txqueuelen_why_not(workload: Workload, placement: str) -> str | None:
     return None
 
 
-def _txqueuelen_method_why_not(method: CarriesFamilies, workload: Workload, value: int) -> str | None:
-    return method.no_tap or None
-
-
 def _family_why_not(workload: Workload, placement: str) -> str | None:
     return None  # every workload and placement; whether a method carries IPv6 is the method's
 
@@ -178,8 +171,7 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
           lambda v: f"linkmtu{v}", r"linkmtu(\d+)", _link_mtu_why_not),
     Sweep("txqueuelen", "--container-txqueuelen", "packets", "transmit queue of the container's tap (packets)",
           1, 1000000, "a queue of at least one packet; a million is far past any window",
-          lambda v: f"txq{v}", r"txq(\d+)", _txqueuelen_why_not,
-          method_why_not=_txqueuelen_method_why_not),
+          lambda v: f"txq{v}", r"txq(\d+)", _txqueuelen_why_not),
     Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P) or concurrent echo clients", 1, 128,
           "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
     Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
@@ -202,9 +194,9 @@ _HELP = {
     "link_mtu": "the MTU of the lab link, set at both ends (the server host's and the client host's) for the "
                 "trial and read back from both before it counts, instead of the run's --mtu; remote placement "
                 "and the outbound workloads (a loopback client does not cross the link)",
-    "txqueuelen": "the transmit queue length (packets) of the container's tap device (pasta, slirp4netns; not "
-                  "host, socket activation or bridge, which have none), set from outside the container before the "
-                  "client starts and read back; inbound workloads",
+    "txqueuelen": "the transmit queue length (packets) of the container's tap device (pasta, slirp4netns), set "
+                  "from outside the container before the client starts and read back; host, socket activation and "
+                  "bridge have no tap and are measured unchanged beside them, as the reference; inbound workloads",
     "streams": "for the iperf3 workloads, parallel streams (iperf3 -P), their throughput added up; for tcp-rr, "
                "udp-rr and tcp-crr, that many concurrent clients (each a process and a connection or UDP "
                "socket of its own, measuring at the same time), with percentiles over every transaction of "

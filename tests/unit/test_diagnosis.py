@@ -82,9 +82,33 @@ def test_the_sweeps_of_the_link_and_the_tap() -> None:
     stream = WORKLOADS["tcp-stream-reverse"]
     assert sweeps.why_not({"txqueuelen": 1000}, stream, "remote", METHODS["pasta"]) is None
     assert sweeps.why_not({"txqueuelen": 1000}, stream, "remote", METHODS["slirp4netns-slirp4netns"]) is None
+    # methods without a tap are measured unchanged beside them: the reference a slow trial is held against
     for method in ("host", "bridge", "socket-activation-user"):
-        assert "no tap" in (sweeps.why_not({"txqueuelen": 1000}, stream, "remote", METHODS[method]) or "") \
-            or "not a tap" in (sweeps.why_not({"txqueuelen": 1000}, stream, "remote", METHODS[method]) or "")
+        assert sweeps.why_not({"txqueuelen": 1000}, stream, "remote", METHODS[method]) is None
+        assert METHODS[method].no_tap
+
+
+def test_the_tap_queue_is_checked_where_there_is_a_tap_and_said_not_to_apply_elsewhere() -> None:
+    from bench_runner.errors import MeasurementError
+    from bench_runner.results.document import Trial
+    from bench_runner.run.matrix import Cell
+    from bench_runner.run.observers import Observers
+    from bench_runner.workloads import TrialSettings
+
+    settings = TrialSettings(duration_s=1, omit_s=0, sweep=(("txqueuelen", 5000),))
+
+    def checked(method: str, txqlens: list[int]) -> Trial:
+        trial = Trial(0, 0, False, "now", 0.0, "ok", observations={
+            "container_links": {"interfaces": [{"name": "tap0", "mtu": 65520, "txqlen": q} for q in txqlens]}})
+        Observers().check_swept(Cell("tcp-stream-reverse+txq5000", "remote", method, "host"), settings, trial)
+        return trial
+
+    assert checked("pasta", [5000]).observations["container_txqueuelen"] == {"asked": 5000, "seen": [5000]}
+    host = checked("host", []).observations["container_txqueuelen"]
+    assert host["applies"] is False and "no tap" in host["why"]
+    import pytest
+    with pytest.raises(MeasurementError, match="--container-txqueuelen 5000 asked, but the container's interfaces have 1000"):
+        checked("pasta", [1000])
 
 
 def test_a_cell_is_summed_up_in_one_line() -> None:
@@ -123,3 +147,30 @@ def test_a_busy_helper_is_the_limit_and_an_idle_one_means_the_sender_stopped() -
     # loss found on a hop is named first, whatever the CPU
     [lossy, *_] = _with_cpu(3.8, {**_evidence(tx_dropped=3), "client_run_s": 4.0})
     assert lossy.kind == "tap drops"
+
+
+def test_counters_of_a_container_that_ended_with_its_client_are_taken_halfway(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A one-off server ends with its client and its namespace with it: the counters read
+    halfway are the last there are, and the record says what span they cover."""
+    from bench_runner.errors import MeasurementError
+    from bench_runner.parsers.iproute import LinkCounters
+    from bench_runner.run import diagnosis
+
+    readings = iter([{"tap0": LinkCounters("tap0", 1, 1, 0, 0, 10, 10, 0, 0)},
+                     {"tap0": LinkCounters("tap0", 5, 5, 0, 0, 90, 90, 0, 7)}])
+
+    def counters(netns: str):  # type: ignore[no-untyped-def]
+        try:
+            return next(readings)
+        except StopIteration:
+            raise MeasurementError("nsenter: cannot open /proc/1/ns/net") from None
+
+    monkeypatch.setattr(diagnosis, "link_counters", counters)
+    monkeypatch.setattr(diagnosis, "connections", lambda netns, port: [])
+    watch = diagnosis.ThroughputDiagnosis("/proc/1/ns/net", {"container": ("/proc/1/ns/net", 5201)}, 0.0, 4.0)
+    watch.start()
+    watch._timer.join(5)  # type: ignore[union-attr]
+    record = watch.finish()
+    assert record["container_link"]["tap0"]["tx_packets"] == 80 and record["container_link"]["tap0"]["tx_dropped"] == 7
+    assert record["container_link_span"].startswith("the first 0 s")
+    assert "container_link_error" not in record
