@@ -36,7 +36,8 @@ class Finding:
     #: The numbers behind it, one short line per hop.
     evidence: tuple[str, ...]
     #: The kind of finding, to count alike trials together: "tap drops", "sender retransmits",
-    #: "retransmits past the helper", "receiver window", "send buffer", "helper CPU", "idle",
+    #: "retransmits past the helper", "retransmits without a drop", "receiver window", "send buffer",
+    #: "helper CPU", "idle",
     #: "not sampled", "".
     kind: str = ""
     #: The helper's CPU over the client run, as a share of one core (None: not read).
@@ -116,7 +117,10 @@ def find(trial: Trial, cell: CellResult, host_median: float) -> Finding | None:
     if share is not None:
         lines.append(f"helper CPU: {trial.observations['helper_cpu_s']:.3g} s over the {evidence['client_run_s']:g} s "
                      f"client run ({share:.0%} of one core)")
-    kind, where = _where(sends, chain, tap_drops, evidence)
+    lab_line, lab_drops = _lab_line(evidence.get("lab_links"))
+    if lab_line:
+        lines.append(lab_line)
+    kind, where = _where(sends, chain, tap_drops, evidence, lab_drops)
     if not kind and share is not None and share >= CPU_BOUND:
         kind, where = "helper CPU", f"the helper was busy {share:.0%} of one core: it could not go faster"
     elif not kind and share is not None and "sockets" in evidence:
@@ -133,8 +137,22 @@ def _cpu_share(trial: Trial, evidence: dict[str, Any]) -> float | None:
     return cpu / run_s
 
 
+def _lab_line(links: Any) -> tuple[str, int]:
+    """The lab hosts' interfaces over the run: what each dropped or failed, both ways."""
+    if not isinstance(links, dict) or not links:
+        return "", 0
+    parts, dropped = [], 0
+    for host, devices in links.items():
+        for name, c in (devices or {}).items():
+            lost = c["rx_dropped"] + c["rx_errors"] + c["tx_dropped"] + c["tx_errors"]
+            dropped += lost
+            parts.append(f"{host} {name} dropped {c['rx_dropped']} received / {c['tx_dropped']} sent, "
+                         f"errors {c['rx_errors']} / {c['tx_errors']}")
+    return "lab links: " + "; ".join(parts), dropped
+
+
 def _where(sends: str, chain: list[tuple[str, dict | None]], tap_drops: int,
-           evidence: dict[str, Any]) -> tuple[str, str]:
+           evidence: dict[str, Any], lab_drops: int = 0) -> tuple[str, str]:
     """(kind, words): the first hop, in the data's direction, that lost or held back data."""
     sender_name, sender = chain[0]
     if tap_drops > 0:
@@ -142,9 +160,22 @@ def _where(sends: str, chain: list[tuple[str, dict | None]], tap_drops: int,
         return "tap drops", f"frames were dropped at the container's tap ({tap_drops} frames the container {side} its helper)"
     sender_retrans = (sender or {}).get("retrans_total") or 0
     far_retrans = sum((s or {}).get("retrans_total") or 0 for _, s in chain[1:2])
+    if sender_retrans and not far_retrans and "container_link" in evidence:
+        return "sender retransmits", (f"{sender_name} retransmitted {sender_retrans} segments and the helper's "
+                                      "connection none, while the container's interface counted no dropped frame: "
+                                      "the helper did not take (or acknowledge) data the container had sent")
     if sender_retrans and not far_retrans:
         return "sender retransmits", (f"{sender_name} retransmitted {sender_retrans} segments and the helper's "
                                       "connection none: the data went missing between the sender and the helper")
+    if far_retrans and lab_drops:
+        return "retransmits past the helper", (f"{chain[1][0]} retransmitted {far_retrans} segments and the lab "
+                                               f"links dropped {lab_drops} frames: the data went missing on the "
+                                               "way to the receiver")
+    if far_retrans and "lab_links" in evidence and "container_link" in evidence:
+        return "retransmits without a drop", (
+            f"{chain[1][0]} retransmitted {far_retrans} segments, yet no interface on the way (the container's, the "
+            "lab link's ends) counted a dropped frame: the segments were lost above the links (a socket's queue) or "
+            "not lost at all (a retransmit timer firing early, reordering)")
     if far_retrans:
         return "retransmits past the helper", (f"{chain[1][0]} retransmitted {far_retrans} segments: the data went "
                                                "missing on the way to the receiver")

@@ -53,13 +53,24 @@ class ThroughputDiagnosis:
         self.record: dict[str, Any] = {"sampled_at_s": sample_at_s, "client_run_s": client_run_s}
         self._before: dict[str, iproute.LinkCounters] = {}
         self._halfway: dict[str, iproute.LinkCounters] = {}
+        #: The lab's namespaces (the client host, the server host): their links' counters too,
+        #: so a retransmit past the helper can be told from a frame a link dropped.
+        self._lab_before: dict[str, dict[str, iproute.LinkCounters]] = {}
         self._timer: threading.Timer | None = None
+
+    def _lab_namespaces(self) -> dict[str, str]:
+        return {name: path for name, (path, _) in self.namespaces.items() if path != self.container_netns}
 
     def start(self) -> None:
         try:
             self._before = link_counters(self.container_netns)
         except (BenchError, ParseError) as exc:
             self.record["container_link_error"] = str(exc)
+        for name, path in self._lab_namespaces().items():
+            try:
+                self._lab_before[name] = link_counters(path)
+            except (BenchError, ParseError) as exc:
+                self.record.setdefault("lab_links_error", {})[name] = str(exc)
         self._timer = threading.Timer(self.sample_at_s, self._sample)
         self._timer.daemon = True
         self._timer.start()
@@ -101,4 +112,17 @@ class ThroughputDiagnosis:
             if after:
                 self.record["container_link"] = {name: counters.minus(self._before[name]).to_json()
                                                  for name, counters in after.items() if name in self._before}
+        lab_links: dict[str, Any] = {}
+        for name, path in self._lab_namespaces().items():
+            before = self._lab_before.get(name)
+            if not before:
+                continue
+            try:
+                after_lab = link_counters(path)
+            except (BenchError, ParseError) as exc:
+                self.record.setdefault("lab_links_error", {})[name] = str(exc)
+                continue
+            lab_links[name] = {dev: c.minus(before[dev]).to_json() for dev, c in after_lab.items() if dev in before}
+        if lab_links:
+            self.record["lab_links"] = lab_links
         return self.record

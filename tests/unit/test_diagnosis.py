@@ -174,3 +174,19 @@ def test_counters_of_a_container_that_ended_with_its_client_are_taken_halfway(mo
     assert record["container_link"]["tap0"]["tx_packets"] == 80 and record["container_link"]["tap0"]["tx_dropped"] == 7
     assert record["container_link_span"].startswith("the first 0 s")
     assert "container_link_error" not in record
+
+
+def _lab(rx_dropped: int) -> dict:
+    zero = {"rx_packets": 10, "rx_bytes": 1, "rx_errors": 0, "rx_dropped": 0, "tx_packets": 10, "tx_bytes": 1,
+            "tx_errors": 0, "tx_dropped": 0}
+    return {"client": {"nbc": {"ifname": "nbc", **zero, "rx_dropped": rx_dropped}}, "server host": {"nbs": {
+        "ifname": "nbs", **zero}}}
+
+
+def test_retransmits_past_the_helper_with_and_without_a_dropped_frame() -> None:
+    [dropped, *_] = _run({**_evidence(helper_retrans=30), "lab_links": _lab(rx_dropped=12)})
+    assert "retransmitted 30 segments and the lab links dropped 12 frames" in dropped.where
+    assert any(line.startswith("lab links: client nbc dropped 12 received") for line in dropped.evidence)
+    [clean, *_] = _run({**_evidence(helper_retrans=30), "lab_links": _lab(rx_dropped=0)})
+    assert clean.kind == "retransmits without a drop"
+    assert "yet no interface on the way (the container's, the lab link's ends) counted a dropped frame" in clean.where
