@@ -7,8 +7,9 @@ PRECISION = 0.05
 TOLERANCE = 0.10
 #: MTU of the lab's veth link.
 MTU = 1500
-#: What a run measures when --workloads is not given.
-WORKLOADS = "tcp-stream,tcp-rr"
+#: What a run measures when --workloads is not given: TCP throughput both ways (the client
+#: sending into the container, the container sending to it) and round trips.
+WORKLOADS = "tcp-stream,tcp-stream-reverse,tcp-rr"
 #: The pasta binary of the bare provider.
 PASTA = "pasta"
 #: Measured rounds every cell gets: 10 gives [x(2), x(9)] (97.9%) and lets a family of eight

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from tabulate import tabulate
 
 from .ranking import RankTable
+
+if TYPE_CHECKING:
+    from .directions import DirectionTable
 
 
 def fmt(value: float | None, digits: int = 3) -> str:
@@ -98,6 +102,46 @@ def extra_rows(table: RankTable, units: dict[str, str]) -> tuple[list[str], list
 def render_all(tables: list[RankTable], *, tablefmt: str = "simple") -> str:
     text = "\n\n".join(f"{title(t)}\n{render(t, tablefmt=tablefmt)}" for t in tables)
     return f"{text}\n{RANK_NOTE}" if tables else text
+
+
+def direction_title(table: "DirectionTable") -> str:
+    forward = table.forward
+    direction = "higher is better" if forward.higher_is_better else "lower is better"
+    return (f"both directions / {table.placement}: {forward.metric} in {forward.unit} ({direction}), "
+            f"{table.words(forward)} and {table.words(table.reverse)}")
+
+
+def direction_rows(table: "DirectionTable") -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of one direction table: each method's median, interval and rank in
+    each direction, and the reverse against the forward direction round by round."""
+    headers = ["method", table.words(table.forward), "rank", table.words(table.reverse), "rank",
+               "reverse / forward", "95% CI"]
+    rows = []
+    for row in table.rows:
+        cells = [row.label]
+        for half in (row.forward, row.reverse):
+            if half is None:
+                cells += ["-", "-"]
+            else:
+                cells += [fmt_with_interval(half.summary.median, half.summary.ci_low, half.summary.ci_high), half.rank]
+        ratio = row.reverse_vs_forward
+        cells += [fmt(ratio.value) if ratio else "-", fmt_interval(ratio.ci_low, ratio.ci_high, ratio.level) if ratio else ""]
+        rows.append(cells)
+    return headers, rows
+
+
+DIRECTION_NOTE = ("reverse / forward: the median of the per-round ratios of the two directions (both ran in the "
+                  "same rounds), with its order-statistic interval; far below 1, the method carries the second "
+                  "direction much worse than the first")
+
+
+def render_directions(tables: list["DirectionTable"], *, tablefmt: str = "simple") -> str:
+    parts = []
+    for table in tables:
+        headers, rows = direction_rows(table)
+        parts.append(f"{direction_title(table)}\n"
+                     + tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+    return "\n\n".join(parts) + (f"\n{DIRECTION_NOTE}" if parts else "")
 
 
 VERDICT_HEADERS = ["workload / placement", "expected", "ratio", "95% CI", "p (Holm)", "verdict"]

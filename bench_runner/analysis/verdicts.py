@@ -22,6 +22,9 @@ from ..errors import UsageError
 from ..methods import METHODS
 from ..results.cells import HOST_STACK
 from ..results.document import RunDocument
+from ..workloads import WORKLOADS
+from ..workloads.definition import SENDER_WORDS
+from ..workloads.sweeps import base_of
 
 #: The ordering the podman-networking-docs guide states, fastest first.
 DOCUMENTED = "pasta>slirp4netns-rootlesskit>slirp4netns-slirp4netns"
@@ -63,8 +66,11 @@ class OrderingVerdict:
 
     @property
     def where(self) -> str:
-        """ "tcp-stream / remote", with "@trixie" for a booted stack's cells."""
-        return f"{self.workload} / {self.placement}" + ("" if self.stack == HOST_STACK else f" @{self.stack}")
+        """ "tcp-stream / remote", with the direction where the workload has a twin ("tcp-stream
+        (client sends) / remote") and "@trixie" for a booted stack's cells."""
+        sends = WORKLOADS[base_of(self.workload)].sends if base_of(self.workload) in WORKLOADS else ""
+        direction = f" ({SENDER_WORDS.get(sends, sends)})" if sends else ""
+        return f"{self.workload}{direction} / {self.placement}" + ("" if self.stack == HOST_STACK else f" @{self.stack}")
 
     @property
     def violated(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from . import calibrate, compare, doctor, history, list_ids, publish, record, report, run, stack
+from . import calibrate, compare, doctor, history, list_ids, passt, publish, record, report, run, stack
 
 COMMANDS: dict[str, ModuleType] = {
     "run": run,
@@ -20,4 +20,5 @@ COMMANDS: dict[str, ModuleType] = {
     "calibrate": calibrate,
     "report": report,
     "stack": stack,
+    "passt": passt,
 }

@@ -8,7 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-from ..errors import VIOLATION_EXIT
+from ..errors import VIOLATION_EXIT, UsageError
 
 HELP = "compare two results documents or two stack snapshots (better / worse / same)"
 DESCRIPTION = (
@@ -39,8 +39,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                                                "one of its booted stacks), a stack snapshot (tag or hash, "
                                                "TAG@MACHINE for one machine's samples), or @MACHINE (its latest "
                                                "snapshot)")
-    parser.add_argument("b", metavar="B", help="compared against A: a results document (or RUN.json@STACK), a "
-                                               "stack snapshot (or TAG@MACHINE), or @MACHINE")
+    parser.add_argument("b", metavar="B", nargs="?", help="compared against A: a results document (or "
+                                                          "RUN.json@STACK), a stack snapshot (or TAG@MACHINE), or "
+                                                          "@MACHINE; not with --walk")
+    parser.add_argument("--walk", metavar="BUILDS", default=None,
+                        help="a release walk in the one results document A: its methods (builds of one helper, "
+                             "e.g. pasta-20230309,pasta-20250503,pasta-20260728), oldest first; each step from one "
+                             "build to the next is judged round by round (Holm over all steps) and the first build "
+                             "where each workload's figure changed is named ('passt build' makes such builds)")
     parser.add_argument("--format", choices=("md", "json"), default="md", help="Markdown or JSON on stdout")
     parser.add_argument("--fail-on-regression", type=_percent, default=None, metavar="PCT",
                         help="exit 3 when any cell of B is significantly worse than A by more than PCT percent "
@@ -54,6 +60,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="asv configuration for stack snapshots (default: NETBENCH_ASV_CONFIG, else the suite's)")
 
 
+def _walk(args: argparse.Namespace) -> int:
+    from ..analysis import walk
+    from ..methods.userfile import load_document
+    from ..report import walk as output
+
+    if args.b is not None:
+        raise UsageError("--walk reads the one results document A; B is not used")
+    document = load_document(args.a)
+    builds = [b.strip() for b in args.walk.split(",") if b.strip()]
+    found = walk.walks(document, builds)
+    if not found:
+        raise UsageError(f"--walk: no workload of {args.a} measured two of the builds")
+    if args.format == "json":
+        print(json.dumps(output.to_json(found), indent=1))
+    else:
+        print(output.render_markdown(found, builds), end="")
+    return 0
+
+
 def main(args: argparse.Namespace) -> int:
     from ..analysis import compare
     from ..history import config, sides
@@ -61,6 +86,11 @@ def main(args: argparse.Namespace) -> int:
 
     def conf_loader():  # type: ignore[no-untyped-def]
         return config.load(args.config)
+
+    if args.walk is not None:
+        return _walk(args)
+    if args.b is None:
+        raise UsageError("compare needs A and B (or one results document A with --walk)")
 
     a = sides.load_side(args.a, conf_loader, args.machine, args.metrics)
     b = sides.load_side(args.b, conf_loader, args.machine, args.metrics)

@@ -185,6 +185,9 @@ def for_client_host(request):  # type: ignore[no-untyped-def]
     if any(request.swept.get("delay", ())):
         raise UsageError("--delay adds netem on the lab link, and a --client-host run has none: add delay on the "
                          "real path with tc netem yourself")
+    if request.swept.get("link_mtu"):
+        raise UsageError("--link-mtu sets the lab link's MTU, and a --client-host run has none: set the MTU of the "
+                         "real path's interfaces yourself")
     family = client.options.target.family
     asked = set(request.swept.get("family", (4,)))
     if asked != {family}:
@@ -457,20 +460,30 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
 def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
     """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
     from ..analysis import ranking as analysis, claims, stability, tables
-    from ..report.jsonout import claims_json, table_json, verdict_json, warning_json
+    from ..analysis import diagnosis
+    from ..analysis.directions import direction_tables
+    from ..report.jsonout import claims_json, direction_json, table_json, verdict_json, warning_json
     from ..analysis.verdicts import judge_all
 
     rendered = analysis.rank_tables(document)
     verdicts = judge_all(document, request.expectations)
     warnings = stability.warnings_for(document)
     claim_cells = claims.matrix(document, request.tolerance)
+    both_ways = direction_tables(rendered, document)
     if args.format == "json":
         print(json.dumps({"results": str(output), "tables": [table_json(t) for t in rendered],
+                          "directions": [direction_json(d) for d in both_ways],
                           "verdicts": {e: [verdict_json(v) for v in vs] for e, vs in verdicts.items()},
                           "claims": claims_json(claim_cells, request.tolerance),
                           "warnings": [warning_json(w) for w in warnings]}, indent=1))
     else:
         print(tables.render_all(rendered))
+        if both_ways:
+            print("\n" + tables.render_directions(both_ways))
+        slow = diagnosis.by_cell(document)
+        if slow:
+            print("\nslow trials (less than a tenth of host's), where the data stopped (details: report):")
+            print("\n".join(f"  {s.line()}" for s in slow))
         for found in verdicts.values():
             print("\n" + tables.render_verdicts(found))
         print("\n" + tables.render_claims(claim_cells))

@@ -19,6 +19,7 @@ from typing import Iterator
 
 from .. import procs
 from ..errors import MeasurementError, SetupError
+from ..parsers import iproute
 
 SUBNET = "198.51.100.0/24"
 SERVER_ADDR = "198.51.100.1"
@@ -299,3 +300,29 @@ def delayed(lab: Lab, delay_ms: int) -> Iterator[str]:
         yield shown
     finally:
         procs.run(lab.in_client(["tc", "qdisc", "del", "dev", device, "root"]), timeout=15, check=False)
+
+
+@contextlib.contextmanager
+def link_mtu(lab: Lab, mtu: int | None) -> Iterator[dict[str, int | None]]:
+    """The lab link at ``mtu`` at both ends, for a trial (``--link-mtu``), then back to the
+    lab's own MTU. Yields the MTU read back from each end, so the trial records what was in
+    place; an end that did not take it fails the trial."""
+    if mtu is None:
+        yield {}
+        return
+    ends = ((lab.in_server, lab.server_if, "server_end"), (lab.in_client, lab.client_if, "client_end"))
+    try:
+        for run_in, device, _ in ends:
+            procs.run(run_in(["ip", "link", "set", "dev", device, "mtu", str(mtu)]), timeout=15)
+        seen: dict[str, int | None] = {}
+        for run_in, device, key in ends:
+            shown = procs.run(run_in(["ip", "-j", "link", "show", "dev", device]), timeout=15).stdout
+            found = [link.mtu for link in iproute.parse_links(shown) if link.ifname == device]
+            seen[key] = found[0] if found else None
+        if any(value != mtu for value in seen.values()):
+            raise MeasurementError(f"--link-mtu {mtu} did not take on the lab link: "
+                                   + ", ".join(f"{k} {v}" for k, v in seen.items()))
+        yield seen
+    finally:
+        for run_in, device, _ in ends:
+            procs.run(run_in(["ip", "link", "set", "dev", device, "mtu", str(lab.mtu)]), timeout=15, check=False)

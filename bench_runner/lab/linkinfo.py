@@ -64,6 +64,23 @@ def interfaces_of(pid: int) -> dict[str, Any]:
     return {"interfaces": [link.to_json() for link in links if link.link_type != "loopback" and link.ifname != "lo"]}
 
 
+def set_txqueuelen(pid: int, packets: int) -> list[str]:
+    """Set the transmit queue of every interface but lo in the network namespace of ``pid``
+    (a container's tap: ``--container-txqueuelen``), as root from outside the container, the
+    way an administrator would; returns the interfaces set. The trial reads the queue back
+    with ``interfaces_of`` before it counts."""
+    found = interfaces_of(pid)
+    if "error" in found:
+        raise BenchError(f"the container's interfaces could not be read: {found['error']}")
+    names = [link["ifname"] for link in found["interfaces"]]
+    if not names:
+        raise BenchError("the container has no interface but lo: no queue to set")
+    for name in names:
+        procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "link", "set", "dev", name, "txqueuelen", str(packets)]),
+                  timeout=TIMEOUT)
+    return names
+
+
 def tentative_ipv6(pid: int) -> list[str]:
     """The IPv6 addresses in the network namespace of ``pid`` still in duplicate address
     detection ("fe80::1%eth0")."""

@@ -134,6 +134,9 @@ class NetworkMethod:
     no_ipv6: str = ""
     #: Why the container cannot connect out over IPv6, as observed when tried; "" where it can.
     no_ipv6_outbound: str = ""
+    #: Why the container has no tap device whose transmit queue ``--container-txqueuelen`` can
+    #: set ("" where it has one: the helper's tap, as pasta and slirp4netns make it).
+    no_tap: str = ""
     #: Does the helper capture the container's frames itself (the ``pcap`` spec option; pasta
     #: ``--pcap``)? Elsewhere a capture is taken with tcpdump in the server host.
     writes_pcap: bool = False

@@ -32,6 +32,8 @@ METHOD = NetworkMethod(
                      programs=(("pasta", "passt"), ("nft", "nftables")), own_network=True,
                      create_options=create_options),
     bare=None,
+    no_tap="the container's interface is a veth to the rootless network's bridge, not a tap (pasta's tap is in "
+           "the rootless network namespace)",
     no_bare="the bare provider has no rootless bridge network (it is netavark's): run it in a stack with "
             "Podman 5 (--stacks host,trixie)",
     unsupported={HOST_LOOPBACK: "the suite passes no option for the host's loopback to a bridge network",

@@ -20,4 +20,5 @@ METHOD = NetworkMethod(
     outbound_carrier=SERVER,
     baseline=True,
     shares_host_network=True,
+    no_tap="the server uses the server host's own interfaces: there is no tap",
 )

@@ -19,4 +19,5 @@ def method(method_id: str, summary: str, documented: dict, *, system: bool) -> N
         podman=PodmanWay(network=None, carrier=INHERITED),
         bare=BareWay(Attach.ACTIVATED, carrier=INHERITED, tools=(ACTIVATOR, "unshare")),
         activation=Activation(system=system),
+        no_tap="the container has no network of its own (--network=none): there is no tap",
     )

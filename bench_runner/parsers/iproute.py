@@ -131,3 +131,52 @@ def link_kind(text: str) -> str | None:
     items = _json_list(text, "ip -j -d link")
     info = items[0].get("linkinfo") if items else None
     return _str(info.get("info_kind")) if isinstance(info, dict) else None
+
+
+@dataclass(frozen=True)
+class LinkCounters:
+    """An interface's counters (``ip -s -j link``): what it received and sent, and what it
+    dropped or failed, each way. A tap's TX side is what the container sent to its helper."""
+
+    ifname: str
+    rx_packets: int
+    rx_bytes: int
+    rx_errors: int
+    rx_dropped: int
+    tx_packets: int
+    tx_bytes: int
+    tx_errors: int
+    tx_dropped: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def minus(self, before: "LinkCounters") -> "LinkCounters":
+        """What happened between two readings of the same interface."""
+        return LinkCounters(self.ifname, *(getattr(self, f) - getattr(before, f) for f in _COUNTERS))
+
+
+_COUNTERS = ("rx_packets", "rx_bytes", "rx_errors", "rx_dropped", "tx_packets", "tx_bytes", "tx_errors", "tx_dropped")
+
+
+def parse_link_counters(text: str) -> list[LinkCounters]:
+    """Every interface's counters from ``ip -s -j link show``."""
+    found = []
+    for item in _json_list(text, "ip -s -j link"):
+        stats = item.get("stats64") or item.get("stats")
+        name = _str(item.get("ifname"))
+        if not isinstance(stats, dict) or name is None:
+            raise ParseError("ip -s -j link: an interface without a name or counters")
+        values = []
+        for way in ("rx", "tx"):
+            side = stats.get(way)
+            if not isinstance(side, dict):
+                raise ParseError(f"ip -s -j link: {name} has no {way} counters")
+            for key in ("packets", "bytes", "errors", "dropped"):
+                value = _int(side.get(key))
+                if value is None:
+                    raise ParseError(f"ip -s -j link: {name} {way} {key} is not a count")
+                values.append(value)
+        rx, tx = values[:4], values[4:]
+        found.append(LinkCounters(name, rx[0], rx[1], rx[2], rx[3], tx[0], tx[1], tx[2], tx[3]))
+    return found

@@ -9,6 +9,9 @@ from pathlib import Path
 
 from ..analysis import ranking as analysis, claims, stability
 from .. import defaults
+from ..analysis import diagnosis
+from ..analysis.diagnosis import Finding
+from ..analysis.directions import DirectionTable, direction_tables
 from ..analysis.ranking import RankTable
 from ..analysis.claims import MatrixCell
 from ..results.document import CellResult, RunDocument
@@ -47,6 +50,10 @@ class ReportContent:
     tolerance: float
     warnings: tuple[Warning_, ...]
     reproduction: Reproduction
+    #: Throughput workloads measured both ways, side by side.
+    directions: tuple[DirectionTable, ...] = ()
+    #: Throughput trials that moved less than a tenth of host's, and where their data stopped.
+    findings: tuple[Finding, ...] = ()
 
     def about(self) -> str:
         """What the report is, for its first line."""
@@ -88,4 +95,6 @@ def gather(document: RunDocument, source: Path, *, expectations: list[str] | Non
         tolerance=tolerance,
         warnings=tuple(stability.warnings_for(document)),
         reproduction=command(document),
+        directions=tuple(direction_tables([g.table for g in groups], document)),
+        findings=tuple(diagnosis.findings(document)),
     )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from ..analysis.directions import DirectionTable
 from ..analysis.ranking import RankTable
 from ..analysis.claims import MatrixCell
 from ..analysis.stability import Warning_
@@ -52,6 +53,24 @@ def table_json(table: RankTable) -> dict[str, Any]:
     }
 
 
+def direction_json(table: DirectionTable) -> dict[str, Any]:
+    """Both directions of a throughput workload, method by method (the ratio: reverse against
+    forward, the median of per-round ratios)."""
+    return {
+        "placement": table.placement, "forward": table.forward.workload, "reverse": table.reverse.workload,
+        "unit": table.forward.unit,
+        "rows": [{
+            "method": row.method, "stack": row.stack,
+            "forward": summary_json(row.forward.summary) if row.forward else None,
+            "forward_rank": row.forward.rank if row.forward else None,
+            "reverse": summary_json(row.reverse.summary) if row.reverse else None,
+            "reverse_rank": row.reverse.rank if row.reverse else None,
+            "reverse_vs_forward": row.reverse_vs_forward.value if row.reverse_vs_forward else None,
+            "ci": [row.reverse_vs_forward.ci_low, row.reverse_vs_forward.ci_high] if row.reverse_vs_forward else None,
+        } for row in table.rows],
+    }
+
+
 def claims_json(cells: Iterable[MatrixCell], tolerance: float) -> dict[str, Any]:
     """The claims matrix: each cell (claim, method, stack, IP family, what the guide
     documents, what was observed, whether they agree, the evidence, or why not applicable)."""
@@ -77,6 +96,10 @@ def render(content: ReportContent, plot_files: list[str]) -> dict[str, Any]:
         "reproduce": {"argv": list(content.reproduction.argv), "shell": content.reproduction.shell,
                       "not_carried": list(content.reproduction.not_carried)},
         "tables": [table_json(g.table) for g in content.groups],
+        "directions": [direction_json(d) for d in content.directions],
+        "slow_trials": [{"cell": f.cell, "trial": f.trial, "moved": f.moved, "host_median": f.host_median,
+                         "unit": f.unit, "kind": f.kind, "where": f.where, "evidence": list(f.evidence)}
+                        for f in content.findings],
         "verdicts": {expectation: [verdict_json(v) for v in verdicts]
                      for expectation, verdicts in content.verdicts.items()},
         "claims": claims_json(content.claims, content.tolerance),

@@ -4,8 +4,9 @@ after the measured ones, so they never slow a trial that counts.
 
 pcap: where the method's helper captures itself (pasta ``--pcap``), it does, as the benchmark
 user, in the helper's own world (a booted stack's file system); root then takes the file
-through the user's own ``head``, never opening the user's path. Elsewhere ``tcpdump`` runs as
-root in the server host's namespace. Either way the file is cut at a record boundary to
+through the user's own ``head``, never opening the user's path. ``tcpdump`` runs as root in the
+server host's namespace, for every method: beside pasta's own file it is the other side of the
+same seconds (what the lab link carried), so a frame lost between them shows. Either way the file is cut at a record boundary to
 ``SIZE_LIMIT``. perf: ``perf record -g`` of the process that owns the published port, with
 ``perf report`` text kept for the report.
 """
@@ -85,10 +86,11 @@ class Capture:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
-def file_name(cell: Cell, kind: str) -> str:
+def file_name(cell: Cell, kind: str, side: str = "") -> str:
+    """``side``: ``-link`` for the lab link's capture beside a helper's own."""
     stack = "" if cell.stack == "host" else f"@{cell.stack}"
     suffix = {"pcap": "pcap", "perf": "perf.data"}[kind]
-    return f"{cell.workload}-{cell.placement}-{cell.method}{stack}.{suffix}"
+    return f"{cell.workload}-{cell.placement}-{cell.method}{stack}{side}.{suffix}"
 
 
 class TrialCapture:
@@ -169,6 +171,27 @@ class TcpdumpPcap(TrialCapture):
         if not self.destination.exists():
             raise MeasurementError("tcpdump wrote no file")
         settle_pcap(self.record, self.destination, self.destination.stat().st_size)
+
+
+class Together(TrialCapture):
+    """Several captures of the same client run: each adjusts the server in turn, and all are
+    running before the client starts."""
+
+    def __init__(self, parts: list[TrialCapture]) -> None:
+        super().__init__()
+        self.parts = parts
+
+    def adjust(self, spec: ServerSpec) -> ServerSpec:
+        for part in self.parts:
+            spec = part.adjust(spec)
+        return spec
+
+    @contextlib.contextmanager
+    def during(self, carrier_pid: int | None) -> Iterator[None]:
+        with contextlib.ExitStack() as stack:
+            for part in self.parts:
+                stack.enter_context(part.during(carrier_pid))
+            yield
 
 
 def settle_pcap(record: Capture, path: Path, original: int) -> None:
@@ -259,18 +282,24 @@ def report_top(text: str, lines: int = PERF_REPORT_LINES) -> str:
     return "\n".join(kept[:lines])
 
 
-def capture_for(kind: str, session: Session, cell: Cell, directory: Path, number: int) -> tuple[Capture, TrialCapture]:
-    """The record and the capture a cell gets for one kind."""
-    method = METHODS[cell.method]
+def capture_for(kind: str, session: Session, cell: Cell, directory: Path,
+                number: int) -> list[tuple[Capture, TrialCapture, Path]]:
+    """The records, captures and files a cell gets for one kind, all of one client run: a
+    helper that captures itself (pasta) gets tcpdump on the lab link beside its own file."""
+    def record(tool: str) -> Capture:
+        return Capture(kind, tool, cell.workload, cell.placement, cell.method, cell.stack)
+
     destination = directory / file_name(cell, kind)
-    if kind == "pcap":
-        tool = "pasta --pcap" if method.writes_pcap else "tcpdump in the server host"
-        record = Capture(kind, tool, cell.workload, cell.placement, cell.method, cell.stack)
-        if method.writes_pcap:
-            return record, HelperPcap(session, record, destination, number)
-        return record, TcpdumpPcap(session, record, destination)
-    record = Capture(kind, "perf record -g", cell.workload, cell.placement, cell.method, cell.stack)
-    return record, PerfProfile(session, record, destination)
+    if kind == "perf":
+        perf = record("perf record -g")
+        return [(perf, PerfProfile(session, perf, destination), destination)]
+    link = record("tcpdump in the server host")
+    if not METHODS[cell.method].writes_pcap:
+        return [(link, TcpdumpPcap(session, link, destination), destination)]
+    own = record("pasta --pcap")
+    link_file = directory / file_name(cell, kind, "-link")
+    return [(own, HelperPcap(session, own, destination, number), destination),
+            (link, TcpdumpPcap(session, link, link_file), link_file)]
 
 
 def capture_all(runner: Any, cells: tuple[Cell, ...], kinds: tuple[str, ...], directory: Path, relative_to: Path,
@@ -281,21 +310,24 @@ def capture_all(runner: Any, cells: tuple[Cell, ...], kinds: tuple[str, ...], di
     jobs = [(cell, kind) for kind in kinds for cell in cells]
     for number, (cell, kind) in enumerate(jobs, 1):
         session = runner.session_of(cell)
-        record, capture = capture_for(kind, session, cell, directory, number)
+        parts = capture_for(kind, session, cell, directory, number)
         if kind == "perf" and DRIVERS[base_of(cell.workload)].direction == "outbound":
-            record.error = "perf profiles the process that owns a published port; an outbound workload has none"
-            found.append(record.to_json())
+            for record, _, _ in parts:
+                record.error = "perf profiles the process that owns a published port; an outbound workload has none"
+                found.append(record.to_json())
             continue
-        log(f"capture {number}/{len(jobs)}: {kind} of {cell.label} ({record.tool})")
-        trial = runner.run_trial(cell, -1, False, SETTINGS, capture=capture)
-        record.trial = {**record.trial, "status": trial.status, "error": trial.error, "samples": trial.samples}
-        try:
-            capture.finish()
-            destination = directory / file_name(cell, kind)
-            if destination.exists():
-                record.path = os.path.relpath(destination, relative_to)
-        except (BenchError, OSError) as exc:
-            record.error = str(exc)
-            log(f"capture {number}/{len(jobs)}: {record.error}")
-        found.append(record.to_json())
+        tools = " and ".join(record.tool for record, _, _ in parts)
+        log(f"capture {number}/{len(jobs)}: {kind} of {cell.label} ({tools})")
+        together = parts[0][1] if len(parts) == 1 else Together([capture for _, capture, _ in parts])
+        trial = runner.run_trial(cell, -1, False, SETTINGS, capture=together)
+        for record, capture, destination in parts:
+            record.trial = {**record.trial, "status": trial.status, "error": trial.error, "samples": trial.samples}
+            try:
+                capture.finish()
+                if destination.exists():
+                    record.path = os.path.relpath(destination, relative_to)
+            except (BenchError, OSError) as exc:
+                record.error = str(exc)
+                log(f"capture {number}/{len(jobs)}: {record.error}")
+            found.append(record.to_json())
     return found

@@ -12,12 +12,13 @@ from dataclasses import replace
 from typing import Mapping
 
 from ..lab import hosts as lab_mod
-from ..lab import observe
+from ..lab import linkinfo, observe
 from .. import procs
 from ..analysis import stats
 from ..workloads import sweeps
 from . import udpmax
 from .capture import TrialCapture
+from .diagnosis import ThroughputDiagnosis
 from ..errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell
 from ..methods.base import INHERITED, SERVER
@@ -82,9 +83,12 @@ class TrialExecutor:
                       status="failed", observations={"port": port, **noted})
         clock = time.monotonic()
         try:
-            with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
+            with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc, \
+                    lab_mod.link_mtu(session.lab, swept.get("link_mtu")) as link_mtu:
                 if "delay" in swept:
                     trial.observations["lab_link_qdisc"] = qdisc
+                if link_mtu:
+                    trial.observations["lab_link_mtu"] = {"asked": swept["link_mtu"], **link_mtu}
                 if isinstance(driver, OutboundDriver):
                     self._outbound(session, provider, cell, driver, port, settings, trial, capture)
                 elif not isinstance(driver, InboundDriver):
@@ -165,6 +169,10 @@ class TrialExecutor:
         try:
             trial.observations["helper_argv"] = server.helper_argv
             trial.observations.update(server.evidence)
+            queue = settings.swept("txqueuelen")
+            if queue is not None and not METHODS[cell.method].no_tap:
+                # Before the client, from outside the container: its tap's queue, read back below.
+                linkinfo.set_txqueuelen(server.netns_pid, queue)
             self.observers.observe_links(session, cell, server.netns_pid, trial)
             protocol = spec.protocols[0]
             port = server.host_port  # a provider may publish elsewhere (below the floor, for one)
@@ -188,8 +196,11 @@ class TrialExecutor:
                 watcher.start()
             cpu_watch = procs.CpuWatch(owners[0].pid)
             ctx = session.client_context(cell.placement, port, settings)
+            diagnosis = diagnosis_for(session, cell, driver, expected, server.netns_pid, spec.port, port, settings)
             try:
                 with capture.during(owners[0].pid):
+                    if diagnosis is not None:
+                        diagnosis.start()
                     client_output = driver.run_client(ctx)
             except MeasurementError as exc:
                 why = server.diagnose()
@@ -198,6 +209,8 @@ class TrialExecutor:
                 raise
             finally:
                 cpu, cpu_read_at_end = cpu_watch.finish()
+                if diagnosis is not None:
+                    trial.observations["diagnosis"] = diagnosis.finish()
                 if watcher is not None:
                     owners += [i for i in watcher.finish() if i.identity not in {o.identity for o in owners}]
             carriers = [self.observers.carrier(session, i) for i in owners]
@@ -280,6 +293,24 @@ class TrialExecutor:
             remote.stop(grace=1.0)
             remote.close()
             session.state.discard(entry)
+
+
+def diagnosis_for(session: Session, cell: Cell, driver: InboundDriver, carrier: str | None, netns_pid: int,
+                  container_port: int, host_port: int, settings: TrialSettings) -> ThroughputDiagnosis | None:
+    """Evidence for a throughput trial that may move little (a workload with a direction,
+    through a helper), read in the lab's namespaces: the client's end (remote placement, the
+    lab's own client host), the server host's (the helper's end, and the loopback client's)
+    and the container's."""
+    if not driver.spec.sends or carrier in (SERVER, INHERITED, None) or netns_pid <= 0:
+        return None
+    lab = session.lab
+    namespaces = {"server host": (lab.server_ns_path, host_port),
+                  "container": (f"/proc/{netns_pid}/ns/net", container_port)}
+    if cell.placement == "remote" and session.client_host is None:
+        namespaces = {"client": (lab.client_ns_path, host_port), **namespaces}
+    return ThroughputDiagnosis(f"/proc/{netns_pid}/ns/net", namespaces,
+                               sample_at_s=settings.omit_s + settings.duration_s / 2,
+                               client_run_s=settings.omit_s + settings.duration_s)
 
 
 def with_sweep(spec: ServerSpec, settings: TrialSettings) -> ServerSpec:

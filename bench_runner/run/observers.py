@@ -54,6 +54,17 @@ class Observers:
                 if mtu not in seen:
                     raise MeasurementError(f"--container-mtu {mtu} asked, but the container's interfaces have MTU "
                                            f"{', '.join(map(str, seen)) or 'none'}")
+        queue = settings.swept("txqueuelen")
+        if queue is not None and METHODS[cell.method].no_tap:
+            trial.observations["container_txqueuelen"] = {"asked": queue, "applies": False,
+                                                          "why": METHODS[cell.method].no_tap}
+        elif queue is not None:
+            links = trial.observations.get("container_links") or {}
+            seen = [i.get("txqlen") for i in links.get("interfaces") or []]
+            trial.observations["container_txqueuelen"] = {"asked": queue, "seen": seen}
+            if not seen or any(value != queue for value in seen):
+                raise MeasurementError(f"--container-txqueuelen {queue} asked, but the container's interfaces have "
+                                       f"{', '.join(map(str, seen)) or 'none'}")
         streams = (("streams", "streams", "iperf3 ran") if "clients" not in trial.observations
                    else ("streams", "clients", "the echo clients that measured were"))
         for name, key, what in (streams, ("size", "message_size", "the client sent"),

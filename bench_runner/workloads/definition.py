@@ -31,10 +31,18 @@ class Workload:
     sized: bool = False
     #: Has it an offered rate --udp-rate sets (iperf3's UDP stream)?
     offered_rate: bool = False
+    #: Which end sends the data, for a throughput workload that has a twin moving the data
+    #: the other way ("client", "container", "remote"); "" where no twin exists.
+    sends: str = ""
+    #: That twin: the same ends, the data the other way ("" where none).
+    reverse: str = ""
 
     def metrics(self) -> tuple[Metric, ...]:
         return (self.metric, *self.extra_metrics)
 
+
+#: What each sending end is called, where a workload names the direction.
+SENDER_WORDS = {"client": "client sends", "container": "container sends", "remote": "remote sends"}
 
 #: Bits per second of the udp-stream workload, and its datagram payload (fits a 1500 MTU).
 UDP_STREAM_RATE = 1_000_000_000

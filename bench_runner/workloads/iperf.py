@@ -47,6 +47,8 @@ class TcpStream(InboundDriver):
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
         parallel_streams=True,
+        sends="client",
+        reverse="tcp-stream-reverse",
     )
     client_flags: tuple[str, ...] = ()
 

@@ -22,6 +22,8 @@ class TcpStreamReverse(TcpStream):
         inherited_socket=False,
         no_inherited_socket=NO_INHERITED_IPERF3,
         parallel_streams=True,
+        sends="container",
+        reverse="tcp-stream",
     )
     client_flags = ("--reverse",)
 

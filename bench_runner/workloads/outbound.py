@@ -23,6 +23,8 @@ class TcpStreamOutbound(OutboundDriver):
         placements=("remote",),
         outbound=True,
         parallel_streams=True,
+        sends="container",
+        reverse="tcp-stream-outbound-reverse",
     )
     client_flags: tuple[str, ...] = ()
 
@@ -61,6 +63,8 @@ class TcpStreamOutboundReverse(TcpStreamOutbound):
         placements=("remote",),
         outbound=True,
         parallel_streams=True,
+        sends="remote",
+        reverse="tcp-stream-outbound",
     )
     client_flags = ("--reverse",)
 

@@ -142,6 +142,18 @@ def _delay_why_not(workload: Workload, placement: str) -> str | None:
     return None
 
 
+def _link_mtu_why_not(workload: Workload, placement: str) -> str | None:
+    if placement != "remote" and not workload.outbound:
+        return "the MTU is the lab link's; a loopback client does not cross it"
+    return None
+
+
+def _txqueuelen_why_not(workload: Workload, placement: str) -> str | None:
+    if workload.outbound:
+        return "the container's client sends as soon as it starts, before its queue could be set"
+    return None
+
+
 def _family_why_not(workload: Workload, placement: str) -> str | None:
     return None  # every workload and placement; whether a method carries IPv6 is the method's
 
@@ -154,6 +166,12 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("mtu", "--container-mtu", "bytes", "MTU inside the container (bytes)", 1280, 65520,
           "1280 is IPv6's minimum, which pasta and Podman keep; 65520 is pasta's and slirp4netns's largest",
           lambda v: f"mtu{v}", r"mtu(\d+)", _mtu_why_not),
+    Sweep("link_mtu", "--link-mtu", "bytes", "MTU of the lab link (bytes)", 1280, 65520,
+          "1280 is IPv6's minimum; 65520 is the largest a container's interface takes",
+          lambda v: f"linkmtu{v}", r"linkmtu(\d+)", _link_mtu_why_not),
+    Sweep("txqueuelen", "--container-txqueuelen", "packets", "transmit queue of the container's tap (packets)",
+          1, 1000000, "a queue of at least one packet; a million is far past any window",
+          lambda v: f"txq{v}", r"txq(\d+)", _txqueuelen_why_not),
     Sweep("streams", "--streams", "streams", "parallel streams (iperf3 -P) or concurrent echo clients", 1, 128,
           "iperf3 takes at most 128", lambda v: f"P{v}", r"P(\d+)", _streams_why_not),
     Sweep("size", "--sizes", "bytes", "message size (bytes)", 16, 65507,
@@ -173,6 +191,12 @@ _HELP = {
     "mtu": "the MTU inside the container, set the way each method sets it (pasta --mtu, slirp4netns mtu=, "
            "rootlesskit --mtu, a bridge network's mtu option) and checked inside the container; host and "
            "socket activation keep the lab link's (--mtu)",
+    "link_mtu": "the MTU of the lab link, set at both ends (the server host's and the client host's) for the "
+                "trial and read back from both before it counts, instead of the run's --mtu; remote placement "
+                "and the outbound workloads (a loopback client does not cross the link)",
+    "txqueuelen": "the transmit queue length (packets) of the container's tap device (pasta, slirp4netns), set "
+                  "from outside the container before the client starts and read back; host, socket activation and "
+                  "bridge have no tap and are measured unchanged beside them, as the reference; inbound workloads",
     "streams": "for the iperf3 workloads, parallel streams (iperf3 -P), their throughput added up; for tcp-rr, "
                "udp-rr and tcp-crr, that many concurrent clients (each a process and a connection or UDP "
                "socket of its own, measuring at the same time), with percentiles over every transaction of "

@@ -38,8 +38,14 @@ def _writers_of(directory: Path) -> list[str]:
 
 
 def _captures(output: Path) -> dict[tuple[str, str, str], dict]:
+    """By kind, method and stack; pasta's pcap keyed by its own, the lab link's beside it as
+    ("pcap-link", method, stack)."""
     document = results.load(output)
-    return {(c["kind"], c["method"], c["stack"]): c for c in document.captures}
+    found = {}
+    for c in document.captures:
+        kind = "pcap-link" if c["kind"] == "pcap" and c.get("path", "").endswith("-link.pcap") else c["kind"]
+        found[(kind, c["method"], c["stack"])] = c
+    return found
 
 
 def test_pcap_and_perf_of_pasta_and_host_in_a_quick_run(tmp_path: Path) -> None:
@@ -48,10 +54,12 @@ def test_pcap_and_perf_of_pasta_and_host_in_a_quick_run(tmp_path: Path) -> None:
                  "--skip-claims", "--capture", "pcap,perf", "--output", str(output))
     assert result.returncode == 0, result.stderr
     captures = _captures(output)
-    assert set(captures) == {(k, m, "host") for k in ("pcap", "perf") for m in ("pasta", "host")}
-    for method, tool, link in (("pasta", "pasta --pcap", "Ethernet"), ("host", "tcpdump in the server host",
-                                                                        "Linux cooked v2 (SLL2)")):
-        record = captures[("pcap", method, "host")]
+    assert set(captures) == {(k, m, "host") for k in ("pcap", "perf") for m in ("pasta", "host")} | {
+        ("pcap-link", "pasta", "host")}
+    for key, tool, link in ((("pcap", "pasta", "host"), "pasta --pcap", "Ethernet"),
+                            (("pcap-link", "pasta", "host"), "tcpdump in the server host", "Linux cooked v2 (SLL2)"),
+                            (("pcap", "host", "host"), "tcpdump in the server host", "Linux cooked v2 (SLL2)")):
+        record = captures[key]
         assert (record["tool"], record["link_type"], record["trial"]["status"]) == (tool, link, "ok"), record
         path = tmp_path / record["path"]
         assert path.stat().st_size == record["bytes"] <= 4 * 1024 * 1024
@@ -59,6 +67,10 @@ def test_pcap_and_perf_of_pasta_and_host_in_a_quick_run(tmp_path: Path) -> None:
         assert pcap.summarize(path.read_bytes()).packets == record["packets"] > 10
         # the capture holds the trial's own connection from the client host
         assert f"{LAB_CLIENT}." in _readable(path)
+    # pasta's own frames and the lab link's are of the same client run, the same seconds
+    own, link = (pcap.summarize((tmp_path / captures[k]["path"]).read_bytes()) for k in (
+        ("pcap", "pasta", "host"), ("pcap-link", "pasta", "host")))
+    assert abs(own.first_s - link.first_s) < 2.0, (own, link)
     profiled = captures[("perf", "pasta", "host")]
     assert profiled["profiled"]["comm"].startswith("pas"), profiled  # pasta, or passt.avx2 it re-executes as
     assert "Overhead" in profiled["report_text"] and "%" in profiled["report_text"]

@@ -163,3 +163,34 @@ def test_udp_rate_max_records_every_probe_and_reports_the_rate_found(tmp_path: P
     text = (tmp_path / "udpmax.md").read_text()
     assert "Probes of the --udp-rate max searches of udp-stream+ratemax / remote" in text
     assert "--udp-rate max" in text.splitlines()[0]  # the reproduce command
+
+
+def test_the_link_mtu_and_the_tap_queue_are_set_read_back_and_diagnosed(tmp_path: Path) -> None:
+    """--link-mtu on both ends of the lab link and --container-txqueuelen on pasta's tap, each
+    read back per trial; host is measured beside them unchanged (no tap), and every pasta
+    trial carries the evidence a slow one would be diagnosed from."""
+    out = tmp_path / "link.json"
+    result = run("--methods", "host,pasta", "--workloads", "tcp-stream-reverse", "--placements", "remote",
+                 "--link-mtu", "1500,9000", "--container-txqueuelen", "1000,5000", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    cells = trials_by_cell(out)
+    assert {w for w, _, _ in cells} == {f"tcp-stream-reverse+linkmtu{m}+txq{q}" for m in (1500, 9000)
+                                        for q in (1000, 5000)}
+    assert {m for _, m, _ in cells} == {"host", "pasta"}
+    for (workload, method, _), trials in cells.items():
+        mtu, queue = (int(x) for x in workload.replace("tcp-stream-reverse+linkmtu", "").split("+txq"))
+        assert trials and all(t.status == "ok" for t in trials), (workload, method, [t.error for t in trials])
+        for trial in trials:
+            assert trial.observations["lab_link_mtu"] == {"asked": mtu, "server_end": mtu, "client_end": mtu}
+            seen = trial.observations["container_txqueuelen"]
+            if method == "host":
+                assert seen["applies"] is False and "no tap" in seen["why"]
+                assert "diagnosis" not in trial.observations
+                continue
+            assert seen == {"asked": queue, "seen": [queue]}, seen
+            evidence = trial.observations["diagnosis"]
+            [tap] = evidence["container_link"].values()
+            assert tap["tx_packets"] > 0  # the container sent: tcp-stream-reverse
+            sockets = evidence["sockets"]
+            assert set(sockets) == {"client", "server host", "container"}, sockets
+            assert all(isinstance(found, list) and found for found in sockets.values()), sockets

@@ -3,6 +3,7 @@ and how a kept file is described."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -109,3 +110,48 @@ def test_a_whole_small_capture_is_not_marked_truncated(tmp_path: Path) -> None:
     record = capture.Capture("pcap", "pasta --pcap", "tcp-stream", "remote", "pasta", "host")
     capture.settle_pcap(record, path, original=len(data))
     assert record.packets == 8 and not record.truncated
+
+
+class _Session:
+    """What capture_for reads of a session: no stack, a private directory."""
+
+    stack = None
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def private_dir(self, name: str) -> Path:
+        return self.root / name
+
+
+def test_pasta_is_captured_on_both_sides_of_one_client_run(tmp_path: Path) -> None:
+    cell = Cell("tcp-stream-reverse", "remote", "pasta", "host")
+    parts = capture.capture_for("pcap", _Session(tmp_path), cell, tmp_path, 1)  # type: ignore[arg-type]
+    assert [(r.tool, type(c).__name__, p.name) for r, c, p in parts] == [
+        ("pasta --pcap", "HelperPcap", "tcp-stream-reverse-remote-pasta.pcap"),
+        ("tcpdump in the server host", "TcpdumpPcap", "tcp-stream-reverse-remote-pasta-link.pcap")]
+    together = capture.Together([c for _, c, _ in parts])
+    adjusted = together.adjust(SPEC)
+    assert adjusted.options == (f"{PCAP}:{tmp_path / 'capture1' / 'frames.pcap'}",)  # only pasta's changes the server
+    [(record, _, path)] = capture.capture_for("pcap", _Session(tmp_path), Cell("tcp-stream", "remote", "host", "host"),
+                                              tmp_path, 2)  # type: ignore[arg-type]
+    assert record.tool == "tcpdump in the server host" and path.name == "tcp-stream-remote-host.pcap"
+
+
+def test_captures_taken_together_are_all_running_while_the_client_runs() -> None:
+    events: list[str] = []
+
+    class Part(capture.TrialCapture):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        @contextlib.contextmanager
+        def during(self, carrier_pid):  # type: ignore[no-untyped-def]
+            events.append(f"start {self.name}")
+            yield
+            events.append(f"stop {self.name}")
+
+    with capture.Together([Part("a"), Part("b")]).during(7):
+        events.append("client")
+    assert events == ["start a", "start b", "client", "stop b", "stop a"]

@@ -80,7 +80,7 @@ def test_orderings_are_judged_within_each_stack() -> None:
     by_stack = {v.stack: v.pairs[0].verdict for v in verdicts}
     assert by_stack == {"host": "violated", "trixie": "holds"}
     rendered = tables.render_verdicts(verdicts)
-    assert "tcp-stream / remote @trixie" in rendered
+    assert "tcp-stream (client sends) / remote @trixie" in rendered
 
 
 def test_claims_are_given_per_stack() -> None:
