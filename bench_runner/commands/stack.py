@@ -32,7 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("name", help=f"the stack's name; also its suite unless --suite is given ({', '.join(SUITES)})")
     build.add_argument("--suite", choices=SUITES, help="the Debian suite to build from (default: the name)")
     build.add_argument("--include", action="append", metavar="PKGS",
-                       help="extra packages, comma-separated (repeatable)")
+                       help="extra packages, comma-separated (repeatable); PKG/experimental takes that package "
+                            "from Debian's experimental instead (on --suite sid; e.g. Podman 6 while sid has "
+                            "5.8: --include podman/experimental,netavark/experimental), the rest from the suite")
     build.add_argument("--mirror", help="the Debian mirror (default: http://deb.debian.org/debian)")
     build.add_argument("--snapshot", metavar="YYYYMMDDTHHMMSSZ",
                        help="build from Debian's snapshot archive as it was at that moment (UTC), instead of "

@@ -36,7 +36,12 @@ BASE_PACKAGES = (
 #: Bump when the way stacks are built changes, so older builds are rebuilt.
 BUILD_FORMAT = 1
 _NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,23}$")
-_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+$")
+_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(/experimental)?$")
+#: Debian's experimental holds releases not yet in sid (Podman 6 while sid has 5.8): a package
+#: named ``PKG/experimental`` comes from there, everything else from the suite. apt never
+#: takes a package from experimental unless named so (its Release file says NotAutomatic).
+EXPERIMENTAL = "experimental"
+EXPERIMENTAL_BASES = ("sid",)
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,13 @@ class StackSpec:
 
     @property
     def packages(self) -> tuple[str, ...]:
-        return tuple(sorted(set(BASE_PACKAGES) | set(self.extra_packages)))
+        """What apt installs; ``PKG/experimental`` replaces the base package of that name."""
+        named = {p.split("/", 1)[0] for p in self.extra_packages if "/" in p}
+        return tuple(sorted((set(BASE_PACKAGES) - named) | set(self.extra_packages)))
+
+    @property
+    def from_experimental(self) -> tuple[str, ...]:
+        return tuple(p.split("/", 1)[0] for p in self.extra_packages if p.endswith(f"/{EXPERIMENTAL}"))
 
     @property
     def archive(self) -> str:
@@ -67,6 +78,8 @@ class StackSpec:
     def sources(self) -> list[str]:
         """One-line apt sources, as mmdebstrap takes them."""
         lines = [f"deb {self.archive} {self.suite} main"]
+        if self.from_experimental:
+            lines.append(f"deb {self.archive} {EXPERIMENTAL} main")
         if self.suite in STABLE_SUITES:
             security = snapshot_url("debian-security", self.snapshot) if self.snapshot else SECURITY_MIRROR
             lines += [f"deb {self.archive} {self.suite}-updates main",
@@ -113,7 +126,7 @@ def parse_packages(values: list[str] | None) -> tuple[str, ...]:
             if not item:
                 continue
             if not _PACKAGE_RE.match(item):
-                raise UsageError(f"--include {item!r} is not a Debian package name")
+                raise UsageError(f"--include {item!r} is not a Debian package name (or PKG/{EXPERIMENTAL})")
             found.append(item)
     return tuple(dict.fromkeys(found))
 
@@ -147,12 +160,16 @@ def make_spec(name: str, suite: str | None, include: list[str] | None, mirror: s
     if suite not in SUITES:
         raise UsageError(f"unknown suite {suite!r}; valid: {', '.join(SUITES)} (name the stack freely with "
                          f"--suite, e.g. 'stack build mytrixie --suite trixie')")
+    packages = parse_packages(include)
+    if any(p.endswith(f"/{EXPERIMENTAL}") for p in packages) and suite not in EXPERIMENTAL_BASES:
+        raise UsageError(f"--include PKG/{EXPERIMENTAL}: Debian's experimental builds on "
+                         f"{' or '.join(EXPERIMENTAL_BASES)}, not {suite} (use --suite sid)")
     if snapshot is not None and mirror is not None:
         raise UsageError("--snapshot and --mirror both name the archive: give one")
     mirror = mirror or DEFAULT_MIRROR
     if not re.match(r"^https?://[^\s]+$", mirror):
         raise UsageError(f"--mirror {mirror!r}: expected an http:// or https:// address")
-    return StackSpec(name, suite, parse_packages(include), mirror.rstrip("/"),
+    return StackSpec(name, suite, packages, mirror.rstrip("/"),
                      check_snapshot(snapshot) if snapshot is not None else None, allow_expired)
 
 

@@ -28,7 +28,7 @@ MANIFEST = "stack.json"
 #: Packages whose versions a stack's record carries (the network path and what runs it).
 RECORDED_PACKAGES = ("podman", "passt", "slirp4netns", "libslirp0", "rootlesskit", "netavark", "aardvark-dns",
                      "runc", "crun", "conmon", "catatonit", "systemd", "iperf3", "libiperf0", "python3",
-                     "nftables")
+                     "nftables", "golang-github-containers-common")
 #: The same components the host stack records as its key versions, by package.
 KEY_PACKAGES = {"podman": "podman", "passt": "passt", "slirp4netns": "slirp4netns",
                 "rootlesskit": "rootlesskit", "iperf3": "iperf3", "systemd": "systemd"}

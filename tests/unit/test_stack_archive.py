@@ -149,3 +149,18 @@ def test_what_list_and_the_report_say_about_the_archive() -> None:
         {"codename": "trixie", "date": "2026-11-21T09:15:44Z", "expired_at_build": False}]}
     assert archive_note(fresh) == "trixie of 2026-11-21"
     assert archive_note({"suite": "trixie"}) == "-"  # built before stacks recorded it: nothing invented
+
+
+def test_a_package_from_experimental_replaces_the_suites_own() -> None:
+    podman6 = spec.make_spec("podman6", "sid", ["podman/experimental,netavark/experimental"], None, allow_expired=True)
+    assert "podman/experimental" in podman6.packages and "podman" not in podman6.packages
+    assert "netavark/experimental" in podman6.packages and "passt" in podman6.packages
+    assert podman6.from_experimental == ("podman", "netavark")
+    assert podman6.sources() == ["deb http://deb.debian.org/debian sid main",
+                                 "deb http://deb.debian.org/debian experimental main"]
+    assert podman6.key("amd64") != spec.make_spec("podman6", "sid", None, None).key("amd64")
+    assert spec.make_spec("sid", None, None, None).from_experimental == ()
+    with pytest.raises(UsageError, match="experimental builds on sid, not trixie"):
+        spec.make_spec("t", "trixie", ["podman/experimental"], None)
+    with pytest.raises(UsageError, match="not a Debian package name"):
+        spec.make_spec("s", "sid", ["podman/trixie"], None)
