@@ -32,7 +32,7 @@ MASKED_UNITS = (
     "systemd-udevd-kernel.socket", "systemd-hwdb-update.service", "systemd-firstboot.service",
 )
 #: Packages a usable stack must have; a check that finds one missing rebuilds nothing but says so.
-REQUIRED = ("podman", "passt", "slirp4netns", "rootlesskit", "systemd", "iperf3", "python3")
+REQUIRED = ("podman", "passt", "slirp4netns", "rootlesskit", "systemd", "iperf3", "python3", "mount")
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ BASE_PACKAGES = (
     "podman", "passt", "slirp4netns", "rootlesskit", "uidmap", "runc", "conmon", "catatonit",
     "systemd", "systemd-sysv", "dbus-user-session", "iperf3", "python3", "iproute2", "procps",
     "nftables",  # netavark calls nft for Podman's rootless bridge networks
+    "mount",  # the boot script's umount runs the stack's own; systemd 258+ only recommends mount
 )
 #: Bump when the way stacks are built changes, so older builds are rebuilt.
 BUILD_FORMAT = 1
