@@ -54,6 +54,9 @@ class Side:
     runs: dict[CellKey, tuple[tuple[float, ...], ...]] = field(default_factory=dict, hash=False)
     #: Runs pooled in a snapshot side (1 for a document).
     run_count: int = 1
+    #: Methods a document side's stack could not run at all, with why (its not-applicable
+    #: cells: Podman 6 has no slirp4netns), so a method missing on one side is explained.
+    lacking: dict[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,10 @@ class Comparison:
     only_b: tuple[CellKey, ...]
     not_compared: tuple[tuple[CellKey, str], ...]
     threshold_pct: float | None
+    #: Methods measured on one side only, each with why the other side lacks it (None: it
+    #: has no cell of it at all, so no reason was recorded).
+    a_lacks: tuple[tuple[str, str | None], ...] = ()
+    b_lacks: tuple[tuple[str, str | None], ...] = ()
 
     def regressions(self) -> list[Row]:
         """Cells whose whole interval of the change lies beyond the threshold, the worse way
@@ -143,7 +150,16 @@ def compare(a: Side, b: Side, *, threshold_pct: float | None = None) -> Comparis
     if not rows:
         raise UsageError("A and B have no measured cell in common (same workload, metric, placement and method)")
     return Comparison(a, b, tuple(rows), tuple(sorted(set(a.cells) - set(b.cells))),
-                      tuple(sorted(set(b.cells) - set(a.cells))), tuple(not_compared), threshold_pct)
+                      tuple(sorted(set(b.cells) - set(a.cells))), tuple(not_compared), threshold_pct,
+                      lacks(a, b), lacks(b, a))
+
+
+def lacks(side: Side, other: Side) -> tuple[tuple[str, str | None], ...]:
+    """Methods ``other`` measured that ``side`` measured nothing of, with ``side``'s reason
+    (its not-applicable cells), or None where it has no cell of the method at all."""
+    have = {k.method for k in side.cells}
+    missing = sorted({k.method for k in other.cells} - have)
+    return tuple((m, side.lacking.get(m)) for m in missing)
 
 
 def _round_pairs(a: Side, b: Side, left: CellSamples, right: CellSamples) -> list[tuple[float, float]] | None:

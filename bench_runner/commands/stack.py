@@ -32,13 +32,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("name", help=f"the stack's name; also its suite unless --suite is given ({', '.join(SUITES)})")
     build.add_argument("--suite", choices=SUITES, help="the Debian suite to build from (default: the name)")
     build.add_argument("--include", action="append", metavar="PKGS",
-                       help="extra packages, comma-separated (repeatable)")
+                       help="extra packages, comma-separated (repeatable); PKG/experimental takes that package "
+                            "from Debian's experimental instead (on --suite sid; e.g. Podman 6 while sid has "
+                            "5.8: --include podman/experimental,netavark/experimental), the rest from the suite")
     build.add_argument("--mirror", help="the Debian mirror (default: http://deb.debian.org/debian)")
+    build.add_argument("--snapshot", metavar="YYYYMMDDTHHMMSSZ",
+                       help="build from Debian's snapshot archive as it was at that moment (UTC), instead of "
+                            "--mirror: http://snapshot.debian.org/archive/debian/YYYYMMDDTHHMMSSZ (and "
+                            "debian-security of the same moment for a stable suite), to get the exact Podman or "
+                            "passt of a given day. Needs snapshot.debian.org to be reachable. Its Release files "
+                            "are past their Valid-Until date by design, so apt's check of that date is off for "
+                            "it, as with --allow-expired, and the stack records both")
+    build.add_argument("--allow-expired", action="store_true",
+                       help="accept the archive's Release file when it is past its Valid-Until date (apt "
+                            "refuses it by default, as a stale or replayed archive would look the same; a "
+                            "mirror's sid or forky can lag so). Only then is apt's check of that date turned "
+                            "off (Acquire::Check-Valid-Until \"false\"); the stack's manifest, 'stack list' and "
+                            "the report of every run with it say so, with the Release file's dates")
     build.add_argument("--rebuild", action="store_true",
                        help="build again even when unchanged (to take the archive's newer packages)")
     listing = sub.add_parser("list", help="list built stacks with their versions",
                              description="List built stacks with the versions of podman, passt, slirp4netns, "
-                                         "rootlesskit, systemd and iperf3 read from each stack's package database.",
+                                         "rootlesskit, systemd and iperf3 read from each stack's package database, "
+                                         "and the state of the archive each was built from (its Release file's "
+                                         "date; whether an expired one was accepted, --allow-expired; the "
+                                         "--snapshot moment).",
                              formatter_class=parser.formatter_class, epilog=parser.epilog)
     add_output_format(listing, "each stack with its versions as JSON")
     remove = sub.add_parser("remove", help="delete a built stack",
@@ -59,7 +77,8 @@ def _build(args: argparse.Namespace) -> int:
     from ..stacks import build
     from ..stacks.spec import make_spec
 
-    spec = make_spec(args.name, args.suite, args.include, args.mirror)
+    spec = make_spec(args.name, args.suite, args.include, args.mirror, snapshot=args.snapshot,
+                     allow_expired=args.allow_expired)
     result = build.build(spec, rebuild=args.rebuild, log=_log)
     print(f"stack {result.stack.name}: {'built' if result.built else 'checked'} in {result.seconds:.0f} s "
           f"({result.stack.path})")
@@ -80,8 +99,8 @@ def _list(args: argparse.Namespace) -> int:
 
     keys = list(store.KEY_PACKAGES)
     rows = [[s.name, s.manifest.get("suite"), *(s.key_versions().get(k) or "-" for k in keys),
-             s.manifest.get("built_at", "?")] for s in stacks]
-    print(tabulate(rows, headers=["stack", "suite", *keys, "built"], disable_numparse=True))
+             s.manifest.get("built_at", "?"), s.archive_note()] for s in stacks]
+    print(tabulate(rows, headers=["stack", "suite", *keys, "built", "archive"], disable_numparse=True))
     return 0
 
 

@@ -41,7 +41,21 @@ def side_from_document(path: Path, metrics: str, stack: str = HOST_STACK) -> Sid
     label = f"{path.name} (run {document.run.get('id', '?')}" + ("" if stack == HOST_STACK else f", stack {stack}") + ")"
     return Side(label, "document", f"{path}" + ("" if stack == HOST_STACK else f"@{stack}"),
                 snapshot_of(document, stack).items, cells,
-                run=(str(document.run.get("id")), str(document.run.get("started_at"))))
+                run=(str(document.run.get("id")), str(document.run.get("started_at"))),
+                lacking=lacking_methods(document.cells, stack))
+
+
+def lacking_methods(cells, stack: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Methods of a stack with no measured cell whose cells were not applicable, with their
+    reasons (each once: a method's workloads may give different ones)."""
+    measured = {c.method for c in cells if c.stack == stack and c.status == "measured"}
+    reasons: dict[str, list[str]] = {}
+    for cell in cells:
+        if cell.stack == stack and cell.status == "not_applicable" and cell.method not in measured:
+            found = reasons.setdefault(cell.method, [])
+            if cell.reason and cell.reason not in found:
+                found.append(cell.reason)
+    return {m: "not applicable: " + ("; ".join(r) or "no reason recorded") for m, r in reasons.items()}
 
 
 def side_from_snapshot(conf: AsvConfig, name: str, machine: str | None, metrics: str) -> Side | None:

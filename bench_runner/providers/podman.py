@@ -12,6 +12,7 @@ from ..lab import hosts as lab, runstate, untrusted
 from .. import procs
 from ..errors import BenchError, MeasurementError, last_line
 from ..methods import METHODS, NetworkMethod
+from ..parsers import releasenotes
 from ..paths import IMAGE
 from ..stacks.detect import version_tuple
 from ..lab.user import BenchUser
@@ -26,6 +27,9 @@ MOUNTS = ("/usr:/usr:ro", "/etc/ld.so.cache:/etc/ld.so.cache:ro")
 HOST_MOUNTS = tuple(arg for mount in MOUNTS for arg in ("-v", mount))
 #: Where the worker programs appear inside containers.
 CONTAINER_WORKERS = "/opt/netbench-workers"
+#: The release notes Podman's Debian package ships: what a release removed is read from them.
+RELEASE_NOTES = ("usr/share/doc/podman/RELEASE_NOTES.md.gz", "usr/share/doc/podman/RELEASE_NOTES.md")
+RELEASE_NOTES_LIMIT = 8 << 20
 
 
 #: How to run ``podman ARGS`` as the benchmark user where the containers are.
@@ -77,6 +81,23 @@ class PodmanServer(RunningServer):
     def stop(self) -> list[str]:
         problems = remove_container(session_podman(self.session), self.name, self.refs, self.network)
         return self.session.state.forget_if_gone(self.entries, problems)
+
+
+def read_release_notes(root: Path) -> str:
+    """The release notes of the Podman installed under ``root`` (a stack's root filesystem is
+    root's own: it is built by root, and the benchmark user owns only its home there)."""
+    import gzip
+
+    for name in RELEASE_NOTES:
+        path = root / name
+        if not path.is_file() or path.is_symlink():
+            continue
+        try:
+            with (gzip.open(path, "rb") if name.endswith(".gz") else open(path, "rb")) as fh:
+                return fh.read(RELEASE_NOTES_LIMIT).decode("utf-8", errors="replace")
+        except (OSError, EOFError):
+            return ""
+    return ""
 
 
 def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef], network: str | None = None) -> list[str]:
@@ -176,6 +197,13 @@ class PodmanProvider(Provider):
         self.version = podman_version
         #: A booted stack's root filesystem: its programs are the ones that run, not this machine's.
         self.stack_root = stack_root
+        self._notes: str | None = None
+
+    def release_notes(self) -> str:
+        """The installed Podman's own release notes ("" where its package ships none), read once."""
+        if self._notes is None:
+            self._notes = read_release_notes(self.stack_root or Path("/"))
+        return self._notes
 
     def _installed(self, program: str) -> bool:
         if self.stack_root is None:
@@ -202,6 +230,11 @@ class PodmanProvider(Provider):
         if version_tuple(self.version) < way.since:
             since = ".".join(map(str, way.since))
             return Availability(False, f"Podman {self.version} has no {way.feature} (needs {since} or later)")
+        for program, _package in way.programs:
+            removed = releasenotes.removal_of(self.release_notes(), program)
+            if removed is not None and version_tuple(self.version) >= version_tuple(removed.version):
+                return Availability(False, f"Podman {self.version} has no {program}: its release notes say, for "
+                                           f"{removed.version}, \"{removed.words}\"")
         for program, package in way.programs:
             if not self._installed(program):
                 return Availability(False, f"{program} (package {package}) is not installed")

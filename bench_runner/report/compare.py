@@ -68,9 +68,16 @@ def render_markdown(comparison: Comparison) -> str:
     if any(r.verdict == "inconclusive" for r in comparison.rows):
         out += ["", f"inconclusive: no finite interval of the ratio (fewer than {stats.MIN_SAMPLES_FOR_CI} "
                     "samples on a side, or medians of 0 in A)."]
+    # Cells of a method one side lacks altogether are said once, with why, below.
+    lacked = {m for m, why in (*comparison.a_lacks, *comparison.b_lacks) if why is not None}
     for title, keys in (("Only in A", comparison.only_a), ("Only in B", comparison.only_b)):
+        keys = tuple(k for k in keys if k.method not in lacked)
         if keys:
             out += ["", f"{title}: " + ", ".join(k.label for k in keys)]
+    for name, lacking in (("A", comparison.a_lacks), ("B", comparison.b_lacks)):
+        if lacking:
+            out += ["", f"{name} lacks {len(lacking)} method(s) the other side measured:"]
+            out += [f"- `{method}`: {why or 'not measured there (no cell of it)'}" for method, why in lacking]
     for key, why in comparison.not_compared:
         out += ["", f"Not compared: {key.label}: {why}"]
     if comparison.threshold_pct is not None:
@@ -106,5 +113,7 @@ def to_json(comparison: Comparison) -> dict[str, Any]:
         "only_in_a": [k.label for k in comparison.only_a],
         "only_in_b": [k.label for k in comparison.only_b],
         "not_compared": [{"cell": k.label, "why": why} for k, why in comparison.not_compared],
+        "a_lacks": [{"method": m, "why": why} for m, why in comparison.a_lacks],
+        "b_lacks": [{"method": m, "why": why} for m, why in comparison.b_lacks],
         "regressions": len(regressions),
     }

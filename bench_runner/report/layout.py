@@ -16,6 +16,7 @@ from ..analysis import diagnosis, tables
 from ..analysis.ranking import RankTable, trial_carrier, trial_peer
 from ..run.matrix import HOST_STACK, stack_label
 from ..results.document import CellResult, RunDocument
+from ..results.stackrecord import archive_note
 from ..analysis.verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
 from .content import Group, ReportContent
@@ -135,7 +136,8 @@ def _overview(content: ReportContent) -> list[Block]:
         blocks.append(para("Release stack ", Strong(name), f" (Debian {record.get('suite', '?')}: Podman "
                            f"{versions.get('podman', '?')}, passt {versions.get('passt', '?')}, slirp4netns "
                            f"{versions.get('slirp4netns', '?')}, rootlesskit {versions.get('rootlesskit', '?')}) ran the "
-                           f"server side of the cells marked ", Code(f"@{name}"), ", through its own Podman."))
+                           f"server side of the cells marked ", Code(f"@{name}"), ", through its own Podman.",
+                           *((f" Built from: {archive_note(record)}.",) if archive_note(record) != "-" else ())))
     if run.get("status") != "complete":
         blocks.append(para(Strong("This run did not complete"), " (it was interrupted, crashed, or is still "
                            "running): the figures cover only the trials that finished."))
@@ -276,6 +278,7 @@ def _booted_stacks(document: RunDocument, detail: Detail) -> list[Block]:
         rows.append([key, *(_value(document.stacks[n].get("versions", {}).get(key)) for n in names)])
     rows.append(["suite", *(_value(document.stacks[n].get("suite")) for n in names)])
     rows.append(["built", *(_value(document.stacks[n].get("built_at")) for n in names)])
+    rows.append(["archive", *(archive_note(document.stacks[n]) for n in names)])
     info_keys = (("rootless_network_cmd", "default rootless network"), ("network_backend", "network backend"),
                  ("cgroup_manager", "cgroup manager"), ("cgroup_version", "cgroups"))
     for key, label in info_keys:

@@ -9,5 +9,5 @@ without changing its own packages; and the stack this machine itself is.
 - ``build``: making one with mmdebstrap (a second build of an unchanged stack only checks).
 - ``boot``: booting one for a run, talking to it, and powering it off again.
 
-May import: lab, parsers.
+May import: lab, parsers, results.
 """

@@ -11,11 +11,13 @@ import os
 import shutil
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from .. import procs
-from ..errors import SetupError
+from ..errors import CommandFailed, SetupError, UsageError
+from ..parsers import apt
 from . import store
 from .spec import StackSpec
 
@@ -30,7 +32,7 @@ MASKED_UNITS = (
     "systemd-udevd-kernel.socket", "systemd-hwdb-update.service", "systemd-firstboot.service",
 )
 #: Packages a usable stack must have; a check that finds one missing rebuilds nothing but says so.
-REQUIRED = ("podman", "passt", "slirp4netns", "rootlesskit", "systemd", "iperf3", "python3")
+REQUIRED = ("podman", "passt", "slirp4netns", "rootlesskit", "systemd", "iperf3", "python3", "mount")
 
 
 @dataclass(frozen=True)
@@ -86,19 +88,34 @@ def _build(spec: StackSpec, key: str, log: Callable[[str], None]) -> store.Built
     root = partial / "root"
     # unshare mode as root: no user namespace, but mmdebstrap's own mounts (proc, sys, dev in
     # the new root) live in a mount namespace of its own, so even a killed build leaves none here.
-    argv = [MMDEBSTRAP, "--mode=unshare", "--variant=apt", "--format=directory",
-            f"--include={','.join(spec.packages)}", "--aptopt=Acquire::Retries \"3\"",
-            spec.suite, str(root), *spec.sources()]
-    log(f"stack {spec.name}: building Debian {spec.suite} with {len(spec.packages)} packages from {spec.mirror} "
-        "(a minute or two)")
+    # apt's messages in English (the failure is read from them); the package lists are kept
+    # past mmdebstrap's clean-up so the Release files' dates can be recorded, then removed.
+    argv = ["env", "LC_ALL=C.UTF-8", MMDEBSTRAP, "--mode=unshare", "--variant=apt", "--format=directory",
+            "--skip=cleanup/apt/lists", f"--include={','.join(spec.packages)}",
+            *(f"--aptopt={option}" for option in spec.apt_options()), spec.suite, str(root), *spec.sources()]
+    log(f"stack {spec.name}: building Debian {spec.suite} with {len(spec.packages)} packages from {spec.archive} "
+        "(a minute or two)" + ("; Release files past their Valid-Until date are accepted" if spec.accepts_expired
+                               else ""))
     began = time.monotonic()
     try:
-        procs.run_reporting(argv, timeout=BUILD_TIMEOUT, on_line=lambda line: _progress(spec.name, line, log))
+        try:
+            procs.run_reporting(argv, timeout=BUILD_TIMEOUT, tail=200,
+                                on_line=lambda line: _progress(spec.name, line, log))
+        except CommandFailed as exc:
+            problem = archive_problem(spec, exc.stderr, datetime.now(timezone.utc))
+            if problem is not None:
+                raise problem from None
+            for line in exc.stderr.splitlines():
+                if line.startswith("E: "):
+                    log(f"stack {spec.name}: {line}")
+            raise _first_error(exc) from None
         prepare(root, spec.name)
         installed = store.installed_versions(root)
+        releases = take_release_heads(root, datetime.now(timezone.utc))
         manifest = {
             "complete": True, "name": spec.name, "suite": spec.suite, "key": key,
-            "packages_requested": list(spec.packages), "sources": spec.sources(),
+            "packages_requested": list(spec.packages), "sources": spec.sources(), "archive": spec.archive,
+            "snapshot": spec.snapshot, "release_check": spec.release_check(), "releases": releases,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.monotonic() - began, 1),
             "versions": {p: installed[p] for p in store.RECORDED_PACKAGES if p in installed},
@@ -124,9 +141,62 @@ def _build(spec: StackSpec, key: str, log: Callable[[str], None]) -> store.Built
     return stack
 
 
+def archive_problem(spec: StackSpec, output: str, seen_at: datetime) -> Exception | None:
+    """mmdebstrap's failure in one line, where apt said why: an expired Release file (a usage
+    error: accepting it is the user's decision, ``--allow-expired``) or an archive that could
+    not be reached. None where apt said neither (the caller raises mmdebstrap's own error)."""
+    expired = apt.expired_releases(output)
+    if expired and not spec.accepts_expired:
+        first = expired[0]
+        until = first.valid_until(seen_at).strftime("%Y-%m-%d %H:%M UTC")
+        more = f" (and {len(expired) - 1} more)" if len(expired) > 1 else ""
+        return UsageError(f"stack {spec.name}: the archive's Release file {first.url}{more} expired on {until} "
+                          f"(apt: invalid since {first.said}), so apt refuses it as possibly stale or replayed: "
+                          f"build with --allow-expired to accept it (recorded in the stack), or use a current "
+                          f"--mirror")
+    failed = apt.fetch_failures(output)
+    if failed:
+        first = failed[0]
+        needs = " (--snapshot needs snapshot.debian.org)" if spec.snapshot else ""
+        return SetupError(f"stack {spec.name}: the package archive could not be reached{needs}: {first.url}: "
+                          f"{first.reason}")
+    return None
+
+
+def _first_error(exc: CommandFailed) -> CommandFailed:
+    """mmdebstrap's last line is only "E: mmdebstrap failed to run": its first error says why."""
+    errors = [line for line in exc.stderr.splitlines() if line.startswith("E: ")]
+    return CommandFailed(exc.argv, exc.returncode, errors[0]) if errors else exc
+
+
+def take_release_heads(root: Path, now: datetime) -> list[dict[str, Any]]:
+    """Each Release file the build used: which suite, dated when, valid until when and whether
+    that had passed at build time; then the package lists go, as mmdebstrap's clean-up does."""
+    lists = root / "var" / "lib" / "apt" / "lists"
+    heads: list[dict[str, Any]] = []
+    if not lists.is_dir():
+        return heads
+    for path in sorted(lists.iterdir()):
+        if path.is_file() and not path.is_symlink() and path.name.endswith(("_InRelease", "_Release")):
+            head = apt.release_head(path.read_text(errors="replace"))
+            heads.append({"file": path.name, "origin": head.origin, "suite": head.suite, "codename": head.codename,
+                          "date": _iso(head.date), "valid_until": _iso(head.valid_until),
+                          "expired_at_build": head.valid_until is not None and head.valid_until < now})
+    for path in lists.iterdir():
+        if path.is_file() and not path.is_symlink() and path.name != "lock":
+            path.unlink()
+    return heads
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None
+
+
 def _progress(name: str, line: str, log: Callable[[str], None]) -> None:
-    """mmdebstrap's own progress ("I: downloading packages with apt...") and its errors."""
-    if line.startswith(("I: ", "E: ", "W: ")):
+    """mmdebstrap's own progress ("I: downloading packages with apt...") and its warnings. Its
+    errors are held back: the failure is then said once, in one line (``archive_problem``),
+    or with all of them where apt's reason is not one the suite knows."""
+    if line.startswith(("I: ", "W: ")):
         log(f"stack {name}: {line[3:]}" if line.startswith("I: ") else f"stack {name}: {line}")
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..errors import SetupError, UsageError
 from ..lab.locks import FileLock
 from ..parsers import versions
+from ..results.stackrecord import archive_note
 from ..paths import STATE_DIR
 from .spec import HOST
 
@@ -27,7 +28,7 @@ MANIFEST = "stack.json"
 #: Packages whose versions a stack's record carries (the network path and what runs it).
 RECORDED_PACKAGES = ("podman", "passt", "slirp4netns", "libslirp0", "rootlesskit", "netavark", "aardvark-dns",
                      "runc", "crun", "conmon", "catatonit", "systemd", "iperf3", "libiperf0", "python3",
-                     "nftables")
+                     "nftables", "golang-github-containers-common")
 #: The same components the host stack records as its key versions, by package.
 KEY_PACKAGES = {"podman": "podman", "passt": "passt", "slirp4netns": "slirp4netns",
                 "rootlesskit": "rootlesskit", "iperf3": "iperf3", "systemd": "systemd"}
@@ -64,8 +65,14 @@ class BuiltStack:
         """What a results document records about the stack."""
         return {"name": self.name, "suite": self.manifest.get("suite"), "key": self.manifest.get("key"),
                 "built_at": self.manifest.get("built_at"), "sources": self.manifest.get("sources"),
+                "archive": self.manifest.get("archive"), "snapshot": self.manifest.get("snapshot"),
+                "release_check": self.manifest.get("release_check"), "releases": self.manifest.get("releases"),
                 "packages": self.packages, "versions": self.key_versions(),
                 "content": self.manifest.get("content")}
+
+    def archive_note(self) -> str:
+        return archive_note(self.manifest)
+
 
 
 def upstream_version(package_version: str | None) -> str | None:

@@ -291,3 +291,43 @@ def test_snapshots_pooling_runs_get_intervals_that_resample_runs(tmp_path: Path,
     again = sides.side_from_snapshot(conf, tags[0], None, "primary")
     assert again.run_count == 2 and again.runs == {}
     assert "no longer where they were recorded" in report_compare.render_markdown(compare.compare(again, b))
+
+
+def test_a_method_one_stack_lacks_is_said_with_that_stacks_reason(tmp_path: Path) -> None:
+    """Two stacks of one run, the second a Podman without slirp4netns: compare names the
+    methods B lacks with the reason its run recorded, instead of listing its cells bare."""
+    from bench_runner.results.document import CellResult, save
+    from tests.unit.synthetic import document
+
+    doc = document({("tcp-stream", "remote", "pasta"): [10.0, 11.0, 12.0],
+                    ("tcp-stream", "remote", "slirp4netns-slirp4netns"): [5.0, 5.5, 6.0]})
+    newer = document({("tcp-stream", "remote", "pasta"): [13.0, 14.0, 15.0]})
+    for cell in newer.cells:
+        cell.stack = "podman6"
+    why = ('not available in this stack: Podman 6.1.1 has no slirp4netns: its release notes say, for 6.0.0, '
+           '"Support for the slirp4netns rootless network stack has been removed. Please use Pasta instead."')
+    gone = doc.cells[1]
+    doc.cells += newer.cells + [CellResult("tcp-stream", "remote", "slirp4netns-slirp4netns", gone.metric, gone.unit,
+                                           gone.higher_is_better, [], status="not_applicable", reason=why,
+                                           stack="podman6")]
+    doc.stack = json.loads((REPO / "tests" / "data" / "results-bare-quick.json").read_text())["stack"]
+    doc.stacks = {"podman6": {"name": "podman6", "versions": {"podman": "6.1.1"},
+                              "provider": {"id": "podman", "reason": "test"}}}
+    path = tmp_path / "run.json"
+    save(doc, path)
+    a = sides.load_side(str(path), lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    b = sides.load_side(f"{path}@podman6", lambda: None, None, "primary")  # type: ignore[arg-type, return-value]
+    result = compare.compare(a, b)
+    assert result.b_lacks == (("slirp4netns-slirp4netns", f"not applicable: {why}"),) and result.a_lacks == ()
+    text = report_compare.render_markdown(result)
+    assert "B lacks 1 method(s) the other side measured:" in text
+    assert "- `slirp4netns-slirp4netns`: not applicable: not available in this stack: Podman 6.1.1 has no" in text
+    assert "Only in A" not in text  # its cells are said once, with why
+    assert report_compare.to_json(compare.compare(b, a))["a_lacks"][0]["method"] == "slirp4netns-slirp4netns"
+    # A method simply not measured on a side (not in its run) is said so, with no reason invented.
+    assert compare.lacks(sides.side_from_document(path, "primary", "podman6"), a) == \
+        (("slirp4netns-slirp4netns", f"not applicable: {why}"),)
+    bare = compare.Side("x", "snapshot", "c", (), {k: v for k, v in b.cells.items()})
+    assert compare.lacks(bare, a) == (("slirp4netns-slirp4netns", None),)
+    assert "- `slirp4netns-slirp4netns`: not measured there (no cell of it)" in \
+        report_compare.render_markdown(compare.compare(a, bare))
