@@ -1,8 +1,12 @@
 """The run's defaults that more than the command line needs: a resumed run, the stability
 warnings, the claims and the reproduce command read them here, so they cannot drift apart."""
 
-#: Target relative half-width of each median's 95% interval.
+#: Target relative half-width of each median's 95% interval: reported (tables, warnings), it
+#: no longer adds rounds (the decisions do, analysis/sequential.py).
 PRECISION = 0.05
+#: Two cells whose per-round ratio is shown inside [1 / (1 + MARGIN), 1 + MARGIN] are "within
+#: the margin": a decided pair, like a separated one, needs no more rounds.
+MARGIN = 0.05
 #: How close to host (relative) counts as native performance.
 TOLERANCE = 0.10
 #: MTU of the lab's veth link.
