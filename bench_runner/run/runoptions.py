@@ -101,9 +101,12 @@ def _placements(value: Any, options: Options, document: "RunDocument") -> list[s
 
 
 def _provider(value: Any, options: Options, document: "RunDocument") -> list[str]:
-    """The provider that actually carried the host stack, not the one asked for (auto)."""
+    """The provider that actually carried the host stack, not the one asked for (auto); where
+    auto mixed them (``provider.by_method``), auto again, which mixes them alike here."""
     from .matrix import HOST_STACK
 
+    if document.provider.get("by_method"):
+        return []
     carried = document.provider.get("id") if HOST_STACK in (options.get("stacks") or [HOST_STACK]) else None
     chosen = carried or value
     return ["--provider", str(chosen)] if chosen else []
@@ -243,16 +246,24 @@ def declared() -> tuple[RunOption, ...]:
                   _plain("--warmup-rounds"), (Flag("--warmup-rounds", {
                       "type": non_negative_int, "default": 1,
                       "help": "rounds run first and left out of the statistics"}),)),
-        RunOption("max_rounds", "rounds at most, for cells with wide intervals", lambda r: r.max_rounds,
+        RunOption("max_rounds", "rounds at most, while a pair is undecided", lambda r: r.max_rounds,
                   _plain("--max-rounds"), (Flag("--max-rounds", {
                       "type": positive_int, "default": defaults.MAX_ROUNDS,
-                      "help": "keep adding rounds, to every cell of a workload and placement, while one of its "
-                              "intervals is wider than --precision, up to this"}),)),
+                      "help": "keep adding rounds, to every cell of a workload and placement, while a pair of its "
+                              "methods is undecided (neither separated nor within --margin), up to this; each "
+                              "look at the data spends only its share of the 5%% error rate"}),)),
         RunOption("precision", "target half-width of each interval", lambda r: r.precision,
                   _plain("--precision", _percent), (Flag("--precision", {
                       "type": percentage, "default": defaults.PRECISION * 100, "metavar": "PCT",
-                      "help": "target relative half-width of each median's 95%% interval, in percent"}),),
+                      "help": "target relative half-width of each median's 95%% interval, in percent: cells "
+                              "wider than this are reported (it adds no rounds)"}),),
                   show=lambda v: f"{v * 100:g}%"),
+        RunOption("margin", "pairs within this of each other are decided", lambda r: r.margin,
+                  _plain("--margin", _percent), (Flag("--margin", {
+                      "type": percentage, "default": defaults.MARGIN * 100, "metavar": "PCT",
+                      "help": "two methods shown within this many percent of each other (both one-sided t tests "
+                              "on their per-round ratios) need no more rounds, like two shown apart"}),),
+                  show=lambda v: f"+/-{v * 100:g}%"),
         RunOption("mtu", "MTU asked for the lab link", lambda r: r.mtu,
                   lambda v, o, d: [] if v is None else ["--mtu", str(v)], (Flag("--mtu", {
                       "type": positive_int, "default": defaults.MTU, "help": "MTU of the lab's veth link"}),)),

@@ -21,7 +21,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 EVERY_OPTION = [
     "--methods", "pasta,slirp4netns-rootlesskit", "--workloads", "tcp-stream,udp-stream",
     "--placements", "remote", "--provider", "bare", "--duration", "4", "--omit", "2", "--rounds", "7",
-    "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--mtu", "9000",
+    "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--margin", "8", "--mtu", "9000",
     "--pasta", "/opt/pasta", "--expect", "pasta>host", "--tolerance", "15", "--skip-claims",
     "--container-mtu", "1500,65520", "--streams", "1,4", "--udp-rate", "1000,max", "--family", "4,6",
     "--capture", "pcap",
