@@ -19,25 +19,39 @@ from ..results.document import CellResult, RunDocument
 
 #: The share of the 5% the first look spends; the rest is spread over the later looks.
 FIRST_SHARE = 0.5
+#: Rounds a family adds between two looks after the first.
+STEP = 1
 
 
 @dataclass(frozen=True)
 class Looks:
-    """When a run looks at its pairs: after ``first`` measured rounds, then after each round
-    it adds, up to ``last``."""
+    """When a run looks at its pairs: after ``first`` measured rounds, then every ``step``
+    rounds it adds, and at ``last``."""
 
     first: int
     last: int
+    first_share: float = FIRST_SHARE
+    step: int = STEP
+
+    def points(self) -> tuple[int, ...]:
+        """The round counts a look is taken at."""
+        if self.last <= self.first:
+            return (self.first,)
+        return (*range(self.first, self.last, max(1, self.step)), self.last)
+
+    def is_look(self, rounds: int) -> bool:
+        return rounds in self.points()
 
     def share(self, rounds: int) -> float:
-        """The part of the 5% a comparison made after ``rounds`` rounds may spend. A look
-        before ``first`` (an interrupted run) spends what the first look would; a single
-        possible look spends it all."""
-        if self.last <= self.first:
+        """The part of the 5% a comparison made after ``rounds`` rounds may spend: that of the
+        first look at or after it (a run interrupted between looks, or before the first,
+        analyses its data in place of that look); a single possible look spends it all."""
+        points = self.points()
+        if len(points) == 1:
             return 1.0
-        if rounds <= self.first:
-            return FIRST_SHARE
-        return (1.0 - FIRST_SHARE) / (self.last - self.first)
+        if rounds <= points[0]:
+            return self.first_share
+        return (1.0 - self.first_share) / (len(points) - 1)
 
     @classmethod
     def of(cls, options: Mapping[str, Any]) -> "Looks":

@@ -22,7 +22,7 @@ from typing import Any, Collection, Mapping, Sequence
 from ..results.cells import stack_label
 from ..results.document import RunDocument
 from . import stats
-from .looks import Looks, margin_of, rounds_run, share_of
+from .looks import Looks, looks_of, margin_of, rounds_run, share_of
 
 __all__ = ["FamilyState", "Looks", "PairState", "RULE", "expectations_of", "family_states", "pair_states",
            "undecided_by_family"]
@@ -51,6 +51,8 @@ class FamilyState:
     rounds: int
     share: float
     pairs: tuple[PairState, ...]
+    #: The rounds run are a planned look (else the family goes on to the next look).
+    at_look: bool = True
 
     @property
     def undecided(self) -> tuple[PairState, ...]:
@@ -58,7 +60,7 @@ class FamilyState:
 
     @property
     def decided(self) -> bool:
-        return not self.undecided
+        return self.at_look and not self.undecided
 
     def to_json(self) -> dict[str, Any]:
         counts = {state: sum(1 for p in self.pairs if p.state == state)
@@ -103,6 +105,7 @@ def family_states(document: RunDocument, *, margin: float | None = None,
     from .verdicts import judge_all
 
     margin = margin_of(document) if margin is None else margin
+    looks = looks_of(document)
     pending: dict[tuple[str, str], set[tuple[str, str]]] = {}
     for verdicts in (judge_all(document, expectations).values() if expectations else ()):
         for verdict in verdicts:
@@ -115,7 +118,8 @@ def family_states(document: RunDocument, *, margin: float | None = None,
         share = share_of(document, cells)
         samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
         pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()))
-        found.append(FamilyState(workload, placement, rounds_run(cells), share, pairs))
+        rounds = rounds_run(cells)
+        found.append(FamilyState(workload, placement, rounds, share, pairs, looks.is_look(rounds)))
     return found
 
 

@@ -135,8 +135,8 @@ class Scheduler:
         states = sequential.family_states(self.document, margin=plan.margin, expectations=plan.expectations)
         gone = {(family(c), stack_label(c.method, c.stack)) for c in plan.matrix.cells if self._given_up(c)}
         return {(s.workload, s.placement) for s in states if s.rounds < plan.max_rounds
-                and any(((s.workload, s.placement), p.a) not in gone and ((s.workload, s.placement), p.b) not in gone
-                        for p in s.undecided)}
+                and (not s.at_look or any(((s.workload, s.placement), p.a) not in gone
+                                          and ((s.workload, s.placement), p.b) not in gone for p in s.undecided))}
 
     def _given_up(self, cell: Cell) -> bool:
         return self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES
