@@ -146,7 +146,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.quick:
         settings, warmup, rounds, max_rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1, 1
     else:
-        settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
+        settings, warmup, rounds = trial_settings(args.duration, args.omit), args.warmup_rounds, args.rounds
         max_rounds = max(args.max_rounds, rounds)
     from ..run.capture import parse_kinds
 
@@ -159,6 +159,18 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                                       args.provider, args.mtu, args.pasta, expectations, args.tolerance / 100,
                                       not args.skip_claims, bool(args.quick), facts, named, captures,
                                       swept_values(args), client, args.margin / 100))
+
+
+def trial_settings(duration: int | None, omit: int | None):  # type: ignore[no-untyped-def]
+    """Neither --duration nor --omit given: each workload its own checked length
+    (defaults.TRIAL_BY_WORKLOAD), 3 s + 1 s for the others; either given: that, for every workload."""
+    from ..workloads import TrialSettings
+
+    if duration is None and omit is None:
+        return TrialSettings(defaults.DURATION_S, defaults.OMIT_S, by_workload=tuple(
+            (name, d, o) for name, (d, o) in sorted(defaults.TRIAL_BY_WORKLOAD.items())))
+    return TrialSettings(defaults.DURATION_S if duration is None else duration,
+                         defaults.OMIT_S if omit is None else omit)
 
 
 #: Why an outbound workload does not run with --client-host.
@@ -543,6 +555,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     from ..run import eta, udpmax
 
     cells = plan.matrix.cells
+    lengths = plan.settings.lengths(c.workload for c in cells)
     extra_rounds = max(plan.max_rounds - plan.rounds, 0)
     extra = len(cells) * extra_rounds  # every family to --max-rounds
     searching = sum(1 for c in cells if sweeps.split(c.workload)[1].get("udp_rate") == sweeps.UDP_MAX)
@@ -555,7 +568,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),
-                    trial_s=plan.settings.duration_s + plan.settings.omit_s,
+                    trial_s=(sum(sum(lengths[c.workload]) for c in cells) / len(cells)) if cells else 0.0,
                     search_trials=searching * (plan.warmup_rounds + plan.rounds),
                     search_extra_trials=searching * extra_rounds,
                     probe_s=udpmax.probe_seconds(plan.settings.duration_s))

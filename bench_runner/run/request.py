@@ -66,7 +66,8 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             parse_expectation(expectation)
         return RunRequest(
             matrix=matrix.build(methods, workloads, placements, stacks, swept),
-            settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
+            settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"]), by_workload=tuple(
+                (str(w), int(d), int(o)) for w, (d, o) in sorted((options.get("trial_by_workload") or {}).items()))),
             warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
             max_rounds=int(options.get("max_rounds", options["rounds"])),
             precision=float(options.get("precision", defaults.PRECISION)),

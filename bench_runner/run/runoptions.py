@@ -57,6 +57,17 @@ def _plain(flag: str, convert: Callable[[Any], str] = str) -> Callable[[Any, Opt
                                              else [flag, convert(value)])
 
 
+def _length(flag: str) -> Callable[[Any, Options, "RunDocument"], list[str]]:
+    """--duration and --omit: carried unless the run was --quick, or took each workload's own
+    length (the run again without them does the same)."""
+    plain = _plain(flag)
+    return lambda value, options, document: [] if options.get("trial_by_workload") else plain(value, options, document)
+
+
+def _lengths_text() -> str:
+    return ", ".join(f"{w} {d} s + {o} s" for w, (d, o) in sorted(defaults.TRIAL_BY_WORKLOAD.items()))
+
+
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:g}"
 
@@ -232,12 +243,21 @@ def declared() -> tuple[RunOption, ...]:
                       "action": "store_true", "help": "CI-sized: 1 s trials, no warm-up, one round (no intervals)"}),),
                   show=_yes),
         RunOption("duration_s", "seconds measured per trial", lambda r: r.settings.duration_s,
-                  _plain("--duration"), (Flag("--duration", {
-                      "type": positive_int, "default": 3, "help": "seconds measured per trial"}),)),
+                  _length("--duration"), (Flag("--duration", {
+                      "type": positive_int,
+                      "help": f"seconds measured per trial, for every workload (default: each workload's own, "
+                              f"{_lengths_text()}; {defaults.DURATION_S} s + {defaults.OMIT_S} s for the others: "
+                              "README 'Trial length')"}),)),
         RunOption("omit_s", "seconds discarded at the start of each trial", lambda r: r.settings.omit_s,
-                  _plain("--omit"), (Flag("--omit", {
-                      "type": non_negative_int, "default": 1,
-                      "help": "seconds of warm-up discarded at the start of each trial"}),)),
+                  _length("--omit"), (Flag("--omit", {
+                      "type": non_negative_int,
+                      "help": "seconds of warm-up discarded at the start of each trial, for every workload "
+                              "(default: each workload's own, as for --duration)"}),)),
+        RunOption("trial_by_workload", "workloads with a trial length of their own (seconds measured + omitted)",
+                  lambda r: {w: list(v) for w, v in r.settings.lengths(
+                      w for w, _, _ in r.settings.by_workload).items()} or None,
+                  _nothing, show=lambda v: ", ".join(f"{w} {d} s + {o} s" for w, (d, o) in sorted(v.items())),
+                  optional=True),
         RunOption("rounds", "measured rounds per cell", lambda r: r.rounds, _plain("--rounds"), (Flag("--rounds", {
             "type": positive_int, "default": defaults.ROUNDS,
             "help": "measured rounds every cell gets (trials per method x workload x placement); a 95%% interval "

@@ -152,7 +152,7 @@ class Scheduler:
                 continue
             self.on_start(Starting(self._done + 1, max(self._total, self._done + 1), cell, warmup,
                                    time.monotonic() - self._started))
-            trial = self.execute(cell, round_index, warmup, plan.settings)
+            trial = self.execute(cell, round_index, warmup, plan.settings.for_workload(cell.workload))
             self._failures[cell] = 0 if trial.status == "ok" else self._failures.get(cell, 0) + 1
             self.keep(cell, trial)
             self._done += 1
