@@ -24,10 +24,12 @@ ROUNDS = 6
 #: (analysis/simulation.py) keep its family-wise error under 5%.
 MAX_ROUNDS = 10
 #: Seconds measured per trial and seconds discarded at its start, where --duration and --omit
-#: are not given: per workload, the shortest that gave the same medians, within their
+#: are not given: per workload, the shortest that gave the same ratios to host, within their
 #: intervals, as 3 s + 1 s here (README, "Trial length"); 3 s + 1 s for a workload not checked.
 DURATION_S = 3
 OMIT_S = 1
 TRIAL_BY_WORKLOAD: dict[str, tuple[int, int]] = {
     "tcp-rr": (1, 0),
+    "tcp-stream": (1, 1),
+    "tcp-stream-reverse": (1, 1),
 }
