@@ -1,8 +1,12 @@
 """The run's defaults that more than the command line needs: a resumed run, the stability
 warnings, the claims and the reproduce command read them here, so they cannot drift apart."""
 
-#: Target relative half-width of each median's 95% interval.
+#: Target relative half-width of each median's 95% interval: reported (tables, warnings), it
+#: no longer adds rounds (the decisions do, analysis/sequential.py).
 PRECISION = 0.05
+#: Two cells whose per-round ratio is shown inside [1 / (1 + MARGIN), 1 + MARGIN] are "within
+#: the margin": a decided pair, like a separated one, needs no more rounds.
+MARGIN = 0.05
 #: How close to host (relative) counts as native performance.
 TOLERANCE = 0.10
 #: MTU of the lab's veth link.
@@ -12,8 +16,20 @@ MTU = 1500
 WORKLOADS = "tcp-stream,tcp-stream-reverse,tcp-rr"
 #: The pasta binary of the bare provider.
 PASTA = "pasta"
-#: Measured rounds every cell gets: 10 gives [x(2), x(9)] (97.9%) and lets a family of eight
-#: verdicts pass Holm's procedure when every round agrees.
-ROUNDS = 10
-#: Rounds at most, adding whole families while an interval is wider than the precision.
-MAX_ROUNDS = 15
+#: Measured rounds every cell gets before the first look: 6 gives each median the interval
+#: [x(1), x(6)] (96.9%) and the paired t test 5 degrees of freedom.
+ROUNDS = 6
+#: Rounds at most, adding whole families while a pair of their methods is undecided: 10 keeps
+#: the default run's worst case near ten minutes here; simulated runs
+#: (analysis/simulation.py) keep its family-wise error under 5%.
+MAX_ROUNDS = 10
+#: Seconds measured per trial and seconds discarded at its start, where --duration and --omit
+#: are not given: per workload, the shortest that gave the same ratios to host, within their
+#: intervals, as 3 s + 1 s here (README, "Trial length"); 3 s + 1 s for a workload not checked.
+DURATION_S = 3
+OMIT_S = 1
+TRIAL_BY_WORKLOAD: dict[str, tuple[int, int]] = {
+    "tcp-rr": (1, 0),
+    "tcp-stream": (1, 1),
+    "tcp-stream-reverse": (1, 1),
+}

@@ -31,6 +31,10 @@ class MethodRow:
     stack: str = HOST_STACK
     #: The data do not separate it from the next row (best first).
     ties_next: bool = False
+    #: The provider that ran it ("podman", "bare"), and whether that is not its stack's main
+    #: one (a run that mixed providers: the tables mark it, with why).
+    provider: str | None = None
+    provider_differs: bool = False
 
     @property
     def label(self) -> str:
@@ -52,6 +56,8 @@ class RankTable:
     rows: tuple[MethodRow, ...]
     #: Methods without a ranking here, with why (not applicable, failed, no samples).
     unranked: tuple[tuple[str, str], ...]
+    #: Rows run through another provider than their stack's main one: label, provider, why.
+    other_providers: tuple[tuple[str, str, str], ...] = ()
 
 
 def trial_carrier(trial: Trial) -> str | None:
@@ -81,7 +87,10 @@ def groups(document: RunDocument) -> dict[tuple[str, str], list[CellResult]]:
 
 def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[RankTable]:
     """One table per workload and placement; with several stacks, every stack's methods are
-    ranked together in it, each compared with the ``host`` method of its own stack."""
+    ranked together in it, each compared with the ``host`` method of its own stack. Its
+    comparisons spend the share of the 5% of the look the run stopped the family at."""
+    from .looks import share_of
+
     tables = []
     for (workload, placement), cells in groups(document).items():
         first = cells[0]
@@ -96,25 +105,31 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                 unranked.append((c.label, f"failed: {c.reason}"))
             else:
                 unranked.append((c.label, "no samples"))
-        ranked = stats.rank(samples, higher_is_better=first.higher_is_better) if samples else []
+        share = share_of(document, cells)
+        ranked = stats.rank(samples, higher_is_better=first.higher_is_better, share=share) if samples else []
         ties_next = {item.key: item.ties_next for item in ranked}
         by_label = {c.label: c for c in cells}
         rows = []
+        others: list[tuple[str, str, str]] = []
         for item in ranked:
             cell = by_label[item.key]
             base = samples.get(stack_label(baseline, cell.stack))
-            vs = stats.ratio(samples[item.key], base) if base and cell.method != baseline else None
+            vs = stats.ratio(samples[item.key], base, share=share) if base and cell.method != baseline else None
             extra = {}
             for info in cell.extra_metrics:
                 values = cell.samples(info.id)
                 if values:
                     extra[info.id] = stats.summarize(values)
+            provider, why = document.method_provider(cell.method, cell.stack)
+            differs = provider is not None and provider != document.provider_of(cell.stack).get("id")
+            if differs:
+                others.append((item.key, str(provider), why))
             rows.append(MethodRow(
                 method=cell.method, rank=item.rank, summary=item.summary, vs_baseline=vs,
                 listeners=_observed(cell, trial_carrier), peers=_observed(cell, trial_peer),
                 failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra, stack=cell.stack,
-                ties_next=ties_next[item.key],
+                ties_next=ties_next[item.key], provider=provider, provider_differs=differs,
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,
-                                tuple(rows), tuple(unranked)))
+                                tuple(rows), tuple(unranked), tuple(others)))
     return tables

@@ -15,7 +15,7 @@ FEW_TRIALS = 6
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "failed", "few", "unstable", "outliers", "precision"
+    kind: str  # "failed", "few", "unstable", "outliers", "precision", "undecided"
     message: str
 
 
@@ -44,8 +44,12 @@ REMEDIES = {
     "few": f"Use --rounds {FEW_TRIALS} or more before trusting a ranking.",
     "unstable": "Something competed for the CPU or the link: stop other work and re-run.",
     "outliers": "The median resists outliers, but check what else ran at the time.",
-    "precision": "Raise --max-rounds, or accept the wider interval.",
+    "precision": ("The ranks and verdicts rest on the per-round ratios, not on this interval; for a narrower "
+                  "median, raise --rounds."),
+    "undecided": "Raise --max-rounds to decide them, or read them as undecided.",
 }
+#: The order a family's one line names its findings in: the most serious first.
+SEVERITY = ("failed", "few", "undecided", "unstable", "outliers", "precision")
 
 
 def cell_warnings(cell: CellResult, *, precision: float, max_rounds: int | None) -> Warning_ | None:
@@ -75,6 +79,67 @@ def cell_warnings(cell: CellResult, *, precision: float, max_rounds: int | None)
         return None
     remedy = " ".join(dict.fromkeys(REMEDIES[f.kind] for f in found))
     return Warning_(label, tuple(found), remedy)
+
+
+@dataclass(frozen=True)
+class FamilyLine:
+    """Everything worrying about one workload and placement, in one line for the terminal:
+    what is wrong (counted over its cells), and the one thing to do about the worst of it."""
+
+    family: str  # "tcp-rr / remote"
+    kinds: tuple[str, ...]
+    what: str
+    remedy: str
+
+    def text(self) -> str:
+        return f"{self.family}: {self.what}. {self.remedy}"
+
+
+def _family_what(kind: str, findings: list[tuple[str, Finding]]) -> str:
+    cells = sorted({label for label, _ in findings})
+    named = ", ".join(cells[:3]) + (f" and {len(cells) - 3} more" if len(cells) > 3 else "")
+    count = f"{len(cells)} cell{'s' if len(cells) != 1 else ''}"
+    return {
+        "failed": f"failed trials in {count} ({named})",
+        "few": f"too few measured trials in {count} ({named})",
+        "unstable": f"trials vary by 10% or more in {count} ({named})",
+        "outliers": f"outliers in {count} ({named})",
+        "precision": f"the median's interval is wider than the target in {count}",
+    }[kind]
+
+
+def family_lines(document: RunDocument, warnings: list[Warning_] | None = None,
+                 undecided: dict[tuple[str, str], list[str]] | None = None) -> list[FamilyLine]:
+    """At most one line per workload and placement: the cells' warnings counted by kind, the
+    pairs still undecided at --max-rounds (``undecided``: family -> "a vs b"), and the remedy
+    for the most serious of them. The full list stays in the report."""
+    warnings = warnings_for(document) if warnings is None else warnings
+    by_label = {c.cell.label: c for c in document.cells}
+    grouped: dict[tuple[str, str], dict[str, list[tuple[str, Finding]]]] = {}
+    for warning in warnings:
+        cell = by_label.get(warning.cell)
+        if cell is None:
+            continue
+        for finding in warning.findings:
+            grouped.setdefault((cell.workload, cell.placement), {}).setdefault(finding.kind, []).append(
+                (cell.label, finding))
+    for family, pairs in (undecided or {}).items():
+        if pairs:
+            grouped.setdefault(family, {})["undecided"] = []
+    lines = []
+    order = list(dict.fromkeys((c.workload, c.placement) for c in document.cells))
+    for family in sorted(grouped, key=lambda f: order.index(f) if f in order else len(order)):
+        kinds = [k for k in SEVERITY if k in grouped[family]]
+        parts = []
+        for kind in kinds:
+            if kind == "undecided":
+                pairs = (undecided or {})[family]
+                parts.append(f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''} undecided at the cap "
+                             f"({', '.join(pairs[:2])}{', ...' if len(pairs) > 2 else ''})")
+            else:
+                parts.append(_family_what(kind, grouped[family][kind]))
+        lines.append(FamilyLine(f"{family[0]} / {family[1]}", tuple(kinds), "; ".join(parts), REMEDIES[kinds[0]]))
+    return lines
 
 
 def warnings_for(document: RunDocument) -> list[Warning_]:

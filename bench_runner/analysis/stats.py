@@ -6,10 +6,16 @@ The unit of replication is a trial (a fresh server and client), never an iperf3 
   covers the true median with probability 1 - 2 P(Bin(n, 1/2) < j), whatever the distribution.
   The widest j that reaches the nominal 95% is taken (n = 10: [x(2), x(9)], 97.9%); below six
   trials no interval reaches 95%, and [min, max] is given with its true level (n = 5: 93.8%).
-- Two cells measured in the same rounds of one run are compared round by round: the median
-  of the per-round ratios, the order-statistic interval of those ratios, and the exact sign
-  test (whose inversion that interval is) as the p-value. Drift that hits a whole round hits
-  both and cancels. Cells without common rounds (two runs): the Hodges-Lehmann ratio with the
+- Two cells measured in the same rounds of one run are compared round by round: the paired t
+  test on the logarithms of the per-round ratios (drift that hits a whole round hits both and
+  cancels), with the geometric mean of those ratios and the t interval around it. A run looks
+  at its pairs more than once (after its fixed rounds, and after each round it adds), so each
+  look may spend only its ``share`` of the 5% (``sequential.Looks``): the interval is then
+  the 1 - 5% x share one, and the p-value is divided by the share, which keeps both valid at
+  whatever look the run stopped (repeated confidence intervals and p-values). The t test has
+  no floor on its p-value at small n, where the exact sign test needs 8 agreeing rounds before
+  Holm over 8 pairs can pass; the simulation (``simulation``) checks it on heavy-tailed,
+  drifting data. Cells without common rounds (two runs): the Hodges-Lehmann ratio with the
   interval that inverts the exact Mann-Whitney test (exact where the two differ by a factor).
 - Decisions are taken only on intervals that reach the nominal level; identical readings give
   no interval at all (no spread was observed, so none can be claimed).
@@ -25,6 +31,7 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
@@ -141,16 +148,24 @@ def _summarize(values: tuple[float, ...]) -> Summary:
 
 @dataclass(frozen=True)
 class Ratio:
-    """a against b: the median of per-round ratios (paired) or the ratio of medians."""
+    """a against b: within a run, the geometric mean of per-round ratios (paired t on their
+    logarithms); across runs, the Hodges-Lehmann ratio."""
 
     value: float
     ci_low: float | None
     ci_high: float | None
-    p_value: float | None  # exact sign test (paired) or Mann-Whitney U (independent), two-sided
-    level: float | None = None  # the interval's true coverage
+    #: Two-sided: the paired t test's p-value divided by its look's share (so valid at any
+    #: look the run stopped at), or Mann-Whitney U (independent).
+    p_value: float | None
+    level: float | None = None  # the interval's coverage (paired: at this look, 1 - 5% x share)
     paired: bool = False
     n: int = 0  # rounds compared (paired) or the smaller side (independent)
     why: str = ""  # why there is no interval, if there is none
+    #: Paired: the share of the 5% this look spends (1: a single look), and the t test's
+    #: figures on the log scale, for the equivalence test (``within``).
+    share: float | None = None
+    log_mean: float | None = None
+    log_se: float | None = None
 
     @property
     def nominal(self) -> bool:
@@ -160,6 +175,20 @@ class Ratio:
         """The data separate a from b at the nominal level."""
         return (self.nominal and self.ci_low is not None and self.ci_high is not None
                 and (self.ci_low > 1 or self.ci_high < 1))
+
+    def within(self, margin: float) -> bool:
+        """Shown equivalent: both one-sided t tests (TOST) reject a ratio beyond
+        [1 / (1 + margin), 1 + margin] at 5% x this look's share, i.e. the 1 - 2 x 5% x share
+        interval lies inside the margin. Paired comparisons only."""
+        if self.log_mean is None or self.log_se is None or self.share is None or self.n < MIN_PAIRED_ROUNDS:
+            return False
+        bound = math.log1p(margin)
+        reach = float(special.stdtrit(self.n - 1, 1 - ALPHA * self.share)) * self.log_se
+        return abs(self.log_mean) + reach < bound
+
+
+#: The error rate every decision keeps.
+ALPHA = 1 - CONFIDENCE
 
 
 def _rounds(samples: Samples) -> Mapping[int, float] | None:
@@ -171,14 +200,15 @@ def _values(samples: Samples) -> tuple[float, ...]:
     return tuple(float(v) for v in values)
 
 
-def ratio(a: Samples, b: Samples) -> Ratio:
+def ratio(a: Samples, b: Samples, *, share: float = 1.0) -> Ratio:
     """a against b: paired by round where both give values by round and share at least
-    MIN_PAIRED_ROUNDS rounds (only the common rounds count), else independent."""
+    MIN_PAIRED_ROUNDS rounds (only the common rounds count), else independent. ``share``:
+    the part of the 5% the look this comparison is made at may spend (``sequential``)."""
     ra, rb = _rounds(a), _rounds(b)
     if ra is not None and rb is not None:
         common = sorted(set(ra) & set(rb))
         if len(common) >= MIN_PAIRED_ROUNDS:
-            return _paired(tuple(float(ra[r]) for r in common), tuple(float(rb[r]) for r in common))
+            return _paired(tuple(float(ra[r]) for r in common), tuple(float(rb[r]) for r in common), share)
     return _independent(_values(a), _values(b))
 
 
@@ -193,11 +223,11 @@ def per_round_ratios(a: Samples, b: Samples) -> list[float] | None:
     return [ra[r] / rb[r] for r in common]
 
 
-def paired_ratio(a: Sequence[float], b: Sequence[float]) -> Ratio:
+def paired_ratio(a: Sequence[float], b: Sequence[float], *, share: float = 1.0) -> Ratio:
     """a[i] against b[i], each pair from the same round of one run."""
     if len(a) != len(b) or not a:
         raise ValueError("paired samples need one value of each side per round")
-    return _paired(tuple(float(v) for v in a), tuple(float(v) for v in b))
+    return _paired(tuple(float(v) for v in a), tuple(float(v) for v in b), share)
 
 
 def sign_test(values: Sequence[float], threshold: float, alternative: str = "two-sided") -> float | None:
@@ -215,8 +245,38 @@ def sign_test(values: Sequence[float], threshold: float, alternative: str = "two
     return min(1.0, 2.0 * float(sps.binom.cdf(min(above, below), n, 0.5)))
 
 
-@functools.lru_cache(maxsize=4096)
-def _paired(a: tuple[float, ...], b: tuple[float, ...]) -> Ratio:
+@functools.lru_cache(maxsize=8192)
+def _paired(a: tuple[float, ...], b: tuple[float, ...], share: float = 1.0) -> Ratio:
+    """The paired t test on log(a / b) at a look that may spend ``share`` of the 5%."""
+    if not 0 < share <= 1:
+        raise ValueError(f"a look's share of the error rate must be in (0, 1], not {share}")
+    n = len(a)
+    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if np.any(xa <= 0) or np.any(xb <= 0) or not (np.all(np.isfinite(xa)) and np.all(np.isfinite(xb))):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            value = float(np.median(xa / xb))
+        return Ratio(value if math.isfinite(value) else math.inf, None, None, None, paired=True, n=n,
+                     why="a reading of zero or below in a round", share=share)
+    logs = np.log(xa) - np.log(xb)
+    mean = float(np.mean(logs))
+    value = math.exp(mean)
+    if n < MIN_PAIRED_ROUNDS:
+        return Ratio(value, None, None, None, paired=True, n=n, why=f"fewer than {MIN_PAIRED_ROUNDS} rounds",
+                     share=share)
+    if _identical(logs) or float(np.ptp(logs)) <= 1e-12:
+        return Ratio(value, None, None, None, paired=True, n=n,
+                     why="every round gave the same ratio: no spread observed", share=share)
+    se = float(np.std(logs, ddof=1)) / math.sqrt(n)
+    t = mean / se
+    p_raw = 2.0 * float(special.stdtr(n - 1, -abs(t)))
+    reach = float(special.stdtrit(n - 1, 1 - ALPHA * share / 2)) * se
+    return Ratio(value, math.exp(mean - reach), math.exp(mean + reach), min(1.0, p_raw / share),
+                 1 - ALPHA * share, True, n, share=share, log_mean=mean, log_se=se)
+
+
+def paired_median_ratio(a: Sequence[float], b: Sequence[float]) -> Ratio:
+    """The suite's paired rule before issue 22, kept for the simulation to compare with: the
+    median of per-round ratios, its order-statistic interval and the exact sign test."""
     with np.errstate(divide="ignore", invalid="ignore"):
         per_round = np.asarray(a, dtype=float) / np.asarray(b, dtype=float)
     if not np.all(np.isfinite(per_round)):
@@ -225,9 +285,7 @@ def _paired(a: tuple[float, ...], b: tuple[float, ...]) -> Ratio:
     interval = median_interval(per_round)
     p_value = sign_test(per_round, 1.0)
     if interval is None:
-        why = ("every round gave the same ratio: no spread observed" if len(a) >= MIN_SAMPLES_FOR_CI
-               else f"fewer than {MIN_SAMPLES_FOR_CI} rounds")
-        return Ratio(value, None, None, p_value, None, True, len(a), why)
+        return Ratio(value, None, None, p_value, None, True, len(a), "no interval")
     return Ratio(value, interval.low, interval.high, p_value, interval.level, True, len(a))
 
 
@@ -339,26 +397,32 @@ class Ranked:
     ties_next: bool = False
 
 
-def rank(groups: Mapping[str, Samples], *, higher_is_better: bool) -> list[Ranked]:
-    """Best median first. Every pair is compared (``ratio``, at the nominal level); a method's
-    rank is the range from 1 + the number of methods shown better than it to n - the number
-    shown worse. Ranges are consistent across all pairs: a method clearly above another never
-    shares a rank with it, even through a chain of methods between them that separate from
-    neither."""
+def rank(groups: Mapping[str, Samples], *, higher_is_better: bool, share: float = 1.0) -> list[Ranked]:
+    """Best median first. Every pair is compared (``ratio``, at the nominal level, spending
+    ``share`` of it at this look); a method's rank is the range from 1 + the number of methods
+    shown better than it to n - the number shown worse. Ranges are consistent across all
+    pairs: a method clearly above another never shares a rank with it, even through a chain
+    of methods between them that separate from neither."""
     summaries = {key: summarize(_values(values)) for key, values in groups.items() if len(values)}
     order = sorted(summaries, key=lambda k: summaries[k].median, reverse=higher_is_better)
     n = len(order)
     outcome: dict[tuple[str, str], str] = {}
     for i, key in enumerate(order):
         for other in order[i + 1:]:
-            decided = better(ratio(groups[key], groups[other]), higher_is_better)
+            decided = better(ratio(groups[key], groups[other], share=share), higher_is_better)
             outcome[(key, other)] = decided
             outcome[(other, key)] = {"better": "worse", "worse": "better"}.get(decided, "same")
-    found = []
-    for i, key in enumerate(order):
+    ranges = {}
+    for key in order:
         above = sum(1 for other in order if other != key and outcome[(other, key)] == "better")
         below = sum(1 for other in order if other != key and outcome[(other, key)] == "worse")
-        low, high = 1 + above, n - below
+        ranges[key] = (1 + above, n - below)
+    # The test compares geometric means of per-round ratios, the order is by median: where the
+    # two disagree on a separated pair, the ranks decide the order.
+    order.sort(key=lambda k: ranges[k])
+    found = []
+    for i, key in enumerate(order):
+        low, high = ranges[key]
         label = str(low) if low == high else f"{low}-{high}"
         ties_next = i + 1 < n and outcome[(key, order[i + 1])] == "same"
         found.append(Ranked(key, label, summaries[key], low, high, ties_next))

@@ -63,21 +63,31 @@ def rank_rows(table: RankTable) -> list[list[str]]:
             "1 (baseline)" if row.is_baseline else (fmt(vs.value) if vs else "-"),
             fmt_interval(vs.ci_low, vs.ci_high, vs.level) if vs else "",
             f"{row.summary.n}" + (f" ({row.failed_trials} failed)" if row.failed_trials else ""),
-            ", ".join(row.listeners) or "-",
+            (", ".join(row.listeners) or "-") + (f" ({row.provider})" if row.provider_differs else ""),
             ", ".join(row.peers) or "-",
         ])
     return rows
 
 
 #: Under every ranked table: what its interval and rank columns mean.
-RANK_NOTE = ("95% CI: an order-statistic interval that covers the true median at least 95% of the time at its n "
-             "(below 6 trials: [min, max], with its true level in parentheses; '-': too few trials, or every "
-             "reading the same); vs host: the median of per-round ratios to host in the same stack; rank: "
-             "the places the data allow after comparing every pair (2-3: not separated from rank 2 or 3)")
+RANK_NOTE = ("95% CI of the median: an order-statistic interval that covers the true median at least 95% of the "
+             "time at its n (below 6 trials: [min, max], with its true level in parentheses; '-': too few trials, "
+             "or every reading the same); vs host: the geometric mean of per-round ratios to host in the same "
+             "stack, with a t interval that covers at least 95% whatever rounds the run added; rank: the places "
+             "the data allow after comparing every pair the same way (2-3: not separated from rank 2 or 3)")
+
+
+def provider_notes(table: RankTable) -> list[str]:
+    """Why a row ran through another provider than the rest (marked in "carried by")."""
+    return [f"{label}: through the {'bare helpers' if provider == 'bare' else provider}, as {why}"
+            for label, provider, why in table.other_providers]
 
 
 def render(table: RankTable, *, tablefmt: str = "simple") -> str:
     text = tabulate(rank_rows(table), headers=RANK_HEADERS, tablefmt=tablefmt, disable_numparse=True)
+    others = provider_notes(table)
+    if others:
+        text += "\nprovider:\n" + "\n".join(f"  {line}" for line in others)
     notes = [f"  {method}: {why}" for method, why in table.unranked]
     if notes:
         text += "\nnot ranked:\n" + "\n".join(notes)
@@ -145,11 +155,13 @@ def render_directions(tables: list["DirectionTable"], *, tablefmt: str = "simple
 
 
 VERDICT_HEADERS = ["workload / placement", "expected", "ratio", "95% CI", "p (Holm)", "verdict"]
-VERDICT_NOTE = ("ratio = the first against the second, the median of their per-round ratios; for metrics where "
-                "lower is better, 'holds' needs the ratio below 1; p (Holm) = the sign test's p-value adjusted "
-                "over the family. The verdicts are one family per run: a pair holds or is violated only when "
-                "that stays below 5%, so the chance of any false verdict in the table is at most 5%; "
-                "'unadjusted' shows where the pair's own 95% interval alone would have decided otherwise")
+VERDICT_NOTE = ("ratio = the first against the second, the geometric mean of their per-round ratios; for metrics "
+                "where lower is better, 'holds' needs the ratio below 1; p (Holm) = the paired t test's p-value "
+                "(on the log ratios, divided by the share of 5% its look spent) adjusted over the family. The "
+                "verdicts are one family per run: a pair holds or is violated only when that stays below 5%, so "
+                "the chance of any false verdict in the table is at most 5%, however many rounds the run added; "
+                "'unadjusted' shows where the pair's own 95% interval alone would have decided otherwise; 'within "
+                "+/-5%' that the two were shown that close (both one-sided tests)")
 
 
 def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
@@ -158,6 +170,8 @@ def verdict_rows(verdicts: list) -> list[list[str]]:  # list[OrderingVerdict]
     for verdict in verdicts:
         for pair in verdict.pairs:
             notes = [pair.why] if pair.why else []
+            if pair.within is not None and pair.verdict == "inconclusive":
+                notes.append(f"within +/-{pair.within * 100:g}%")
             if pair.raw_verdict and pair.raw_verdict != pair.verdict:
                 notes.append(f"unadjusted: {pair.raw_verdict}")
             rows.append([
@@ -197,6 +211,14 @@ def render_warnings(warnings: list) -> str:  # list[stability.Warning_]
     if not warnings:
         return "no stability warnings"
     return "warnings:\n" + "\n".join(f"  - {line}" for line in warning_lines(warnings))
+
+
+def render_family_warnings(lines: list, details: str) -> str:  # list[stability.FamilyLine]
+    """The terminal's warnings: one line per workload and placement, then where every detail is."""
+    if not lines:
+        return "no stability warnings"
+    return ("warnings (one line per workload and placement):\n" + "\n".join(f"  - {line.text()}" for line in lines)
+            + f"\nevery warning, cell by cell: {details}")
 
 
 def claim_value(value: object) -> str:

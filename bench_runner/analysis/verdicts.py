@@ -1,7 +1,8 @@
 """Ordering verdicts: does the data say "a > b > c" (a better than b better than c)?
 
 For each adjacent pair, per workload, placement and stack, a against b round by round (the
-median of per-round ratios, its order-statistic interval, the exact sign test). The verdicts
+paired t test on the logarithms of the per-round ratios, valid at whatever look the run
+stopped: ``sequential``). The verdicts
 of a run are one family: a pair is ``holds`` or ``violated`` only when its test stays below 5%
 after Holm's adjustment over every judged pair of the run, so the chance of any false
 "violated" in the whole table stays at 5% when no method differs; ``inconclusive``
@@ -34,14 +35,16 @@ _ORDER_RE = re.compile(r"^\s*[\w.-]+(\s*>\s*[\w.-]+)+\s*$")
 #: The family-wise error rate the verdicts keep.
 ALPHA = 1 - stats.CONFIDENCE
 #: How a run's verdicts are decided, as the results document records it.
-FAMILY_RULE = ("per pair: median of per-round ratios, order-statistic interval, exact sign test; family: every "
-               "judged pair of the run, Holm's step-down procedure at 5%")
+FAMILY_RULE = ("per pair: paired t test on the logarithms of the per-round ratios (geometric mean, t interval), "
+               "its p-value divided by the share of 5% its look spends (half at the first look, the rest evenly over "
+               "the rounds added up to --max-rounds); family: every judged pair of the run, Holm's step-down "
+               "procedure at 5%")
 
 @dataclass(frozen=True)
 class PairVerdict:
     better: str  # expected to be better
     worse: str
-    ratio: float | None  # better against worse: median of per-round ratios (or ratio of medians)
+    ratio: float | None  # better against worse: geometric mean of per-round ratios (or Hodges-Lehmann)
     ci_low: float | None
     ci_high: float | None
     verdict: str  # "holds", "violated", "inconclusive", "not measured": family-wise (Holm)
@@ -51,6 +54,8 @@ class PairVerdict:
     p_value: float | None = None
     p_adjusted: float | None = None
     level: float | None = None  # the interval's true coverage
+    #: Shown within the run's margin of each other (both one-sided t tests): the margin, else None.
+    within: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,11 @@ def parse_expectation(text: str) -> tuple[str, ...]:
     return methods
 
 
-def judge(a: stats.Samples, b: stats.Samples, *, higher_is_better: bool) -> tuple[str, stats.Ratio]:
-    """One pair on its own: holds, violated or inconclusive by its 95% interval."""
-    ratio = stats.ratio(a, b)
+def judge(a: stats.Samples, b: stats.Samples, *, higher_is_better: bool,
+          share: float = 1.0) -> tuple[str, stats.Ratio]:
+    """One pair on its own: holds, violated or inconclusive by its 95% interval (spending
+    ``share`` of the 5% at the look the run stopped at)."""
+    ratio = stats.ratio(a, b, share=share)
     outcome = stats.better(ratio, higher_is_better)
     verdict = {"better": "holds", "worse": "violated", "same": "inconclusive"}[outcome]
     return verdict, ratio
@@ -129,16 +136,20 @@ def judge_all(document: RunDocument, expectations: Sequence[str]) -> dict[str, l
 
 def _raw_verdicts(document: RunDocument, expectation: str) -> list[OrderingVerdict]:
     methods = parse_expectation(expectation)
+    from .looks import margin_of, share_of
+
     found = []
+    margin = margin_of(document)
     for (workload, placement), group in groups(document).items():
+        share = share_of(document, group)
         for stack in dict.fromkeys(c.stack for c in group):
             found += _judge_group(expectation, methods, workload, placement, stack,
-                                  [c for c in group if c.stack == stack])
+                                  [c for c in group if c.stack == stack], share, margin)
     return found
 
 
 def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, placement: str, stack: str,
-                 cells: list) -> list[OrderingVerdict]:  # cells: list[CellResult]
+                 cells: list, share: float = 1.0, margin: float | None = None) -> list[OrderingVerdict]:  # cells: list[CellResult]
     """The verdict of one workload, placement and stack, if any pair of it was measured."""
     by_method = {c.method: c for c in cells}
     if not any(m in by_method for m in methods):
@@ -153,10 +164,11 @@ def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, plac
             pairs.append(PairVerdict(better, worse, None, None, None, "not measured",
                                      f"no samples for {', '.join(missing)}", raw_verdict="not measured"))
             continue
-        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better)
+        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better, share=share)
         why = "" if ratio.nominal else (ratio.why or f"too few rounds ({ratio.n}) for a 95% interval")
+        within = margin if margin is not None and ratio.within(margin) else None
         pairs.append(PairVerdict(better, worse, ratio.value, ratio.ci_low, ratio.ci_high, verdict, why,
-                                 raw_verdict=verdict, p_value=ratio.p_value, level=ratio.level))
+                                 raw_verdict=verdict, p_value=ratio.p_value, level=ratio.level, within=within))
     if not any(p.verdict != "not measured" for p in pairs):
         return []
     return [OrderingVerdict(expectation, workload, placement, first.metric, first.higher_is_better, tuple(pairs),

@@ -132,7 +132,10 @@ def main(args: argparse.Namespace) -> int:
         availability[provider_id] = {m: provider.check(m).to_json() for m in METHODS}
     try:
         auto = choose("auto", list(METHODS), podman_version=detected.podman)
-        auto_text = {"provider": auto.provider.id, "reason": auto.reason}
+        auto_text = {"provider": auto.provider.id, "reason": auto.reason,
+                     # where auto mixes providers, which one runs each method
+                     "by_method": {m: getattr(auto.provider, "for_method", lambda _: auto.provider)(m).id
+                                   for m in METHODS}}
     except BenchError as exc:
         auto_text = {"provider": None, "reason": str(exc)}
     problems = host_problems()

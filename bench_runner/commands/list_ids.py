@@ -60,7 +60,6 @@ def preset_estimates() -> list[dict[str, object]]:
     """Each preset, what it runs, and its time estimate (the run's own estimate, before it starts)."""
     from ..run import eta, presets
     from ..run.progress import clock_text
-    from ..run.trials import Plan
     from . import run
 
     found = []
@@ -68,8 +67,7 @@ def preset_estimates() -> list[dict[str, object]]:
         args = run.build_defaults()
         args.preset = preset.name
         request = run.request_from_args(args)
-        plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
-                        max_rounds=request.max_rounds, precision=request.precision)
+        plan = run.plan_of(request)
         work = run.planned_work(plan, request)
         found.append({"name": preset.name, "summary": preset.summary, "flags": preset.flags(),
                       "cells": len(plan.matrix.cells), "trials": plan.total_trials,

@@ -146,7 +146,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     if args.quick:
         settings, warmup, rounds, max_rounds = TrialSettings(duration_s=1, omit_s=0), 0, 1, 1
     else:
-        settings, warmup, rounds = TrialSettings(args.duration, args.omit), args.warmup_rounds, args.rounds
+        settings, warmup, rounds = trial_settings(args.duration, args.omit), args.warmup_rounds, args.rounds
         max_rounds = max(args.max_rounds, rounds)
     from ..run.capture import parse_kinds
 
@@ -158,7 +158,19 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return for_client_host(RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed,
                                       args.provider, args.mtu, args.pasta, expectations, args.tolerance / 100,
                                       not args.skip_claims, bool(args.quick), facts, named, captures,
-                                      swept_values(args), client))
+                                      swept_values(args), client, args.margin / 100))
+
+
+def trial_settings(duration: int | None, omit: int | None):  # type: ignore[no-untyped-def]
+    """Neither --duration nor --omit given: each workload its own checked length
+    (defaults.TRIAL_BY_WORKLOAD), 3 s + 1 s for the others; either given: that, for every workload."""
+    from ..workloads import TrialSettings
+
+    if duration is None and omit is None:
+        return TrialSettings(defaults.DURATION_S, defaults.OMIT_S, by_workload=tuple(
+            (name, d, o) for name, (d, o) in sorted(defaults.TRIAL_BY_WORKLOAD.items())))
+    return TrialSettings(defaults.DURATION_S if duration is None else duration,
+                         defaults.OMIT_S if omit is None else omit)
 
 
 #: Why an outbound workload does not run with --client-host.
@@ -230,15 +242,17 @@ def start(args: argparse.Namespace) -> int:
         request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
     choices, booted, request = choose_providers(request, detected)
+    from ..providers import availability_record, provider_record
+
     first = choices[request.matrix.stacks()[0]]
     host = choices.get(matrix.HOST_STACK, first)
     document = RunDocument(
         run={"id": "", "started_at": now_iso(), "finished_at": None, "status": "running",
              "command": ["python", "-m", "bench_runner", *sys.argv[1:]], "options": runoptions.record(request),
              "seed": request.seed},
-        stack=detected.to_json(), lab={}, provider={"id": host.provider.id, "reason": host.reason},
+        stack=detected.to_json(), lab={}, provider=provider_record(host, request.matrix.methods_in(matrix.HOST_STACK)),
         tool={"name": "podman-netbench", "version": __version__, "commit": stack.suite_commit()},
-        availability={host.provider.id: {m: host.provider.check(m).to_json() for m in METHODS}},
+        availability=availability_record(host),
         cells=new_cell_results(request.matrix),
         stacks={name: {**built.describe(), "provider": {"id": choices[name].provider.id, "reason": choices[name].reason},
                        "availability": {m: choices[name].provider.check(m).to_json() for m in METHODS}}
@@ -317,9 +331,17 @@ def resume(args: argparse.Namespace) -> int:
     problems = resume_problems(document, detected, stack.suite_commit())
     if problems:
         raise UsageError(f"{path}: cannot be resumed here: {'; '.join(problems)}; start a new run instead")
-    if matrix.HOST_STACK in request.matrix.stacks():
+    mixed = bool(document.provider.get("by_method"))
+    if matrix.HOST_STACK in request.matrix.stacks() and not mixed:
         request = _with_provider(request, document.provider["id"])
     choices, booted, request = choose_providers(request, detected)
+    if mixed:
+        from ..providers import provider_record
+
+        again = provider_record(choices[matrix.HOST_STACK], request.matrix.methods_in(matrix.HOST_STACK))
+        if again.get("by_method") != document.provider.get("by_method"):
+            raise UsageError(f"{path}: cannot be resumed here: its methods ran through other providers "
+                             f"({document.provider.get('reason')}); start a new run instead")
     for name, built in booted.items():
         before = document.stacks.get(name, {})
         if (before.get("key"), before.get("content")) != (built.manifest.get("key"), built.manifest.get("content")):
@@ -388,14 +410,17 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     from .. import verbose
     from ..run.labsession import open_sessions
     from ..run.lifecycle import measuring
-    from ..run.trials import Plan, TrialRunner
+    from ..run.trials import TrialRunner
 
     log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
+    from ..providers import provider_record
+    from ..results.document import provider_label
+
     for name, choice in choices.items():
         prefix = f"stack {name}: " if len(choices) > 1 or name != matrix.HOST_STACK else ""
-        log(f"{prefix}provider: {choice.provider.id} ({choice.reason})")
-    plan = Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
-                max_rounds=request.max_rounds, precision=request.precision)
+        label = provider_label(provider_record(choice, request.matrix.methods_in(name)))
+        log(f"{prefix}provider: {label} ({choice.reason})")
+    plan = plan_of(request)
     if request.client is not None:
         from ..run.labsession import open_two_computers
 
@@ -442,6 +467,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             current.phase_done("claims")
             current.save()
         document.checks["verdicts"] = judged_record(document, request.expectations)
+        document.checks["rounds"] = rounds_record(document, request)
         document.checks["claims_matrix"] = claims.record(document, request.tolerance)
         current.complete()
     return show(args, request, document, output, log)
@@ -457,9 +483,19 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
     return {"rule": FAMILY_RULE, "by_expectation": {e: [verdict_json(v) for v in vs] for e, vs in judged.items()}}
 
 
+def rounds_record(document, request) -> dict:  # type: ignore[no-untyped-def]
+    """Why each family stopped where it did: its rounds, the share of 5% its last look spent,
+    and its pairs by state (separated, within the margin, undecided at the cap)."""
+    from ..analysis import sequential
+
+    states = sequential.family_states(document, margin=request.margin, expectations=request.expectations)
+    return {"rule": sequential.RULE, "margin": request.margin, "rounds": request.rounds,
+            "max_rounds": request.max_rounds, "families": [s.to_json() for s in states]}
+
+
 def show(args: argparse.Namespace, request, document, output, log) -> int:  # type: ignore[no-untyped-def]
     """The ranked tables, verdicts, claims and warnings; the exit code says what failed."""
-    from ..analysis import ranking as analysis, claims, stability, tables
+    from ..analysis import ranking as analysis, claims, sequential, stability, tables
     from ..analysis import diagnosis
     from ..analysis.directions import direction_tables
     from ..report.jsonout import claims_json, direction_json, table_json, verdict_json, warning_json
@@ -487,7 +523,9 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
         for found in verdicts.values():
             print("\n" + tables.render_verdicts(found))
         print("\n" + tables.render_claims(claim_cells))
-        print("\n" + tables.render_warnings(warnings))
+        undecided = sequential.undecided_by_family(document, expectations=request.expectations)
+        lines = stability.family_lines(document, warnings, undecided)
+        print("\n" + tables.render_family_warnings(lines, f"python -m bench_runner report {output}"))
         print(f"\nresults document: {output}")
     code = 0
     failed = sum(1 for c in document.cells for t in c.trials if t.status != "ok")
@@ -501,6 +539,15 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
     return code
 
 
+def plan_of(request):  # type: ignore[no-untyped-def]
+    """The scheduler's plan for a request: its rounds, and what decides the extra ones."""
+    from ..run.trials import Plan
+
+    return Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
+                max_rounds=request.max_rounds, precision=request.precision, margin=request.margin,
+                expectations=tuple(request.expectations))
+
+
 def planned_work(plan, request):  # type: ignore[no-untyped-def]
     """What the run will do, for its time estimate: trials (and extra rounds at most), the
     claims probes, the capture trials, the stacks to boot; which trials are --udp-rate max
@@ -508,6 +555,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     from ..run import eta, udpmax
 
     cells = plan.matrix.cells
+    lengths = plan.settings.lengths(c.workload for c in cells)
     extra_rounds = max(plan.max_rounds - plan.rounds, 0)
     extra = len(cells) * extra_rounds  # every family to --max-rounds
     searching = sum(1 for c in cells if sweeps.split(c.workload)[1].get("udp_rate") == sweeps.UDP_MAX)
@@ -520,7 +568,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     return eta.Work(trials=plan.total_trials, extra_trials=extra, probes=probes,
                     capture_trials=len(cells) * len(request.captures),
                     stack_boots=sum(1 for s in plan.matrix.stacks() if s != matrix.HOST_STACK),
-                    trial_s=plan.settings.duration_s + plan.settings.omit_s,
+                    trial_s=(sum(sum(lengths[c.workload]) for c in cells) / len(cells)) if cells else 0.0,
                     search_trials=searching * (plan.warmup_rounds + plan.rounds),
                     search_extra_trials=searching * extra_rounds,
                     probe_s=udpmax.probe_seconds(plan.settings.duration_s))

@@ -22,7 +22,7 @@ from ..results import atomic
 from ..workloads import sweeps
 from ..errors import UsageError
 from ..run.matrix import HOST_STACK
-from ..results.document import RunDocument
+from ..results.document import RunDocument, provider_label
 from . import asvfiles, machine, mergeplan, specs
 from .config import AsvConfig
 from .snapshots import SnapshotCommit, Snapshot, StackRepo, parse_time
@@ -189,10 +189,11 @@ def is_variant(workload_id: str, workloads: set[str]) -> bool:
 
 def snapshot_of(document: RunDocument, stack: str = HOST_STACK) -> Snapshot:
     """The history point a stack's cells belong to. This machine's own stack keeps the
-    snapshot it always had; a booted stack is its versions on this machine's kernel, its
-    name, and the provider that ran it (its Podman)."""
+    snapshot it always had (its provider "podman+bare:pasta" where a run mixed providers, so
+    pasta through the bare helpers never pools with pasta through Podman); a booted stack is
+    its versions on this machine's kernel, its name, and the provider that ran it (its Podman)."""
     if stack == HOST_STACK:
-        return Snapshot.of(document.stack, str(document.provider.get("id", "unknown")))
+        return Snapshot.of(document.stack, provider_label(document.provider))
     versions = document.stack_versions(stack)
     keys = ("kernel", "podman", "passt", "slirp4netns", "rootlesskit", "iperf3")
     items = [(key, "none" if versions.get(key) is None else str(versions[key])) for key in keys]

@@ -162,6 +162,11 @@ class Provider(abc.ABC):
     def start(self, session: Session, method: str, spec: ServerSpec) -> RunningServer:
         """Start the server under the method; return once it and its forwarder listen."""
 
+    def for_method(self, method: str) -> "Provider":
+        """The provider that runs ``method``: itself, unless it hands methods to others
+        (``ByMethod``)."""
+        return self
+
 
 def wait_server_listening(netns_pid: int, spec: ServerSpec, what: str, alive=None, explain=None) -> None:  # type: ignore[no-untyped-def]
     """Wait until the server listens inside its own namespace: connecting to find out would

@@ -33,7 +33,7 @@ def verdict_json(verdict: OrderingVerdict) -> dict[str, Any]:
         "metric": verdict.metric, "higher_is_better": verdict.higher_is_better,
         "pairs": [{"better": p.better, "worse": p.worse, "ratio": p.ratio, "ci": [p.ci_low, p.ci_high],
                    "ci_level": p.level, "p_value": p.p_value, "p_holm": p.p_adjusted, "raw_verdict": p.raw_verdict,
-                   "verdict": p.verdict, "why": p.why} for p in verdict.pairs],
+                   "verdict": p.verdict, "why": p.why, "within": p.within} for p in verdict.pairs],
     }
 
 
@@ -47,9 +47,11 @@ def table_json(table: RankTable) -> dict[str, Any]:
             "ratio_ci": [row.vs_baseline.ci_low, row.vs_baseline.ci_high] if row.vs_baseline else None,
             "ratio_ci_level": row.vs_baseline.level if row.vs_baseline else None,
             "carried_by": list(row.listeners), "server_saw": list(row.peers), "failed_trials": row.failed_trials,
+            "provider": row.provider,
             "extra": {metric: summary_json(s) for metric, s in row.extra.items()},
         } for row in table.rows],
         "unranked": [{"method": m, "why": why} for m, why in table.unranked],
+        "other_providers": [{"method": m, "provider": p, "why": why} for m, p, why in table.other_providers],
     }
 
 

@@ -15,7 +15,7 @@ from ..run import runoptions
 from ..analysis import diagnosis, tables
 from ..analysis.ranking import RankTable, trial_carrier, trial_peer
 from ..run.matrix import HOST_STACK, stack_label
-from ..results.document import CellResult, RunDocument
+from ..results.document import CellResult, RunDocument, provider_label
 from ..results.stackrecord import archive_note
 from ..analysis.verdicts import DOCUMENTED
 from .blocks import Block, Bullets, Code, CodeBlock, Details, Heading, Image, Inline, Paragraph, Strong, para, table
@@ -129,7 +129,7 @@ def _overview(content: ReportContent) -> list[Block]:
     blocks: list[Block] = [para(
         "Run ", Code(str(run.get("id") or "?")), f", started {run.get('started_at') or '?'}, finished "
         f"{run.get('finished_at') or 'never'} ({run.get('status', '?')}); provider ",
-        Strong(str(document.provider.get("id", "?"))), f": {document.provider.get('reason') or 'no reason recorded'}. "
+        Strong(provider_label(document.provider)), f": {document.provider.get('reason') or 'no reason recorded'}. "
         f"{total} trials, {failed} failed.", _duration(run))]
     for name, record in document.stacks.items():
         versions = record.get("versions", {})
@@ -215,7 +215,9 @@ def _stack(content: ReportContent, detail: Detail) -> list[Block]:
         if "server_ip_unprivileged_port_start" in lab:
             rows.append(["ip_unprivileged_port_start in the server host",
                          _value(lab.get("server_ip_unprivileged_port_start"))])
-    rows.append(["provider", f"{document.provider.get('id', '?')}: {document.provider.get('reason') or '-'}"])
+    rows.append(["provider", f"{provider_label(document.provider)}: {document.provider.get('reason') or '-'}"])
+    for method, own in (document.provider.get("by_method") or {}).items():
+        rows.append([f"provider of {method}", f"{own.get('id', '?')}: {own.get('reason') or '-'}"])
     rows.append(["podman-netbench", _value(document.tool.get("version"))])
     blocks: list[Block] = [Heading(2, "Stack and host"), table(["what", "value"], rows)]
     blocks += _booted_stacks(document, detail)
@@ -390,6 +392,10 @@ def _group(group: Group, detail: Detail) -> list[Block]:
     blocks: list[Block] = [Heading(4, tables.title(t))]
     if t.rows:
         blocks.append(table(tables.RANK_HEADERS, tables.rank_rows(t)))
+    others = tables.provider_notes(t)
+    if others:
+        blocks.append(para("Marked in carried by, another provider than the rest:"))
+        blocks.append(Bullets(tuple((line,) for line in others)))
     if t.unranked:
         blocks.append(para("Not ranked:"))
         blocks.append(Bullets(tuple((Code(m), f": {why}") for m, why in t.unranked)))
@@ -492,8 +498,8 @@ def _verdicts(content: ReportContent) -> list[Block]:
     blocks: list[Block] = [
         Heading(2, "Ordering verdicts"),
         para("For each pair of adjacent methods in an expected ordering (best first), per workload, placement and "
-             "stack, the two are compared round by round (the median of the per-round ratios, its order-statistic "
-             "interval, the exact sign test). All pairs of the run are one family: ", Strong("holds"), " or ",
+             "stack, the two are compared round by round (the paired t test on the per-round log ratios, at the "
+             "share of the 5% the run's last look may spend). All pairs of the run are one family: ", Strong("holds"), " or ",
              Strong("violated"), " (the first method better or worse) only where the test stays below 5% after "
              "Holm's adjustment over the family, so all the verdicts are wrong together at most 5% of the time; ",
              Strong("inconclusive"), " otherwise (more rounds may settle it). Where a pair's own interval alone "
@@ -545,7 +551,14 @@ def _claims(content: ReportContent, detail: Detail) -> list[Block]:
 
 
 def _warnings(content: ReportContent) -> list[Block]:
+    from ..analysis import sequential, stability
+
     blocks: list[Block] = [Heading(2, "Warnings")]
+    undecided = sequential.undecided_by_family(content.document)
+    if undecided:
+        blocks.append(para("Pairs the run stopped without deciding, neither separated nor within the margin (",
+                           stability.REMEDIES["undecided"].rstrip("."), "):"))
+        blocks.append(Bullets(tuple((f"{w} / {p}: {', '.join(pairs)}",) for (w, p), pairs in undecided.items())))
     if content.warnings:
         blocks.append(para("Cells whose results are less trustworthy than they look, and what to do about it:"))
         blocks.append(Bullets(tuple((line,) for line in tables.warning_lines(list(content.warnings)))))

@@ -155,6 +155,15 @@ class RunDocument:
             return self.provider
         return dict(self.stacks.get(stack, {}).get("provider", {}))
 
+    def method_provider(self, method: str, stack: str = HOST_STACK) -> tuple[str | None, str]:
+        """The provider that ran a method in a stack, with why: the stack's own, unless the run
+        mixed providers (``provider.by_method``)."""
+        record = self.provider_of(stack)
+        own = (record.get("by_method") or {}).get(method)
+        if isinstance(own, dict):
+            return own.get("id"), str(own.get("reason") or "")
+        return record.get("id"), str(record.get("reason") or "")
+
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         for cell in data["cells"]:
@@ -185,6 +194,18 @@ class RunDocument:
             tool=data.get("tool", {}), stacks=dict(data.get("stacks", {})),
             captures=list(data.get("captures", [])),
         )
+
+
+def provider_label(record: dict[str, Any]) -> str:
+    """A provider record in a word: "podman", "bare", or for a run that mixed them the main
+    one and the others with their methods, "podman+bare:pasta" (a history snapshot must not pool
+    samples of different data paths)."""
+    main = str(record.get("id", "unknown"))
+    others: dict[str, list[str]] = {}
+    for method, own in sorted((record.get("by_method") or {}).items()):
+        if isinstance(own, dict) and own.get("id") not in (None, main):
+            others.setdefault(str(own["id"]), []).append(method)
+    return main + "".join(f"+{p}:{','.join(ms)}" for p, ms in sorted(others.items()))
 
 
 @lru_cache(maxsize=1)

@@ -16,9 +16,10 @@ from . import udpmax
 #: Priors, measured on the reference machine (2 cores) from the phases a results document
 #: records (run.phases_s): seconds a trial takes beyond its measured seconds (server and
 #: helper start, client start, teardown: 0.2 s under the bare helpers, 20 trials in 84.2 s;
-#: about 0.5 s through a stack's Podman, 320 trials in 24 min), one claims probe (20 in
-#: 6.2 s bare, more through Podman), a stack boot.
-TRIAL_OVERHEAD_S = 0.5
+#: about 0.9 s with --provider auto, most methods through this machine's Podman 4.3.1, 98
+#: trials of 1 s in 185 s and 98 of 3 s + 1 s in 484 s, set-up included, other work beside
+#: it), one claims probe (20 in 6.2 s bare, more through Podman), a stack boot.
+TRIAL_OVERHEAD_S = 0.9
 PROBE_S = 1.0
 STACK_BOOT_S = 20.0
 #: Claims probes per method (device binding, port floor; host loopback and outbound where

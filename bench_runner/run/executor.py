@@ -162,11 +162,12 @@ class TrialExecutor:
         """A server in the container, a client reaching it through the published port."""
         spec = capture.adjust(with_sweep(driver.server(port), settings))
         ns_path = session.lab.server_ns_path
-        expected = METHODS[cell.method].carrier(provider.id)
+        expected = METHODS[cell.method].carrier(provider.for_method(cell.method).id)
         trial.observations["listener_expected"] = expected
         observe.require_free_port(session.lab.server_ns_path, spec.published_port)
         server = provider.start(session, cell.method, spec)
         try:
+            trial.observations["provider"] = server.provider
             trial.observations["helper_argv"] = server.helper_argv
             trial.observations.update(server.evidence)
             queue = settings.swept("txqueuelen")
@@ -261,6 +262,7 @@ class TrialExecutor:
             with capture.during(None):
                 server = provider.start(session, cell.method, spec)
                 try:
+                    trial.observations["provider"] = server.provider
                     trial.observations["helper_argv"] = server.helper_argv
                     if cell not in self.observers.links_seen or settings.swept("mtu") is not None:
                         # The client measures already: look once per cell, to disturb it little.

@@ -44,6 +44,8 @@ class RunRequest:
     swept: dict[str, tuple[int, ...]] = field(default_factory=dict)
     #: The client host as another computer (--client-host), else None: the lab's.
     client: TwoComputers | None = None
+    #: Two cells within this relative margin of each other need no more rounds (--margin).
+    margin: float = defaults.MARGIN
 
     def workloads(self) -> list[str]:
         """The base workloads asked for, measured or not applicable (not their swept variants)."""
@@ -64,7 +66,8 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             parse_expectation(expectation)
         return RunRequest(
             matrix=matrix.build(methods, workloads, placements, stacks, swept),
-            settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"])),
+            settings=TrialSettings(int(options["duration_s"]), int(options["omit_s"]), by_workload=tuple(
+                (str(w), int(d), int(o)) for w, (d, o) in sorted((options.get("trial_by_workload") or {}).items()))),
             warmup_rounds=int(options["warmup_rounds"]), rounds=int(options["rounds"]),
             max_rounds=int(options.get("max_rounds", options["rounds"])),
             precision=float(options.get("precision", defaults.PRECISION)),
@@ -77,6 +80,7 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             captures=tuple(options.get("captures") or ()),
             swept=swept,
             client=client_of(options.get("client_host")),
+            margin=float(options.get("margin", defaults.MARGIN)),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

@@ -57,6 +57,17 @@ def _plain(flag: str, convert: Callable[[Any], str] = str) -> Callable[[Any, Opt
                                              else [flag, convert(value)])
 
 
+def _length(flag: str) -> Callable[[Any, Options, "RunDocument"], list[str]]:
+    """--duration and --omit: carried unless the run was --quick, or took each workload's own
+    length (the run again without them does the same)."""
+    plain = _plain(flag)
+    return lambda value, options, document: [] if options.get("trial_by_workload") else plain(value, options, document)
+
+
+def _lengths_text() -> str:
+    return ", ".join(f"{w} {d} s + {o} s" for w, (d, o) in sorted(defaults.TRIAL_BY_WORKLOAD.items()))
+
+
 def _percent(fraction: float) -> str:
     return f"{fraction * 100:g}"
 
@@ -101,9 +112,12 @@ def _placements(value: Any, options: Options, document: "RunDocument") -> list[s
 
 
 def _provider(value: Any, options: Options, document: "RunDocument") -> list[str]:
-    """The provider that actually carried the host stack, not the one asked for (auto)."""
+    """The provider that actually carried the host stack, not the one asked for (auto); where
+    auto mixed them (``provider.by_method``), auto again, which mixes them alike here."""
     from .matrix import HOST_STACK
 
+    if document.provider.get("by_method"):
+        return []
     carried = document.provider.get("id") if HOST_STACK in (options.get("stacks") or [HOST_STACK]) else None
     chosen = carried or value
     return ["--provider", str(chosen)] if chosen else []
@@ -229,12 +243,21 @@ def declared() -> tuple[RunOption, ...]:
                       "action": "store_true", "help": "CI-sized: 1 s trials, no warm-up, one round (no intervals)"}),),
                   show=_yes),
         RunOption("duration_s", "seconds measured per trial", lambda r: r.settings.duration_s,
-                  _plain("--duration"), (Flag("--duration", {
-                      "type": positive_int, "default": 3, "help": "seconds measured per trial"}),)),
+                  _length("--duration"), (Flag("--duration", {
+                      "type": positive_int,
+                      "help": f"seconds measured per trial, for every workload (default: each workload's own, "
+                              f"{_lengths_text()}; {defaults.DURATION_S} s + {defaults.OMIT_S} s for the others: "
+                              "README 'Trial length')"}),)),
         RunOption("omit_s", "seconds discarded at the start of each trial", lambda r: r.settings.omit_s,
-                  _plain("--omit"), (Flag("--omit", {
-                      "type": non_negative_int, "default": 1,
-                      "help": "seconds of warm-up discarded at the start of each trial"}),)),
+                  _length("--omit"), (Flag("--omit", {
+                      "type": non_negative_int,
+                      "help": "seconds of warm-up discarded at the start of each trial, for every workload "
+                              "(default: each workload's own, as for --duration)"}),)),
+        RunOption("trial_by_workload", "workloads with a trial length of their own (seconds measured + omitted)",
+                  lambda r: {w: list(v) for w, v in r.settings.lengths(
+                      w for w, _, _ in r.settings.by_workload).items()} or None,
+                  _nothing, show=lambda v: ", ".join(f"{w} {d} s + {o} s" for w, (d, o) in sorted(v.items())),
+                  optional=True),
         RunOption("rounds", "measured rounds per cell", lambda r: r.rounds, _plain("--rounds"), (Flag("--rounds", {
             "type": positive_int, "default": defaults.ROUNDS,
             "help": "measured rounds every cell gets (trials per method x workload x placement); a 95%% interval "
@@ -243,16 +266,24 @@ def declared() -> tuple[RunOption, ...]:
                   _plain("--warmup-rounds"), (Flag("--warmup-rounds", {
                       "type": non_negative_int, "default": 1,
                       "help": "rounds run first and left out of the statistics"}),)),
-        RunOption("max_rounds", "rounds at most, for cells with wide intervals", lambda r: r.max_rounds,
+        RunOption("max_rounds", "rounds at most, while a pair is undecided", lambda r: r.max_rounds,
                   _plain("--max-rounds"), (Flag("--max-rounds", {
                       "type": positive_int, "default": defaults.MAX_ROUNDS,
-                      "help": "keep adding rounds, to every cell of a workload and placement, while one of its "
-                              "intervals is wider than --precision, up to this"}),)),
+                      "help": "keep adding rounds, to every cell of a workload and placement, while a pair of its "
+                              "methods is undecided (neither separated nor within --margin), up to this; each "
+                              "look at the data spends only its share of the 5%% error rate"}),)),
         RunOption("precision", "target half-width of each interval", lambda r: r.precision,
                   _plain("--precision", _percent), (Flag("--precision", {
                       "type": percentage, "default": defaults.PRECISION * 100, "metavar": "PCT",
-                      "help": "target relative half-width of each median's 95%% interval, in percent"}),),
+                      "help": "target relative half-width of each median's 95%% interval, in percent: cells "
+                              "wider than this are reported (it adds no rounds)"}),),
                   show=lambda v: f"{v * 100:g}%"),
+        RunOption("margin", "pairs within this of each other are decided", lambda r: r.margin,
+                  _plain("--margin", _percent), (Flag("--margin", {
+                      "type": percentage, "default": defaults.MARGIN * 100, "metavar": "PCT",
+                      "help": "two methods shown within this many percent of each other (both one-sided t tests "
+                              "on their per-round ratios) need no more rounds, like two shown apart"}),),
+                  show=lambda v: f"+/-{v * 100:g}%"),
         RunOption("mtu", "MTU asked for the lab link", lambda r: r.mtu,
                   lambda v, o, d: [] if v is None else ["--mtu", str(v)], (Flag("--mtu", {
                       "type": positive_int, "default": defaults.MTU, "help": "MTU of the lab's veth link"}),)),

@@ -1,8 +1,8 @@
 """The order of a run's trials: rounds that go A B C, A B C, ... (the order within a round
 shuffled with a recorded seed), so drift hits every method alike; the first rounds are
-warm-up; then more rounds, to whole families, while an interval is wider than asked. What a
-trial does is the executor's; keeping it is the writer's. This decides only which trial
-runs next, and when the run has enough.
+warm-up; then more rounds, to whole families, while a pair of a family is undecided
+(``analysis.sequential``). What a trial does is the executor's; keeping it is the writer's.
+This decides only which trial runs next, and when the run has enough.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .. import defaults
-from ..analysis import stats
-from .matrix import Cell, Matrix
+from ..analysis import sequential
+from .matrix import Cell, Matrix, stack_label
 from ..results.document import RunDocument, Trial
 from ..workloads import TrialSettings
 
@@ -30,10 +30,14 @@ class Plan:
     #: Measured rounds every cell gets.
     rounds: int
     seed: int
-    #: More rounds, up to this many, for cells whose 95% interval of the median is wider
-    #: than ``precision`` (relative half-width) after ``rounds``.
+    #: More rounds, up to this many, to the whole family (workload and placement) while a pair
+    #: of its cells is neither separated nor within ``margin`` (``analysis.sequential``).
     max_rounds: int = 0
+    #: The target half-width of each median's interval: reported, it adds no rounds.
     precision: float = defaults.PRECISION
+    margin: float = defaults.MARGIN
+    #: The orderings the run judges: a pair of one is decided only once its verdict is.
+    expectations: tuple[str, ...] = ()
 
     @property
     def total_trials(self) -> int:
@@ -67,12 +71,12 @@ def family(cell: Cell) -> tuple[str, str]:
     return cell.workload, cell.placement
 
 
-def extra_round(cells: tuple[Cell, ...], imprecise: Callable[[Cell], bool],
+def extra_round(cells: tuple[Cell, ...], undecided: Callable[[tuple[str, str]], bool],
                 given_up: Callable[[Cell], bool]) -> tuple[Cell, ...]:
-    """The cells of another round: every cell of each family that still has an imprecise
-    cell, so the family stays interleaved round by round to the end (its ratios stay
-    paired, and drift hits all its methods alike); cells given up on are left out."""
-    wanted = {family(c) for c in cells if imprecise(c)}
+    """The cells of another round: every cell of each family still undecided, so the family
+    stays interleaved round by round to the end (its ratios stay paired, and drift hits all
+    its methods alike); cells given up on are left out."""
+    wanted = {f for f in dict.fromkeys(family(c) for c in cells) if undecided(f)}
     return tuple(c for c in cells if family(c) in wanted and not given_up(c))
 
 
@@ -117,25 +121,25 @@ class Scheduler:
             self._run_round(plan, round_index, plan.matrix.cells)
         round_index = fixed_rounds
         while round_index < plan.warmup_rounds + plan.max_rounds:
-            pending = extra_round(plan.matrix.cells, lambda c: self._imprecise(c, plan.precision), self._given_up)
+            undecided = self.undecided(plan)
+            pending = extra_round(plan.matrix.cells, lambda f: f in undecided, self._given_up)
             if not pending:
                 break
             self._total = self._done + len(pending)
             self._run_round(plan, round_index, pending)
             round_index += 1
 
+    def undecided(self, plan: Plan) -> set[tuple[str, str]]:
+        """The families with a pair neither separated nor within the margin, that may still
+        take a round (fewer than --max-rounds measured)."""
+        states = sequential.family_states(self.document, margin=plan.margin, expectations=plan.expectations)
+        gone = {(family(c), stack_label(c.method, c.stack)) for c in plan.matrix.cells if self._given_up(c)}
+        return {(s.workload, s.placement) for s in states if s.rounds < plan.max_rounds
+                and (not s.at_look or any(((s.workload, s.placement), p.a) not in gone
+                                          and ((s.workload, s.placement), p.b) not in gone for p in s.undecided))}
+
     def _given_up(self, cell: Cell) -> bool:
         return self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES
-
-    def _imprecise(self, cell: Cell, precision: float) -> bool:
-        """Still worth another round: measured, not given up, interval wider than wanted."""
-        values = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack).samples()
-        if self._given_up(cell) or not values:
-            return False
-        summary = stats.summarize(values)
-        if summary.identical:
-            return False  # every reading the same: more rounds will not show a spread
-        return summary.half_width is None or summary.half_width > precision
 
     def _run_round(self, plan: Plan, round_index: int, cells: tuple[Cell, ...]) -> None:
         warmup = round_index < plan.warmup_rounds
@@ -148,7 +152,7 @@ class Scheduler:
                 continue
             self.on_start(Starting(self._done + 1, max(self._total, self._done + 1), cell, warmup,
                                    time.monotonic() - self._started))
-            trial = self.execute(cell, round_index, warmup, plan.settings)
+            trial = self.execute(cell, round_index, warmup, plan.settings.for_workload(cell.workload))
             self._failures[cell] = 0 if trial.status == "ok" else self._failures.get(cell, 0) + 1
             self.keep(cell, trial)
             self._done += 1

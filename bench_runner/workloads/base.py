@@ -4,9 +4,9 @@ step from their output to samples."""
 from __future__ import annotations
 
 import abc
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from typing import Callable, Protocol
+from typing import Callable, Iterable, Protocol
 
 from .. import procs
 from ..errors import MeasurementError
@@ -21,6 +21,21 @@ class TrialSettings:
     omit_s: int = 1
     #: The swept values of the trial's workload variant (sweeps.SWEEPS), by name.
     sweep: tuple[tuple[str, int], ...] = ()
+    #: Trial lengths of their own, (workload id, duration, omit), for the workloads a run
+    #: measures with shorter trials than ``duration_s`` + ``omit_s`` (defaults.TRIAL_BY_WORKLOAD).
+    by_workload: tuple[tuple[str, int, int], ...] = ()
+
+    def for_workload(self, workload_id: str) -> "TrialSettings":
+        """The settings a trial of this workload runs with. A swept variant (``tcp-rr+s1024``)
+        keeps ``duration_s`` + ``omit_s``: the shorter length was checked on the plain workload."""
+        for name, duration, omit in self.by_workload:
+            if name == workload_id:
+                return replace(self, duration_s=duration, omit_s=omit, by_workload=())
+        return replace(self, by_workload=())
+
+    def lengths(self, workload_ids: "Iterable[str]") -> dict[str, tuple[int, int]]:
+        """Each workload's (duration, omit)."""
+        return {w: (s.duration_s, s.omit_s) for w in sorted(set(workload_ids)) for s in [self.for_workload(w)]}
 
     def swept(self, name: str) -> int | None:
         return dict(self.sweep).get(name)

@@ -20,9 +20,17 @@ def test_quick_run_over_four_methods_and_both_placements(tmp_path: Path) -> None
     document = results.load(output)
     assert document.run["status"] == "complete"
     assert document.stack["kernel"] and document.stack["iperf3"]
-    provider = document.provider["id"]
+    # auto: every method through this machine's Podman, pasta through the bare helper only
+    # where Podman cannot run it (before 4.4), said per method with why
+    assert document.provider["id"] == "podman", document.provider
     podman_has_pasta = version_tuple(stack.detect().podman) >= (4, 4)
-    assert provider == ("podman" if podman_has_pasta else "bare"), document.provider
+    by_method = document.provider.get("by_method") or {}
+    if not podman_has_pasta:
+        assert by_method["pasta"]["id"] == "bare" and "4.4" in by_method["pasta"]["reason"], by_method
+        assert document.cell("tcp-stream", "remote", "pasta").trials[0].observations["provider"] == "bare"
+    rootlesskit = document.cell("tcp-stream", "remote", "slirp4netns-rootlesskit").trials[0].observations
+    assert rootlesskit["provider"] == "podman" and rootlesskit["listener"]["kind"] == "rootlessport", rootlesskit
+    assert rootlesskit["peer_address"] == "10.0.2.100"
     for placement in ("remote", "loopback"):
         for method in FOUR:
             cell = document.cell("tcp-stream", placement, method)
@@ -105,8 +113,9 @@ def test_doctor_reports_all_four_methods_available_for_auto() -> None:
     result = cli("doctor", "--format", "json")
     report = json.loads(result.stdout)
     assert result.returncode == 0, report["setup_needed"]
-    auto = report["auto_provider"]["provider"]
+    by_method = report["auto_provider"]["by_method"]
     for method in FOUR:
+        auto = by_method[method]
         assert report["availability"][auto][method]["available"], (method, report["availability"][auto][method])
     assert report["stack"]["podman"]
     assert report["image"] is True

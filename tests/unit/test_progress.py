@@ -190,3 +190,22 @@ def test_a_socket_activated_server_is_named_as_in_the_tables() -> None:
     cell = matrix.Cell("tcp-rr", "remote", "socket-activation-user")
     line = progress.trial_line(Progress(1, 2, cell, trial, 5.0), 5.0, may_grow=False)
     assert "(carried by python3 (inherited socket), server saw 198.51.100.2)" in line
+
+
+def test_each_trial_runs_with_its_workloads_own_length() -> None:
+    from bench_runner.run.schedule import Scheduler
+
+    built = matrix.build(["host", "pasta"], ["tcp-stream", "tcp-rr"], ["remote"])
+    document = RunDocument(run={"options": {}}, stack={}, lab={}, provider={"id": "bare"},
+                           cells=new_cell_results(built))
+    seen: dict[str, set[tuple[int, int]]] = {}
+
+    def execute(cell, round_index, warmup, settings):  # type: ignore[no-untyped-def]
+        seen.setdefault(cell.workload, set()).add((settings.duration_s, settings.omit_s))
+        return Trial(index=0, round=round_index, warmup=warmup, started_at="", seconds=0.0, status="failed",
+                     error="not run")
+
+    settings = TrialSettings(3, 1, by_workload=(("tcp-rr", 1, 0),))
+    Scheduler(document, execute, lambda cell, trial: None).run(
+        Plan(built, settings, warmup_rounds=0, rounds=1, seed=3))
+    assert seen == {"tcp-rr": {(1, 0)}, "tcp-stream": {(3, 1)}}

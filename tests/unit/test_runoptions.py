@@ -21,7 +21,7 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 EVERY_OPTION = [
     "--methods", "pasta,slirp4netns-rootlesskit", "--workloads", "tcp-stream,udp-stream",
     "--placements", "remote", "--provider", "bare", "--duration", "4", "--omit", "2", "--rounds", "7",
-    "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--mtu", "9000",
+    "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--margin", "8", "--mtu", "9000",
     "--pasta", "/opt/pasta", "--expect", "pasta>host", "--tolerance", "15", "--skip-claims",
     "--container-mtu", "1500,65520", "--streams", "1,4", "--udp-rate", "1000,max", "--family", "4,6",
     "--capture", "pcap",
@@ -105,3 +105,32 @@ def test_a_client_host_comes_back_through_the_reproduce_command() -> None:
     reproduction = command(_document_for(request))
     assert "--client-host" in reproduction.argv and "--client-known-hosts" in reproduction.argv
     assert runoptions.record(_request(list(reproduction.argv[1:]))) == recorded
+
+
+def test_each_checked_workload_gets_its_own_trial_length_and_the_run_again_gets_the_same() -> None:
+    from bench_runner import defaults
+    from bench_runner.run.request import from_options
+
+    request = _request(["--methods", "pasta", "--workloads", "tcp-stream,tcp-rr,udp-stream"])
+    assert request.settings.for_workload("tcp-rr").duration_s == defaults.TRIAL_BY_WORKLOAD["tcp-rr"][0]
+    assert request.settings.for_workload("tcp-rr").omit_s == defaults.TRIAL_BY_WORKLOAD["tcp-rr"][1]
+    assert (request.settings.for_workload("udp-stream").duration_s,
+            request.settings.for_workload("udp-stream").omit_s) == (defaults.DURATION_S, defaults.OMIT_S)
+    # a swept variant keeps the long trial: the short one was checked on the plain workload
+    assert request.settings.for_workload("tcp-rr+s1024").duration_s == defaults.DURATION_S
+    recorded = runoptions.record(request)
+    assert recorded["trial_by_workload"]["tcp-rr"] == list(defaults.TRIAL_BY_WORKLOAD["tcp-rr"])
+    argv = command(_document_for(request)).argv
+    assert "--duration" not in argv and "--omit" not in argv
+    assert runoptions.record(_request(list(argv[1:]))) == recorded
+    resumed = from_options(recorded, request.seed, {})
+    assert resumed.settings == request.settings
+
+
+def test_a_duration_given_holds_for_every_workload_and_is_carried() -> None:
+    request = _request(["--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--duration", "3"])
+    assert {w: request.settings.for_workload(w).duration_s for w in ("tcp-stream", "tcp-rr")} == {
+        "tcp-stream": 3, "tcp-rr": 3}
+    assert "trial_by_workload" not in runoptions.record(request)
+    argv = list(command(_document_for(request)).argv)
+    assert argv[argv.index("--duration") + 1] == "3"

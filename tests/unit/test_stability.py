@@ -20,7 +20,22 @@ def test_noisy_cells_are_called_unstable_and_imprecise() -> None:
     kinds = _kinds(doc)["w/remote/host"]
     assert {"unstable", "precision"} <= kinds
     text = stability.warnings_for(doc)[0].text()
-    assert "coefficient of variation" in text and "max-rounds" in text
+    assert "coefficient of variation" in text and "raise --rounds" in text
+
+
+def test_the_terminal_gets_one_line_per_family_with_the_worst_remedy_first() -> None:
+    doc = document({("w", "remote", "a"): normal(100, 30, 8, 1), ("w", "remote", "b"): normal(100, 25, 8, 2),
+                    ("w", "loopback", "a"): normal(100, 0.5, 8, 3), ("v", "remote", "a"): normal(100, 0.5, 8, 4)})
+    doc.cells[2].trials[0].status = "failed"
+    doc.cells[2].trials[0].error = "pasta exited with 1"
+    lines = stability.family_lines(doc, undecided={("v", "remote"): ["a vs b", "a vs c", "b vs c"]})
+    assert [line.family for line in lines] == ["w / remote", "w / loopback", "v / remote"]
+    noisy, failed, undecided = lines
+    assert "trials vary by 10% or more in 2 cells (a, b)" in noisy.text()
+    assert noisy.remedy == stability.REMEDIES["unstable"]
+    assert failed.kinds[0] == "failed" and failed.remedy == stability.REMEDIES["failed"]
+    assert undecided.text().startswith("v / remote: 3 pairs undecided at the cap (a vs b, a vs c, ...)")
+    assert "max-rounds" in undecided.remedy
 
 
 def test_few_trials_and_outliers_are_named() -> None:

@@ -70,9 +70,50 @@ def test_paired_ratios_cancel_drift_that_hits_a_whole_round() -> None:
     slow = _by_round(list(100 * drift * own[1]))
     result = stats.ratio(fast, slow)
     assert result.paired and result.value == pytest.approx(1.1, rel=0.01)
-    assert result.p_value == pytest.approx(2 / 1024) and result.excludes_one()
+    assert result.p_value < 1e-9 and result.excludes_one()
     independent = stats.ratio(list(fast.values()), list(slow.values()))
     assert not independent.paired and not independent.excludes_one()  # the drift swamps 10%
+
+
+def test_the_paired_test_is_the_t_test_on_log_ratios() -> None:
+    """Against scipy's own paired t test on the logarithms, and its interval."""
+    from scipy import stats as sps
+
+    a = [101.0, 97.0, 104.0, 99.0, 103.0, 98.0]
+    b = [95.0, 96.0, 97.0, 92.0, 99.0, 93.0]
+    result = stats.paired_ratio(a, b)
+    logs = np.log(a) - np.log(b)
+    reference = sps.ttest_1samp(logs, 0.0)
+    assert result.value == pytest.approx(math.exp(logs.mean()))
+    assert result.p_value == pytest.approx(reference.pvalue)
+    low, high = sps.t.interval(0.95, len(logs) - 1, loc=logs.mean(), scale=sps.sem(logs))
+    assert (result.ci_low, result.ci_high) == (pytest.approx(math.exp(low)), pytest.approx(math.exp(high)))
+    assert result.level == pytest.approx(0.95) and result.nominal
+
+
+def test_a_look_with_a_smaller_share_widens_the_interval_and_raises_p() -> None:
+    a = [101.0, 97.0, 104.0, 99.0, 103.0, 98.0]
+    b = [99.0, 97.0, 101.0, 96.0, 100.0, 97.0]
+    whole, tenth = stats.paired_ratio(a, b), stats.paired_ratio(a, b, share=0.1)
+    assert tenth.p_value == pytest.approx(min(1.0, whole.p_value * 10))
+    assert tenth.ci_low < whole.ci_low and tenth.ci_high > whole.ci_high
+    assert tenth.level == pytest.approx(0.995)
+    assert whole.excludes_one() and not tenth.excludes_one()  # p 0.011: decided at one look, not at a tenth
+    with pytest.raises(ValueError):
+        stats.paired_ratio(a, b, share=0.0)
+
+
+def test_within_the_margin_needs_both_one_sided_tests() -> None:
+    rng = np.random.default_rng(8)
+    tight = 100 * rng.lognormal(0, 0.01, 8)
+    twin = tight * rng.lognormal(0, 0.01, 8)
+    assert stats.paired_ratio(list(twin), list(tight)).within(0.05)
+    loose = tight * rng.lognormal(0, 0.08, 8)  # the same on average, but too noisy to show it
+    assert not stats.paired_ratio(list(loose), list(tight)).within(0.05)
+    apart = tight * 1.05 * rng.lognormal(0, 0.01, 8)  # 5% apart: not inside 5% with confidence
+    assert not stats.paired_ratio(list(apart), list(tight)).within(0.05)
+    assert stats.paired_ratio(list(apart), list(tight)).within(0.10)
+    assert not stats.ratio(list(twin), list(tight)).within(0.05)  # independent samples: no TOST here
 
 
 def test_unpaired_ratios_are_hodges_lehmann_with_mann_whitney_intervals() -> None:

@@ -1,0 +1,139 @@
+"""Rounds driven by the decisions: a family (one workload and placement, every method and
+stack, the cells ranked together) gets another round only while a pair of its cells is
+undecided, neither separated (its rank, and its ordering verdict where it has one) nor shown
+within a stated margin of each other (both one-sided t tests, TOST). It stops when every pair
+is decided, or at --max-rounds.
+
+Adding rounds while undecided is looking at the data more than once: each look spends only its
+share of the 5% (``looks``), so a decision stays valid at whatever look the run stopped, and
+Holm's procedure over such p-values controls a family of verdicts as it does at a fixed n.
+The simulation checks the whole procedure (``simulation``).
+
+The median's own interval is still computed and reported against --precision, but it no
+longer adds rounds: machine-wide drift keeps it wide on a shared machine whatever the methods
+do, while the per-round ratios that decide ranks and verdicts cancel that drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Collection, Mapping, Sequence
+
+from ..results.cells import stack_label
+from ..results.document import RunDocument
+from . import stats
+from .looks import Looks, looks_of, margin_of, rounds_run, share_of
+
+__all__ = ["FamilyState", "Looks", "PairState", "RULE", "expectations_of", "family_states", "pair_states",
+           "undecided_by_family"]
+
+#: How a run decides when to stop, as the results document records it.
+RULE = ("another round, for every cell of a workload and placement, while a pair of its cells is undecided: "
+        "neither separated (paired t test on per-round log ratios, p divided by the look's share of 5%; half at "
+        "the first look, the rest evenly over the later ones; ordering verdicts also after Holm over the run) "
+        "nor within the margin (both one-sided t tests at 5% x share); up to --max-rounds")
+
+
+@dataclass(frozen=True)
+class PairState:
+    a: str  # cell label ("pasta", "pasta@trixie")
+    b: str
+    ratio: stats.Ratio  # a against b
+    #: "separated", "within" (the margin), "undecided", or "untestable" (no rounds in common,
+    #: a zero reading, or no spread at all: more rounds of the same will not decide it).
+    state: str
+
+
+@dataclass(frozen=True)
+class FamilyState:
+    workload: str
+    placement: str
+    rounds: int
+    share: float
+    pairs: tuple[PairState, ...]
+    #: The rounds run are a planned look (else the family goes on to the next look).
+    at_look: bool = True
+
+    @property
+    def undecided(self) -> tuple[PairState, ...]:
+        return tuple(p for p in self.pairs if p.state == "undecided")
+
+    @property
+    def decided(self) -> bool:
+        return self.at_look and not self.undecided
+
+    def to_json(self) -> dict[str, Any]:
+        counts = {state: sum(1 for p in self.pairs if p.state == state)
+                  for state in ("separated", "within", "undecided", "untestable")}
+        return {"workload": self.workload, "placement": self.placement, "rounds": self.rounds,
+                "share": self.share, "decided": self.decided, "pairs": counts,
+                "undecided": [[p.a, p.b] for p in self.undecided]}
+
+
+def _state(ratio: stats.Ratio, verdict_pending: bool, margin: float) -> str:
+    if not ratio.paired:
+        return "undecided"  # fewer than 3 rounds in common so far
+    if ratio.ci_low is None or ratio.ci_high is None:
+        return "untestable"  # a zero reading, or no spread at all
+    if ratio.excludes_one() and not verdict_pending:
+        return "separated"
+    if ratio.within(margin):
+        return "within"
+    return "undecided"
+
+
+def pair_states(samples: Mapping[str, Mapping[int, float]], *, share: float, margin: float,
+                pending: Collection[tuple[str, str]] = ()) -> tuple[PairState, ...]:
+    """Every pair of one family's cells (values by round), in the given order, as decided at a
+    look that spends ``share``; a pair in ``pending`` (either way round) is an ordering verdict
+    not yet decided over the run, so it cannot count as separated."""
+    labels = list(samples)
+    found = []
+    for i, left in enumerate(labels):
+        for right in labels[i + 1:]:
+            ratio = stats.ratio(samples[left], samples[right], share=share)
+            waiting = (left, right) in pending or (right, left) in pending
+            found.append(PairState(left, right, ratio, _state(ratio, waiting, margin)))
+    return tuple(found)
+
+
+def family_states(document: RunDocument, *, margin: float | None = None,
+                  expectations: Sequence[str] = ()) -> list[FamilyState]:
+    """Every family's pairs as decided now. A pair an expectation judges counts as separated
+    only once its verdict (Holm over the run) holds or is violated."""
+    from .ranking import groups
+    from .verdicts import judge_all
+
+    margin = margin_of(document) if margin is None else margin
+    looks = looks_of(document)
+    pending: dict[tuple[str, str], set[tuple[str, str]]] = {}
+    for verdicts in (judge_all(document, expectations).values() if expectations else ()):
+        for verdict in verdicts:
+            for pair in verdict.pairs:
+                if pair.verdict == "inconclusive":
+                    pending.setdefault((verdict.workload, verdict.placement), set()).add(
+                        (stack_label(pair.better, verdict.stack), stack_label(pair.worse, verdict.stack)))
+    found = []
+    for (workload, placement), cells in groups(document).items():
+        share = share_of(document, cells)
+        samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
+        pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()))
+        rounds = rounds_run(cells)
+        found.append(FamilyState(workload, placement, rounds, share, pairs, looks.is_look(rounds)))
+    return found
+
+
+def expectations_of(document: RunDocument) -> tuple[str, ...]:
+    """The orderings a run judged (its --expect, else the guide's)."""
+    from .verdicts import DOCUMENTED
+
+    options = document.run.get("options", {}) if isinstance(document.run, dict) else {}
+    return tuple(options.get("expect") or [DOCUMENTED])
+
+
+def undecided_by_family(document: RunDocument, *, margin: float | None = None,
+                        expectations: Sequence[str] | None = None) -> dict[tuple[str, str], list[str]]:
+    """Per family, the pairs the run stopped without deciding ("a vs b")."""
+    expectations = expectations_of(document) if expectations is None else expectations
+    states = family_states(document, margin=margin, expectations=expectations)
+    return {(s.workload, s.placement): [f"{p.a} vs {p.b}" for p in s.undecided] for s in states if s.undecided}
