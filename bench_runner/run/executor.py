@@ -11,12 +11,12 @@ import time
 from dataclasses import replace
 from typing import Mapping
 
-from ..lab import hosts as lab_mod
 from ..lab import observe
+from ..lab.linkpath import Conditions
 from .. import procs
 from ..analysis import stats
 from ..workloads import sweeps
-from . import udpmax
+from . import pathcheck, udpmax
 from .capture import TrialCapture
 from ..errors import BenchError, MeasurementError
 from .matrix import METHODS, Cell
@@ -82,17 +82,20 @@ class TrialExecutor:
                       status="failed", observations={"port": port, **noted})
         clock = time.monotonic()
         try:
-            with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc:
-                if "delay" in swept:
-                    trial.observations["lab_link_qdisc"] = qdisc
-                if isinstance(driver, OutboundDriver):
-                    self._outbound(session, provider, cell, driver, port, settings, trial, capture)
-                elif not isinstance(driver, InboundDriver):
-                    raise MeasurementError(f"{base}: a driver neither inbound nor outbound")
-                elif searching:
-                    self._search_udp_max(session, provider, cell, driver, settings, trial)
-                else:
-                    self._inbound(session, provider, cell, driver, port, settings, trial, capture)
+            path = None
+            if session.path is not None:
+                # The path first: its round trip checked, its counters read (pathcheck.py).
+                path = pathcheck.open_trial(session, Conditions.of(swept), trial.observations)
+            if isinstance(driver, OutboundDriver):
+                self._outbound(session, provider, cell, driver, port, settings, trial, capture)
+            elif not isinstance(driver, InboundDriver):
+                raise MeasurementError(f"{base}: a driver neither inbound nor outbound")
+            elif searching:
+                self._search_udp_max(session, provider, cell, driver, settings, trial)
+            else:
+                self._inbound(session, provider, cell, driver, port, settings, trial, capture)
+            if path is not None:
+                pathcheck.close_trial(session, path)
             self.observers.check_swept(cell, settings, trial)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:
