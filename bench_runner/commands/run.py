@@ -319,7 +319,7 @@ def resume(args: argparse.Namespace) -> int:
     request = for_client_host(from_options(document.run.get("options", {}), document.run.get("seed"),
                                            document.stack.get("stated", {})))
     preflight()
-    path = netem.choose(request.swept)
+    shaped = path_choice(document, netem.choose(request.swept))
     if request.client is not None:
         request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
@@ -335,7 +335,7 @@ def resume(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: stack {name} was rebuilt since the run started; start a new run instead")
     document.run.setdefault("resumed_at", []).append(_now())
     document.run["status"] = "running"
-    return measure_and_show(args, request, document, choices, path, path_choice(document, path))
+    return measure_and_show(args, request, document, choices, path, shaped)
 
 
 def path_choice(document, path):  # type: ignore[no-untyped-def]

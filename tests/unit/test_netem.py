@@ -130,3 +130,18 @@ def test_doctors_report_has_the_path(monkeypatch: pytest.MonkeyPatch, capsys: py
     assert code == 0 and report["ready"] is True
     doctor.main(argparse.Namespace(cleanup=False, format="text"))
     assert "run --delay, --loss (the path): delay box (this kernel has no netem" in capsys.readouterr().out
+
+
+def test_a_resumed_run_keeps_the_path_its_trials_crossed() -> None:
+    from types import SimpleNamespace
+
+    from bench_runner.commands import run as run_command
+    from bench_runner.errors import UsageError
+
+    box = netem.PathChoice(netem.BOX, False, "no netem here")
+    kernel = netem.PathChoice(netem.KERNEL, False, "sch_netem")
+    crossed_box = SimpleNamespace(lab={"path": {"via": netem.BOX}})
+    assert run_command.path_choice(crossed_box, box) is box
+    assert run_command.path_choice(SimpleNamespace(lab={}), kernel) is kernel  # its trials so far crossed none
+    with pytest.raises(UsageError, match="the run's trials crossed a delay box, this machine now gives a kernel netem"):
+        run_command.path_choice(crossed_box, kernel)
