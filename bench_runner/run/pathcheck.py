@@ -44,8 +44,6 @@ CEILING_SECONDS = 3
 CEILING_OMIT = 1
 CEILING_PORT = 19991
 CEILING_TIMEOUT = 60.0
-#: A cell at this share of the path's limit or more is limited by the path.
-LIMITED_SHARE = 0.9
 
 
 def rtt_window(asked_us: int, base_us: float) -> tuple[float, float]:
