@@ -4,6 +4,8 @@ latency cells and cells of a run that shaped nothing are never "limited by the p
 
 from __future__ import annotations
 
+import re
+
 from bench_runner.analysis import pathlimit
 from bench_runner.results.document import CellResult, RunDocument, Trial
 
@@ -62,3 +64,18 @@ def test_cell_paths_gather_what_each_cells_trials_saw() -> None:
     (found,) = pathlimit.cell_paths(document)
     assert (found.asked_rtt_ms, found.rtt_ms, found.trials) == (20.0, (20.4, 20.6), 2)
     assert found.loss_seen_pct == round(100 * 40 / 4020, 3) and pathlimit.median_rtt(found) == 20.5
+
+
+def test_the_reports_path_section_says_how_the_path_was_made_and_what_each_cell_saw() -> None:
+    from bench_runner.report import markdown, pathsection
+
+    document = _document(BOX_PATH | {"kernel": "User-Mode Linux 6.1.176", "base_rtt_us": {"p50": 230.0, "count": 4000}})
+    cell = _cell("tcp-rr+rtt20ms", "us")
+    cell.trials.append(Trial(0, 0, False, "", 1.0, "ok", observations={"path": {
+        "asked": {"rtt_added_ms": 20.0, "loss_percent_each_way": 0.0}, "rtt_us": {"p50": 20_512.0}}}))
+    document.cells.append(cell)
+    text = re.sub(" +", " ", markdown.render(pathsection.blocks(document), {}))
+    assert "## Path" in text and "delay box, User-Mode Linux 6.1.176" in text
+    assert "0.230 ms (p50 of 4000 echo round trips" in text and "to the server 6.50 Gbit/s, to the client 7.00 Gbit/s" in text
+    assert "| tcp-rr+rtt20ms | host | 20 | 20.512 | 1 | 0 | - |" in text
+    assert pathsection.blocks(_document(None)) == []
