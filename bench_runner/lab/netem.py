@@ -68,7 +68,7 @@ def choose(swept: Mapping[str, tuple[int, ...]]) -> PathChoice | None:
         return None
     per_packet = any(v > 0 for v in swept.get("loss", ()))
     if not needs_netem(swept):
-        return PathChoice(KERNEL, per_packet, "only a rate limit (tbf) is asked: the veth link's own qdiscs")
+        return PathChoice(KERNEL, per_packet, "no delay or loss above 0 is asked: the veth link's own qdiscs (tbf for a rate)")
     kernel = unavailable()
     if kernel is None:
         return PathChoice(KERNEL, per_packet, "this kernel has sch_netem")

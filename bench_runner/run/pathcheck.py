@@ -8,7 +8,8 @@ reads the delay box's limit as a method's.
 
 Per trial, before its client starts: the conditions applied (only when they change), then
 the round trip measured through the path with the echo workers between the lab hosts (no
-container), which must be within ``rtt_window`` of what was asked; the qdiscs' counters
+container, the loss off while it is measured), which must be within ``rtt_window`` of what
+was asked; the qdiscs' counters
 before and after the trial give the loss netem applied (``linkpath.loss_problem`` says when
 it cannot be what was asked) and what the rate limit passed. All of it goes in the trial's
 observations (``path``); a trial outside the window fails with why.
@@ -17,7 +18,7 @@ observations (``path``); a trial outside the window fails with why.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 
 from .. import procs
@@ -88,8 +89,11 @@ def open_trial(session: Session, conditions: Conditions, observations: dict[str,
     assert path is not None
     record: dict[str, Any] = {"asked": conditions.to_json(), "via": path.via}
     observations["path"] = record
-    path.apply(conditions)
+    # The round trip is checked with the loss off: a lost echo is a retransmission's wait
+    # (200 ms and more), not the path's delay; the trial then gets the loss asked.
+    path.apply(replace(conditions, loss_mpct=0, segmented=conditions.per_packet))
     seen = round_trip(session, conditions)
+    path.apply(conditions)
     base = float(session.path_record.get("base_rtt_us", {}).get("p50", 0.0))
     low, high = rtt_window(conditions.rtt_us, base)
     record["rtt_us"] = seen

@@ -93,10 +93,13 @@ def test_a_rate_limit_is_what_host_and_every_method_get(tmp_path: Path) -> None:
         for method, cell in _ok_cells(document, workload).items():
             (trial,) = cell.trials
             passed = trial.observations["path"]["rate"][way]["mbit_per_s"]
-            # tbf lets through at most its rate (plus the bucket at the start) ...
+            # tbf lets through at most its rate (plus the bucket at the start), and no method
+            # gets more (some get much less: Debian 12's pasta got 0.078 here)
             assert passed <= 220, (method, passed)
-            assert cell.unit == "Gbit/s" and 0.1 <= cell.samples()[0] <= 0.21, (method, cell.samples())
-    # ... and host at the rate is limited by the path, as the table says
+            assert cell.unit == "Gbit/s" and 0 < cell.samples()[0] <= 0.21, (method, cell.samples())
+        host = document.cell(workload, "remote", "host").samples()[0]
+        assert 0.15 <= host <= 0.21, (workload, host)
+    # host at the rate is limited by the path, as the table says
     assert "limited by the path (the 200 Mbit/s rate limit" in result.stdout, result.stdout
 
 

@@ -129,3 +129,26 @@ def test_lines_that_are_not_json_lists_are_left_out() -> None:
     text = 'Error: nothing\n[{"dev":"x","kind":"tbf","packets":1,"bytes":2,"drops":0,"overlimits":0,"root":true}]\n'
     [only] = iproute.parse_qdisc_counters(text)
     assert (only.dev, only.where, only.packets) == ("x", "root", 1)
+
+
+def test_the_round_trip_is_checked_with_the_loss_off_then_the_trial_gets_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lost echo is a retransmission's wait (seen here: one echo of 236 ms at 2% loss), not
+    the path's delay: the check runs on the path without the loss, packet by packet already."""
+    from types import SimpleNamespace
+
+    applied: list[Conditions] = []
+    checked: list[Conditions] = []
+    path = SimpleNamespace(via=linkpath.BOX, apply=applied.append, read=lambda: Reading())
+    session = SimpleNamespace(path=path, path_record={"base_rtt_us": {"p50": 30.0}})
+
+    def round_trip(session: object, conditions: Conditions) -> dict[str, float]:
+        checked.append(applied[-1])
+        return {"p50": 10_200.0, "min": 10_150.0, "max": 10_400.0, "count": 40}
+
+    monkeypatch.setattr(pathcheck, "round_trip", round_trip)
+    asked = Conditions(delay_us=5000, loss_mpct=2000)
+    observations: dict[str, object] = {}
+    opened = pathcheck.open_trial(session, asked, observations)  # type: ignore[arg-type]
+    assert checked == [Conditions(delay_us=5000, segmented=True)]
+    assert applied[-1] == asked and opened.conditions == asked
+    assert observations["path"]["rtt_window_us"] == [9800.0, 10530.0]  # type: ignore[index]
