@@ -6,6 +6,8 @@
 # /var/lib/podman-netbench/host-changes.log so that scripts/undo-setup.sh can reverse it.
 #
 # What it may change (only when missing):
+#   * where the kernel has no netem (run --delay, --loss): user-mode-linux and kmod (Debian),
+#     for the delay box that carries netem between the lab hosts
 #   * distribution packages: podman, passt (pasta), slirp4netns, rootlesskit, iperf3,
 #     uidmap, runc, systemd (systemd-socket-activate), sockperf, python3-venv, iproute2,
 #     ethtool (to record the lab link's offloads), git, mmdebstrap (to build release
@@ -42,7 +44,7 @@ for arg in "$@"; do
     --check) CHECK_ONLY=1 ;;
     --quiet) QUIET=1 ;;
     --test-tools) TEST_TOOLS=1 ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "setup.sh: unknown option '$arg' (valid: --check, --quiet, --test-tools, --help)" >&2; exit 2 ;;
   esac
 done
@@ -130,6 +132,29 @@ if [ ${#to_install[@]} -gt 0 ]; then
   fi
 else
   say "packages present"
+fi
+
+# ---------------------------------------------------------------- 2. the delay box, where the kernel has no netem
+# run --delay and --loss need netem. Where the kernel has no sch_netem, a User-Mode Linux guest
+# (Debian's user-mode-linux: a Linux kernel run as a process) carries it between the lab hosts
+# (bench_runner/lab/delaybox.py); kmod's modprobe loads netem inside it. Asked of the kernel
+# itself: netem added to the loopback of a namespace that goes away with the probe.
+if [ "$IS_ROOT" = 1 ] && ! with_timeout 15 unshare --net -- tc qdisc add dev lo root netem delay 1ms 2>/dev/null; then
+  if [ "$FAMILY" = debian ]; then
+    box=()
+    for p in user-mode-linux kmod; do installed "$p" || box+=("$p"); done
+    if [ ${#box[@]} -gt 0 ]; then
+      if [ "$CHECK_ONLY" = 1 ]; then
+        need "packages not installed: ${box[*]} (the delay box for run --delay: this kernel has no netem)"
+      else
+        say "this kernel has no netem: installing ${box[*]} for the delay box"
+        install_packages "${box[@]}" || die "package installation failed: ${box[*]}"
+        change "installed packages: ${box[*]}"
+      fi
+    fi
+  else
+    say "this kernel has no netem, and the delay box (Debian's user-mode-linux) is not packaged here: run --delay and --loss will be refused"
+  fi
 fi
 
 # ---------------------------------------------------------------- 3. benchmark user

@@ -10,7 +10,7 @@ from collections import Counter
 from typing import Callable
 from dataclasses import dataclass, field
 
-from . import stats
+from . import pathlimit, stats
 from ..results.cells import HOST_STACK, stack_label
 from ..methods import BASELINE
 from ..results.document import CellResult, RunDocument, Trial
@@ -35,6 +35,8 @@ class MethodRow:
     #: one (a run that mixed providers: the tables mark it, with why).
     provider: str | None = None
     provider_differs: bool = False
+    #: Within 10% of the shaped path's own limit, and which (analysis/pathlimit.py).
+    path_limited: str | None = None
 
     @property
     def label(self) -> str:
@@ -129,6 +131,7 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                 listeners=_observed(cell, trial_carrier), peers=_observed(cell, trial_peer),
                 failed_trials=sum(1 for t in cell.trials if t.status != "ok"), extra=extra, stack=cell.stack,
                 ties_next=ties_next[item.key], provider=provider, provider_differs=differs,
+                path_limited=pathlimit.limited(document, cell, item.summary.median),
             ))
         tables.append(RankTable(workload, placement, first.metric, first.unit, first.higher_is_better,
                                 tuple(rows), tuple(unranked), tuple(others)))

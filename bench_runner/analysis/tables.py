@@ -58,7 +58,7 @@ def rank_rows(table: RankTable) -> list[list[str]]:
         rows.append([
             row.rank,
             row.label,
-            fmt(row.summary.median),
+            fmt(row.summary.median) + (f" ({LIMITED})" if row.path_limited else ""),
             fmt_interval(row.summary.ci_low, row.summary.ci_high, row.summary.ci_level),
             "1 (baseline)" if row.is_baseline else (fmt(vs.value) if vs else "-"),
             fmt_interval(vs.ci_low, vs.ci_high, vs.level) if vs else "",
@@ -83,6 +83,14 @@ def provider_notes(table: RankTable) -> list[str]:
             for label, provider, why in table.other_providers]
 
 
+LIMITED = "limited by the path"
+
+
+def limited_notes(table: RankTable) -> list[str]:
+    """Each row within 10% of the shaped path's own limit, with that limit."""
+    return [f"{row.label}: {row.path_limited}" for row in table.rows if row.path_limited]
+
+
 def render(table: RankTable, *, tablefmt: str = "simple") -> str:
     text = tabulate(rank_rows(table), headers=RANK_HEADERS, tablefmt=tablefmt, disable_numparse=True)
     others = provider_notes(table)
@@ -91,6 +99,10 @@ def render(table: RankTable, *, tablefmt: str = "simple") -> str:
     notes = [f"  {method}: {why}" for method, why in table.unranked]
     if notes:
         text += "\nnot ranked:\n" + "\n".join(notes)
+    limited = limited_notes(table)
+    if limited:
+        text += ("\nwithin 10% of the path's own limit (the method's figure is the path's, not its own):\n"
+                 + "\n".join(f"  {note}" for note in limited))
     return text
 
 

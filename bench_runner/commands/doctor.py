@@ -96,16 +96,27 @@ def image_present() -> bool | None:
 
 
 def netem_state() -> dict[str, object]:
-    """Can ``run --delay`` add its delay here? Not a set-up problem: only --delay needs it."""
+    """Which path ``run --delay`` and ``--loss`` get here: kernel netem on the veth link, the
+    delay box, or none (and why). Not a set-up problem: only those options need it."""
     from ..lab import netem
 
     if os.geteuid() != 0:
-        return {"available": None, "reason": "not checked: adding a qdisc in a namespace needs root"}
+        return {"available": None, "path": None,
+                "reason": "not checked: adding a qdisc in a namespace needs root"}
     try:
-        reason = netem.unavailable()
+        found = netem.which_path()
     except BenchError as exc:
-        reason = f"could not be checked: {exc}"
-    return {"available": reason is None, "reason": reason}
+        return {"available": None, "path": None, "reason": f"could not be checked: {exc}"}
+    return {"available": found["path"] is not None, **found}
+
+
+def path_line(state: dict[str, object]) -> str:
+    """doctor's line about the path (netem_state)."""
+    if state.get("path"):
+        return f"run --delay, --loss (the path): {state['path']} ({state['reason']})"
+    if state.get("available") is None:
+        return f"run --delay, --loss (the path): {state['reason']}"
+    return f"run --delay, --loss (the path): not available: {state['reason']}"
 
 
 def main(args: argparse.Namespace) -> int:
@@ -173,7 +184,7 @@ def main(args: argparse.Namespace) -> int:
             mark = "available" if state["available"] else f"not available: {state['reason']}"
             print(f"  {method:<26} {mark}")
     print(f"--provider auto would use: {auto_text['provider']} ({auto_text['reason']})")
-    print("run --delay (netem): " + ("available" if delay["available"] else f"not available: {delay['reason']}"))
+    print(path_line(delay))
     if built:
         for b in built:
             versions = b.key_versions()

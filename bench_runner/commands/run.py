@@ -102,7 +102,18 @@ def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
         values = sweep.parse(getattr(args, sweep.flag.lstrip("-").replace("-", "_"), None))
         if values:
             found[name] = values
-    return found
+    return with_implied_delay(found)
+
+
+def with_implied_delay(swept: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
+    """A loss or a rate without --delay is --delay 0: every cell of a run that shapes the
+    path names its round trip (``+rtt0ms``), so none takes the id of a plain-link cell
+    (``tcp-stream``) while it crossed the run's path (a delay box, where netem is missing)."""
+    from ..workloads.sweeps import PATH_SWEEPS, SWEEPS
+
+    if "delay" in swept or not any(name in swept for name in PATH_SWEEPS):
+        return swept
+    return {name: swept.get(name, (0,)) for name in SWEEPS if name in swept or name == "delay"}
 
 
 def unused_sweeps(swept: dict[str, tuple[int, ...]], workloads: tuple[str, ...]) -> None:
@@ -187,6 +198,10 @@ def for_client_host(request):  # type: ignore[no-untyped-def]
 
     from ..clienthost import two
 
+    shaped_path = [sweeps.SWEEPS[name].flag for name in sweeps.PATH_SWEEPS if any(request.swept.get(name, ()))]
+    if request.swept.get("link_mtu") and shaped_path:
+        raise UsageError(f"--link-mtu with {', '.join(shaped_path)}: the link's MTU is swept on the plain lab link "
+                         "only (a shaped path's devices keep the run's --mtu); run them separately")
     client = request.client
     if client is None:
         return request
@@ -194,9 +209,10 @@ def for_client_host(request):  # type: ignore[no-untyped-def]
     if booted:
         raise UsageError(f"--client-host measures this machine's own software; --stacks {','.join(booted)} boots a "
                          "stack in a lab of its own, which another computer cannot reach")
-    if any(request.swept.get("delay", ())):
-        raise UsageError("--delay adds netem on the lab link, and a --client-host run has none: add delay on the "
-                         "real path with tc netem yourself")
+    shaped = [sweeps.SWEEPS[name].flag for name in sweeps.PATH_SWEEPS if name in request.swept]
+    if shaped:
+        raise UsageError(f"{', '.join(shaped)}: a --client-host run has no lab path to shape; add delay, loss or a "
+                         "rate limit on the real path with tc yourself")
     if request.swept.get("link_mtu"):
         raise UsageError("--link-mtu sets the lab link's MTU, and a --client-host run has none: set the MTU of the "
                          "real path's interfaces yourself")
@@ -237,7 +253,7 @@ def start(args: argparse.Namespace) -> int:
         raise UsageError(f"--output {output}: a results document is already there; name another file, or add "
                          "--force to replace it")
     preflight()
-    netem.require_for(request.swept.get("delay", ()))
+    path = netem.choose(request.swept)
     if request.client is not None:
         request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
@@ -258,7 +274,7 @@ def start(args: argparse.Namespace) -> int:
                        "availability": {m: choices[name].provider.check(m).to_json() for m in METHODS}}
                 for name, built in booted.items()},
     )
-    return measure_and_show(args, request, document, choices, output)
+    return measure_and_show(args, request, document, choices, output, path)
 
 
 def choose_providers(request, detected):  # type: ignore[no-untyped-def]
@@ -324,7 +340,7 @@ def resume(args: argparse.Namespace) -> int:
     request = for_client_host(from_options(document.run.get("options", {}), document.run.get("seed"),
                                            document.stack.get("stated", {})))
     preflight()
-    netem.require_for(request.swept.get("delay", ()))
+    shaped = path_choice(document, netem.choose(request.swept))
     if request.client is not None:
         request.client.check()
     detected = stack.detect(request.facts, pasta_binary=request.pasta)
@@ -348,7 +364,16 @@ def resume(args: argparse.Namespace) -> int:
             raise UsageError(f"{path}: stack {name} was rebuilt since the run started; start a new run instead")
     document.run.setdefault("resumed_at", []).append(_now())
     document.run["status"] = "running"
-    return measure_and_show(args, request, document, choices, path)
+    return measure_and_show(args, request, document, choices, path, shaped)
+
+
+def path_choice(document, path):  # type: ignore[no-untyped-def]
+    """A resumed run crosses the path its trials so far crossed, or none at all."""
+    before = (document.lab.get("path") or {}).get("via")
+    now = None if path is None else path.kind
+    if before and now and before != now:
+        raise UsageError(f"the run's trials crossed a {before}, this machine now gives a {now}: start a new run")
+    return path
 
 
 def _with_provider(request, provider: str):  # type: ignore[no-untyped-def]
@@ -404,7 +429,7 @@ def build_defaults() -> argparse.Namespace:
     return parser.parse_args([])
 
 
-def measure_and_show(args: argparse.Namespace, request, document, choices, output) -> int:  # type: ignore[no-untyped-def]
+def measure_and_show(args: argparse.Namespace, request, document, choices, output, path=None) -> int:  # type: ignore[no-untyped-def]
     from ..analysis import claims
     from ..run import eta, progress
     from .. import verbose
@@ -428,7 +453,9 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
             "claims probes not run (they need the lab's client host and its second link)")
         opened = open_two_computers(request.client, log=log)
     else:
-        opened = open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log)
+        if path is not None:
+            log(f"path: {path.kind} ({path.why})")
+        opened = open_sessions(request.matrix.stacks(), mtu=request.mtu, log=log, path=path)
     with measuring(document, opened, log=log, output=lambda tag: output or default_output(tag)) as current:
         output = current.output
         work = planned_work(plan, request)

@@ -169,7 +169,8 @@ def collect(document: RunDocument, stack: str = HOST_STACK,
     if variants:
         notes.append(f"{sum(variants.values())} cell(s) of swept workload variants ({', '.join(sorted(variants))}) "
                      "are not recorded: history's benchmarks are the workloads run without --container-mtu, "
-                     "--streams or --delay; compare sweep runs with 'python -m bench_runner compare'")
+                     "--streams or --delay (and the path variants of the lan and wan presets); compare sweep runs "
+                     "with 'python -m bench_runner compare'")
     by_name = {s.name: s for s in known.values()}
     additions = [asvfiles.NewSamples(by_name[name], found, started, seconds[name]) for name, found in samples.items()]
     return additions, notes

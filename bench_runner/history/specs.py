@@ -13,7 +13,8 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from ..run.matrix import PLACEMENTS, WORKLOADS, applies
+from ..run.matrix import PLACEMENTS, WORKLOADS, applies, workload
+from ..workloads.definition import Workload
 from ..methods import BUILTIN
 
 #: The module under ``benchmarks/`` that defines the benchmarks (asv names start with it).
@@ -59,12 +60,34 @@ def _identifier(text: str) -> str:
     return re.sub(r"\W", "_", text)
 
 
+#: Presets whose path variants (fixed values: a LAN's and the internet's round trips, loss and
+#: rate) are benchmarks of their own, so their history is kept like a workload's.
+PATH_PRESETS = ("lan", "wan")
+
+
+def path_variants() -> list[Workload]:
+    """The workload variants of the path presets (``tcp-stream+rtt20ms+loss0.1pct``)."""
+    from ..run import presets
+    from ..workloads import sweeps
+
+    found: dict[str, Workload] = {}
+    for name in PATH_PRESETS:
+        options = dict(presets.PRESETS[name].options)
+        chosen = {sweep: sweeps.SWEEPS[sweep].parse(options[sweep]) for sweep in sweeps.PATH_SWEEPS if sweep in options}
+        for base in options["workloads"].split(","):
+            for values in sweeps.combinations(chosen):
+                variant = workload(sweeps.variant_id(base, values))
+                found.setdefault(variant.id, variant)
+    return list(found.values())
+
+
 def all_specs() -> list[BenchmarkSpec]:
     specs = []
-    for workload in WORKLOADS.values():
+    for workload in [*WORKLOADS.values(), *path_variants()]:
         # Built-in methods only: asv's parameters are the history's columns, fixed across runs.
         methods = tuple(m.id for m in BUILTIN if applies(m.id, workload))
-        placements = tuple(p for p in PLACEMENTS if p in workload.placements)
+        placements = tuple(p for p in PLACEMENTS if p in workload.placements
+                           and (workload.id in WORKLOADS or p == "remote"))  # a path: remote only
         for metric in workload.metrics():
             specs.append(BenchmarkSpec(
                 function=f"track_{_identifier(workload.id)}_{_identifier(metric.id)}",

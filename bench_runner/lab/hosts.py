@@ -15,7 +15,7 @@ import contextlib
 import os
 import secrets
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from .. import procs
 from ..errors import MeasurementError, SetupError
@@ -146,6 +146,11 @@ def names_for(tag: str) -> tuple[str, str, str, str]:
     return f"{NAME_PREFIX}{tag}-srv", f"{NAME_PREFIX}{tag}-cli", f"nb{tag}s", f"nb{tag}c"
 
 
+def box_namespace(tag: str) -> str:
+    """The helper namespace a run's delay box (lab/delaybox.py) runs in."""
+    return f"{NAME_PREFIX}{tag}-box"
+
+
 def second_link_names(tag: str) -> tuple[str, str]:
     return f"nb{tag}t", f"nb{tag}d"
 
@@ -161,8 +166,21 @@ def _no_dad(ns: str, ifname: str) -> None:
                f"net.ipv6.conf.{ifname}.accept_dad=0"], timeout=IP_TIMEOUT)
 
 
-def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
-    """Build the lab; on any failure, remove what was built and re-raise."""
+def _sysctl(ns: str, setting: str) -> None:
+    procs.run(["nsenter", f"--net={NETNS_DIR}/{ns}", "--", "sysctl", "-q", "-w", setting], timeout=IP_TIMEOUT)
+
+
+#: Puts the lab's main link in place: ``lab.server_if`` in the server host and
+#: ``lab.client_if`` in the client host, down and without addresses (a delay box's taps).
+MainLink = Callable[["Lab"], None]
+
+
+def create(tag: str | None = None, *, mtu: int = 1500, main_link: MainLink | None = None) -> Lab:
+    """Build the lab; on any failure, remove what was built and re-raise. ``main_link``
+    builds the main link instead of a veth pair: its ends arrive with IPv6 off (the
+    namespaces' default while they arrive), and get it only once both are up, so that no
+    IPv6 frame (router or neighbour solicitations, reports) is written to one end while the
+    other is still down: a delay box's tap must never see that (lab/delaybox.py)."""
     if os.geteuid() != 0:
         raise SetupError("building the lab needs root (network namespaces and a veth pair): run as root")
     if not 1280 <= mtu <= 65535:
@@ -182,13 +200,29 @@ def create(tag: str | None = None, *, mtu: int = 1500) -> Lab:
                  (server_if2, client_if2, (SECOND_SERVER_ADDR, SECOND_CLIENT_ADDR, SECOND_PREFIX_LEN),
                   (SECOND_SERVER_ADDR6, SECOND_CLIENT_ADDR6, PREFIX_LEN6)))
         for s_if, c_if, (s_addr, c_addr, prefix), (s_addr6, c_addr6, prefix6) in links:
-            _ip("link", "add", s_if, "mtu", str(mtu), "netns", server_ns,
-                "type", "veth", "peer", "name", c_if, "mtu", str(mtu), "netns", client_ns)
-            for ns, ifname, addr, addr6 in ((server_ns, s_if, s_addr, s_addr6), (client_ns, c_if, c_addr, c_addr6)):
+            ends = ((server_ns, s_if, s_addr, s_addr6), (client_ns, c_if, c_addr, c_addr6))
+            built_elsewhere = main_link is not None and s_if == server_if
+            if built_elsewhere:
+                for ns in (server_ns, client_ns):
+                    _sysctl(ns, "net.ipv6.conf.default.disable_ipv6=1")
+                main_link(lab)
+                for ns in (server_ns, client_ns):
+                    _sysctl(ns, "net.ipv6.conf.default.disable_ipv6=0")
+                for ns, ifname, _, _ in ends:
+                    _ip("-n", ns, "link", "set", ifname, "mtu", str(mtu))
+            else:
+                _ip("link", "add", s_if, "mtu", str(mtu), "netns", server_ns,
+                    "type", "veth", "peer", "name", c_if, "mtu", str(mtu), "netns", client_ns)
+            for ns, ifname, addr, addr6 in ends:
                 _no_dad(ns, ifname)
                 _ip("-n", ns, "addr", "add", f"{addr}/{prefix}", "dev", ifname)
-                _ip("-n", ns, "-6", "addr", "add", f"{addr6}/{prefix6}", "dev", ifname, "nodad")
+                if not built_elsewhere:
+                    _ip("-n", ns, "-6", "addr", "add", f"{addr6}/{prefix6}", "dev", ifname, "nodad")
                 _ip("-n", ns, "link", "set", ifname, "up")
+            if built_elsewhere:
+                for ns, ifname, _, addr6 in ends:
+                    _sysctl(ns, f"net.ipv6.conf.{ifname}.disable_ipv6=0")
+                    _ip("-n", ns, "-6", "addr", "add", f"{addr6}/{prefix6}", "dev", ifname, "nodad")
         # pasta and slirp4netns take their template from the default route, in each family.
         _ip("-n", server_ns, "route", "add", "default", "via", CLIENT_ADDR, "dev", server_if)
         _ip("-n", server_ns, "-6", "route", "add", "default", "via", CLIENT_ADDR6, "dev", server_if)
@@ -231,18 +265,23 @@ def pids_in_netns(name: str) -> list[int]:
 def destroy(lab: Lab) -> list[str]:
     """Remove the lab. Any process still inside one of its namespaces was started by this
     run (the names are unique to it), so it is stopped first. Returns what went wrong."""
+    return [problem for ns in lab.namespaces() for problem in destroy_namespace(ns)]
+
+
+def destroy_namespace(ns: str) -> list[str]:
+    """Remove one namespace of the suite's, stopping every process still in it first (the
+    run that made it started them). Returns what went wrong."""
     problems: list[str] = []
-    for ns in lab.namespaces():
-        if netns_inode(ns) is None:
-            continue
-        for pid in pids_in_netns(ns):
-            ref = procs.ProcRef.of(pid)
-            if ref is not None and not procs.stop(ref, grace=1.0):
-                problems.append(f"process {pid} in {ns} did not stop")
-        try:
-            procs.run(["ip", "netns", "del", ns], timeout=IP_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - teardown collects, never raises
-            problems.append(f"removing namespace {ns}: {exc}")
+    if netns_inode(ns) is None:
+        return problems
+    for pid in pids_in_netns(ns):
+        ref = procs.ProcRef.of(pid)
+        if ref is not None and not procs.stop(ref, grace=1.0):
+            problems.append(f"process {pid} in {ns} did not stop")
+    try:
+        procs.run(["ip", "netns", "del", ns], timeout=IP_TIMEOUT)
+    except Exception as exc:  # noqa: BLE001 - teardown collects, never raises
+        problems.append(f"removing namespace {ns}: {exc}")
     return problems
 
 
@@ -277,29 +316,9 @@ def tag_of_namespace(name: str) -> str | None:
     if not name.startswith(NAME_PREFIX):
         return None
     tag, dash, role = name[len(NAME_PREFIX):].partition("-")
-    valid = dash and role in ("srv", "cli") and len(tag) == 8 and all(c in "0123456789abcdef" for c in tag)
+    valid = dash and role in ("srv", "cli", "box") and len(tag) == 8 and all(c in "0123456789abcdef" for c in tag)
     return tag if valid else None
 
-
-
-@contextlib.contextmanager
-def delayed(lab: Lab, delay_ms: int) -> Iterator[str]:
-    """One-way delay on the lab link (netem on the client host's end: what the client sends
-    arrives ``delay_ms`` later), for a trial; removed afterwards. Yields the qdisc as tc
-    shows it, so the trial records what was in place, not what was asked."""
-    if delay_ms <= 0:
-        yield "none"
-        return
-    device = lab.client_if
-    procs.run(lab.in_client(["tc", "qdisc", "replace", "dev", device, "root", "netem", "delay", f"{delay_ms}ms"]),
-              timeout=15)
-    try:
-        shown = procs.run(lab.in_client(["tc", "qdisc", "show", "dev", device]), timeout=15).stdout.strip()
-        if "netem" not in shown or f"delay {delay_ms}" not in shown.replace(".0ms", "ms"):
-            raise MeasurementError(f"netem delay {delay_ms}ms did not take on {device}: {shown}")
-        yield shown
-    finally:
-        procs.run(lab.in_client(["tc", "qdisc", "del", "dev", device, "root"]), timeout=15, check=False)
 
 
 @contextlib.contextmanager

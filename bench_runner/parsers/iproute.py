@@ -180,3 +180,49 @@ def parse_link_counters(text: str) -> list[LinkCounters]:
         rx, tx = values[:4], values[4:]
         found.append(LinkCounters(name, rx[0], rx[1], rx[2], rx[3], tx[0], tx[1], tx[2], tx[3]))
     return found
+
+
+@dataclass(frozen=True)
+class QdiscCounters:
+    """One queueing discipline as ``tc -s -j qdisc show`` gives it: where it sits, and what
+    it passed on (``packets``: segments, a GSO frame counts as its segments) and dropped
+    (netem's loss is counted there) since it was added."""
+
+    dev: str
+    kind: str
+    handle: str
+    where: str
+    options: dict[str, Any]
+    packets: int
+    bytes: int
+    drops: int
+    overlimits: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def parse_qdisc_counters(text: str, device: str = "") -> list[QdiscCounters]:
+    """Every qdisc of every JSON list in ``text``: one ``tc -s -j qdisc show`` per line, as
+    a ``tc -batch`` of show commands prints them (other lines, what a batch's other commands
+    said, are left out). ``show dev X`` names no device in its entries: ``device`` is that X.
+    A qdisc without its device or counters is an error."""
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("["):
+            continue
+        for item in _json_list(line, "tc -s -j qdisc"):
+            dev, kind = item.get("dev") or device, item.get("kind")
+            if not isinstance(dev, str) or not dev or not isinstance(kind, str) or not kind:
+                raise ParseError("tc -s -j qdisc: a qdisc without its device or kind")
+            counts = {key: _int(item.get(key)) for key in ("packets", "bytes", "drops", "overlimits")}
+            missing = [key for key, value in counts.items() if value is None or value < 0]
+            if missing:
+                raise ParseError(f"tc -s -j qdisc: {kind} on {dev} without its counters ({', '.join(missing)})")
+            where = "root" if item.get("root") else _str(item.get("parent")) or "?"
+            options = item.get("options") if isinstance(item.get("options"), dict) else {}
+            found.append(QdiscCounters(dev, kind, _str(item.get("handle")) or "?", where, options,
+                                       counts["packets"] or 0, counts["bytes"] or 0, counts["drops"] or 0,
+                                       counts["overlimits"] or 0))
+    return found

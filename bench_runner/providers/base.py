@@ -24,6 +24,7 @@ from ..lab.user import BenchUser
 
 if TYPE_CHECKING:
     from ..clienthost import ClientHost
+    from ..lab.linkpath import LabPath
     from ..stacks.boot import BootedStack
 
 
@@ -60,6 +61,11 @@ class Session:
     client_host: ClientHost | None = None
     #: Two computers: both machines as observed, the path between them and its base RTT.
     machines: dict[str, Any] = field(default_factory=dict)
+    #: The path between the lab hosts where the run shapes it (--delay, --loss, --rate):
+    #: kernel netem on the veth link or a delay box (lab/linkpath.py); and what was measured
+    #: of it before the trials (its own round trip, its ceiling: run/pathcheck.py).
+    path: "LabPath | None" = None
+    path_record: dict[str, Any] = field(default_factory=dict)
 
     @property
     def stack_name(self) -> str:
@@ -94,6 +100,7 @@ class Session:
         computers)."""
         return {**self.lab.to_json(), "server_ip_unprivileged_port_start": self.port_floor,
                 **({"link": self.link} if self.link else {}), **self.machines,
+                **({"path": self.path_record} if self.path_record else {}),
                 **({"client_host_record": self.client_host.record()} if self.client_host is not None else {})}
 
     def next_name(self, what: str) -> str:

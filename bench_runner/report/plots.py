@@ -264,17 +264,17 @@ def sweep_figure(series: SweepSeries) -> Figure:
             row = next((r for r in table.rows if r.label == label), None)
             if row is None:
                 continue
-            xs.append(x)
+            xs.append(sweep.axis(x))
             ys.append(row.summary.median)
             lows.append(row.summary.ci_low if row.summary.ci_low is not None else row.summary.median)
             highs.append(row.summary.ci_high if row.summary.ci_high is not None else row.summary.median)
         method = label.split("@", 1)[0]
         ax.plot(xs, ys, marker="o", color=colour(method), label=label, ls="--" if method == BASELINE else "-")
         ax.fill_between(xs, lows, highs, color=colour(method), alpha=0.15, lw=0)
-    values = [x for x, _ in series.points]
+    values = [sweep.axis(x) for x, _ in series.points]
     if min(values) > 0 and max(values) / min(values) >= 8:
         ax.set_xscale("log", base=2)
-    ax.set_xticks(values, [str(v) for v in values])
+    ax.set_xticks(values, [sweep.axis_text(x) for x, _ in series.points])
     ax.set_xlabel(sweep.label)
     ax.set_ylabel(f"{first.metric} ({first.unit}), {_direction(first.higher_is_better)}")
     ax.grid(True, alpha=0.3)

@@ -21,13 +21,14 @@ MESSAGE_SIZE = 64
 TIMEOUT = 30.0
 
 
-def measure(session: Session, address: str) -> dict[str, Any]:
-    """Percentiles of the round trips in microseconds, or ``{"error": why}``: a base RTT
-    that cannot be measured is recorded as such, it does not stop the run."""
+def measure(session: Session, address: str, *, seconds: float = SECONDS, omit: float = 0.2,
+            where: str = "on this machine") -> dict[str, Any]:
+    """Percentiles of the round trips in microseconds (and how many), or ``{"error": why}``:
+    a base RTT that cannot be measured is recorded as such, it does not stop the run."""
     host = session.client_for("remote")
     netns = session.lab.server_ns_path
-    how = (f"echo round trips ({MESSAGE_SIZE} bytes, TCP, one connection, {SECONDS} s) from the client host to "
-           "the echo server on this machine, no container")
+    how = (f"echo round trips ({MESSAGE_SIZE} bytes, TCP, one connection, {seconds:g} s after {omit:g} s) from "
+           f"the client host to the echo server {where}, no container")
     try:
         observe.require_free_port(netns, PORT)
         argv = [str(VENV_PYTHON), "-I", str(session.worker_dir / "echo_server.py"), "--address", address,
@@ -42,9 +43,10 @@ def measure(session: Session, address: str) -> dict[str, Any]:
         if not server.ref.alive():
             return {"how": how, "error": f"the echo server exited: {server.last_words()}"}
         result = host.run_worker("echo_client.py", ["--mode", "tcp-rr", "--host", address, "--port", str(PORT),
-                                                    "--duration", str(SECONDS), "--omit", "0.2",
+                                                    "--duration", str(seconds), "--omit", str(omit),
                                                     "--size", str(MESSAGE_SIZE)], TIMEOUT)
-        latency = echo.parse_client(result.stdout).latency
+        parsed = echo.parse_client(result.stdout)
+        latency = parsed.latency
         assert latency is not None  # parse_client guarantees it for tcp-rr
     except (BenchError, ParseError) as exc:
         return {"how": how, "error": str(exc)}
@@ -53,4 +55,4 @@ def measure(session: Session, address: str) -> dict[str, Any]:
         server.close()
         session.state.discard(entry)
     return {"how": how, "unit": "us", "p50": latency.p50, "p90": latency.p90, "p99": latency.p99,
-            "min": latency.minimum}
+            "min": latency.minimum, "max": latency.maximum, "count": parsed.count}

@@ -12,7 +12,7 @@ from ..clienthost import ssh
 from ..errors import SetupError
 from ..lab import hosts as lab_mod
 from .. import procs
-from ..lab import runstate, untrusted
+from ..lab import delaybox, runstate, untrusted
 from ..lab.user import BenchUser
 from ..providers import podman, unitserver
 from ..stacks import boot
@@ -24,6 +24,7 @@ REMOVERS: dict[str, runstate.Remover] = {
     "stack": boot.power_off,
     "units": unitserver.remove_entry,
     "ssh-dir": ssh.remove_entry,
+    "delay-box": delaybox.remove_entry,
 }
 
 
@@ -66,6 +67,9 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
         tag = lab_mod.tag_of_namespace(ns)
         if tag is not None and tag not in live_tags:
             log(f"removing orphaned namespace {ns}")
+            if ns == lab_mod.box_namespace(tag):  # a delay box's, with the guest in it
+                problems.extend(lab_mod.destroy_namespace(ns))
+                continue
             server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
             problems.extend(lab_mod.destroy(lab_mod.Lab(tag, server_ns, client_ns, server_if, client_if, 0)))
     problems.extend(podman.remove_orphaned_containers(live_tags, log=log))

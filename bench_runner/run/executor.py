@@ -13,10 +13,11 @@ from typing import Mapping
 
 from ..lab import hosts as lab_mod
 from ..lab import linkinfo, observe
+from ..lab.linkpath import Conditions
 from .. import procs
 from ..analysis import stats
 from ..workloads import sweeps
-from . import udpmax
+from . import pathcheck, udpmax
 from .capture import TrialCapture
 from .diagnosis import ThroughputDiagnosis
 from ..errors import BenchError, MeasurementError
@@ -83,10 +84,11 @@ class TrialExecutor:
                       status="failed", observations={"port": port, **noted})
         clock = time.monotonic()
         try:
-            with lab_mod.delayed(session.lab, swept.get("delay", 0)) as qdisc, \
-                    lab_mod.link_mtu(session.lab, swept.get("link_mtu")) as link_mtu:
-                if "delay" in swept:
-                    trial.observations["lab_link_qdisc"] = qdisc
+            path = None
+            if session.path is not None:
+                # The path first: its round trip checked, its counters read (pathcheck.py).
+                path = pathcheck.open_trial(session, Conditions.of(swept), trial.observations)
+            with lab_mod.link_mtu(session.lab, swept.get("link_mtu")) as link_mtu:
                 if link_mtu:
                     trial.observations["lab_link_mtu"] = {"asked": swept["link_mtu"], **link_mtu}
                 if isinstance(driver, OutboundDriver):
@@ -97,6 +99,8 @@ class TrialExecutor:
                     self._search_udp_max(session, provider, cell, driver, settings, trial)
                 else:
                     self._inbound(session, provider, cell, driver, port, settings, trial, capture)
+            if path is not None:
+                pathcheck.close_trial(session, path)
             self.observers.check_swept(cell, settings, trial)
             trial.status = "ok"
         except (BenchError, ParseError) as exc:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
+from ..lab import delaybox, linkinfo, linkpath, netem
 from ..lab import hosts as lab_mod
-from ..lab import linkinfo
+from ..lab.linkpath import LabPath
+from ..lab.netem import PathChoice
 from .. import procs
 from ..errors import SetupError
 from ..paths import RUN_DIR, VENV_PYTHON
@@ -120,23 +122,46 @@ def _measuring(user: BenchUser, log: Callable[[str], None], lock_wait: float) ->
             lock.release()
 
 
+def _lab_entry(tag: str, mtu: int) -> dict[str, object]:
+    server_ns, client_ns, server_if, client_if = lab_mod.names_for(tag)
+    return {"tag": tag, "server_ns": server_ns, "client_ns": client_ns, "server_if": server_if,
+            "client_if": client_if, "mtu": mtu}
+
+
+def _shaped_lab(base: _Base, tag: str, mtu: int, path: PathChoice | None) -> tuple[lab_mod.Lab, LabPath | None]:
+    """The lab, recorded before it is built (so a delay box, recorded after it, is removed
+    first); with the path the run shapes, if any: a delay box as its main link, or the
+    veth link's own qdiscs."""
+    base.state.add("lab", **_lab_entry(tag, mtu))
+    if path is None:
+        return lab_mod.create(tag, mtu=mtu), None
+    if path.kind != netem.BOX:
+        lab = lab_mod.create(tag, mtu=mtu)
+        return lab, linkpath.VethPath(lab)
+    boxes: list[delaybox.DelayBox] = []
+    lab = lab_mod.create(tag, mtu=mtu,
+                         main_link=lambda lab: boxes.append(delaybox.start(lab, base.user, base.run_dir, base.state)))
+    return lab, linkpath.BoxPath(lab, boxes[0])
+
+
 @contextlib.contextmanager
 def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str], None] = lambda s: None,
-                  lock_wait: float = 0.0) -> Iterator[dict[str, Session]]:
+                  lock_wait: float = 0.0, path: PathChoice | None = None) -> Iterator[dict[str, Session]]:
     """A lab per stack, each the same two hosts on the same addresses: ``host``'s server host
-    runs this machine's software, every other stack's is that stack, booted into it."""
+    runs this machine's software, every other stack's is that stack, booted into it. With
+    ``path`` (the run shapes the path: --delay, --loss, --rate) each lab's path is built as
+    it says and measured (run/pathcheck.py) before anything else."""
     from ..providers import unitserver
     from ..stacks import store
     from ..stacks.boot import boot
+    from . import pathcheck
 
     user = preflight()
     built = {name: store.find(name) for name in stacks if name != HOST}
     with _measuring(user, log, lock_wait) as base:
         sessions: dict[str, Session] = {}
         for name in stacks:
-            lab = lab_mod.create(base.tag if name == HOST else lab_mod.new_tag(), mtu=mtu)
-            base.state.add("lab", **{k: v for k, v in lab.to_json().items()
-                                     if k in ("tag", "server_ns", "client_ns", "server_if", "client_if", "mtu")})
+            lab, shaped = _shaped_lab(base, base.tag if name == HOST else lab_mod.new_tag(), mtu, path)
             link = linkinfo.lab_link(lab)
             booted = None
             if name != HOST:
@@ -150,7 +175,11 @@ def open_sessions(stacks: Sequence[str], *, mtu: int = 1500, log: Callable[[str]
                     log(f"stack {name}: removed {len(stale)} unit file(s) a killed run left in it")
             sessions[name] = Session(lab=lab, user=base.user, state=base.state, user_dir=base.user_dir,
                                      worker_dir=base.worker_dir, port_floor=_port_floor(lab), stack=booted,
-                                     link=link)
+                                     link=link, path=shaped)
+            if shaped is not None and path is not None:
+                log(f"{'' if name == HOST else f'stack {name}: '}path: {shaped.via}; measuring its round trip "
+                    "and its ceiling")
+                pathcheck.prepare(sessions[name], per_packet=path.per_packet, log=log)
         yield sessions
 
 

@@ -30,9 +30,17 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (
                           "clients, where methods may swap places",
            (("workloads", "tcp-stream,tcp-stream-outbound-reverse,tcp-rr"), ("streams", "1,2,4,8,16,32"),
             ("placements", "remote"))),
-    Preset("rtt", "throughput and latency with 0, 10 and 50 ms of added delay (slirp4netns without window "
-                  "scaling, podman#18237); needs sch_netem",
-           (("workloads", "tcp-stream,tcp-rr"), ("delay", "0,10,50"), ("placements", "remote"))),
+    Preset("rtt", "throughput and latency with 0, 10 and 50 ms added to the round trip (slirp4netns without "
+                  "window scaling, podman#18237)",
+           (("workloads", "tcp-stream,tcp-rr"), ("delay", "0,5,25"), ("placements", "remote"))),
+    Preset("lan", "a LAN: 0.2 ms round trip and a 1 Gbit/s link, both directions and outbound (passt's 2025-12 "
+                  "to 2026-01 upload regression on a 1 Gbit/s LAN, podman#28219)",
+           (("workloads", "tcp-stream,tcp-stream-reverse,tcp-stream-outbound-reverse,tcp-rr"), ("delay", "0.1"),
+            ("rate", "1000"), ("placements", "remote"))),
+    Preset("wan", "the internet: 20 ms and 80 ms round trips with 0.1% loss each way, both directions and "
+                  "outbound (slirp4netns without window scaling, podman#18237)",
+           (("workloads", "tcp-stream,tcp-stream-reverse,tcp-stream-outbound-reverse,tcp-rr"), ("delay", "10,40"),
+            ("loss", "0.1"), ("placements", "remote"))),
     Preset("passt-perf", "the grid of passt's own performance tests: UDP throughput for each container MTU and "
                          "datagram size, offered at 10 Gbit/s",
            (("workloads", "udp-stream"), ("container_mtu", "1500,4000,16384,65520"),

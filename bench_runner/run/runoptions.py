@@ -173,11 +173,13 @@ def _method_definitions(request: "RunRequest") -> Any:
 
 
 def _sweep_flags() -> tuple[Flag, ...]:
-    from ..workloads.sweeps import SWEEPS
+    from ..workloads.sweeps import SWEEPS, decimal_text
 
     flags = []
     for sweep in SWEEPS.values():
-        values = " or ".join(map(str, sweep.allowed)) if sweep.allowed else f"{sweep.low}-{sweep.high} {sweep.unit}"
+        values = (" or ".join(map(str, sweep.allowed)) if sweep.allowed else
+                  f"{decimal_text(sweep.low, sweep.scale)}-{decimal_text(sweep.high, sweep.scale)} {sweep.unit}")
+        values = values.replace("%", "%%")
         values += "".join(f" or {word}" for word, _ in sweep.words)
         flags.append(Flag(sweep.flag, {"metavar": "LIST", "help": (
             f"sweep: comma-separated values, {values}, each a variant of every workload it applies to "

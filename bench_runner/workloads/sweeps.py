@@ -1,8 +1,14 @@
-"""Sweeps: conditions real bugs depend on (the container's MTU, parallel streams, added
-delay, the IP family), each a list of values that becomes part of the workload's id, so
-every other part of the suite (interleaving, ranking, verdicts, compare, history) treats
-each value as a workload of its own: ``tcp-stream+mtu1500+delay20ms``. Methods are ranked
-against each other at the same values; the report plots a metric against a swept value.
+"""Sweeps: conditions real bugs depend on (the container's MTU, parallel streams, the path's
+round trip, loss and rate, the IP family), each a list of values that becomes part of the
+workload's id, so every other part of the suite (interleaving, ranking, verdicts, compare,
+history) treats each value as a workload of its own: ``tcp-stream+mtu1500+rtt20ms``. Methods
+are ranked against each other at the same values; the report plots a metric against a swept
+value.
+
+Values are whole numbers in the sweep's own step (``scale`` steps to its unit: the delay is
+kept in microseconds, the loss in thousandths of a percent), so ``--delay 0.1`` is 100 and
+an id never depends on how a decimal was written. The delay's suffix names the round trip it
+adds (``--delay 10``, added in each direction, is ``+rtt20ms``).
 
 A sweep applies to some workloads, placements and methods only (``why_not``,
 ``method_why_not``); where it does not, the cell is not applicable with the reason, like any
@@ -20,6 +26,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
 from typing import Callable, Iterable, Mapping, Protocol
 
 from ..errors import UsageError
@@ -35,6 +42,28 @@ class CarriesFamilies(Protocol):
 
 #: ``--udp-rate max``: no rate is 0 Mbit/s (iperf3 -b 0 would be unlimited), so 0 stands for it.
 UDP_MAX = 0
+#: The sweeps that are conditions of the path between the lab hosts (lab/linkpath.py).
+PATH_SWEEPS = ("delay", "loss", "rate")
+
+
+def decimal_text(value: int, scale: int) -> str:
+    """A count of 1/``scale`` steps as the shortest decimal: 100 at scale 1000 is "0.1"."""
+    if scale == 1:
+        return str(value)
+    text = format(Decimal(value) / Decimal(scale), "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def decimal_steps(text: str, scale: int) -> int | None:
+    """"0.1" at scale 1000 is 100 steps; None for what is not a number or not a whole count of steps."""
+    try:
+        number = Decimal(text.strip())
+    except InvalidOperation:
+        return None
+    if not number.is_finite():
+        return None
+    steps = number * scale
+    return int(steps) if steps == steps.to_integral_value() else None
 
 
 @dataclass(frozen=True)
@@ -63,10 +92,31 @@ class Sweep:
     words: tuple[tuple[str, int], ...] = ()
     #: Metrics a variant at a value records besides its workload's (the rate ``max`` found).
     metrics_at: Callable[[int], tuple[Metric, ...]] = lambda value: ()
+    #: Steps of a value per unit: 1000 keeps a delay in microseconds while it is written in ms.
+    scale: int = 1
+    #: What the number in the suffix and on a plot's axis is, in value steps: the delay's
+    #: suffix names the round trip, twice the delay added in each direction.
+    axis_factor: int = 1
 
     def text(self, value: int) -> str:
-        """How a value is written on the command line and shown: its word, or its number."""
-        return next((word for word, v in self.words if v == value), str(value))
+        """How a value is written on the command line and shown: its word, or its number in
+        the sweep's unit (``--delay`` 100 is "0.1")."""
+        return next((word for word, v in self.words if v == value), decimal_text(value, self.scale))
+
+    def axis(self, value: int) -> float:
+        """The value on a plot's axis, in the unit its label names (the round trip, for the delay)."""
+        return value * self.axis_factor / self.scale
+
+    def axis_text(self, value: int) -> str:
+        """The number a suffix and an axis tick show for a value (``rtt20ms``'s 20)."""
+        return decimal_text(value * self.axis_factor, self.scale)
+
+    def value_of_axis(self, text: str) -> int | None:
+        """The value whose ``axis_text`` is ``text``, or None."""
+        steps = decimal_steps(text, self.scale)
+        if steps is None or steps % self.axis_factor:
+            return None
+        return steps // self.axis_factor
 
     def is_word(self, value: int) -> bool:
         """A value that is not a point on the sweep's axis (not to be plotted against the others)."""
@@ -78,7 +128,11 @@ class Sweep:
             if suffix == self.suffix(value):
                 return value
         found = re.fullmatch(self.pattern, suffix)
-        return int(found.group(1)) if found else None
+        if not found:
+            return None
+        value = self.value_of_axis(found.group(1))
+        # Only the suffix this value writes stands for it ("rtt020ms" is no one's).
+        return value if value is not None and self.suffix(value) == suffix else None
 
     def parse(self, text: str | None) -> tuple[int, ...]:
         """``--flag 1500,65520`` -> (1500, 65520); a bad value is one line and exit 2."""
@@ -93,16 +147,22 @@ class Sweep:
             if item.lower() in words:
                 value = words[item.lower()]
             else:
-                try:
-                    value = int(item)
-                except ValueError:
-                    raise UsageError(f"{self.flag} {item!r}: not a whole number{alternatives}") from None
+                steps = decimal_steps(item, self.scale)
+                if steps is None:
+                    if self.scale == 1:
+                        raise UsageError(f"{self.flag} {item!r}: not a whole number{alternatives}")
+                    finest = decimal_text(1, self.scale)
+                    raise UsageError(f"{self.flag} {item!r}: not a number in steps of {finest} {self.unit}"
+                                     f"{alternatives}")
+                value = steps
+                number = decimal_text(value, self.scale)
                 if self.allowed and value not in self.allowed:
-                    raise UsageError(f"{self.flag} {value}: must be {' or '.join(map(str, self.allowed))} "
-                                     f"({self.bounds_why})")
+                    raise UsageError(f"{self.flag} {number}: must be "
+                                     f"{' or '.join(map(str, self.allowed))} ({self.bounds_why})")
                 if not self.low <= value <= self.high:
-                    raise UsageError(f"{self.flag} {value}: must be between {self.low} and {self.high} "
-                                     f"{self.unit}{alternatives} ({self.bounds_why})")
+                    raise UsageError(f"{self.flag} {number}: must be between {decimal_text(self.low, self.scale)} "
+                                     f"and {decimal_text(self.high, self.scale)} {self.unit}{alternatives} "
+                                     f"({self.bounds_why})")
             if value not in values:
                 values.append(value)
         if not values:
@@ -136,9 +196,9 @@ def _rate_suffix(value: int) -> str:
     return "ratemax" if value == UDP_MAX else f"rate{value}M"
 
 
-def _delay_why_not(workload: Workload, placement: str) -> str | None:
+def _path_why_not(workload: Workload, placement: str) -> str | None:
     if placement != "remote":
-        return "the delay is added on the lab link; a loopback client does not cross it"
+        return "it is a condition of the path between the lab hosts; a loopback client does not cross it"
     return None
 
 
@@ -152,6 +212,10 @@ def _txqueuelen_why_not(workload: Workload, placement: str) -> str | None:
     if workload.outbound:
         return "the container's client sends as soon as it starts, before its queue could be set"
     return None
+
+
+def _pattern(prefix: str, unit: str) -> str:
+    return rf"{prefix}(\d+(?:\.\d+)?){unit}"
 
 
 def _family_why_not(workload: Workload, placement: str) -> str | None:
@@ -179,8 +243,17 @@ SWEEPS: dict[str, Sweep] = {s.name: s for s in (
     Sweep("udp_rate", "--udp-rate", "Mbit/s", "offered UDP rate (Mbit/s)", 1, 100000,
           "iperf3 -b, in Mbit/s", _rate_suffix, r"rate(\d+)M", _rate_why_not,
           words=(("max", UDP_MAX),), metrics_at=lambda v: (UDP_MAX_OFFERED,) if v == UDP_MAX else ()),
-    Sweep("delay", "--delay", "ms", "one-way delay added on the lab link (ms)", 0, 10000,
-          "netem delay in milliseconds", lambda v: f"delay{v}ms", r"delay(\d+)ms", _delay_why_not),
+    Sweep("delay", "--delay", "ms", "round trip added on the lab path (ms)", 0, 10_000_000,
+          "netem's delay, added in each direction, in steps of 1 us",
+          lambda v: f"rtt{decimal_text(2 * v, 1000)}ms", _pattern("rtt", "ms"), _path_why_not,
+          scale=1000, axis_factor=2),
+    Sweep("loss", "--loss", "%", "packets lost in each direction (%)", 0, 99_999,
+          "netem's loss in each direction, in steps of 0.001%; a loss of 100% carries nothing",
+          lambda v: f"loss{decimal_text(v, 1000)}pct", _pattern("loss", "pct"), _path_why_not, neutral=0,
+          scale=1000),
+    Sweep("rate", "--rate", "Mbit/s", "rate limit of the lab path (Mbit/s)", 0, 100_000,
+          "a tbf rate in Mbit/s; 0 is no limit", lambda v: f"bw{v}M", _pattern("bw", "M"), _path_why_not,
+          neutral=0),
     Sweep("family", "--family", "", "IP version", 4, 6, "the IP version: IPv4 or IPv6",
           lambda v: f"ipv{v}", r"ipv(6)", _family_why_not, neutral=4, allowed=(4, 6),
           method_why_not=_family_method_why_not),
@@ -206,8 +279,17 @@ _HELP = {
                 "the highest rate that loses at most 1%%, searched with probes of a third of --duration (at "
                 "least 1 s): from 1000 Mbit/s, doubling (halving) to the first that loses more (less), then 4 "
                 "bisections, 12 probes at most, every probe recorded (README, Sweeps)",
-    "delay": "milliseconds of one-way delay added with netem on the lab link (client host's end); remote "
-             "placement only; needs a kernel with sch_netem",
+    "delay": "milliseconds of delay added in EACH direction of the path between the lab hosts, so the round "
+             "trip grows by twice the value (--delay 10 is the variant +rtt20ms), decimals allowed (0.1); netem "
+             "on the lab link where the kernel has sch_netem, else on a delay box (a User-Mode Linux guest between "
+             "the lab hosts, used for the whole run: doctor says which); remote placement only; every trial "
+             "first measures the round trip it got (README, Real paths)",
+    "loss": "percent of packets netem drops in each direction, 0 <= loss < 100, decimals allowed (0.1 is the "
+            "variant +loss0.1pct; 0 adds no suffix); packets are dropped one by one (no segmentation offload on "
+            "the path while loss is set); with no --delay, --delay 0 is implied",
+    "rate": "a rate limit in Mbit/s on both directions of the lab link (tbf at each host's end, its queue that "
+            "of a small switch port: README, Real paths), 0 for none (no suffix); 1000 is the variant +bw1000M; "
+            "with no --delay, --delay 0 is implied",
     "family": "the IP version the client connects with (remote: the server host's 2001:db8:5100::1, "
               "loopback: ::1; outbound: the client host's 2001:db8:5100::2); 4 keeps the workload's id "
               "(tcp-stream), 6 adds +ipv6; a method that cannot carry IPv6 is not applicable, with why; "

@@ -1,8 +1,7 @@
 """Sweeps end to end, CI-sized: --container-mtu is the MTU the container's interface has
 under each method (bare helpers here, Podman 5 in the trixie stack), --streams is the
-streams iperf3 ran and the echo clients that measured at once, --delay is netem on the lab link
-where the kernel has it and one line and exit 2 before anything is built where it has not;
---udp-rate max is a search whose every probe is recorded, and reported. That nothing is left
+streams iperf3 ran and the echo clients that measured at once (--delay, --loss and --rate:
+test_paths.py); --udp-rate max is a search whose every probe is recorded, and reported. That nothing is left
 behind is checked
 after every test (conftest's nothing_left_behind, with leftovers())."""
 
@@ -15,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from bench_runner.lab import netem
 from bench_runner.results import document as results
 from tests.integration.conftest import cli
 
@@ -107,38 +105,6 @@ def test_podman_5_sets_the_container_mtu_for_pasta_and_a_bridge_network(trixie: 
     assert create[create.index("--opt") + 1] == "mtu=1500", create
     # pasta's own default would have been 65520: the option is what made it 1500
     assert 65520 not in pasta.observations["container_mtu"]["seen"]
-
-
-def test_no_delay_runs_without_netem(tmp_path: Path) -> None:
-    out = tmp_path / "delay0.json"
-    result = run("--methods", "host", "--workloads", "tcp-stream", "--placements", "remote", "--delay", "0",
-                 "-o", str(out))
-    assert result.returncode == 0, result.stderr
-    (trial,) = trials_by_cell(out)[("tcp-stream+delay0ms", "host", "host")]
-    assert trial.status == "ok" and trial.observations["lab_link_qdisc"] == "none"
-
-
-def test_a_delay_is_netem_on_the_lab_link_or_refused_up_front(tmp_path: Path) -> None:
-    out = tmp_path / "delay.json"
-    missing = netem.unavailable()
-    result = run("--methods", "host", "--workloads", "tcp-stream", "--placements", "remote", "--delay", "0,20",
-                 "-o", str(out))
-    if missing is not None:
-        # This kernel has no sch_netem: refused before a lab, a document or a trial.
-        assert result.returncode == 2, result.stderr
-        assert result.stderr.strip() == (f"bench_runner: error: --delay 20 needs netem, but {missing}: leave out "
-                                         "the delays above 0, or run on a kernel with sch_netem")
-        assert "Traceback" not in result.stderr and not out.exists()
-        return
-    assert result.returncode == 0, result.stderr
-    cells = trials_by_cell(out)
-    (delayed,) = cells[("tcp-stream+delay20ms", "host", "host")]
-    assert delayed.status == "ok", delayed.error
-    qdisc = delayed.observations["lab_link_qdisc"]
-    assert "netem" in qdisc and "delay 20" in qdisc, qdisc
-    (plain,) = cells[("tcp-stream+delay0ms", "host", "host")]
-    assert plain.observations["lab_link_qdisc"] == "none"
-
 
 
 def test_udp_rate_max_records_every_probe_and_reports_the_rate_found(tmp_path: Path) -> None:

@@ -358,7 +358,7 @@ def test_a_two_computer_request_is_recorded_and_resumed() -> None:
     (["--client-host", "ssh://u@198.51.100.2", "--server-address", "198.51.100.1", "--stacks", "host,trixie"],
      "--stacks trixie boots a stack in a lab of its own"),
     (["--client-host", "ssh://u@198.51.100.2", "--server-address", "198.51.100.1", "--delay", "5",
-      "--placements", "remote"], "--delay adds netem on the lab link"),
+      "--placements", "remote"], "--delay: a --client-host run has no lab path to shape"),
     (["--client-host", "ssh://u@198.51.100.2", "--server-address", "198.51.100.1", "--family", "4,6"],
      "are IPv4: --family 6 needs IPv6 addresses"),
     (["--client-host", "ssh://u@[2001:db8::2]", "--server-address", "2001:db8::1"], "are IPv6: add --family 6"),

@@ -182,8 +182,8 @@ def test_swept_variants_are_left_out_with_one_note_and_never_join_their_workload
     cells = len(swept["cells"])
     assert outcome.notes == [
         f"{cells} cell(s) of swept workload variants (tcp-stream+mtu1500, tcp-stream+mtu9000) are not recorded: "
-        "history's benchmarks are the workloads run without --container-mtu, --streams or --delay; compare sweep "
-        "runs with 'python -m bench_runner compare'",
+        "history's benchmarks are the workloads run without --container-mtu, --streams or --delay (and the path "
+        "variants of the lan and wan presets); compare sweep runs with 'python -m bench_runner compare'",
         "no measured samples in this document; nothing recorded"]
     # beside the workload's own cells, only those are recorded, under the workload's benchmark
     mixed = variant(data, run_id="mixed", started_at="2026-11-28T07:00:00Z")
@@ -193,6 +193,26 @@ def test_swept_variants_are_left_out_with_one_note_and_never_join_their_workload
     assert stored[("pasta", "remote")] == _doc(data).cell("tcp-stream", "remote", "pasta").samples()
     assert any("tcp-stream+P8" in n for n in recorded.notes)
     assert not any("is not in this suite's benchmarks" in n for n in recorded.notes)
+
+
+def test_the_path_presets_variants_have_benchmarks_of_their_own(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A LAN's and the internet's paths are fixed values (the lan and wan presets): their cells
+    are recorded under benchmarks of their own, remote only, never under the plain workload's."""
+    names = {s.name: s for s in specs.all_specs()}
+    lan = names["netbench.track_tcp_stream_rtt0_2ms_bw1000M_throughput"]
+    assert (lan.workload, lan.placements) == ("tcp-stream+rtt0.2ms+bw1000M", ("remote",))
+    assert "netbench.track_tcp_rr_rtt80ms_loss0_1pct_p50" in names
+    assert "netbench.track_tcp_stream_reverse_rtt20ms_loss0_1pct_throughput" in names
+    conf = config.load(use_history(tmp_path, monkeypatch))
+    data = load_doc(FULL)
+    shaped = variant(data, run_id="lan", started_at="2026-11-28T06:00:00Z")
+    shaped["cells"] = [dict(c, workload="tcp-stream+rtt0.2ms+bw1000M") for c in shaped["cells"]
+                       if c["workload"] == "tcp-stream" and c["placement"] == "remote"]
+    recorded = record_document(_doc(shaped), "l", conf)
+    stored = _samples_in_asv(conf, recorded.snapshot.commit, lan.name)
+    assert stored[("pasta", "remote")] == _doc(data).cell("tcp-stream", "remote", "pasta").samples()
+    with pytest.raises(KeyError):  # the plain workload's benchmark got nothing from this run
+        _samples_in_asv(conf, recorded.snapshot.commit, "netbench.track_tcp_stream_throughput")
 
 
 # ---------------------------------------------------------------- asv reads it: publish, compare, show

@@ -44,8 +44,31 @@ def test_passt_perf_is_the_mtu_by_datagram_size_grid_at_10_gbits() -> None:
     assert len({c.workload for c in request.matrix.cells}) == 16
 
 
+BOTH_WAYS = ("tcp-stream", "tcp-stream-reverse", "tcp-stream-outbound-reverse", "tcp-rr")
+
+
+def test_lan_is_a_fifth_of_a_millisecond_and_a_gigabit_both_ways() -> None:
+    request = run.request_from_args(_args("--preset", "lan"))
+    assert request.swept == {"delay": (100,), "rate": (1000,)}  # 0.1 ms each way
+    assert {c.workload for c in request.matrix.cells} == {f"{w}+rtt0.2ms+bw1000M" for w in BOTH_WAYS}
+    assert {c.placement for c in request.matrix.cells} == {"remote"}
+
+
+def test_wan_is_20_and_80_ms_with_a_tenth_of_a_percent_lost_both_ways() -> None:
+    request = run.request_from_args(_args("--preset", "wan"))
+    assert request.swept == {"delay": (10_000, 40_000), "loss": (100,)}
+    assert {c.workload for c in request.matrix.cells} == {f"{w}+rtt{rtt}ms+loss0.1pct" for w in BOTH_WAYS
+                                                          for rtt in (20, 80)}
+
+
+def test_rtt_keeps_its_round_trips_now_that_the_delay_is_added_each_way() -> None:
+    request = run.request_from_args(_args("--preset", "rtt"))
+    assert {c.workload for c in request.matrix.cells} == {f"{w}+rtt{rtt}ms" for w in ("tcp-stream", "tcp-rr")
+                                                          for rtt in (0, 10, 50)}
+
+
 def test_an_unknown_preset_is_a_usage_error() -> None:
-    with pytest.raises(UsageError, match="unknown preset 'nosuch'; valid: mtu, concurrency, rtt, passt-perf"):
+    with pytest.raises(UsageError, match="unknown preset 'nosuch'; valid: mtu, concurrency, rtt, lan, wan, passt-perf"):
         run.selected_matrix(_args("--preset", "nosuch"))
 
 

@@ -1,4 +1,4 @@
-"""Sweeps (--container-mtu, --streams, --delay): values parsed and bounded, each a workload
+"""Sweeps (--container-mtu, --streams, --delay, --loss, --rate): values parsed and bounded, each a workload
 variant with an id of its own; the matrix says where a sweep does not apply; each method
 sets the container's MTU its own way; iperf3 gets -P; a trial counts only where the swept
 value was observed; the request, its document and the reproduce command carry the sweeps."""
@@ -47,6 +47,10 @@ def parse_args(*argv: str) -> Any:
     ("mtu", "1280,65520", (1280, 65520)),  # both bounds are allowed
     ("streams", "1,8,", (1, 8)),  # an empty item is skipped, as in --methods
     ("delay", "0", (0,)),
+    ("delay", "0.1,10,40", (100, 10_000, 40_000)),  # microseconds: 0.1 ms is 100
+    ("delay", "2.5,2.50,02.5", (2500,)),  # one value however it is written
+    ("loss", "0,0.1,99.999", (0, 100, 99_999)),  # thousandths of a percent
+    ("rate", "0,1000", (0, 1000)),
 ])
 def test_good_lists_parse_in_order_without_duplicates(name: str, text: str, expected: tuple[int, ...]) -> None:
     assert sweeps.SWEEPS[name].parse(text) == expected
@@ -63,7 +67,16 @@ def test_no_option_is_no_sweep() -> None:
     ("streams", "129", "--streams 129: must be between 1 and 128"),
     ("delay", "-1", "--delay -1: must be between 0 and 10000 ms"),
     ("mtu", "abc", "--container-mtu 'abc': not a whole number"),
-    ("delay", "2.5", "--delay '2.5': not a whole number"),
+    ("delay", "0.0001", "--delay '0.0001': not a number in steps of 0.001 ms"),
+    ("delay", "ten", "--delay 'ten': not a number in steps of 0.001 ms"),
+    ("delay", "nan", "--delay 'nan': not a number"),
+    ("delay", "10001", "--delay 10001: must be between 0 and 10000 ms"),
+    ("loss", "100", "--loss 100: must be between 0 and 99.999 % (netem's loss in each direction, in steps of "
+                    "0.001%; a loss of 100% carries nothing)"),
+    ("loss", "-0.1", "--loss -0.1: must be between 0 and 99.999 %"),
+    ("loss", "x", "--loss 'x': not a number in steps of 0.001 %"),
+    ("rate", "-1", "--rate -1: must be between 0 and 100000 Mbit/s"),
+    ("rate", "1.5", "--rate '1.5': not a whole number"),
     ("streams", "1,x", "--streams 'x': not a whole number"),
     ("delay", " , ", "--delay: no value given"),
 ])
@@ -91,8 +104,12 @@ def test_a_negative_delay_reaches_the_bound_check_not_argparse(argv: list[str]) 
 @pytest.mark.parametrize("base, values, expected", [
     ("tcp-stream", {}, "tcp-stream"),
     ("tcp-stream", {"mtu": 1500}, "tcp-stream+mtu1500"),
-    ("tcp-stream", {"delay": 20, "streams": 8, "mtu": 1500}, "tcp-stream+mtu1500+P8+delay20ms"),  # SWEEPS order
-    ("udp-stream", {"delay": 0}, "udp-stream+delay0ms"),
+    ("tcp-stream", {"delay": 10_000, "streams": 8, "mtu": 1500}, "tcp-stream+mtu1500+P8+rtt20ms"),  # SWEEPS order
+    ("udp-stream", {"delay": 0}, "udp-stream+rtt0ms"),
+    # the delay's suffix is the round trip it adds: twice the delay, added in each direction
+    ("tcp-rr", {"delay": 100, "rate": 1000}, "tcp-rr+rtt0.2ms+bw1000M"),
+    ("tcp-stream", {"delay": 40_000, "loss": 100}, "tcp-stream+rtt80ms+loss0.1pct"),
+    ("tcp-stream", {"delay": 1}, "tcp-stream+rtt0.002ms"),
 ])
 def test_variant_ids_and_split_round_trip(base: str, values: dict[str, int], expected: str) -> None:
     assert sweeps.variant_id(base, values) == expected
@@ -100,7 +117,13 @@ def test_variant_ids_and_split_round_trip(base: str, values: dict[str, int], exp
     assert sweeps.base_of(expected) == base
 
 
-@pytest.mark.parametrize("workload_id", ["tcp-stream+jumbo", "tcp-stream+mtu", "tcp-stream+P8x", "tcp-stream+"])
+def test_a_neutral_loss_or_rate_adds_no_suffix() -> None:
+    assert sweeps.variant_id("tcp-stream", {"delay": 10_000, "loss": 0, "rate": 0}) == "tcp-stream+rtt20ms"
+
+
+@pytest.mark.parametrize("workload_id", ["tcp-stream+jumbo", "tcp-stream+mtu", "tcp-stream+P8x", "tcp-stream+",
+                                         "tcp-stream+rtt0.001ms",  # half a microsecond each way: no value
+                                         "tcp-stream+rtt20.0ms", "tcp-stream+mtu01500", "tcp-stream+delay20ms"])
 def test_split_of_an_unknown_suffix_is_a_key_error(workload_id: str) -> None:
     with pytest.raises(KeyError):
         sweeps.split(workload_id)
@@ -129,16 +152,16 @@ def test_every_workload_is_measured_once_per_combination() -> None:
 
 def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
     built = matrix.build(("host", "pasta"), ("tcp-stream", "tcp-rr", "tcp-stream-parallel", "echo-stream"),
-                         ("remote", "loopback"), swept={"streams": (8,), "delay": (20,)})
+                         ("remote", "loopback"), swept={"streams": (8,), "delay": (10_000,)})
     reasons = {(c.workload, c.placement, c.method): why for c, why in built.not_applicable}
     measured = {(c.workload, c.placement, c.method) for c in built.cells}
     # --streams multiplies the workloads iperf3 drives with -P and the echo round trips (concurrent
     # clients), not the one-connection echo-stream; --delay all, on the remote placement
-    assert measured == {(w, "remote", m) for w in ("tcp-stream+P8+delay20ms", "tcp-rr+P8+delay20ms",
-                                                   "tcp-stream-parallel+delay20ms", "echo-stream+delay20ms")
+    assert measured == {(w, "remote", m) for w in ("tcp-stream+P8+rtt20ms", "tcp-rr+P8+rtt20ms",
+                                                   "tcp-stream-parallel+rtt20ms", "echo-stream+rtt20ms")
                         for m in ("host", "pasta")}
-    assert reasons[("tcp-stream+P8+delay20ms", "loopback", "host")] == (
-        "--delay 20: the delay is added on the lab link; a loopback client does not cross it")
+    assert reasons[("tcp-stream+P8+rtt20ms", "loopback", "host")] == (
+        "--delay 10: it is a condition of the path between the lab hosts; a loopback client does not cross it")
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["tcp-rr"], "remote") is None
     assert sweeps.why_not({"streams": 8}, matrix.WORKLOADS["echo-stream"], "remote") == (
         f"--streams 8: {ONE_ECHO_CONNECTION}")
@@ -147,9 +170,9 @@ def test_where_a_sweep_does_not_apply_the_cell_says_why() -> None:
 
 
 def test_a_methods_own_reason_comes_before_the_sweeps() -> None:
-    built = matrix.build(("socket-activation-user",), ("tcp-stream",), ("loopback",), swept={"delay": (20,)})
+    built = matrix.build(("socket-activation-user",), ("tcp-stream",), ("loopback",), swept={"delay": (10_000,)})
     (cell, why), = built.not_applicable
-    assert cell.workload == "tcp-stream+delay20ms" and "iperf3 cannot take an inherited" in why
+    assert cell.workload == "tcp-stream+rtt20ms" and "iperf3 cannot take an inherited" in why
 
 
 @pytest.mark.parametrize("workload_id", [w.id for w in matrix.WORKLOADS.values() if w.parallel_streams])
@@ -383,20 +406,20 @@ def test_every_streams_workload_reports_the_streams_iperf3_ran(workload_id: str,
 # ---------------------------------------------------------------- the request, the document, reproducing
 
 SWEEP_ARGS = ("--methods", "pasta", "--workloads", "tcp-stream,tcp-rr", "--container-mtu", "1500,9000",
-              "--streams", "1,4", "--delay", "0,20", "--seed", "5")
+              "--streams", "1,4", "--delay", "0,0.1", "--seed", "5")
 
 
 def test_the_requests_options_rebuild_the_same_matrix() -> None:
     request = run_command.request_from_args(parse_args(*SWEEP_ARGS))
     options = json.loads(json.dumps(runoptions.record(request)))  # as the document stores them
-    assert options["sweeps"] == {"mtu": [1500, 9000], "streams": [1, 4], "delay": [0, 20]}
+    assert options["sweeps"] == {"mtu": [1500, 9000], "streams": [1, 4], "delay": [0, 100]}
     assert options["workloads"] == ["tcp-rr", "tcp-stream"]  # base ids: the variants come from the sweeps
     again = from_options(options, request.seed, {})
     # The cells to measure; "placements" records where something was measured, so the
     # loopback cells --delay rules out are not rebuilt (the document already holds them).
     assert again.matrix.cells == request.matrix.cells
     assert set(again.matrix.not_applicable) == {n for n in request.matrix.not_applicable if n[0].placement == "remote"}
-    assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 20)}
+    assert again.swept == request.swept == {"mtu": (1500, 9000), "streams": (1, 4), "delay": (0, 100)}
     # tcp-stream and tcp-rr: methods x mtu x streams x delay
     assert len(request.matrix.cells) == 2 * (2 * 2 * 2 * 2)
     assert "sweeps" not in runoptions.record(run_command.request_from_args(parse_args("--methods", "pasta")))
@@ -411,14 +434,29 @@ def test_a_stored_sweep_that_is_not_a_list_of_numbers_is_refused() -> None:
 
 def test_the_reproduce_command_carries_the_sweeps() -> None:
     document = copy.deepcopy(latency_document.document())
-    document.run["options"]["sweeps"] = {"mtu": [1500, 9000], "streams": [4], "delay": [0, 20]}
+    document.run["options"]["sweeps"] = {"mtu": [1500, 9000], "streams": [4], "delay": [0, 100, 20_000],
+                                         "loss": [0, 1500], "rate": [1000]}
     reproduction = command(document)
     argv = list(reproduction.argv)
     assert argv[argv.index("--container-mtu") + 1] == "1500,9000"
-    assert argv[argv.index("--streams") + 1] == "4" and argv[argv.index("--delay") + 1] == "0,20"
+    assert argv[argv.index("--streams") + 1] == "4" and argv[argv.index("--delay") + 1] == "0,0.1,20"
+    assert argv[argv.index("--loss") + 1] == "0,1.5" and argv[argv.index("--rate") + 1] == "1000"
     assert reproduction.not_carried == ()
     args = parse_args(*argv[1:])
-    assert run_command.swept_values(args) == {"mtu": (1500, 9000), "streams": (4,), "delay": (0, 20)}
+    assert run_command.swept_values(args) == {"mtu": (1500, 9000), "streams": (4,), "delay": (0, 100, 20_000),
+                                              "loss": (0, 1500), "rate": (1000,)}
+
+
+@pytest.mark.parametrize("argv, expected", [
+    (["--loss", "0.1"], {"delay": (0,), "loss": (100,)}),
+    (["--rate", "1000"], {"delay": (0,), "rate": (1000,)}),
+    (["--rate", "1000", "--delay", "5"], {"delay": (5000,), "rate": (1000,)}),
+    (["--streams", "2"], {"streams": (2,)}),
+])
+def test_a_loss_or_a_rate_without_a_delay_is_delay_zero(argv: list[str], expected: dict[str, Any]) -> None:
+    """Every cell of a run that shapes the path names its round trip (+rtt0ms), so none takes
+    the id of a cell of the plain link while it crossed a delay box."""
+    assert run_command.swept_values(parse_args(*argv)) == expected
 
 
 def test_a_run_with_a_sweep_records_its_values_on_the_variant_cells() -> None:
@@ -428,10 +466,3 @@ def test_a_run_with_a_sweep_records_its_values_on_the_variant_cells() -> None:
     cells = new_cell_results(request.matrix)
     assert {(c.workload, c.method) for c in cells} == {("tcp-stream+mtu1500", "host"), ("tcp-stream+mtu1500", "pasta")}
 
-
-def test_lab_delay_of_zero_adds_no_qdisc(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bench_runner.lab import hosts as lab_mod
-
-    monkeypatch.setattr(lab_mod.procs, "run", lambda *a, **k: pytest.fail("no tc for a zero delay"))
-    with lab_mod.delayed(SimpleNamespace(), 0) as shown:  # type: ignore[arg-type]
-        assert shown == "none"

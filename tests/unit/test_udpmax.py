@@ -255,7 +255,7 @@ def runner(tmp_path: Path, capacity: float, calls: list[TrialSettings]) -> Trial
     built = matrix.build(["host", "pasta"], ["udp-stream"], ["remote"], swept={"udp_rate": (sweeps.UDP_MAX,)})
     document = RunDocument(run={"options": {}}, stack={}, lab={}, provider={"id": "bare"},
                            cells=new_cell_results(built))
-    found = TrialExecutor({"host": (SimpleNamespace(lab=None), None)}, document=document)  # type: ignore[dict-item]
+    found = TrialExecutor({"host": (SimpleNamespace(lab=None, path=None), None)}, document=document)  # type: ignore[dict-item]
 
     def inbound(session: Any, provider: Any, cell: Any, driver: Any, port: int, settings: TrialSettings,
                 trial: Trial, capture: Any) -> None:
