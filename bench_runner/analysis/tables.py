@@ -152,8 +152,8 @@ def direction_rows(table: "DirectionTable") -> tuple[list[str], list[list[str]]]
     return headers, rows
 
 
-DIRECTION_NOTE = ("reverse / forward: the median of the per-round ratios of the two directions (both ran in the "
-                  "same rounds), with its order-statistic interval; far below 1, the method carries the second "
+DIRECTION_NOTE = ("reverse / forward: the geometric mean of the per-round ratios of the two directions (both ran "
+                  "in the same rounds), with its paired t interval; far below 1, the method carries the second "
                   "direction much worse than the first")
 
 
