@@ -111,7 +111,7 @@ def test_one_run_measures_this_machine_and_the_stack_side_by_side(trixie: str, t
     assert rootlessport.observations["listener"]["kind"] == "rootlessport"
     assert rootlessport.observations["peer_address"] == "10.0.2.100"
     # Both stacks in the same tables, verdicts and claims per stack.
-    assert "pasta@trixie" in result.stdout and "tcp-stream / remote @trixie" in result.stdout
+    assert "pasta@trixie" in result.stdout and "tcp-stream (client sends) / remote @trixie" in result.stdout
     assert "claims under stack trixie" in result.stdout and "claims under stack host" in result.stdout
     claims = [o for o in document.checks["claims"] if o.get("stack") == trixie]
     assert {o["method"] for o in claims} == set(ALL_SEVEN)
