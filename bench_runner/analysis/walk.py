@@ -5,8 +5,8 @@ build where a figure changed named.
 Each step is the ratio of the later build to the earlier, paired by round (``stats.ratio``),
 with its p-value; Holm's adjustment runs over every step of every walk judged together, so
 the family of "changed here" statements keeps its 5% error rate. A step is "better" or
-"worse" (by the metric's direction) when its adjusted p is below 5%, "same" when its interval
-lies within ±SAME_MARGIN, and "undecided" otherwise.
+"worse" (by the metric's direction) when its adjusted p is below 5%, "same" when both one-sided
+tests show it within ±SAME_MARGIN (``stats.Ratio.within``), and "undecided" otherwise.
 
 Pure: reads the results document only."""
 
@@ -19,7 +19,7 @@ from ..errors import UsageError
 from ..results.document import RunDocument
 from . import stats
 
-ALPHA = 0.05
+ALPHA = stats.ALPHA
 #: A step whose whole interval lies within this share of 1 changed nothing worth a name.
 SAME_MARGIN = 0.05
 
@@ -70,8 +70,7 @@ def _verdict(step: Step, p_adjusted: float | None, higher_is_better: bool) -> st
     r = step.ratio
     if p_adjusted is not None and p_adjusted < ALPHA and r.value != 1:
         return "better" if (r.value > 1) == higher_is_better else "worse"
-    if r.nominal and r.ci_low is not None and r.ci_high is not None and \
-            1 - SAME_MARGIN <= r.ci_low and r.ci_high <= 1 + SAME_MARGIN:
+    if r.within(SAME_MARGIN):  # the suite's equivalence test (TOST), as the run's own rounds use it
         return "same"
     return "undecided"
 

@@ -31,7 +31,7 @@ def render_markdown(found: list[Walk], builds: list[str]) -> str:
     out.append(tabulate(steps, headers=["workload/placement", "step", "ratio (later/earlier)", "95% interval",
                                         "rounds", "Holm p", "verdict"], tablefmt="github"))
     out += ["", f"A step is better or worse when its Holm-adjusted p (over all {len(steps)} steps) is below "
-                f"{ALPHA:g}, by the metric's direction; the same when its 95% interval lies within "
+                f"{ALPHA:g}, by the metric's direction; the same when both one-sided tests show it within "
                 f"±{SAME_MARGIN:.0%}; otherwise undecided. Ratios are paired by round of the one interleaved run.", ""]
     return "\n".join(out)
 

@@ -123,3 +123,12 @@ def test_builds_become_a_method_file_in_release_order(tmp_path: Path) -> None:
     assert methods[0].binary == str(tmp_path / "0.0~git20230309.7c7625d" / "pasta")
     assert "0.0~git20230309.7c7625d" in methods[0].summary and "bookworm" in methods[0].summary
     assert passtbuild.method_id_for("1.2.3") == "pasta-1-2-3"
+
+
+def test_a_step_shown_within_the_margin_is_the_same() -> None:
+    """Two builds within 1% of each other, round after round: the equivalence test (TOST) the
+    run's own rounds use says "same", not merely "no change found"."""
+    doc = document({("tcp-stream", "remote", BUILDS[0]): normal(9.0, 0.05, 10, 7),
+                    ("tcp-stream", "remote", BUILDS[1]): normal(9.0, 0.05, 10, 8)})
+    [found] = walk.walks(doc, BUILDS[:2])
+    assert found.steps[0].verdict == "same" and found.first_change is None
