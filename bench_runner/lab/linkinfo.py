@@ -20,7 +20,8 @@ TIMEOUT = 10.0
 IPV6_SETTLE_TIMEOUT = 10.0
 
 
-def _in_netns(netns_path: str, argv: list[str]) -> list[str]:
+def in_netns(netns_path: str, argv: list[str]) -> list[str]:
+    """``argv`` in a network namespace (by path), as root."""
     return ["nsenter", f"--net={netns_path}", "--", *argv]
 
 
@@ -31,14 +32,14 @@ def device_evidence(netns_path: str, device: str) -> dict[str, Any]:
         record["ethtool_error"] = "ethtool missing (install the ethtool package: scripts/setup.sh does)"
     else:
         try:
-            result = procs.run(_in_netns(netns_path, ["ethtool", "-k", device]), timeout=TIMEOUT)
+            result = procs.run(in_netns(netns_path, ["ethtool", "-k", device]), timeout=TIMEOUT)
             features = ethtool.parse_features(result.stdout)
             record["offloads"] = ethtool.main_offloads(features)
             record["features"] = features
         except (BenchError, ParseError) as exc:
             record["ethtool_error"] = str(exc)
     try:
-        result = procs.run(_in_netns(netns_path, ["tc", "-j", "qdisc", "show", "dev", device]), timeout=TIMEOUT)
+        result = procs.run(in_netns(netns_path, ["tc", "-j", "qdisc", "show", "dev", device]), timeout=TIMEOUT)
         record["qdiscs"] = iproute.parse_qdiscs(result.stdout)
     except (BenchError, ParseError) as exc:
         record["qdisc_error"] = str(exc)
@@ -57,7 +58,7 @@ def interfaces_of(pid: int) -> dict[str, Any]:
     transmit queue length, read as root with ``ip -j link`` from inside it (/sys/class/net
     would show the namespace that mounted /sys, not this one)."""
     try:
-        result = procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "link", "show"]), timeout=TIMEOUT)
+        result = procs.run(in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "link", "show"]), timeout=TIMEOUT)
         links = iproute.parse_links(result.stdout)
     except (BenchError, ParseError) as exc:
         return {"error": str(exc)}
@@ -76,7 +77,7 @@ def set_txqueuelen(pid: int, packets: int) -> list[str]:
     if not names:
         raise BenchError("the container has no interface but lo: no queue to set")
     for name in names:
-        procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "link", "set", "dev", name, "txqueuelen", str(packets)]),
+        procs.run(in_netns(f"/proc/{pid}/ns/net", ["ip", "link", "set", "dev", name, "txqueuelen", str(packets)]),
                   timeout=TIMEOUT)
     return names
 
@@ -84,7 +85,7 @@ def set_txqueuelen(pid: int, packets: int) -> list[str]:
 def tentative_ipv6(pid: int) -> list[str]:
     """The IPv6 addresses in the network namespace of ``pid`` still in duplicate address
     detection ("fe80::1%eth0")."""
-    result = procs.run(_in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "-6", "addr", "show"]), timeout=TIMEOUT)
+    result = procs.run(in_netns(f"/proc/{pid}/ns/net", ["ip", "-j", "-6", "addr", "show"]), timeout=TIMEOUT)
     return [f"{a.address}%{a.ifname}" for a in iproute.parse_addresses(result.stdout) if a.tentative]
 
 

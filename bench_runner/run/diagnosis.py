@@ -17,24 +17,21 @@ from typing import Any
 
 from .. import procs
 from ..errors import BenchError
+from ..lab.linkinfo import in_netns
 from ..parsers import ParseError, iproute, tcpinfo
 
 TIMEOUT = 10.0
 
 
-def _in_netns(netns_path: str, argv: list[str]) -> list[str]:
-    return ["nsenter", f"--net={netns_path}", "--", *argv]
-
-
 def link_counters(netns_path: str) -> dict[str, iproute.LinkCounters]:
     """Every interface's counters but lo's, in a network namespace."""
-    result = procs.run(_in_netns(netns_path, ["ip", "-s", "-j", "link", "show"]), timeout=TIMEOUT)
+    result = procs.run(in_netns(netns_path, ["ip", "-s", "-j", "link", "show"]), timeout=TIMEOUT)
     return {c.ifname: c for c in iproute.parse_link_counters(result.stdout) if c.ifname != "lo"}
 
 
 def connections(netns_path: str, port: int) -> list[dict[str, Any]]:
     """The TCP connections with ``port`` at either end in a namespace, with their info."""
-    result = procs.run(_in_netns(netns_path, ["ss", "-Htinp"]), timeout=TIMEOUT)
+    result = procs.run(in_netns(netns_path, ["ss", "-Htinp"]), timeout=TIMEOUT)
     return [s.to_json() for s in tcpinfo.on_port(tcpinfo.parse_tcp_info(result.stdout), port)]
 
 
