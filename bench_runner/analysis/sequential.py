@@ -2,7 +2,10 @@
 stack, the cells ranked together) gets another round only while a pair of its cells is
 undecided, neither separated (its rank, and its ordering verdict where it has one) nor shown
 within a stated margin of each other (both one-sided t tests, TOST). It stops when every pair
-is decided, or at --max-rounds.
+is decided, or at --max-rounds, or, from the second look on, when every pair still undecided
+is out of reach: at its current estimate and spread, the look at --max-rounds would decide it
+less than 10% of the time (stopping for futility). Stopping for futility never decides anything, so it cannot add a false
+decision; it only saves the rounds that would not have changed the answer.
 
 Adding rounds while undecided is looking at the data more than once: each look spends only its
 share of the 5% (``looks``), so a decision stays valid at whatever look the run stopped, and
@@ -16,22 +19,31 @@ do, while the per-round ratios that decide ranks and verdicts cancel that drift.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
+
+from scipy import special
 
 from ..results.cells import stack_label
 from ..results.document import RunDocument
 from . import stats
 from .looks import Looks, looks_of, margin_of, rounds_run, share_of
 
-__all__ = ["FamilyState", "Looks", "PairState", "RULE", "expectations_of", "family_states", "pair_states",
-           "undecided_by_family"]
+__all__ = ["FUTILITY", "FamilyState", "Looks", "PairState", "RULE", "cap_of", "chance_to_decide", "expectations_of",
+           "family_states", "pair_states", "undecided_by_family"]
+
+#: An undecided pair stops asking for rounds when the look at --max-rounds would decide it with
+#: less than this chance, were the rounds to come like the rounds so far (conditional power).
+FUTILITY = 0.10
 
 #: How a run decides when to stop, as the results document records it.
 RULE = ("another round, for every cell of a workload and placement, while a pair of its cells is undecided: "
         "neither separated (paired t test on per-round log ratios, p divided by the look's share of 5%; half at "
         "the first look, the rest evenly over the later ones; ordering verdicts also after Holm over the run) "
-        "nor within the margin (both one-sided t tests at 5% x share); up to --max-rounds")
+        "nor within the margin (both one-sided t tests at 5% x share); up to --max-rounds, or until every undecided "
+        "pair is out of reach (less than a 10% chance that the look at --max-rounds decides it, were the rounds to "
+        "come like those so far), judged from the second look on")
 
 
 @dataclass(frozen=True)
@@ -39,8 +51,9 @@ class PairState:
     a: str  # cell label ("pasta", "pasta@trixie")
     b: str
     ratio: stats.Ratio  # a against b
-    #: "separated", "within" (the margin), "undecided", or "untestable" (no rounds in common,
-    #: a zero reading, or no spread at all: more rounds of the same will not decide it).
+    #: "separated", "within" (the margin), "undecided", "out of reach" (undecided, and the look
+    #: at --max-rounds would seldom decide it: ``chance_to_decide``), or "untestable" (no rounds
+    #: in common, a zero reading, or no spread at all: more rounds of the same will not decide it).
     state: str
 
 
@@ -56,21 +69,51 @@ class FamilyState:
 
     @property
     def undecided(self) -> tuple[PairState, ...]:
+        """The pairs that ask for another round."""
         return tuple(p for p in self.pairs if p.state == "undecided")
 
     @property
+    def unresolved(self) -> tuple[PairState, ...]:
+        """The pairs the family stops or stopped without deciding (undecided or out of reach)."""
+        return tuple(p for p in self.pairs if p.state in ("undecided", "out of reach"))
+
+    @property
     def decided(self) -> bool:
-        return self.at_look and not self.undecided
+        return self.at_look and not self.unresolved
 
     def to_json(self) -> dict[str, Any]:
         counts = {state: sum(1 for p in self.pairs if p.state == state)
-                  for state in ("separated", "within", "undecided", "untestable")}
+                  for state in ("separated", "within", "undecided", "out of reach", "untestable")}
         return {"workload": self.workload, "placement": self.placement, "rounds": self.rounds,
                 "share": self.share, "decided": self.decided, "pairs": counts,
-                "undecided": [[p.a, p.b] for p in self.undecided]}
+                "undecided": [[p.a, p.b] for p in self.unresolved],
+                "out_of_reach": [[p.a, p.b] for p in self.pairs if p.state == "out of reach"]}
 
 
-def _state(ratio: stats.Ratio, verdict_pending: bool, margin: float) -> str:
+def chance_to_decide(ratio: stats.Ratio, *, rounds: int, share: float, margin: float) -> float:
+    """The chance that the look after ``rounds`` rounds decides a pair (separates it, or shows it
+    within the margin), were the rounds still to come like those so far: the final mean log
+    ratio is the mean so far plus the rest's, normal around the same mean with the spread the
+    rounds so far show (conditional power at the current estimate)."""
+    n = ratio.n
+    if ratio.log_mean is None or ratio.log_se is None or rounds <= n or n < stats.MIN_PAIRED_ROUNDS:
+        return 0.0
+    spread = ratio.log_se * math.sqrt(n)  # one round's standard deviation
+    if spread <= 0:
+        return 0.0
+    mean = ratio.log_mean
+    sway = spread * math.sqrt(rounds - n) / rounds  # how far the rest can move the final mean
+    at_cap = spread / math.sqrt(rounds)
+    separate = float(special.stdtrit(rounds - 1, 1 - stats.ALPHA * share / 2)) * at_cap
+    equivalent = float(special.stdtrit(rounds - 1, 1 - stats.ALPHA * share)) * at_cap
+    chance = float(special.ndtr((mean - separate) / sway) + special.ndtr((-mean - separate) / sway))
+    room = math.log1p(margin) - equivalent
+    if room > 0:
+        chance += float(special.ndtr((room - mean) / sway) - special.ndtr((-room - mean) / sway))
+    return min(1.0, chance)
+
+
+def _state(ratio: stats.Ratio, verdict_pending: bool, margin: float, cap: tuple[int, float] | None) -> str:
     if not ratio.paired:
         return "undecided"  # fewer than 3 rounds in common so far
     if ratio.ci_low is None or ratio.ci_high is None:
@@ -79,22 +122,37 @@ def _state(ratio: stats.Ratio, verdict_pending: bool, margin: float) -> str:
         return "separated"
     if ratio.within(margin):
         return "within"
+    if cap is not None and chance_to_decide(ratio, rounds=cap[0], share=cap[1], margin=margin) < FUTILITY:
+        return "out of reach"
     return "undecided"
 
 
 def pair_states(samples: Mapping[str, Mapping[int, float]], *, share: float, margin: float,
-                pending: Collection[tuple[str, str]] = ()) -> tuple[PairState, ...]:
+                pending: Collection[tuple[str, str]] = (),
+                cap: tuple[int, float] | None = None) -> tuple[PairState, ...]:
     """Every pair of one family's cells (values by round), in the given order, as decided at a
     look that spends ``share``; a pair in ``pending`` (either way round) is an ordering verdict
-    not yet decided over the run, so it cannot count as separated."""
+    not yet decided over the run, so it cannot count as separated. ``cap``: the rounds and
+    share of the last look still to come, to tell an undecided pair it could reach from one
+    it could not (None: no look to come, or no stopping for futility)."""
     labels = list(samples)
     found = []
     for i, left in enumerate(labels):
         for right in labels[i + 1:]:
             ratio = stats.ratio(samples[left], samples[right], share=share)
             waiting = (left, right) in pending or (right, left) in pending
-            found.append(PairState(left, right, ratio, _state(ratio, waiting, margin)))
+            found.append(PairState(left, right, ratio, _state(ratio, waiting, margin, cap)))
     return tuple(found)
+
+
+def cap_of(looks: Looks, rounds: int) -> tuple[int, float] | None:
+    """The last look still to come after ``rounds`` rounds, as (rounds, share), where a family
+    may stop for futility: from the second look on. The first look spends half the 5%; a
+    family stopped there with pairs undecided would rank its cells at that wide share, where
+    one that went on does at a later look's small one (the simulation saw tables of equal
+    methods falsely separated twice as often); from the second look on, every look's share is
+    as small as the cap's."""
+    return (looks.last, looks.share(looks.last)) if looks.first < rounds < looks.last else None
 
 
 def family_states(document: RunDocument, *, margin: float | None = None,
@@ -117,7 +175,8 @@ def family_states(document: RunDocument, *, margin: float | None = None,
     for (workload, placement), cells in groups(document).items():
         share = share_of(document, cells)
         samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
-        pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()))
+        pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()),
+                            cap=cap_of(looks, rounds_run(cells)))
         rounds = rounds_run(cells)
         found.append(FamilyState(workload, placement, rounds, share, pairs, looks.is_look(rounds)))
     return found
@@ -133,7 +192,8 @@ def expectations_of(document: RunDocument) -> tuple[str, ...]:
 
 def undecided_by_family(document: RunDocument, *, margin: float | None = None,
                         expectations: Sequence[str] | None = None) -> dict[tuple[str, str], list[str]]:
-    """Per family, the pairs the run stopped without deciding ("a vs b")."""
+    """Per family, the pairs the run stopped without deciding ("a vs b"), at the cap or out of
+    reach of it."""
     expectations = expectations_of(document) if expectations is None else expectations
     states = family_states(document, margin=margin, expectations=expectations)
-    return {(s.workload, s.placement): [f"{p.a} vs {p.b}" for p in s.undecided] for s in states if s.undecided}
+    return {(s.workload, s.placement): [f"{p.a} vs {p.b}" for p in s.unresolved] for s in states if s.unresolved}

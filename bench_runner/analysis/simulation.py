@@ -7,14 +7,16 @@ their methods), rounds that run every pending cell once in a shuffled order, and
 method's true median times the machine's speed at that moment (a slow drift: a stationary
 autoregressive walk on the log scale, step by step over the trials, so it moves between rounds
 and a little within one), times the trial's own lognormal noise of a given coefficient of
-variation, and now and then an outlier (a trial slowed to 30-70%). Two rules:
+variation, and now and then an outlier (a trial slowed to 30-70%). Three rules:
 
 - ``old`` (before issue 22): 10 rounds, then extra rounds to a whole table while any median's
   interval is wider than +/-5%, up to 15; pairs by the median of per-round ratios with its
   order-statistic interval and the exact sign test.
-- ``new``: ``defaults.ROUNDS``, then extra rounds to a table while a pair of it is undecided
-  (``sequential``), up to ``defaults.MAX_ROUNDS``; pairs by the paired t test on log ratios,
-  each look spending its share of the 5% (``looks``).
+- ``pairs`` (issue 22's first rule): ``defaults.ROUNDS``, then extra rounds to a table while a
+  pair of it is undecided (``sequential``), up to ``defaults.MAX_ROUNDS``; pairs by the paired t
+  test on log ratios, each look spending its share of the 5% (``looks``).
+- ``new``: the same, but a table also stops once every pair still undecided is out of reach of
+  the last look (``sequential.FUTILITY``).
 
 Both judge the default run's ordering verdicts as one Holm family and rank each table from
 every pair. ``python -m bench_runner.analysis.simulation`` prints the comparison (seeded);
@@ -34,7 +36,7 @@ import numpy as np
 from .. import defaults
 from . import stats
 from .looks import FIRST_SHARE, STEP, Looks
-from .sequential import pair_states
+from .sequential import FUTILITY, cap_of, pair_states
 
 ALPHA = 1 - stats.CONFIDENCE
 #: The ordering the default run judges, best first (the guide's).
@@ -93,6 +95,8 @@ class Rule:
     step: int = STEP
     #: Every look spends the whole 5% (no share): what the simulation must catch.
     naive: bool = False
+    #: A table stops once every undecided pair is out of reach of the last look.
+    futility: bool = True
 
     @property
     def looks(self) -> Looks:
@@ -103,6 +107,7 @@ class Rule:
 
 
 OLD = Rule("old", 10, 15, False)
+PAIRS = Rule("pairs", defaults.ROUNDS, defaults.MAX_ROUNDS, True, futility=False)
 NEW = Rule("new", defaults.ROUNDS, defaults.MAX_ROUNDS, True)
 
 
@@ -245,9 +250,12 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
                 verdicts = _holm_decided(tables, samples, shares, rule)
                 for i, table in enumerate(tables):
                     waiting = {(a, b) for (j, a, b), v in verdicts.items() if j == i and v == "same"}
-                    states = pair_states(samples[i], share=shares[i], margin=margin, pending=waiting)
-                    decided[i] = looks.is_look(rounds[i]) and all(s.state != "undecided" for s in states)
-                    if not decided[i] and rounds[i] < rule.last:
+                    cap = cap_of(looks, rounds[i]) if rule.futility else None
+                    states = pair_states(samples[i], share=shares[i], margin=margin, pending=waiting, cap=cap)
+                    at_look = looks.is_look(rounds[i])
+                    decided[i] = at_look and all(s.state not in ("undecided", "out of reach") for s in states)
+                    asks = not at_look or any(s.state == "undecided" for s in states)
+                    if asks and rounds[i] < rule.last:
                         pending_tables.add(i)
             else:
                 for i, table in enumerate(tables):
@@ -322,7 +330,7 @@ CVS = (0.03, 0.07, 0.10, 0.15, 0.20)
 
 
 def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
-    """The full comparison, old rule beside new, as text."""
+    """The full comparison, the rules side by side, as text."""
     header = (f"{'truth':<10} {'CV':>4} {'rule':<4} {'FWER':>6} {'rank':>6} {'power':>6} {'median cov':>15} "
               f"{'ratio cov':>15} {'rounds':>6} {'trials':>6} {'decided':>7}")
     lines = [
@@ -333,8 +341,10 @@ def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
         "trial to the next).",
         f"old: {OLD.first} rounds, up to {OLD.last} while a median's interval is wider than "
         f"+/-{defaults.PRECISION:.0%}; median ratios, sign test.",
-        f"new: {NEW.first} rounds, up to {NEW.last} while a pair is undecided (margin +/-{defaults.MARGIN:.0%}); "
+        f"pairs: {PAIRS.first} rounds, up to {PAIRS.last} while a pair is undecided (margin +/-{defaults.MARGIN:.0%}); "
         "paired t on log ratios, each look spending its share of 5%.",
+        f"new: as pairs, but a table also stops once every undecided pair is out of reach (less than a "
+        f"{FUTILITY:.0%} chance that the look at {NEW.last} decides it).",
         "FWER: share of runs with any false ordering verdict (Holm over the 12 pairs; 'equal': no method differs, "
         "'realistic': a verdict against the truth's direction);",
         "rank: share of tables with any false separation; power: true differences among the 12 pairs decided "
@@ -348,7 +358,7 @@ def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
     for truth in ("equal", "realistic"):
         tables = default_run(truth)
         for cv in cvs:
-            for rule in (OLD, NEW):
+            for rule in (OLD, PAIRS, NEW):
                 row = simulate(tables, Noise(cv), rule, reps, seed).row()
                 lines.append(
                     f"{truth:<10} {cv:>4.0%} {rule.name:<4} {row['fwer_verdicts']:>6.3f} {row['false_rank_tables']:>6.3f} "

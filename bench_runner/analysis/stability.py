@@ -111,7 +111,7 @@ def _family_what(kind: str, findings: list[tuple[str, Finding]]) -> str:
 def family_lines(document: RunDocument, warnings: list[Warning_] | None = None,
                  undecided: dict[tuple[str, str], list[str]] | None = None) -> list[FamilyLine]:
     """At most one line per workload and placement: the cells' warnings counted by kind, the
-    pairs still undecided at --max-rounds (``undecided``: family -> "a vs b"), and the remedy
+    pairs it stopped without deciding (``undecided``: family -> "a vs b"), and the remedy
     for the most serious of them. The full list stays in the report."""
     warnings = warnings_for(document) if warnings is None else warnings
     by_label = {c.cell.label: c for c in document.cells}
@@ -134,7 +134,7 @@ def family_lines(document: RunDocument, warnings: list[Warning_] | None = None,
         for kind in kinds:
             if kind == "undecided":
                 pairs = (undecided or {})[family]
-                parts.append(f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''} undecided at the cap "
+                parts.append(f"{len(pairs)} pair{'s' if len(pairs) != 1 else ''} undecided "
                              f"({', '.join(pairs[:2])}{', ...' if len(pairs) > 2 else ''})")
             else:
                 parts.append(_family_what(kind, grouped[family][kind]))

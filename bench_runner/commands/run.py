@@ -512,7 +512,7 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
 
 def rounds_record(document, request) -> dict:  # type: ignore[no-untyped-def]
     """Why each family stopped where it did: its rounds, the share of 5% its last look spent,
-    and its pairs by state (separated, within the margin, undecided at the cap)."""
+    and its pairs by state (separated, within the margin, undecided, out of reach of the cap)."""
     from ..analysis import sequential
 
     states = sequential.family_states(document, margin=request.margin, expectations=request.expectations)

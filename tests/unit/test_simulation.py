@@ -46,6 +46,18 @@ def test_a_rule_that_looks_after_every_round_without_paying_is_caught() -> None:
     assert naive["false_rank_tables"] > 0.12, naive
 
 
-def test_the_report_prints_old_beside_new() -> None:
+def test_the_report_prints_the_rules_side_by_side() -> None:
     text = simulation.report(20, SEED, cvs=(0.10,))
-    assert "old" in text and "new" in text and "FWER" in text
+    assert " old " in text and " pairs " in text and " new " in text and "FWER" in text
+
+
+def test_stopping_for_futility_saves_rounds_without_false_decisions() -> None:
+    """Equal methods at 10% CV: the pairs rule runs every table to the cap, hoping to show them
+    within 5%; stopping once that is out of reach saves rounds and decides nothing falsely."""
+    tables, noise = simulation.default_run("equal"), simulation.Noise(0.10)
+    hoping = simulation.simulate(tables, noise, simulation.PAIRS, REPS, SEED).row()
+    stopping = simulation.simulate(tables, noise, simulation.NEW, REPS, SEED).row()
+    assert hoping["rounds"] == simulation.PAIRS.last
+    assert stopping["rounds"] < hoping["rounds"] - 2, stopping
+    assert stopping["fwer_verdicts"] <= 0.05 + 0.03, stopping
+    assert stopping["false_rank_tables"] <= 0.05 + 0.03, stopping

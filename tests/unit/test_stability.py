@@ -34,7 +34,7 @@ def test_the_terminal_gets_one_line_per_family_with_the_worst_remedy_first() -> 
     assert "trials vary by 10% or more in 2 cells (a, b)" in noisy.text()
     assert noisy.remedy == stability.REMEDIES["unstable"]
     assert failed.kinds[0] == "failed" and failed.remedy == stability.REMEDIES["failed"]
-    assert undecided.text().startswith("v / remote: 3 pairs undecided at the cap (a vs b, a vs c, ...)")
+    assert undecided.text().startswith("v / remote: 3 pairs undecided (a vs b, a vs c, ...)")
     assert "max-rounds" in undecided.remedy
 
 
