@@ -13,7 +13,7 @@ import pytest
 
 from bench_runner.stacks import detect as stack
 from bench_runner.run.labsession import open_session
-from bench_runner.run import matrix
+from bench_runner.run import matrix, schedule
 from bench_runner.run.matrix import METHODS, Cell
 from bench_runner.providers import make
 from bench_runner.providers.base import HOST_LOOPBACK
@@ -45,9 +45,16 @@ def cases() -> list[object]:
 
 
 def run_trials(provider_id: str, cells: list[Cell], tmp_path: Path, request: pytest.FixtureRequest,
-               where: str = "host") -> tuple[dict[Cell, Trial], str]:
+               where: str = "host", attempts: int = 1) -> tuple[dict[Cell, Trial], str]:
+    """One trial per cell; a cell whose trial failed gets up to ``attempts`` in all, as a run
+    tries a cell again in the next round before giving it up (``MAX_CONSECUTIVE_FAILURES``)."""
     with trial_runner(provider_id, where, tmp_path, request) as (runner, session):
-        trials = {cell: runner.run_trial(cell, 0, False, QUICK) for cell in cells}
+        trials = {}
+        for cell in cells:
+            for attempt in range(attempts):
+                trials[cell] = runner.run_trial(cell, attempt, False, QUICK)
+                if trials[cell].status == "ok":
+                    break
         return trials, session.lab.client_addr
 
 
@@ -55,7 +62,12 @@ def run_trials(provider_id: str, cells: list[Cell], tmp_path: Path, request: pyt
 def test_every_new_workload_measures_under_the_method(provider_id: str, method: str, where: str, tmp_path: Path,
                                                       request: pytest.FixtureRequest) -> None:
     cells = [Cell(workload, "remote", method, where) for workload in WORKLOADS]
-    trials, client_addr = run_trials(provider_id, cells, tmp_path, request, where)
+    # pasta now and then resets an echo-stream connection ("Connection reset by peer": 1 of
+    # 10 trials in a run of Podman 5.4.2 with passt 2025_05_03 here, among tcp-rr, udp-rr and
+    # tcp-crr trials; host none of 25): a run records that trial as failed with its reason and
+    # tries the cell again in the next round, so the test asks what a run gets, samples.
+    trials, client_addr = run_trials(provider_id, cells, tmp_path, request, where,
+                                     attempts=schedule.MAX_CONSECUTIVE_FAILURES)
     failed = {cell.workload: trial.error for cell, trial in trials.items() if trial.status != "ok"}
     assert failed == {}
     expected_listener = METHODS[method].carrier(provider_id)
