@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
+
+from . import deb822
 
 #: apt's own words (apt-pkg/acquire-item.cc): "Release file for URL is expired (invalid since 29d 23h 41min 58s)".
 _EXPIRED = re.compile(r"Release file for (\S+) is expired \(invalid since ([^)]+)\)")
@@ -87,31 +89,11 @@ def fetch_failures(output: str) -> list[FetchFailure]:
     return list(found.values())
 
 
-def _release_date(text: str) -> datetime | None:
-    """Release dates are RFC 2822 in UTC: "Fri, 30 Oct 2026 08:08:01 UTC"."""
-    for pattern in ("%a, %d %b %Y %H:%M:%S UTC", "%a, %d %b %Y %H:%M:%S +0000", "%a, %d %b %Y %H:%M:%S GMT"):
-        try:
-            return datetime.strptime(text.strip(), pattern).replace(tzinfo=timezone.utc)
-        except ValueError:
-            continue
-    return None
-
-
 def release_head(text: str) -> ReleaseHead:
-    """The first paragraph of a Release or (clear-signed) InRelease file."""
-    lines = text.splitlines()
-    if lines and lines[0].startswith("-----BEGIN PGP SIGNED MESSAGE-----"):
-        # The armour's header lines ("Hash: SHA512") end at the first blank line.
-        lines = lines[lines.index("") + 1:] if "" in lines else []
-    fields: dict[str, str] = {}
-    for line in lines:
-        if not line.strip():
-            break
-        if line[:1] in (" ", "\t"):
-            continue  # a continuation (the checksum lists): never one of ours
-        key, sep, value = line.partition(":")
-        if sep:
-            fields[key.strip()] = value.strip()
+    """The first paragraph of a Release or (clear-signed) InRelease file, which may be cut
+    short (a build keeps only the head): what it has, nothing invented."""
+    found = deb822.paragraphs(deb822.signed_body(text, strict=False), strict=False)
+    fields = found[0] if found else {}
     return ReleaseHead(fields.get("Origin"), fields.get("Suite"), fields.get("Codename"),
-                       _release_date(fields["Date"]) if "Date" in fields else None,
-                       _release_date(fields["Valid-Until"]) if "Valid-Until" in fields else None)
+                       deb822.date(fields["Date"]) if "Date" in fields else None,
+                       deb822.date(fields["Valid-Until"]) if "Valid-Until" in fields else None)

@@ -6,10 +6,9 @@ that signature (InRelease -> Sources -> the package's tarballs)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
-from . import ParseError
+from . import ParseError, deb822
 
 
 @dataclass(frozen=True)
@@ -48,31 +47,6 @@ class SourcePackage:
         return found[0] if len(found) == 1 else None
 
 
-def _stanzas(text: str) -> list[dict[str, str]]:
-    """Deb822 paragraphs: fields, with continuation lines joined by newlines."""
-    stanzas: list[dict[str, str]] = []
-    current: dict[str, str] = {}
-    key = None
-    for line in text.splitlines():
-        if not line.strip():
-            if current:
-                stanzas.append(current)
-            current, key = {}, None
-        elif line[0] in " \t":
-            if key is None:
-                raise ParseError("Debian index: a continuation line before any field")
-            current[key] += "\n" + line.strip()
-        else:
-            name, sep, value = line.partition(":")
-            if not sep or not name or " " in name:
-                raise ParseError(f"Debian index: not a field: {line[:60]!r}")
-            key = name
-            current[key] = value.strip()
-    if current:
-        stanzas.append(current)
-    return stanzas
-
-
 def _checksums(block: str, what: str) -> list[ArchiveFile]:
     files = []
     for line in block.splitlines():
@@ -86,32 +60,15 @@ def _checksums(block: str, what: str) -> list[ArchiveFile]:
 
 
 def _date(text: str, field: str) -> datetime:
-    try:
-        value = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        raise ParseError(f"InRelease: {field} {text!r} is not a date") from None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-
-
-def signed_body(text: str) -> str:
-    """The text a clear-signed InRelease signs (its dash-escaping undone)."""
-    lines = text.splitlines()
-    try:
-        start = lines.index("-----BEGIN PGP SIGNED MESSAGE-----")
-        end = lines.index("-----BEGIN PGP SIGNATURE-----")
-    except ValueError:
-        raise ParseError("InRelease: not a clear-signed message") from None
-    body = lines[start + 1:end]
-    while body and body[0].strip():  # the armour headers ("Hash: SHA512") up to a blank line
-        body = body[1:]
-    return "\n".join(line[2:] if line.startswith("- ") else line for line in body[1:])
+    value = deb822.date(text)
+    if value is None:
+        raise ParseError(f"InRelease: {field} {text!r} is not a date")
+    return value
 
 
 def parse_release(text: str) -> Release:
     """A suite's InRelease (clear-signed) or Release text."""
-    if text.startswith("-----BEGIN PGP SIGNED MESSAGE-----"):
-        text = signed_body(text)
-    stanzas = _stanzas(text)
+    stanzas = deb822.paragraphs(deb822.signed_body(text))
     if not stanzas:
         raise ParseError("InRelease: empty")
     fields = stanzas[0]
@@ -126,7 +83,7 @@ def parse_sources(text: str, package: str) -> SourcePackage | None:
     """``package``'s stanza of a Sources index, or None; where a suite lists several versions
     (a transition), the first."""
     found = []
-    for stanza in _stanzas(text):
+    for stanza in deb822.paragraphs(text):
         if stanza.get("Package") != package:
             continue
         if "Version" not in stanza or "Directory" not in stanza or "Checksums-Sha256" not in stanza:
