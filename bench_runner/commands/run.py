@@ -102,7 +102,20 @@ def swept_values(args: argparse.Namespace) -> dict[str, tuple[int, ...]]:
         values = sweep.parse(getattr(args, sweep.flag.lstrip("-").replace("-", "_"), None))
         if values:
             found[name] = values
+    link_mtu_alone(found)
     return with_implied_delay(found)
+
+
+def link_mtu_alone(swept: dict[str, tuple[int, ...]]) -> None:
+    """--link-mtu sets the plain lab link; a shaped path (a non-zero delay, loss or rate) runs
+    through devices that keep the run's --mtu, so the two together would not measure what
+    the MTU sweep names: refuse them together."""
+    from ..workloads.sweeps import PATH_SWEEPS, SWEEPS
+
+    shaped_path = [SWEEPS[name].flag for name in PATH_SWEEPS if any(swept.get(name, ()))]
+    if swept.get("link_mtu") and shaped_path:
+        raise UsageError(f"--link-mtu with {', '.join(shaped_path)}: the link's MTU is swept on the plain lab link "
+                         "only (a shaped path's devices keep the run's --mtu); run them separately")
 
 
 def with_implied_delay(swept: dict[str, tuple[int, ...]]) -> dict[str, tuple[int, ...]]:
@@ -198,10 +211,6 @@ def for_client_host(request):  # type: ignore[no-untyped-def]
 
     from ..clienthost import two
 
-    shaped_path = [sweeps.SWEEPS[name].flag for name in sweeps.PATH_SWEEPS if any(request.swept.get(name, ()))]
-    if request.swept.get("link_mtu") and shaped_path:
-        raise UsageError(f"--link-mtu with {', '.join(shaped_path)}: the link's MTU is swept on the plain lab link "
-                         "only (a shaped path's devices keep the run's --mtu); run them separately")
     client = request.client
     if client is None:
         return request
