@@ -15,7 +15,12 @@ import pytest
 from tests.integration.conftest import cli
 from tests.unit.history_env import MACHINE, use_history
 
-SMALL = ["--methods", "host,pasta", "--placements", "remote", "--duration", "1", "--omit", "0",
+#: tcp-stream and tcp-rr, not the default's tcp-stream-reverse: through the bare pasta of
+#: 2023-03-09 that direction stalls, and once in a fresh-clone test run its one-off server never
+#: finished (killed after 31 s, the trial failed, the run exited 1). The benchmark reports that;
+#: history's tests need runs whose every trial completes.
+SMALL = ["--workloads", "tcp-stream,tcp-rr", "--methods", "host,pasta", "--placements", "remote",
+         "--duration", "1", "--omit", "0",
          "--rounds", "3", "--max-rounds", "3", "--warmup-rounds", "0"]
 
 
