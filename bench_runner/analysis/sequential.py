@@ -28,10 +28,10 @@ from scipy import special
 from ..results.cells import stack_label
 from ..results.document import RunDocument
 from . import stats
-from .looks import Looks, looks_of, margin_of, rounds_run, share_of
+from .looks import Looks, looks_of, margin_of, rounds_run
 
-__all__ = ["FUTILITY", "FamilyState", "Looks", "PairState", "RULE", "cap_of", "chance_to_decide", "expectations_of",
-           "family_states", "pair_states", "undecided_by_family"]
+__all__ = ["FUTILITY", "FamilyState", "Looks", "PairState", "RULE", "chance_to_decide", "expectations_of",
+           "family_states", "futility_cap", "pair_states", "undecided_by_family"]
 
 #: An undecided pair stops asking for rounds when the look at --max-rounds would decide it with
 #: less than this chance, were the rounds to come like the rounds so far (conditional power).
@@ -145,7 +145,7 @@ def pair_states(samples: Mapping[str, Mapping[int, float]], *, share: float, mar
     return tuple(found)
 
 
-def cap_of(looks: Looks, rounds: int) -> tuple[int, float] | None:
+def futility_cap(looks: Looks, rounds: int) -> tuple[int, float] | None:
     """The last look still to come after ``rounds`` rounds, as (rounds, share), where a family
     may stop for futility: from the second look on. The first look spends half the 5%; a
     family stopped there with pairs undecided would rank its cells at that wide share, where
@@ -173,11 +173,11 @@ def family_states(document: RunDocument, *, margin: float | None = None,
                         (stack_label(pair.better, verdict.stack), stack_label(pair.worse, verdict.stack)))
     found = []
     for (workload, placement), cells in groups(document).items():
-        share = share_of(document, cells)
+        rounds = rounds_run(cells)
+        share = looks.share(rounds)
         samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
         pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()),
-                            cap=cap_of(looks, rounds_run(cells)))
-        rounds = rounds_run(cells)
+                            cap=futility_cap(looks, rounds))
         found.append(FamilyState(workload, placement, rounds, share, pairs, looks.is_look(rounds)))
     return found
 

@@ -18,7 +18,7 @@ variation, and now and then an outlier (a trial slowed to 30-70%). Three rules:
 - ``new``: the same, but a table also stops once every pair still undecided is out of reach of
   the last look (``sequential.FUTILITY``).
 
-Both judge the default run's ordering verdicts as one Holm family and rank each table from
+All three judge the default run's ordering verdicts as one Holm family and rank each table from
 every pair. ``python -m bench_runner.analysis.simulation`` prints the comparison (seeded);
 ``--reps`` sets its size.
 """
@@ -36,7 +36,7 @@ import numpy as np
 from .. import defaults
 from . import stats
 from .looks import FIRST_SHARE, STEP, Looks
-from .sequential import FUTILITY, cap_of, pair_states
+from .sequential import FUTILITY, FamilyState, futility_cap, pair_states
 
 ALPHA = 1 - stats.CONFIDENCE
 #: The ordering the default run judges, best first (the guide's).
@@ -250,12 +250,11 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
                 verdicts = _holm_decided(tables, samples, shares, rule)
                 for i, table in enumerate(tables):
                     waiting = {(a, b) for (j, a, b), v in verdicts.items() if j == i and v == "same"}
-                    cap = cap_of(looks, rounds[i]) if rule.futility else None
+                    cap = futility_cap(looks, rounds[i]) if rule.futility else None
                     states = pair_states(samples[i], share=shares[i], margin=margin, pending=waiting, cap=cap)
-                    at_look = looks.is_look(rounds[i])
-                    decided[i] = at_look and all(s.state not in ("undecided", "out of reach") for s in states)
-                    asks = not at_look or any(s.state == "undecided" for s in states)
-                    if asks and rounds[i] < rule.last:
+                    family = FamilyState(table.name, "", rounds[i], shares[i], states, looks.is_look(rounds[i]))
+                    decided[i] = family.decided
+                    if (not family.at_look or family.undecided) and rounds[i] < rule.last:
                         pending_tables.add(i)
             else:
                 for i, table in enumerate(tables):

@@ -11,7 +11,7 @@ from bench_runner.analysis import sequential, stats
 from bench_runner.analysis.looks import Looks
 
 LOOKS = Looks(6, 10)
-CAP = sequential.cap_of(LOOKS, 7)
+CAP = sequential.futility_cap(LOOKS, 7)
 
 
 def _rounds(log_ratios: list[float]) -> dict[str, dict[int, float]]:
@@ -28,8 +28,8 @@ def _centred(mean: float, spread: float, n: int = 7) -> list[float]:
 
 def test_futility_is_judged_from_the_second_look_to_the_one_before_the_cap() -> None:
     assert CAP == (10, LOOKS.share(10)) == (10, 0.125)
-    assert sequential.cap_of(LOOKS, 6) is None  # the first look spends half the 5%: no stopping there
-    assert sequential.cap_of(LOOKS, 10) is None
+    assert sequential.futility_cap(LOOKS, 6) is None  # the first look spends half the 5%: no stopping there
+    assert sequential.futility_cap(LOOKS, 10) is None
 
 
 def test_a_pair_far_from_both_decisions_is_out_of_reach() -> None:
