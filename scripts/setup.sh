@@ -282,13 +282,33 @@ image_listed() {
   as_bench_user sh -c 'grep -qs "\"localhost/netbench-base:1\"" "$HOME/.local/share/containers/storage/overlay-images/images.json" \
     "$HOME/.local/share/containers/storage/vfs-images/images.json"'
 }
+image_exists() {
+  # Podman's answer, as the user. A run killed with every process of the user (pause process,
+  # conmon, container) leaves a state that names them, and then every Podman call fails with
+  # "invalid internal status ... podman system migrate": reset it as Podman advises and ask again.
+  local err
+  err=$(as_bench_user timeout 60 podman image exists "$IMAGE" 2>&1 >/dev/null) && return 0
+  case "$err" in
+    *"system migrate"*)
+      echo "setup: Podman's state names processes that are gone (a killed run): podman system migrate as $BENCH_USER"
+      # Its exit status is no verdict (it can stop the container and still exit 125, as no
+      # conmon writes the exit file it waits for); whether Podman answers again is.
+      as_bench_user timeout 60 podman system migrate >/dev/null 2>&1 || true
+      err=$(as_bench_user timeout 60 podman image exists "$IMAGE" 2>&1 >/dev/null) && return 0
+      case "$err" in
+        *"system migrate"*) die "Podman's state is still stale after podman system migrate as $BENCH_USER: ${err##*$'\n'}" ;;
+      esac
+      return 1 ;;
+    *) return 1 ;;
+  esac
+}
 if getent passwd "$BENCH_USER" >/dev/null && command -v podman >/dev/null && [ "$IS_ROOT" = 1 ]; then
   if [ "$CHECK_ONLY" = 1 ]; then
     image_listed || need "container image $IMAGE is not built"
   else
     uid=$(id -u "$BENCH_USER"); rt=/run/user/$uid; made_rt=0
     if [ ! -d "$rt" ]; then install -d -o "$BENCH_USER" -g "$BENCH_USER" -m 0700 "$rt"; made_rt=1; fi
-    if ! as_bench_user timeout 60 podman image exists "$IMAGE" 2>/dev/null; then
+    if ! image_exists; then
       tmp=$(mktemp -d)
       chmod 0755 "$tmp"
       (cd "$REPO_DIR" && "$VENV_DIR/bin/python" -m bench_runner.lab.image "$tmp/skeleton.tar") \

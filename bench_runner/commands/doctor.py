@@ -22,7 +22,8 @@ HELP = "show each method's availability per provider, the stack, and what set-up
 DESCRIPTION = (
     "Check this host: the stack's versions, whether each method can run under each provider "
     "(and why not), and what scripts/setup.sh still has to fix. --cleanup also removes "
-    "whatever a killed run left behind (its namespaces, processes and containers only)."
+    "whatever a killed run left behind (its namespaces, processes and containers only). Exit 2: "
+    "set-up still needed; exit 1: --cleanup could not remove everything (each problem is printed)."
 )
 SETUP_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "setup.sh"
 #: How long --cleanup waits for a run in progress before it gives up.
@@ -121,6 +122,7 @@ def path_line(state: dict[str, object]) -> str:
 
 def main(args: argparse.Namespace) -> int:
     cleaned: list[str] = []
+    cleanup_problems: list[str] = []
     if args.cleanup:
         from ..lab.runstate import RunBusy, RunLock
         from ..run.cleanup import cleanup_stale
@@ -132,10 +134,10 @@ def main(args: argparse.Namespace) -> int:
             print(f"doctor: {exc}; waiting up to {CLEANUP_WAIT_S // 60} minutes", file=sys.stderr, flush=True)
             lock.acquire(wait=CLEANUP_WAIT_S)
         try:
-            problems = cleanup_stale(log=cleaned.append)
+            cleanup_problems = cleanup_stale(log=cleaned.append)
         finally:
             lock.release()
-        cleaned += [f"problem: {p}" for p in problems]
+        cleaned += [f"problem: {p}" for p in cleanup_problems]
     detected = stack.detect()
     availability: dict[str, dict[str, dict[str, object]]] = {}
     for provider_id in PROVIDER_IDS:
@@ -173,7 +175,7 @@ def main(args: argparse.Namespace) -> int:
     }
     if args.format == "json":
         print(json.dumps(report, indent=1))
-        return 0 if not problems else 2
+        return 2 if problems else 1 if cleanup_problems else 0
     keys = detected.key_versions()
     print("stack: " + ", ".join(f"{k} {v or 'not installed'}" for k, v in keys.items()))
     print(f"       {detected.distribution}; {detected.cpu_count} x {detected.cpu_model}; "
@@ -200,5 +202,8 @@ def main(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"  - {problem}")
         return 2
+    if cleanup_problems:
+        print("host ready, but the cleanup left the problems above", file=sys.stderr)
+        return 1
     print("host ready")
     return 0

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from ..lab import hosts as lab, runstate, untrusted
 from .. import procs
-from ..errors import BenchError, MeasurementError, last_line
+from ..errors import BenchError, CommandFailed, MeasurementError, last_line
 from ..methods import METHODS, NetworkMethod
 from ..parsers import releasenotes
 from ..paths import IMAGE
@@ -148,7 +148,7 @@ def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None
         return []
     with runstate.podman_runtime(user) as problems:
         try:
-            names = container_names(user)
+            names = container_names(user, log=log)
         except BenchError as exc:
             problems.append(str(exc))
             names = []
@@ -160,10 +160,36 @@ def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None
     return problems
 
 
-def container_names(user: BenchUser) -> list[str]:
-    """Every container of the user (needs its runtime directory: see podman_runtime)."""
-    listed = procs.run(podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"]), timeout=PODMAN_TIMEOUT)
-    return listed.stdout.split()
+#: What Podman says when its state names containers whose processes were all killed (the
+#: pause process, conmon and the container with them): no call works until it is migrated.
+STALE_STATE_ADVICE = "system migrate"
+
+
+def stale_state(exc: BaseException) -> bool:
+    """Podman refused a call because its state is stale: its own advice is ``system migrate``."""
+    return isinstance(exc, CommandFailed) and STALE_STATE_ADVICE in exc.stderr
+
+
+def container_names(user: BenchUser, *, log: Any = lambda s: None) -> list[str]:
+    """Every container of the user (needs its runtime directory: see podman_runtime). A state
+    left stale by a killed run (every process of the user ended at once, the runtime directory
+    kept) is reset with ``podman system migrate``, as Podman advises, and the list read again:
+    otherwise no later Podman call of the user works, setup's and the next run's included."""
+    argv = podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"])
+    try:
+        return procs.run(argv, timeout=PODMAN_TIMEOUT).stdout.split()
+    except CommandFailed as exc:
+        if not stale_state(exc):
+            raise
+    log("Podman's state names processes that are gone (a killed run): podman system migrate")
+    # Its exit status is no verdict: it may stop the container and still exit 125 ("timed out
+    # waiting for file .../exits/ID", as no conmon writes it). Whether Podman works again is.
+    migrated = procs.run(podman_argv(user, ["system", "migrate"]), timeout=PODMAN_TIMEOUT, check=False)
+    try:
+        return procs.run(argv, timeout=PODMAN_TIMEOUT).stdout.split()
+    except CommandFailed as exc:
+        raise CommandFailed(exc.argv, exc.returncode, f"{exc.stderr.rstrip()} (after podman system migrate, which "
+                            f"exited {migrated.returncode}: {last_line(migrated.stderr) or 'no error output'})") from exc
 
 
 class ActivatedPodmanServer(RunningServer):

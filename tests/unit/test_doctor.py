@@ -43,3 +43,29 @@ def test_no_answer_about_the_image_is_reported_not_taken_for_missing(monkeypatch
     assert any("cannot tell whether container image" in p and "cannot set up namespace" in p
                for p in report["setup_needed"])
     assert not any(p.endswith("is missing") and "image" in p for p in report["setup_needed"])
+
+
+class _FreeLock:
+    def acquire(self, wait: float = 0) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("left, code", [([], 0), (["podman exited with 125: container not running"], 1)])
+def test_a_cleanup_that_left_something_is_not_a_success(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str],
+                                                        left: list[str], code: int) -> None:
+    from bench_runner.lab import runstate
+    from bench_runner.run import cleanup
+
+    monkeypatch.setattr(runstate, "RunLock", _FreeLock)
+    monkeypatch.setattr(cleanup, "cleanup_stale", lambda log: (log("removing orphaned container c1"), left)[1])
+    monkeypatch.setattr(doctor, "host_problems", lambda: [])
+    monkeypatch.setattr(doctor, "image_present", lambda: True)
+    assert doctor.main(argparse.Namespace(cleanup=True, format="text")) == code
+    out, err = capsys.readouterr()
+    assert "cleanup: removing orphaned container c1" in out
+    assert ("cleanup: problem: podman exited with 125" in out) == bool(left)
+    assert ("the cleanup left the problems above" in err) == bool(left)
