@@ -233,6 +233,24 @@ def render_family_warnings(lines: list, details: str) -> str:  # list[stability.
             + f"\nevery warning, cell by cell: {details}")
 
 
+def machine_line(loads: list) -> str | None:  # the document's run["load"] records
+    """How busy the machine was while the trials ran, in one line: the CPU time the hypervisor
+    gave to other guests (steal) slows every method at random, which widens the intervals and
+    makes a run take its extra rounds: a user reading a long or undecided run should see it."""
+    steals = [r["steal_percent"] for r in loads if r.get("steal_percent") is not None]
+    before = [r["before"]["loadavg"][0] for r in loads if (r.get("before") or {}).get("loadavg")]
+    after = [r["after"]["loadavg"][0] for r in loads if (r.get("after") or {}).get("loadavg")]
+    if not steals and not before:
+        return None
+    parts = []
+    if before and after:
+        parts.append(f"load average {before[0]:g} before the trials, {after[-1]:g} after")
+    if steals:
+        parts.append(f"CPU steal {max(steals):.1f}% of CPU time (the hypervisor ran other guests; it slows every "
+                     "method at random, widening intervals and adding rounds)")
+    return "machine while measuring: " + "; ".join(parts)
+
+
 def claim_value(value: object) -> str:
     """A claim's documented or observed value in a word: yes, no, floor, below floor, ?."""
     if value is None:

@@ -562,6 +562,9 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
         undecided = sequential.undecided_by_family(document, expectations=request.expectations)
         lines = stability.family_lines(document, warnings, undecided)
         print("\n" + tables.render_family_warnings(lines, f"python -m bench_runner report {output}"))
+        machine = tables.machine_line(document.run.get("load") or [])
+        if machine:
+            print(machine)
         print(f"\nresults document: {output}")
     code = 0
     failed = sum(1 for c in document.cells for t in c.trials if t.status != "ok")

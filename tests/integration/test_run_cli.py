@@ -49,6 +49,11 @@ def test_quick_run_over_four_methods_and_both_placements(tmp_path: Path) -> None
     for method in FOUR:
         assert result.stdout.count(method) >= 2
     assert "results document:" in result.stdout
+    # how busy the machine was, as this run's own record of it says
+    steal = document.run["load"][0]["steal_percent"]
+    assert f"machine while measuring: load average {document.run['load'][0]['before']['loadavg'][0]:g} before" \
+        in result.stdout
+    assert steal is None or f"CPU steal {steal:.1f}%" in result.stdout
 
 
 def test_json_output_is_machine_readable(tmp_path: Path) -> None:

@@ -114,3 +114,25 @@ def test_lower_is_better_tables_rank_the_smallest_first() -> None:
         assert medians == sorted(medians)
         assert group.table.rows[0].method == "host"
         assert "lower is better" in tables.title(group.table)
+
+
+def test_the_machine_line_names_steal_and_load_as_recorded() -> None:
+    from bench_runner.analysis.tables import machine_line
+
+    record = {"before": {"loadavg": [1.08, 1.0, 1.0]}, "after": {"loadavg": [1.45, 1.44, 1.28]},
+              "steal_percent": 8.875}
+    line = machine_line([record])
+    assert line is not None
+    assert "load average 1.08 before the trials, 1.45 after" in line
+    assert "CPU steal 8.9% of CPU time" in line
+    # two sessions (stacks): the worse steal is the one that slowed the run
+    assert "CPU steal 12.0%" in (machine_line([record, {**record, "steal_percent": 12.0}]) or "")
+
+
+def test_no_machine_line_without_a_record_and_no_steal_claim_where_unknown() -> None:
+    from bench_runner.analysis.tables import machine_line
+
+    assert machine_line([]) is None
+    line = machine_line([{"before": {"loadavg": [0.5, 0.4, 0.3]}, "after": {"loadavg": [0.7, 0.5, 0.4]},
+                          "steal_percent": None}])
+    assert line is not None and "steal" not in line and "0.5 before" in line
