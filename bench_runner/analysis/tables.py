@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tabulate import tabulate
 
@@ -233,7 +233,7 @@ def render_family_warnings(lines: list, details: str) -> str:  # list[stability.
             + f"\nevery warning, cell by cell: {details}")
 
 
-def machine_line(loads: list) -> str | None:  # the document's run["load"] records
+def machine_line(loads: list[dict[str, Any]]) -> str | None:  # the document's run["load"] records
     """How busy the machine was while the trials ran, in one line: the CPU time the hypervisor
     gave to other guests (steal) slows every method at random, which widens the intervals and
     makes a run take its extra rounds: a user reading a long or undecided run should see it."""

@@ -100,12 +100,13 @@ def read_release_notes(root: Path) -> str:
     return ""
 
 
-def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef], network: str | None = None) -> list[str]:
+def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef], network: str | None = None, *,
+                     log: Any = lambda s: None) -> list[str]:
     """``podman rm -f``, then make sure conmon and the server really are gone: once a
     rootless ``runc kill`` failed and left both running. Then the container's own network."""
     problems = []
     try:
-        procs.run(podman(["rm", "-f", "-t", "0", "--ignore", name]), timeout=PODMAN_TIMEOUT)
+        cleanup_call(podman, ["rm", "-f", "-t", "0", "--ignore", name], log=log)
     except BenchError as exc:
         problems.append(f"podman rm {name}: {exc}")
     for ref in refs:
@@ -113,13 +114,39 @@ def remove_container(podman: PodmanArgv, name: str, refs: list[procs.ProcRef], n
             problems.append(f"process {ref.pid} of container {name} did not stop")
     if network is not None:
         try:
-            procs.run(podman(["network", "rm", "-f", network]), timeout=PODMAN_TIMEOUT)
+            cleanup_call(podman, ["network", "rm", "-f", network], log=log)
         except BenchError as exc:
             problems.append(f"podman network rm {network}: {exc}")
     return problems
 
 
-def remove_container_entry(entry: dict[str, Any]) -> list[str]:
+#: What Podman says when its state names processes that are all gone (a run killed with the
+#: pause process, conmon and the container): no call of the user works until it is migrated.
+STALE_STATE_ADVICE = "system migrate"
+
+
+def cleanup_call(podman: PodmanArgv, args: list[str], *, log: Any = lambda s: None) -> procs.ProcessResult:
+    """One Podman call that removes or lists what a run left. A state a killed run left stale
+    is reset with ``podman system migrate``, as Podman advises, and the call made again:
+    otherwise neither this cleanup nor any later Podman call of the user (the set-up's, the
+    next run's) works."""
+    try:
+        return procs.run(podman(args), timeout=PODMAN_TIMEOUT)
+    except CommandFailed as exc:
+        if STALE_STATE_ADVICE not in exc.stderr:
+            raise
+    log("Podman's state names processes that are gone (a killed run): podman system migrate")
+    # Its exit status is no verdict: it may stop the container and still exit 125 ("timed out
+    # waiting for file .../exits/ID", as no conmon writes it). Whether Podman works again is.
+    migrated = procs.run(podman(["system", "migrate"]), timeout=PODMAN_TIMEOUT, check=False)
+    try:
+        return procs.run(podman(args), timeout=PODMAN_TIMEOUT)
+    except CommandFailed as exc:
+        raise CommandFailed(exc.argv, exc.returncode, f"{exc.stderr.rstrip()} (after podman system migrate, which "
+                            f"exited {migrated.returncode}: {last_line(migrated.stderr) or 'no error output'})") from exc
+
+
+def remove_container_entry(entry: dict[str, Any], *, log: Any = lambda s: None) -> list[str]:
     """Remove a container a run state recorded (its run's teardown, or a stale state)."""
     refs = [procs.ProcRef.from_json(r) for r in entry.get("processes", [])]
     if entry.get("stack"):
@@ -129,9 +156,9 @@ def remove_container_entry(entry: dict[str, Any]) -> list[str]:
         if not shell.pid1.alive():
             return []  # powered off: its containers ended with it
         return remove_container(lambda args: shell.user_argv(["podman", *args]), entry["name"], refs,
-                                entry.get("network"))
+                                entry.get("network"), log=log)
     user = BenchUser.lookup(entry["user"])
-    return remove_container(lambda args: podman_argv(user, args), entry["name"], refs, entry.get("network"))
+    return remove_container(lambda args: podman_argv(user, args), entry["name"], refs, entry.get("network"), log=log)
 
 
 
@@ -156,40 +183,14 @@ def remove_orphaned_containers(live_tags: set[str], *, log: Any = lambda s: None
             tag = lab.tag_of_resource(name)
             if tag is not None and tag not in live_tags:
                 log(f"removing orphaned container {name}")
-                problems += remove_container(lambda args: podman_argv(user, args), name, [])
+                problems += remove_container(lambda args: podman_argv(user, args), name, [], log=log)
     return problems
 
 
-#: What Podman says when its state names containers whose processes were all killed (the
-#: pause process, conmon and the container with them): no call works until it is migrated.
-STALE_STATE_ADVICE = "system migrate"
-
-
-def stale_state(exc: BaseException) -> bool:
-    """Podman refused a call because its state is stale: its own advice is ``system migrate``."""
-    return isinstance(exc, CommandFailed) and STALE_STATE_ADVICE in exc.stderr
-
-
 def container_names(user: BenchUser, *, log: Any = lambda s: None) -> list[str]:
-    """Every container of the user (needs its runtime directory: see podman_runtime). A state
-    left stale by a killed run (every process of the user ended at once, the runtime directory
-    kept) is reset with ``podman system migrate``, as Podman advises, and the list read again:
-    otherwise no later Podman call of the user works, setup's and the next run's included."""
-    argv = podman_argv(user, ["ps", "-a", "--format", "{{.Names}}"])
-    try:
-        return procs.run(argv, timeout=PODMAN_TIMEOUT).stdout.split()
-    except CommandFailed as exc:
-        if not stale_state(exc):
-            raise
-    log("Podman's state names processes that are gone (a killed run): podman system migrate")
-    # Its exit status is no verdict: it may stop the container and still exit 125 ("timed out
-    # waiting for file .../exits/ID", as no conmon writes it). Whether Podman works again is.
-    migrated = procs.run(podman_argv(user, ["system", "migrate"]), timeout=PODMAN_TIMEOUT, check=False)
-    try:
-        return procs.run(argv, timeout=PODMAN_TIMEOUT).stdout.split()
-    except CommandFailed as exc:
-        raise CommandFailed(exc.argv, exc.returncode, f"{exc.stderr.rstrip()} (after podman system migrate, which "
-                            f"exited {migrated.returncode}: {last_line(migrated.stderr) or 'no error output'})") from exc
+    """Every container of the user (needs its runtime directory: see podman_runtime)."""
+    return cleanup_call(lambda args: podman_argv(user, args), ["ps", "-a", "--format", "{{.Names}}"],
+                        log=log).stdout.split()
 
 
 class ActivatedPodmanServer(RunningServer):

@@ -6,6 +6,7 @@ that no longer live left (after a SIGKILL), which the next run and ``doctor --cl
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Callable
 
 from ..clienthost import ssh
@@ -59,7 +60,8 @@ def cleanup_stale(*, log: Callable[[str], None] = lambda s: None) -> list[str]:
         problems.extend(_stop_orphans(dead, log))
     for state in dead:
         log(f"removing what run {state.tag} left behind ({len(state.resources)} resources)")
-        problems.extend(state.teardown(REMOVERS))
+        # the containers' remover says when it has to reset a state the kill left stale
+        problems.extend(state.teardown({**REMOVERS, "container": partial(podman.remove_container_entry, log=log)}))
     for tmp in sorted(runs.glob(".*.tmp")) if runs.is_dir() else []:
         if tmp.name.split(".")[1] not in live_tags:  # a state write a crash cut short (.TAG.json.XXXX.tmp)
             tmp.unlink(missing_ok=True)

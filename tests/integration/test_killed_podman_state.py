@@ -6,22 +6,21 @@ migrate"). CI met exactly this in the set-up's first Podman call. The set-up and
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
-from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from bench_runner import procs
-from bench_runner.lab import runstate, untrusted
+from bench_runner.lab import runstate
 from bench_runner.lab.user import BenchUser
 from bench_runner.paths import IMAGE
-from bench_runner.providers.podman import HOST_MOUNTS
-from tests.integration.conftest import REPO, cli
+from tests.integration.conftest import REPO, cli, leftovers, user_processes
+from tests.integration.test_interruptions import start
 
-NAME = "netbench-0dead0ff-c1"
 SETUP = REPO / "scripts" / "setup.sh"
 
 
@@ -29,52 +28,50 @@ def podman(user: BenchUser, *args: str, check: bool = True) -> procs.ProcessResu
     return procs.run(user.argv(["podman", *args]), timeout=120, check=check)
 
 
-def gone(pid: int) -> bool:
-    procs.reap_orphans()  # the killed may have been re-parented to this process
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
-        return True
-
-
-def kill_everything_of(user: BenchUser, name: str) -> None:
-    """SIGKILL the container's process, its conmon and the pause process, all started here."""
-    found = podman(user, "inspect", "--format", "{{.State.ConmonPid}} {{.State.Pid}}", name).stdout.split()
-    pids = [int(p) for p in found] + [untrusted.read_pid(user.runtime_dir / "libpod" / "tmp" / "pause.pid")]
-    for pid in pids:
-        os.kill(pid, signal.SIGKILL)
-    for pid in pids:
-        procs.wait_until(lambda: gone(pid), timeout=10, what=f"process {pid} to end")
+def a_container_runs() -> bool:
+    """A run state names a container whose processes (conmon, the server) were recorded."""
+    for path in runstate.runs_dir().glob("*.json"):
+        try:
+            resources = json.loads(path.read_text())["resources"]
+        except (OSError, ValueError, KeyError):
+            continue
+        if any(r.get("kind") == "container" and r.get("processes") for r in resources):
+            return True
+    return False
 
 
 @pytest.fixture
-def stale_state() -> Iterator[BenchUser]:
-    """The state a killed machine leaves; checked to be the one Podman refuses, so that the
-    tests below reproduce what CI met rather than pass on a state nobody refuses."""
+def stale_state(tmp_path) -> Iterator[BenchUser]:  # type: ignore[no-untyped-def]
+    """A real run SIGKILLed with every process of the user while one of its containers runs;
+    checked to be the state Podman refuses, so that the tests reproduce what CI met rather than
+    pass on a state nobody refuses."""
     user = BenchUser.lookup()
-    made = user.ensure_runtime_dir()
+    run = start(tmp_path / "run.json")
     try:
-        podman(user, "run", "-d", "--pull=never", "--name", NAME, "--network=none", *HOST_MOUNTS, IMAGE,
-               "/usr/bin/sleep", "600")
-        kill_everything_of(user, NAME)
-        refused = podman(user, "ps", "-a", check=False)
-        assert refused.returncode != 0 and "system migrate" in refused.stderr, refused.stderr
-        yield user
+        procs.wait_until(a_container_runs, timeout=120, what="a container of the run")
     finally:
-        podman(user, "system", "migrate", check=False)  # where the code under test did not
-        podman(user, "rm", "-f", "-t", "0", "--ignore", NAME, check=False)
-        runstate.stop_pause_process(user.runtime_dir)
-        if made:
-            user.remove_runtime_dir()
+        run.kill()
+        for line in user_processes(user):  # the run's: the conftest saw none before the test
+            try:
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        run.communicate(timeout=30)
+    procs.wait_until(lambda: (procs.reap_orphans(), not user_processes(user))[1], timeout=10,
+                     what="the user's processes to end")
+    refused = podman(user, "ps", "-a", check=False)
+    assert refused.returncode != 0 and "system migrate" in refused.stderr, refused.stderr
+    yield user
 
 
-def test_doctor_cleanup_resets_the_state_and_removes_the_container(stale_state: BenchUser) -> None:
+def test_doctor_cleanup_resets_the_state_and_removes_everything(stale_state: BenchUser) -> None:
     result = cli("doctor", "--cleanup")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "podman system migrate" in result.stdout
-    assert f"removing orphaned container {NAME}" in result.stdout
-    listed = podman(stale_state, "ps", "-a", "--format", "{{.Names}}")  # works again, without a reset
-    assert NAME not in listed.stdout.split()
+    assert "removing what run" in result.stdout
+    assert leftovers() == []
+    with runstate.podman_runtime(stale_state):
+        podman(stale_state, "ps", "-a")  # works again, without a reset
 
 
 def test_setup_resets_the_state_and_finds_the_image(stale_state: BenchUser) -> None:
@@ -84,3 +81,6 @@ def test_setup_resets_the_state_and_finds_the_image(stale_state: BenchUser) -> N
     assert "podman system migrate" in result.stdout
     assert "built container image" not in result.stdout  # found, not imported over a broken state
     podman(stale_state, "image", "exists", IMAGE)
+    # what the killed run left is the next cleanup's (as for any SIGKILL): it goes without a problem
+    cleaned = cli("doctor", "--cleanup")
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
