@@ -1,25 +1,29 @@
 """When a run looks at its pairs, and the share of the 5% each look may spend.
 
-A run decides after its fixed rounds (--rounds) and again after every round it adds, up to
---max-rounds (``sequential``). Each look may spend only its share of the 5%: half at the
-first, the other half evenly over the rounds that may follow. A p-value divided by its look's
-share, and an interval at 1 - 5% x share, stay valid at whatever look the run stopped
-(Bonferroni over the looks: whatever the stopping rule, the chance that any look gives a
-false decision is at most the sum of the shares, 5%). The tables, verdicts and the stopping
-rule all read the share from here, so they decide alike.
+A pair of cells is looked at after its fixed rounds (--rounds) and again every --look-step
+rounds it adds, up to --max-rounds (``sequential``). A pair's rounds are those both its cells
+ran: extra rounds go only to the cells of undecided pairs, so pairs of one family can stop at
+different looks. Each look may spend only its share of the 5%: half at the first, the other
+half evenly over the looks that may follow. A p-value divided by its look's share, and an
+interval at 1 - 5% x share, stay valid at whatever look the pair stopped (Bonferroni over the
+looks, indexed by the pair's own rounds: whatever the stopping rule, and whichever other
+pairs asked for the rounds, the chance that any look gives a false decision is at most the
+sum of the shares, 5%). The tables, verdicts and the stopping rule all read the share from
+here, so they decide alike.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from .. import defaults
 from ..results.document import CellResult, RunDocument
 
 #: The share of the 5% the first look spends; the rest is spread over the later looks.
 FIRST_SHARE = 0.5
-#: Rounds a family adds between two looks after the first.
+#: Rounds a pair adds between two looks after the first, where a run records none (runs before
+#: looks were per pair looked after every round).
 STEP = 1
 
 
@@ -64,9 +68,13 @@ class Looks:
             last = int(options.get("max_rounds", first))
         except (TypeError, ValueError):
             return cls(0, 0)
+        try:
+            step = max(1, int(options.get("look_step", STEP)))
+        except (TypeError, ValueError):
+            step = STEP
         if options.get("quick"):
             return cls(first, first)
-        return cls(first, max(first, last))
+        return cls(first, max(first, last), step=step)
 
 
 def looks_of(document: RunDocument) -> Looks:
@@ -79,9 +87,32 @@ def rounds_run(cells: Iterable[CellResult]) -> int:
     return len({t.round for c in cells for t in c.trials if not t.warmup})
 
 
-def share_of(document: RunDocument, cells: Sequence[CellResult]) -> float:
-    """The share of the 5% the comparisons of one family spend: the look it stopped at."""
-    return looks_of(document).share(rounds_run(cells))
+def rounds_of(cell: CellResult) -> frozenset[int]:
+    """The measured rounds a cell ran (a failed trial counts: the round was run)."""
+    return frozenset(t.round for t in cell.trials if not t.warmup)
+
+
+@dataclass(frozen=True)
+class PairLooks:
+    """Where each pair of one family stands: its rounds are those both its cells ran."""
+
+    looks: Looks
+    rounds: Mapping[str, frozenset[int]]  # by cell label
+
+    def rounds_of(self, a: str, b: str) -> int:
+        return len(self.rounds.get(a, frozenset()) & self.rounds.get(b, frozenset()))
+
+    def share(self, a: str, b: str) -> float:
+        """The share of the 5% a comparison of a and b spends: that of the pair's own look."""
+        return self.looks.share(self.rounds_of(a, b))
+
+    def at_look(self, a: str, b: str) -> bool:
+        return self.looks.is_look(self.rounds_of(a, b))
+
+
+def pair_looks(document: RunDocument, cells: Iterable[CellResult]) -> PairLooks:
+    """The looks of one family's pairs (``cells``: one workload and placement)."""
+    return PairLooks(looks_of(document), {c.label: rounds_of(c) for c in cells})
 
 
 def margin_of(document: RunDocument) -> float:

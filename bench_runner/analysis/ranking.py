@@ -89,9 +89,9 @@ def groups(document: RunDocument) -> dict[tuple[str, str], list[CellResult]]:
 
 def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[RankTable]:
     """One table per workload and placement; with several stacks, every stack's methods are
-    ranked together in it, each compared with the ``host`` method of its own stack. Its
-    comparisons spend the share of the 5% of the look the run stopped the family at."""
-    from .looks import share_of
+    ranked together in it, each compared with the ``host`` method of its own stack. Each
+    comparison spends the share of the 5% of the look its pair stopped at."""
+    from .looks import pair_looks
 
     tables = []
     for (workload, placement), cells in groups(document).items():
@@ -107,16 +107,18 @@ def rank_tables(document: RunDocument, *, baseline: str = BASELINE) -> list[Rank
                 unranked.append((c.label, f"failed: {c.reason}"))
             else:
                 unranked.append((c.label, "no samples"))
-        share = share_of(document, cells)
-        ranked = stats.rank(samples, higher_is_better=first.higher_is_better, share=share) if samples else []
+        shares = pair_looks(document, cells)
+        ranked = stats.rank(samples, higher_is_better=first.higher_is_better, share=shares.share) if samples else []
         ties_next = {item.key: item.ties_next for item in ranked}
         by_label = {c.label: c for c in cells}
         rows = []
         others: list[tuple[str, str, str]] = []
         for item in ranked:
             cell = by_label[item.key]
-            base = samples.get(stack_label(baseline, cell.stack))
-            vs = stats.ratio(samples[item.key], base, share=share) if base and cell.method != baseline else None
+            base_label = stack_label(baseline, cell.stack)
+            base = samples.get(base_label)
+            vs = (stats.ratio(samples[item.key], base, share=shares.share(item.key, base_label))
+                  if base and cell.method != baseline else None)
             extra = {}
             for info in cell.extra_metrics:
                 values = cell.samples(info.id)

@@ -1,16 +1,19 @@
-"""Rounds driven by the decisions: a family (one workload and placement, every method and
-stack, the cells ranked together) gets another round only while a pair of its cells is
+"""Rounds driven by the decisions: within a family (one workload and placement, every method
+and stack, the cells ranked together), a pair of cells gets another round only while it is
 undecided, neither separated (its rank, and its ordering verdict where it has one) nor shown
-within a stated margin of each other (both one-sided t tests, TOST). It stops when every pair
-is decided, or at --max-rounds, or, from the second look on, when every pair still undecided
-is out of reach: at its current estimate and spread, the look at --max-rounds would decide it
-less than 10% of the time (stopping for futility). Stopping for futility never decides anything, so it cannot add a false
-decision; it only saves the rounds that would not have changed the answer.
+within a stated margin of each other (both one-sided t tests, TOST). Another round runs the
+cells of the undecided pairs, interleaved in a shuffled order, and no others: a family whose
+methods are all told apart but one pair spends its extra rounds on that pair alone. A pair
+stops when it is decided, or at --max-rounds, or, from its second look on, when it is out of
+reach: at its current estimate and spread, the look at --max-rounds would decide it less than
+10% of the time (stopping for futility). Stopping for futility never decides anything, so it
+cannot add a false decision; it only saves the rounds that would not have changed the answer.
 
 Adding rounds while undecided is looking at the data more than once: each look spends only its
-share of the 5% (``looks``), so a decision stays valid at whatever look the run stopped, and
-Holm's procedure over such p-values controls a family of verdicts as it does at a fixed n.
-The simulation checks the whole procedure (``simulation``).
+share of the 5% (``looks``), counted in the pair's own rounds, so a decision stays valid at
+whatever look the pair stopped, whichever pairs asked for the rounds; Holm's procedure over
+such p-values controls a family of verdicts as it does at a fixed n. The simulation checks
+the whole procedure (``simulation``).
 
 The median's own interval is still computed and reported against --precision, but it no
 longer adds rounds: machine-wide drift keeps it wide on a shared machine whatever the methods
@@ -28,9 +31,9 @@ from scipy import special
 from ..results.cells import stack_label
 from ..results.document import RunDocument
 from . import stats
-from .looks import Looks, looks_of, margin_of, rounds_run
+from .looks import Looks, PairLooks, looks_of, margin_of, pair_looks, rounds_run
 
-__all__ = ["FUTILITY", "FamilyState", "Looks", "PairState", "RULE", "chance_to_decide", "expectations_of",
+__all__ = ["FUTILITY", "FamilyState", "Looks", "PairLooks", "PairState", "RULE", "chance_to_decide", "expectations_of",
            "family_states", "futility_cap", "pair_states", "undecided_by_family"]
 
 #: An undecided pair stops asking for rounds when the look at --max-rounds would decide it with
@@ -38,12 +41,13 @@ __all__ = ["FUTILITY", "FamilyState", "Looks", "PairState", "RULE", "chance_to_d
 FUTILITY = 0.10
 
 #: How a run decides when to stop, as the results document records it.
-RULE = ("another round, for every cell of a workload and placement, while a pair of its cells is undecided: "
-        "neither separated (paired t test on per-round log ratios, p divided by the look's share of 5%; half at "
-        "the first look, the rest evenly over the later ones; ordering verdicts also after Holm over the run) "
-        "nor within the margin (both one-sided t tests at 5% x share); up to --max-rounds, or until every undecided "
-        "pair is out of reach (less than a 10% chance that the look at --max-rounds decides it, were the rounds to "
-        "come like those so far), judged from the second look on")
+RULE = ("another round, for the cells of every pair of a workload and placement still undecided: neither "
+        "separated (paired t test on per-round log ratios, p divided by the share of 5% of the pair's own look, "
+        "counted in the rounds both its cells ran; half at the first look, the rest evenly over the later ones, "
+        "one every --look-step rounds; ordering verdicts also after Holm over the run) nor within the margin (both "
+        "one-sided t tests at 5% x share); a pair stops at --max-rounds, or once it is out of reach (less than a "
+        "10% chance that the look at --max-rounds decides it, were the rounds to come like those so far), judged "
+        "from its second look on")
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class PairState:
     #: at --max-rounds would seldom decide it: ``chance_to_decide``), or "untestable" (no rounds
     #: in common, a zero reading, or no spread at all: more rounds of the same will not decide it).
     state: str
+    #: The rounds both cells ran (0: not counted, every pair judged at one share).
+    rounds: int = 0
+    #: Those rounds are one of the pair's looks (else it is undecided until its next one).
+    at_look: bool = True
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,7 @@ class FamilyState:
     rounds: int
     share: float
     pairs: tuple[PairState, ...]
-    #: The rounds run are a planned look (else the family goes on to the next look).
+    #: Every pair's rounds are one of its looks (else a pair goes on to its next look).
     at_look: bool = True
 
     @property
@@ -127,31 +135,37 @@ def _state(ratio: stats.Ratio, verdict_pending: bool, margin: float, cap: tuple[
     return "undecided"
 
 
-def pair_states(samples: Mapping[str, Mapping[int, float]], *, share: float, margin: float,
-                pending: Collection[tuple[str, str]] = (),
-                cap: tuple[int, float] | None = None) -> tuple[PairState, ...]:
-    """Every pair of one family's cells (values by round), in the given order, as decided at a
-    look that spends ``share``; a pair in ``pending`` (either way round) is an ordering verdict
-    not yet decided over the run, so it cannot count as separated. ``cap``: the rounds and
-    share of the last look still to come, to tell an undecided pair it could reach from one
-    it could not (None: no look to come, or no stopping for futility)."""
+def pair_states(samples: Mapping[str, Mapping[int, float]], *, margin: float, share: float = 1.0,
+                pending: Collection[tuple[str, str]] = (), cap: tuple[int, float] | None = None,
+                looks: PairLooks | None = None, futility: bool = True) -> tuple[PairState, ...]:
+    """Every pair of one family's cells (values by round), in the given order; a pair in
+    ``pending`` (either way round) is an ordering verdict not yet decided over the run, so it
+    cannot count as separated. With ``looks``, each pair is judged at its own look: its share,
+    whether its rounds are a look at all, and (with ``futility``) the last look still to come.
+    Without, every pair at a look that spends ``share``, with ``cap`` the rounds and share of
+    the last look to come (None: none, or no stopping for futility)."""
     labels = list(samples)
     found = []
     for i, left in enumerate(labels):
         for right in labels[i + 1:]:
-            ratio = stats.ratio(samples[left], samples[right], share=share)
+            rounds, spent, at_look, pair_cap = 0, share, True, cap
+            if looks is not None:
+                rounds = looks.rounds_of(left, right)
+                spent, at_look = looks.looks.share(rounds), looks.looks.is_look(rounds)
+                pair_cap = futility_cap(looks.looks, rounds) if futility else None
+            ratio = stats.ratio(samples[left], samples[right], share=spent)
             waiting = (left, right) in pending or (right, left) in pending
-            found.append(PairState(left, right, ratio, _state(ratio, waiting, margin, cap)))
+            state = _state(ratio, waiting, margin, pair_cap) if at_look else "undecided"
+            found.append(PairState(left, right, ratio, state, rounds, at_look))
     return tuple(found)
 
 
 def futility_cap(looks: Looks, rounds: int) -> tuple[int, float] | None:
-    """The last look still to come after ``rounds`` rounds, as (rounds, share), where a family
-    may stop for futility: from the second look on. The first look spends half the 5%; a
-    family stopped there with pairs undecided would rank its cells at that wide share, where
-    one that went on does at a later look's small one (the simulation saw tables of equal
-    methods falsely separated twice as often); from the second look on, every look's share is
-    as small as the cap's."""
+    """The last look still to come after ``rounds`` rounds, as (rounds, share), where a pair
+    may stop for futility: from its second look on. The first look spends half the 5%; a pair
+    stopped there undecided would be ranked at that wide share, where one that went on is at a
+    later look's small one (the simulation saw tables of equal methods falsely separated twice
+    as often); from the second look on, every look's share is as small as the cap's."""
     return (looks.last, looks.share(looks.last)) if looks.first < rounds < looks.last else None
 
 
@@ -174,11 +188,11 @@ def family_states(document: RunDocument, *, margin: float | None = None,
     found = []
     for (workload, placement), cells in groups(document).items():
         rounds = rounds_run(cells)
-        share = looks.share(rounds)
         samples = {c.label: c.samples_by_round() for c in cells if c.status == "measured" and c.samples()}
-        pairs = pair_states(samples, share=share, margin=margin, pending=pending.get((workload, placement), ()),
-                            cap=futility_cap(looks, rounds))
-        found.append(FamilyState(workload, placement, rounds, share, pairs, looks.is_look(rounds)))
+        pairs = pair_states(samples, margin=margin, pending=pending.get((workload, placement), ()),
+                            looks=pair_looks(document, cells))
+        found.append(FamilyState(workload, placement, rounds, looks.share(rounds), pairs,
+                                 all(p.at_look for p in pairs) if pairs else looks.is_look(rounds)))
     return found
 
 

@@ -12,11 +12,14 @@ variation, and now and then an outlier (a trial slowed to 30-70%). Three rules:
 - ``old`` (before issue 22): 10 rounds, then extra rounds to a whole table while any median's
   interval is wider than +/-5%, up to 15; pairs by the median of per-round ratios with its
   order-statistic interval and the exact sign test.
-- ``pairs`` (issue 22's first rule): ``defaults.ROUNDS``, then extra rounds to a table while a
-  pair of it is undecided (``sequential``), up to ``defaults.MAX_ROUNDS``; pairs by the paired t
-  test on log ratios, each look spending its share of the 5% (``looks``).
-- ``new``: the same, but a table also stops once every pair still undecided is out of reach of
-  the last look (``sequential.FUTILITY``).
+- ``table``: 6 rounds, then extra rounds to a whole table while a pair of it is undecided
+  (``sequential``), up to 10, each round a look; pairs by the paired t test on log ratios, each
+  look spending its share of the 5% (``looks``); a table stops once every pair still undecided
+  is out of reach of the last look (``sequential.FUTILITY``).
+- ``new`` (the suite's rule): ``defaults.ROUNDS``, then extra rounds to the cells of the pairs
+  still undecided only, up to ``defaults.MAX_ROUNDS``, a look every ``defaults.LOOK_STEP``
+  rounds, each pair judged at its own look (its share counted in the rounds both its cells
+  ran) and stopping for futility on its own.
 
 All three judge the default run's ordering verdicts as one Holm family and rank each table from
 every pair. ``python -m bench_runner.analysis.simulation`` prints the comparison (seeded);
@@ -35,12 +38,16 @@ import numpy as np
 
 from .. import defaults
 from . import stats
-from .looks import FIRST_SHARE, STEP, Looks
+from typing import Callable
+
+from .looks import FIRST_SHARE, STEP, Looks, PairLooks
 from .sequential import FUTILITY, FamilyState, futility_cap, pair_states
 
 ALPHA = 1 - stats.CONFIDENCE
 #: The ordering the default run judges, best first (the guide's).
 ORDER = ("pasta", "slirp4netns-rootlesskit", "slirp4netns-slirp4netns")
+#: The closest true difference among the verdicts this machine showed (pasta 1.22x rootlesskit).
+CLOSE = ("tcp-stream-reverse / loopback", "pasta", "slirp4netns-rootlesskit")
 
 
 @dataclass(frozen=True)
@@ -97,6 +104,8 @@ class Rule:
     naive: bool = False
     #: A table stops once every undecided pair is out of reach of the last look.
     futility: bool = True
+    #: Extra rounds go to the cells of undecided pairs only, each pair judged at its own look.
+    by_pair: bool = False
 
     @property
     def looks(self) -> Looks:
@@ -107,8 +116,17 @@ class Rule:
 
 
 OLD = Rule("old", 10, 15, False)
-PAIRS = Rule("pairs", defaults.ROUNDS, defaults.MAX_ROUNDS, True, futility=False)
-NEW = Rule("new", defaults.ROUNDS, defaults.MAX_ROUNDS, True)
+TABLE = Rule("table", 6, 10, True)
+NEW = Rule("new", defaults.ROUNDS, defaults.MAX_ROUNDS, True, step=defaults.LOOK_STEP, by_pair=True)
+RULES = (OLD, TABLE, NEW)
+
+#: Per table, the share of the 5% a pair's comparison spends: one for the whole table, or
+#: each pair's own (a, b) -> share.
+Shares = list[float | Callable[[str, str], float]]
+
+
+def _spent(share: float | Callable[[str, str], float], a: str, b: str) -> float:
+    return share(a, b) if callable(share) else share
 
 
 @dataclass
@@ -130,6 +148,7 @@ class Outcome:
     trials: int = 0
     decided_tables: int = 0
     false_within: int = 0  # pairs called within the margin whose truth is beyond it
+    close_decided: int = 0  # runs deciding CLOSE rightly
     seconds: float = 0.0
     rounds: list[int] = field(default_factory=list)
 
@@ -146,6 +165,7 @@ class Outcome:
             "rounds": float(np.mean(self.rounds)),
             "decided": self.decided_tables / self.tables,
             "false_within": self.false_within,
+            "close": self.close_decided / self.runs,
         }
 
 
@@ -189,12 +209,12 @@ def _verdict_pairs(tables: tuple[Table, ...]) -> list[tuple[int, str, str]]:
             if better in t.medians and worse in t.medians]
 
 
-def _holm_decided(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], shares: list[float],
+def _holm_decided(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], shares: Shares,
                   rule: Rule) -> dict[tuple[int, str, str], str]:
     """The ordering verdicts of the run, as one Holm family: "better", "worse" or "same" for
     each adjacent pair (the first against the second, by the metric's direction)."""
     pairs = _verdict_pairs(tables)
-    ratios = [stats.ratio(samples[i][a], samples[i][b], share=shares[i]) if rule.decided_by_pairs
+    ratios = [stats.ratio(samples[i][a], samples[i][b], share=_spent(shares[i], a, b)) if rule.decided_by_pairs
               else _old_pair(samples[i][a], samples[i][b]) for i, a, b in pairs]
     adjusted = stats.holm([r.p_value for r in ratios])
     found = {}
@@ -240,12 +260,21 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
 
         for index in range(rule.first):
             run_round(index, set(range(len(tables))))
+        if rule.by_pair:
+            _by_pair(tables, samples, rule, margin, cells, machine, rng)
+            rounds = [max(len(v) for v in samples[i].values()) for i in range(len(tables))]
+            shares: Shares = [_pair_looks(looks, samples[i]).share for i in range(len(tables))]
+            _score(outcome, tables, samples, shares, rule, margin, true_medians, verdict_pairs)
+            outcome.rounds += rounds
+            outcome.decided_tables += sum(_table_decided(tables, samples, shares, rule, margin, looks))
+            outcome.trials += sum(len(v) for table in samples for v in table.values())
+            continue
         rounds = [rule.first] * len(tables)
         decided = [False] * len(tables)
         index = rule.first
         while True:
             shares = [rule.share(n) for n in rounds]
-            pending_tables = set()
+            pending_tables: set[int] = set()
             if rule.decided_by_pairs:
                 verdicts = _holm_decided(tables, samples, shares, rule)
                 for i, table in enumerate(tables):
@@ -267,8 +296,8 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
             index += 1
             for i in pending_tables:
                 rounds[i] += 1
-        shares = [rule.share(n) for n in rounds]
-        _score(outcome, tables, samples, shares, rule, margin, true_medians, verdict_pairs)
+        final: Shares = [rule.share(n) for n in rounds]
+        _score(outcome, tables, samples, final, rule, margin, true_medians, verdict_pairs)
         outcome.rounds += rounds
         outcome.decided_tables += sum(decided)
         outcome.trials += sum(len(t.medians) * n for t, n in zip(tables, rounds))
@@ -276,8 +305,51 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
     return outcome
 
 
+def _pair_looks(looks: Looks, table: dict[str, dict[int, float]]) -> PairLooks:
+    """A simulated table's pairs: no trial fails, so a cell's rounds are those it has values of."""
+    return PairLooks(looks, {m: frozenset(values) for m, values in table.items()})
+
+
+def _pair_states(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], shares: Shares,
+                 rule: Rule, margin: float, looks: Looks) -> list[tuple]:
+    """Each table's pairs, each at its own look, an ordering pair not yet decided over the run
+    (Holm) counting as undecided, as the run's scheduler sees them."""
+    verdicts = _holm_decided(tables, samples, shares, rule)
+    found = []
+    for i in range(len(tables)):
+        waiting = {(a, b) for (j, a, b), v in verdicts.items() if j == i and v == "same"}
+        found.append(pair_states(samples[i], margin=margin, pending=waiting, looks=_pair_looks(looks, samples[i]),
+                                 futility=rule.futility))
+    return found
+
+
+def _table_decided(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], shares: Shares,
+                   rule: Rule, margin: float, looks: Looks) -> list[bool]:
+    return [all(p.state in ("separated", "within") for p in states)
+            for states in _pair_states(tables, samples, shares, rule, margin, looks)]
+
+
+def _by_pair(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], rule: Rule, margin: float,
+             cells: list[tuple[int, str]], machine: "_Machine", rng: np.random.Generator) -> None:
+    """Extra rounds as the run's scheduler adds them: the cells of every undecided pair that
+    has fewer than ``rule.last`` rounds, in one shuffled round, until none is left."""
+    looks = rule.looks
+    index = rule.first
+    while True:
+        shares: Shares = [_pair_looks(looks, samples[i]).share for i in range(len(tables))]
+        wanted = {(i, cell) for i, states in enumerate(_pair_states(tables, samples, shares, rule, margin, looks))
+                  for p in states if p.state == "undecided" and p.rounds < rule.last for cell in (p.a, p.b)}
+        if not wanted:
+            return
+        for k in rng.permutation(len(cells)):
+            i, method = cells[k]
+            if (i, method) in wanted:
+                samples[i][method][index] = machine.trial(tables[i].medians[method], tables[i].higher_is_better)
+        index += 1
+
+
 def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]],
-           shares: list[float], rule: Rule, margin: float, true_medians: dict[bool, float],
+           shares: Shares, rule: Rule, margin: float, true_medians: dict[bool, float],
            verdict_pairs: list[tuple[int, str, str]]) -> None:
     outcome.runs += 1
     verdicts = _holm_decided(tables, samples, shares, rule)
@@ -289,6 +361,7 @@ def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, 
         if truth != "same":
             outcome.true_pairs += 1
             outcome.decided_true_pairs += found == truth
+            outcome.close_decided += (tables[i].name, a, b) == CLOSE and found == truth
     outcome.false_verdict_runs += false_verdict
     for i, table in enumerate(tables):
         outcome.tables += 1
@@ -296,7 +369,7 @@ def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, 
         false_rank = False
         for x, a in enumerate(methods):
             for b in methods[x + 1:]:
-                ratio = (stats.ratio(samples[i][a], samples[i][b], share=shares[i]) if rule.decided_by_pairs
+                ratio = (stats.ratio(samples[i][a], samples[i][b], share=_spent(shares[i], a, b)) if rule.decided_by_pairs
                          else _old_pair(samples[i][a], samples[i][b]))
                 found = stats.better(ratio, table.higher_is_better)
                 if found != "same" and found != _truth(table, a, b):
@@ -316,7 +389,8 @@ def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, 
                 outcome.median_stated += interval.level
             if method == "host":
                 continue
-            ratio = (stats.ratio(samples[i][method], samples[i]["host"], share=shares[i]) if rule.decided_by_pairs
+            ratio = (stats.ratio(samples[i][method], samples[i]["host"], share=_spent(shares[i], method, "host"))
+                     if rule.decided_by_pairs
                      else _old_pair(samples[i][method], samples[i]["host"]))
             outcome.ratio_cells += 1
             if ratio.ci_low is not None and ratio.ci_high is not None:
@@ -330,8 +404,8 @@ CVS = (0.03, 0.07, 0.10, 0.15, 0.20)
 
 def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
     """The full comparison, the rules side by side, as text."""
-    header = (f"{'truth':<10} {'CV':>4} {'rule':<4} {'FWER':>6} {'rank':>6} {'power':>6} {'median cov':>15} "
-              f"{'ratio cov':>15} {'rounds':>6} {'trials':>6} {'decided':>7}")
+    header = (f"{'truth':<10} {'CV':>4} {'rule':<5} {'FWER':>6} {'rank':>6} {'power':>6} {'close':>6} "
+              f"{'median cov':>15} {'ratio cov':>15} {'rounds':>6} {'trials':>6} {'decided':>7}")
     lines = [
         "Simulated default runs (tcp-stream, tcp-stream-reverse, tcp-rr x remote, loopback: 28 cells, 12 ordering "
         "pairs),",
@@ -340,16 +414,18 @@ def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
         "trial to the next).",
         f"old: {OLD.first} rounds, up to {OLD.last} while a median's interval is wider than "
         f"+/-{defaults.PRECISION:.0%}; median ratios, sign test.",
-        f"pairs: {PAIRS.first} rounds, up to {PAIRS.last} while a pair is undecided (margin +/-{defaults.MARGIN:.0%}); "
-        "paired t on log ratios, each look spending its share of 5%.",
-        f"new: as pairs, but a table also stops once every undecided pair is out of reach (less than a "
-        f"{FUTILITY:.0%} chance that the look at {NEW.last} decides it).",
+        f"table: {TABLE.first} rounds, up to {TABLE.last} to a whole table while a pair is undecided (margin "
+        f"+/-{defaults.MARGIN:.0%}), a look every round; paired t on log ratios, each look spending its share of 5%; "
+        f"a table stops once every undecided pair is out of reach (less than a {FUTILITY:.0%} chance that the last "
+        "look decides it).",
+        f"new: {NEW.first} rounds, up to {NEW.last} to the cells of undecided pairs only, a look every {NEW.step} "
+        "rounds, each pair at its own look (share counted in its own rounds) and out of reach on its own.",
         "FWER: share of runs with any false ordering verdict (Holm over the 12 pairs; 'equal': no method differs, "
         "'realistic': a verdict against the truth's direction);",
         "rank: share of tables with any false separation; power: true differences among the 12 pairs decided "
-        "rightly;",
+        "rightly; close: the share of runs deciding tcp-stream-reverse / loopback pasta > rootlesskit (1.22);",
         "median cov / ratio cov: intervals covering the truth (stated level in parentheses); rounds: mean measured "
-        "rounds per table; decided: tables stopped with every pair decided.",
+        "rounds of a table's busiest cell; trials: per run; decided: tables stopped with every pair decided.",
         "",
         header,
         "-" * len(header),
@@ -357,11 +433,11 @@ def report(reps: int, seed: int, cvs: tuple[float, ...] = CVS) -> str:
     for truth in ("equal", "realistic"):
         tables = default_run(truth)
         for cv in cvs:
-            for rule in (OLD, PAIRS, NEW):
+            for rule in RULES:
                 row = simulate(tables, Noise(cv), rule, reps, seed).row()
                 lines.append(
-                    f"{truth:<10} {cv:>4.0%} {rule.name:<4} {row['fwer_verdicts']:>6.3f} {row['false_rank_tables']:>6.3f} "
-                    f"{row['power']:>6.2f} {row['median_cover']:>7.3f} ({row['median_stated']:.3f}) "
+                    f"{truth:<10} {cv:>4.0%} {rule.name:<5} {row['fwer_verdicts']:>6.3f} {row['false_rank_tables']:>6.3f} "
+                    f"{row['power']:>6.2f} {row['close']:>6.2f} {row['median_cover']:>7.3f} ({row['median_stated']:.3f}) "
                     f"{row['ratio_cover']:>7.3f} ({row['ratio_stated']:.3f}) {row['rounds']:>6.1f} "
                     f"{row['trials']:>6.0f} {row['decided']:>7.2f}")
     return "\n".join(lines)

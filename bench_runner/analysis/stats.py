@@ -9,10 +9,10 @@ The unit of replication is a trial (a fresh server and client), never an iperf3 
 - Two cells measured in the same rounds of one run are compared round by round: the paired t
   test on the logarithms of the per-round ratios (drift that hits a whole round hits both and
   cancels), with the geometric mean of those ratios and the t interval around it. A run looks
-  at its pairs more than once (after its fixed rounds, and after each round it adds), so each
-  look may spend only its ``share`` of the 5% (``sequential.Looks``): the interval is then
-  the 1 - 5% x share one, and the p-value is divided by the share, which keeps both valid at
-  whatever look the run stopped (repeated confidence intervals and p-values). The t test has
+  at its pairs more than once (after its fixed rounds, and as a pair adds rounds), so each
+  look may spend only its ``share`` of the 5% (``looks.Looks``): the interval is then the
+  1 - 5% x share one, and the p-value is divided by the share, which keeps both valid at
+  whatever look the pair stopped (repeated confidence intervals and p-values). The t test has
   no floor on its p-value at small n, where the exact sign test needs 8 agreeing rounds before
   Holm over 8 pairs can pass; the simulation (``simulation``) checks it on heavy-tailed,
   drifting data. Cells without common rounds (two runs): the Hodges-Lehmann ratio with the
@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy import special
@@ -155,7 +155,7 @@ class Ratio:
     ci_low: float | None
     ci_high: float | None
     #: Two-sided: the paired t test's p-value divided by its look's share (so valid at any
-    #: look the run stopped at), or Mann-Whitney U (independent).
+    #: look the pair stopped at), or Mann-Whitney U (independent).
     p_value: float | None
     level: float | None = None  # the interval's coverage (paired: at this look, 1 - 5% x share)
     paired: bool = False
@@ -397,9 +397,10 @@ class Ranked:
     ties_next: bool = False
 
 
-def rank(groups: Mapping[str, Samples], *, higher_is_better: bool, share: float = 1.0) -> list[Ranked]:
+def rank(groups: Mapping[str, Samples], *, higher_is_better: bool,
+         share: float | Callable[[str, str], float] = 1.0) -> list[Ranked]:
     """Best median first. Every pair is compared (``ratio``, at the nominal level, spending
-    ``share`` of it at this look); a method's rank is the range from 1 + the number of methods
+    ``share`` of it at this look, or ``share(a, b)`` at each pair's own look); a method's rank is the range from 1 + the number of methods
     shown better than it to n - the number shown worse. Ranges are consistent across all
     pairs: a method clearly above another never shares a rank with it, even through a chain
     of methods between them that separate from neither."""
@@ -409,7 +410,8 @@ def rank(groups: Mapping[str, Samples], *, higher_is_better: bool, share: float 
     outcome: dict[tuple[str, str], str] = {}
     for i, key in enumerate(order):
         for other in order[i + 1:]:
-            decided = better(ratio(groups[key], groups[other], share=share), higher_is_better)
+            spent = share(key, other) if callable(share) else share
+            decided = better(ratio(groups[key], groups[other], share=spent), higher_is_better)
             outcome[(key, other)] = decided
             outcome[(other, key)] = {"better": "worse", "worse": "better"}.get(decided, "same")
     ranges = {}

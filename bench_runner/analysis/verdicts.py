@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Sequence
+from typing import Callable, Sequence
 
 from . import stats
 from .ranking import groups
@@ -36,8 +36,8 @@ _ORDER_RE = re.compile(r"^\s*[\w.-]+(\s*>\s*[\w.-]+)+\s*$")
 ALPHA = 1 - stats.CONFIDENCE
 #: How a run's verdicts are decided, as the results document records it.
 FAMILY_RULE = ("per pair: paired t test on the logarithms of the per-round ratios (geometric mean, t interval), "
-               "its p-value divided by the share of 5% its look spends (half at the first look, the rest evenly over "
-               "the rounds added up to --max-rounds); family: every judged pair of the run, Holm's step-down "
+               "its p-value divided by the share of 5% its look spends (the pair's own look, counted in the rounds both "
+               "its cells ran: half at the first look, the rest evenly over the looks up to --max-rounds); family: every judged pair of the run, Holm's step-down "
                "procedure at 5%")
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def parse_expectation(text: str) -> tuple[str, ...]:
 def judge(a: stats.Samples, b: stats.Samples, *, higher_is_better: bool,
           share: float = 1.0) -> tuple[str, stats.Ratio]:
     """One pair on its own: holds, violated or inconclusive by its 95% interval (spending
-    ``share`` of the 5% at the look the run stopped at)."""
+    ``share`` of the 5% at the look the pair stopped at)."""
     ratio = stats.ratio(a, b, share=share)
     outcome = stats.better(ratio, higher_is_better)
     verdict = {"better": "holds", "worse": "violated", "same": "inconclusive"}[outcome]
@@ -136,21 +136,23 @@ def judge_all(document: RunDocument, expectations: Sequence[str]) -> dict[str, l
 
 def _raw_verdicts(document: RunDocument, expectation: str) -> list[OrderingVerdict]:
     methods = parse_expectation(expectation)
-    from .looks import margin_of, share_of
+    from .looks import margin_of, pair_looks
 
     found = []
     margin = margin_of(document)
     for (workload, placement), group in groups(document).items():
-        share = share_of(document, group)
+        shares = pair_looks(document, group)
         for stack in dict.fromkeys(c.stack for c in group):
             found += _judge_group(expectation, methods, workload, placement, stack,
-                                  [c for c in group if c.stack == stack], share, margin)
+                                  [c for c in group if c.stack == stack], shares.share, margin)
     return found
 
 
 def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, placement: str, stack: str,
-                 cells: list, share: float = 1.0, margin: float | None = None) -> list[OrderingVerdict]:  # cells: list[CellResult]
-    """The verdict of one workload, placement and stack, if any pair of it was measured."""
+                 cells: list, share: float | Callable[[str, str], float] = 1.0,
+                 margin: float | None = None) -> list[OrderingVerdict]:  # cells: list[CellResult]
+    """The verdict of one workload, placement and stack, if any pair of it was measured;
+    ``share(a, b)``: the share of the 5% the pair's own look spends (by cell label)."""
     by_method = {c.method: c for c in cells}
     if not any(m in by_method for m in methods):
         return []
@@ -164,7 +166,8 @@ def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, plac
             pairs.append(PairVerdict(better, worse, None, None, None, "not measured",
                                      f"no samples for {', '.join(missing)}", raw_verdict="not measured"))
             continue
-        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better, share=share)
+        spent = share(by_method[better].label, by_method[worse].label) if callable(share) else share
+        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better, share=spent)
         why = "" if ratio.nominal else (ratio.why or f"too few rounds ({ratio.n}) for a 95% interval")
         within = margin if margin is not None and ratio.within(margin) else None
         pairs.append(PairVerdict(better, worse, ratio.value, ratio.ci_low, ratio.ci_high, verdict, why,

@@ -520,8 +520,8 @@ def judged_record(document, expectations) -> dict:  # type: ignore[no-untyped-de
 
 
 def rounds_record(document, request) -> dict:  # type: ignore[no-untyped-def]
-    """Why each family stopped where it did: its rounds, the share of 5% its last look spent,
-    and its pairs by state (separated, within the margin, undecided, out of reach of the cap)."""
+    """Why each family stopped where it did: its rounds (its busiest cell's), and its pairs by
+    state (separated, within the margin, undecided, out of reach of the cap)."""
     from ..analysis import sequential
 
     states = sequential.family_states(document, margin=request.margin, expectations=request.expectations)
@@ -596,7 +596,7 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
     cells = plan.matrix.cells
     lengths = plan.settings.lengths(c.workload for c in cells)
     extra_rounds = max(plan.max_rounds - plan.rounds, 0)
-    extra = len(cells) * extra_rounds  # every family to --max-rounds
+    extra = len(cells) * extra_rounds  # every pair undecided to --max-rounds
     searching = sum(1 for c in cells if sweeps.split(c.workload)[1].get("udp_rate") == sweeps.UDP_MAX)
     probes = 0
     if request.probe_claims:

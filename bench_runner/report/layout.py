@@ -504,7 +504,7 @@ def _verdicts(content: ReportContent) -> list[Block]:
         Heading(2, "Ordering verdicts"),
         para("For each pair of adjacent methods in an expected ordering (best first), per workload, placement and "
              "stack, the two are compared round by round (the paired t test on the per-round log ratios, at the "
-             "share of the 5% the run's last look may spend). All pairs of the run are one family: ", Strong("holds"), " or ",
+             "share of the 5% the pair's own last look may spend). All pairs of the run are one family: ", Strong("holds"), " or ",
              Strong("violated"), " (the first method better or worse) only where the test stays below 5% after "
              "Holm's adjustment over the family, so all the verdicts are wrong together at most 5% of the time; ",
              Strong("inconclusive"), " otherwise (more rounds may settle it). Where a pair's own interval alone "

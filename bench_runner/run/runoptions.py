@@ -271,9 +271,10 @@ def declared() -> tuple[RunOption, ...]:
         RunOption("max_rounds", "rounds at most, while a pair is undecided", lambda r: r.max_rounds,
                   _plain("--max-rounds"), (Flag("--max-rounds", {
                       "type": positive_int, "default": defaults.MAX_ROUNDS,
-                      "help": "keep adding rounds, to every cell of a workload and placement, while a pair of its "
-                              "methods is undecided (neither separated nor within --margin), up to this; each "
-                              "look at the data spends only its share of the 5%% error rate"}),)),
+                      "help": "keep adding rounds to the two methods of a pair (of one workload and placement) "
+                              "while the pair is undecided (neither separated nor within --margin), up to this; "
+                              "each look at the data spends only its share of the 5%% error rate"}),)),
+        RunOption("look_step", "rounds a pair adds between two looks", lambda r: defaults.LOOK_STEP, _nothing),
         RunOption("precision", "target half-width of each interval", lambda r: r.precision,
                   _plain("--precision", _percent), (Flag("--precision", {
                       "type": percentage, "default": defaults.PRECISION * 100, "metavar": "PCT",

@@ -1,7 +1,7 @@
 """The order of a run's trials: rounds that go A B C, A B C, ... (the order within a round
 shuffled with a recorded seed), so drift hits every method alike; the first rounds are
-warm-up; then more rounds, to whole families, while a pair of a family is undecided
-(``analysis.sequential``). What a trial does is the executor's; keeping it is the writer's.
+warm-up; then more rounds, to the cells of the pairs still undecided (``analysis.sequential``),
+so a family whose methods are told apart but for one pair spends its extra rounds on that pair. What a trial does is the executor's; keeping it is the writer's.
 This decides only which trial runs next, and when the run has enough.
 """
 
@@ -30,8 +30,8 @@ class Plan:
     #: Measured rounds every cell gets.
     rounds: int
     seed: int
-    #: More rounds, up to this many, to the whole family (workload and placement) while a pair
-    #: of its cells is neither separated nor within ``margin`` (``analysis.sequential``).
+    #: More rounds, up to this many, to the cells of each pair (of one workload and placement)
+    #: neither separated nor within ``margin`` (``analysis.sequential``).
     max_rounds: int = 0
     #: The target half-width of each median's interval: reported, it adds no rounds.
     precision: float = defaults.PRECISION
@@ -71,13 +71,17 @@ def family(cell: Cell) -> tuple[str, str]:
     return cell.workload, cell.placement
 
 
-def extra_round(cells: tuple[Cell, ...], undecided: Callable[[tuple[str, str]], bool],
+def cell_key(cell: Cell) -> tuple[tuple[str, str], str]:
+    """A cell as a family's pairs name it: (family, label)."""
+    return family(cell), stack_label(cell.method, cell.stack)
+
+
+def extra_round(cells: tuple[Cell, ...], wanted: Callable[[tuple[tuple[str, str], str]], bool],
                 given_up: Callable[[Cell], bool]) -> tuple[Cell, ...]:
-    """The cells of another round: every cell of each family still undecided, so the family
-    stays interleaved round by round to the end (its ratios stay paired, and drift hits all
-    its methods alike); cells given up on are left out."""
-    wanted = {f for f in dict.fromkeys(family(c) for c in cells) if undecided(f)}
-    return tuple(c for c in cells if family(c) in wanted and not given_up(c))
+    """The cells of another round: both cells of every pair still undecided, run in one
+    shuffled round, so each such pair stays paired round by round and drift hits both alike;
+    cells given up on are left out."""
+    return tuple(c for c in cells if wanted(cell_key(c)) and not given_up(c))
 
 
 def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Cell]:
@@ -121,22 +125,28 @@ class Scheduler:
             self._run_round(plan, round_index, plan.matrix.cells)
         round_index = fixed_rounds
         while round_index < plan.warmup_rounds + plan.max_rounds:
-            undecided = self.undecided(plan)
-            pending = extra_round(plan.matrix.cells, lambda f: f in undecided, self._given_up)
+            wanted = self.wanted(plan)
+            pending = extra_round(plan.matrix.cells, lambda key: key in wanted, self._given_up)
             if not pending:
                 break
             self._total = self._done + len(pending)
             self._run_round(plan, round_index, pending)
             round_index += 1
 
-    def undecided(self, plan: Plan) -> set[tuple[str, str]]:
-        """The families with a pair neither separated nor within the margin, that may still
-        take a round (fewer than --max-rounds measured)."""
+    def wanted(self, plan: Plan) -> set[tuple[tuple[str, str], str]]:
+        """The cells (family, label) of every pair neither separated nor within the margin
+        (or between two of its looks) that may still take a round: fewer than --max-rounds run
+        by both, neither cell given up on."""
         states = sequential.family_states(self.document, margin=plan.margin, expectations=plan.expectations)
-        gone = {(family(c), stack_label(c.method, c.stack)) for c in plan.matrix.cells if self._given_up(c)}
-        return {(s.workload, s.placement) for s in states if s.rounds < plan.max_rounds
-                and (not s.at_look or any(((s.workload, s.placement), p.a) not in gone
-                                          and ((s.workload, s.placement), p.b) not in gone for p in s.undecided))}
+        gone = {cell_key(c) for c in plan.matrix.cells if self._given_up(c)}
+        found: set[tuple[tuple[str, str], str]] = set()
+        for state in states:
+            name = (state.workload, state.placement)
+            for pair in state.undecided:
+                keys = {(name, pair.a), (name, pair.b)}
+                if pair.rounds < plan.max_rounds and not keys & gone:
+                    found |= keys
+        return found
 
     def _given_up(self, cell: Cell) -> bool:
         return self._failures.get(cell, 0) >= MAX_CONSECUTIVE_FAILURES
