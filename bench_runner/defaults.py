@@ -22,7 +22,7 @@ ROUNDS = 6
 #: Rounds at most, adding rounds to the two methods of each undecided pair: extra rounds cost
 #: a pair's two trials, not a whole family's, so 16 fit the default run's ten minutes here;
 #: simulated runs (analysis/simulation.py) keep its family-wise error under 5% and decide the
-#: closest verdict this machine showed (1.22x) 77% of the time at a 10% CV, against 42% with
+#: closest verdict this machine showed (1.22x) 76% of the time at a 10% CV, against 44% with
 #: whole families to 10.
 MAX_ROUNDS = 16
 #: Rounds a pair adds between two of its looks after the first (6, 8, ..., 16): each later
