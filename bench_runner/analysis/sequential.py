@@ -44,7 +44,7 @@ FUTILITY = 0.10
 RULE = ("another round, for the cells of every pair of a workload and placement still undecided: neither "
         "separated (paired t test on per-round log ratios, p divided by the share of 5% of the pair's own look, "
         "counted in the rounds both its cells ran; half at the first look, the rest evenly over the later ones, "
-        "one every --look-step rounds; ordering verdicts also after Holm over the run) nor within the margin (both "
+        "one every look_step rounds (run.options); ordering verdicts also after Holm over the run) nor within the margin (both "
         "one-sided t tests at 5% x share); a pair stops at --max-rounds, or once it is out of reach (less than a "
         "10% chance that the look at --max-rounds decides it, were the rounds to come like those so far), judged "
         "from its second look on")
