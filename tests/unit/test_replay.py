@@ -1,0 +1,83 @@
+"""Replaying the stopping rule on a run that measured more rounds: the shorter run takes the
+run's own trials, only those the rule asks for, and its verdicts are set beside all the
+rounds'; a run with too few rounds, or a file that is not a run, is a one-line error."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench_runner.results.document import RunDocument, Trial, load, save
+from bench_runner.run import matrix
+from bench_runner.run.replay import ReplayError, compare, main, replay
+from bench_runner.run.schedule import Plan, Scheduler
+from bench_runner.run.writer import DocumentWriter, new_cell_results
+from bench_runner.workloads import TrialSettings
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+#: Host far ahead, rootlesskit twice slirp4netns, pasta and rootlesskit 8% apart.
+TRUTH = {"host": 20.0, "pasta": 10.8, "slirp4netns-rootlesskit": 10.0, "slirp4netns-slirp4netns": 5.0}
+ROUNDS = 12
+
+
+def _full_run(path: Path) -> RunDocument:
+    """A run of ROUNDS fixed rounds (one warm-up), every trial recorded."""
+    built = matrix.build(list(TRUTH), ["tcp-stream"], ["remote"])
+    options = {"rounds": ROUNDS, "max_rounds": ROUNDS, "warmup_rounds": 1}
+    document = RunDocument(run={"options": options, "seed": 5}, stack={}, lab={}, provider={"id": "bare"},
+                           cells=new_cell_results(built))
+    rng = np.random.default_rng(11)
+
+    def execute(cell, round_index, warmup, settings):  # type: ignore[no-untyped-def]
+        value = TRUTH[cell.method] * math.exp(rng.normal(0.0, 0.10))
+        return Trial(index=round_index, round=round_index, warmup=warmup, started_at="", seconds=2.0, status="ok",
+                     samples={"throughput": value})
+
+    writer = DocumentWriter(document, path)
+    Scheduler(document, execute, writer.keep).run(
+        Plan(built, TrialSettings(1, 0), warmup_rounds=1, rounds=ROUNDS, seed=5, max_rounds=ROUNDS))
+    return document
+
+
+def test_the_rule_takes_only_the_rounds_it_asks_for_from_the_run(tmp_path: Path) -> None:
+    full = _full_run(tmp_path / "run.json")
+    result = replay(full, rounds=6, max_rounds=ROUNDS, look_step=2)
+    assert result.full_trials == len(TRUTH) * (ROUNDS + 1)
+    assert len(TRUTH) * 7 <= result.trials < result.full_trials
+    for short in result.document.cells:
+        whole = full.cell(short.workload, short.placement, short.method)
+        recorded = {t.round: t.samples for t in whole.trials}
+        assert all(recorded[t.round] == t.samples for t in short.trials)
+    host = result.document.cell("tcp-stream", "remote", "host")
+    assert len([t for t in host.trials if not t.warmup]) == 6  # told apart from every other method at once
+    rows = compare(result.document, full)
+    assert [(r.full.better, r.full.worse) for r in rows] == [("pasta", "slirp4netns-rootlesskit"),
+                                                             ("slirp4netns-rootlesskit", "slirp4netns-slirp4netns")]
+    assert rows[1].replayed.verdict == rows[1].full.verdict == "holds"
+
+
+def test_a_run_with_fewer_rounds_than_the_cap_cannot_be_replayed(tmp_path: Path) -> None:
+    full = _full_run(tmp_path / "run.json")
+    with pytest.raises(ReplayError, match="recorded 12"):
+        replay(full, rounds=6, max_rounds=16)
+
+
+def test_the_command_prints_both_verdicts_and_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On a stored document: a recorded run's stack, lab and provider, with these cells."""
+    path = tmp_path / "run.json"
+    full = _full_run(tmp_path / "synthetic.json")
+    stored = load(DATA / "results-bare-full.json")
+    stored.cells, stored.run["options"], stored.run["seed"] = full.cells, full.run["options"], 5
+    save(stored, path)
+    assert load(path).run["options"]["rounds"] == ROUNDS
+    assert main([str(path), "--max-rounds", str(ROUNDS)]) == 0
+    out = capsys.readouterr().out
+    assert "pasta > slirp4netns-rootlesskit" in out and "of 2 verdicts the same" in out
+    assert main([str(path)]) == 2  # the default cap, 16, is more than the run recorded
+    err = capsys.readouterr().err
+    assert err.startswith("replay: error:") and err.count("\n") == 1
+    assert main([str(tmp_path / "missing.json")]) == 2
+    assert "no such results document" in capsys.readouterr().err
