@@ -41,10 +41,26 @@ def _ok_cells(document: results.RunDocument, workload: str) -> dict[str, Any]:
     return cells
 
 
+#: How a trial fails when the path's own round trip, measured before it, is not what was asked.
+PATH_MISSED = "the path's round trip was"
+
+
+def _only_path_checks_failed(path: Path) -> bool:
+    """Every failed trial of the run was refused by the path check (none failed otherwise)."""
+    errors = [t.error or "" for c in results.load(path).cells for t in c.trials if t.status != "ok"]
+    return bool(errors) and all(e.startswith(PATH_MISSED) for e in errors)
+
+
 def test_a_delay_is_observed_through_the_path_for_every_method(tmp_path: Path) -> None:
     out = tmp_path / "delay.json"
-    result = run("--methods", METHODS, "--workloads", "tcp-rr", "--placements", "remote", "--delay", "0,5",
-                 "-o", str(out))
+    args = ("--methods", METHODS, "--workloads", "tcp-rr", "--placements", "remote", "--delay", "0,5", "-o", str(out))
+    result = run(*args)
+    # Under CPU steal the delay box's p50 can land outside the window (10.711 ms for 10 ms asked,
+    # window 9.800-10.529, in 1 of 12 trials at 3.8% steal): the run refuses that trial, as it
+    # should, and a run would try the cell again in its next round; this --quick run has one
+    # round, so the test runs it again once, and only for that reason.
+    if result.returncode == 1 and _only_path_checks_failed(out):
+        result = run(*args, "--force")
     assert result.returncode == 0, result.stderr
     document = results.load(out)
     path = document.lab["path"]
