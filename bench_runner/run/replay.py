@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import sys
+from functools import partial
 from dataclasses import dataclass, replace
 
 from .. import defaults
@@ -23,6 +24,7 @@ from ..results.document import CellResult, RunDocument, Trial, load
 from ..workloads import TrialSettings
 from .matrix import Cell, Matrix
 from .schedule import Plan, Scheduler
+from .writer import add_trial
 
 
 class ReplayError(UsageError):
@@ -94,14 +96,8 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
             raise ReplayError(f"the run has no trial of {cell.label} in round {round_index}")
         return copy.deepcopy(found)
 
-    def keep(cell: Cell, trial: Trial) -> None:
-        result = document.cell(cell.workload, cell.placement, cell.method, cell.stack)
-        result.trials.append(trial)
-        result.status = "measured" if result.samples(include_warmup=True) else "failed"
-        result.reason = None if result.status == "measured" else trial.error
-
     expectations = expectations_of(full)
-    Scheduler(document, execute, keep).run(Plan(
+    Scheduler(document, execute, partial(add_trial, document)).run(Plan(
         matrix, TrialSettings(1, 0), warmup_rounds, rounds, int(full.run.get("seed", 0)), max_rounds=max_rounds,
         margin=float(options.get("margin", defaults.MARGIN)), expectations=expectations))
     return Replay(document, sum(len(c.trials) for c in document.cells),

@@ -16,11 +16,16 @@ class DocumentWriter:
         self.output = output
 
     def keep(self, cell: Cell, trial: Trial) -> None:
-        result = self.document.cell(cell.workload, cell.placement, cell.method, cell.stack)
-        result.trials.append(trial)
-        result.status = "measured" if result.samples(include_warmup=True) else "failed"
-        result.reason = None if result.status == "measured" else trial.error
+        add_trial(self.document, cell, trial)
         save(self.document, self.output)
+
+
+def add_trial(document: RunDocument, cell: Cell, trial: Trial) -> None:
+    """A finished trial into its cell, and the cell's status from its trials."""
+    result = document.cell(cell.workload, cell.placement, cell.method, cell.stack)
+    result.trials.append(trial)
+    result.status = "measured" if result.samples(include_warmup=True) else "failed"
+    result.reason = None if result.status == "measured" else trial.error
 
 
 def new_cell_results(matrix: Matrix) -> list[CellResult]:
