@@ -20,6 +20,17 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def minutes(text: str) -> float:
+    """Minutes, 0 or more (fractions allowed)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of minutes") from None
+    if not 0 <= value < 10_000:
+        raise argparse.ArgumentTypeError(f"{value:g} is not between 0 and 10000 minutes")
+    return value
+
+
 def port(text: str) -> int:
     """A TCP port number to listen on."""
     value = _int(text)

@@ -48,6 +48,8 @@ REMEDIES = {
                   "median, raise --rounds."),
     "undecided": "Raise --max-rounds to decide them, or read them as undecided.",
 }
+#: The remedy for undecided pairs where the time budget, not --max-rounds, ended the rounds.
+BUDGET_REMEDY = "The time budget ended the extra rounds: raise --time-budget to decide them, or read them as undecided."
 #: The order a family's one line names its findings in: the most serious first.
 SEVERITY = ("failed", "few", "undecided", "unstable", "outliers", "precision")
 
@@ -138,7 +140,10 @@ def family_lines(document: RunDocument, warnings: list[Warning_] | None = None,
                              f"({', '.join(pairs[:2])}{', ...' if len(pairs) > 2 else ''})")
             else:
                 parts.append(_family_what(kind, grouped[family][kind]))
-        lines.append(FamilyLine(f"{family[0]} / {family[1]}", tuple(kinds), "; ".join(parts), REMEDIES[kinds[0]]))
+        remedy = REMEDIES[kinds[0]]
+        if kinds[0] == "undecided" and isinstance(document.run, dict) and document.run.get("time_budget_stop"):
+            remedy = BUDGET_REMEDY
+        lines.append(FamilyLine(f"{family[0]} / {family[1]}", tuple(kinds), "; ".join(parts), remedy))
     return lines
 
 

@@ -233,6 +233,18 @@ def render_family_warnings(lines: list, details: str) -> str:  # list[stability.
             + f"\nevery warning, cell by cell: {details}")
 
 
+def budget_line(run: dict[str, Any]) -> str | None:
+    """Where the time budget ended the extra rounds (the document's run["time_budget_stop"]),
+    in one line: a user reading undecided pairs should know the cap was not what stopped them."""
+    stop = run.get("time_budget_stop")
+    if not isinstance(stop, dict) or "budget_s" not in stop:
+        return None
+    return (f"time budget: no extra round started after {float(stop.get('spent_s', 0)):.0f} s of trials, as the "
+            f"next ({stop.get('cells_waiting', '?')} trials, about {float(stop.get('next_round_s', 0)):.0f} s) would "
+            f"have ended past --time-budget {float(stop['budget_s']) / 60:g} min; raise it to decide the pairs left "
+            "undecided")
+
+
 def machine_line(loads: list[dict[str, Any]]) -> str | None:  # the document's run["load"] records
     """How busy the machine was while the trials ran, in one line: the CPU time the hypervisor
     gave to other guests (steal) slows every method at random, which widens the intervals and

@@ -182,7 +182,8 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return for_client_host(RunRequest(built, settings, warmup, rounds, max_rounds, args.precision / 100, seed,
                                       args.provider, args.mtu, args.pasta, expectations, args.tolerance / 100,
                                       not args.skip_claims, bool(args.quick), facts, named, captures,
-                                      swept_values(args), client, args.margin / 100))
+                                      swept_values(args), client, args.margin / 100,
+                                      args.time_budget * 60 if args.time_budget else None))
 
 
 def trial_settings(duration: int | None, omit: int | None):  # type: ignore[no-untyped-def]
@@ -562,9 +563,9 @@ def show(args: argparse.Namespace, request, document, output, log) -> int:  # ty
         undecided = sequential.undecided_by_family(document, expectations=request.expectations)
         lines = stability.family_lines(document, warnings, undecided)
         print("\n" + tables.render_family_warnings(lines, f"python -m bench_runner report {output}"))
-        machine = tables.machine_line(document.run.get("load") or [])
-        if machine:
-            print(machine)
+        for line in (tables.budget_line(document.run), tables.machine_line(document.run.get("load") or [])):
+            if line:
+                print(line)
         print(f"\nresults document: {output}")
     code = 0
     failed = sum(1 for c in document.cells for t in c.trials if t.status != "ok")
@@ -584,7 +585,7 @@ def plan_of(request):  # type: ignore[no-untyped-def]
 
     return Plan(request.matrix, request.settings, request.warmup_rounds, request.rounds, request.seed,
                 max_rounds=request.max_rounds, precision=request.precision, margin=request.margin,
-                expectations=tuple(request.expectations))
+                expectations=tuple(request.expectations), time_budget_s=request.time_budget_s)
 
 
 def planned_work(plan, request):  # type: ignore[no-untyped-def]
@@ -610,4 +611,4 @@ def planned_work(plan, request):  # type: ignore[no-untyped-def]
                     trial_s=(sum(sum(lengths[c.workload]) for c in cells) / len(cells)) if cells else 0.0,
                     search_trials=searching * (plan.warmup_rounds + plan.rounds),
                     search_extra_trials=searching * extra_rounds,
-                    probe_s=udpmax.probe_seconds(plan.settings.duration_s))
+                    probe_s=udpmax.probe_seconds(plan.settings.duration_s), time_budget_s=plan.time_budget_s)

@@ -171,7 +171,8 @@ def _duration(run: dict[str, Any]) -> str:
     estimate = run.get("estimate_s")
     if estimate:
         text += f"; estimated {clock_text(estimate[0])}, at most {clock_text(estimate[1])}"
-    return text + ")."
+    budget = tables.budget_line(run)
+    return text + ")." + (f" The {budget[0].lower()}{budget[1:]}." if budget else "")
 
 
 def _headline(t: RankTable) -> tuple[Inline, ...]:

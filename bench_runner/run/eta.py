@@ -43,6 +43,8 @@ class Work:
     search_trials: int = 0
     search_extra_trials: int = 0
     probe_s: float = 0.0
+    #: --time-budget: no extra round starts that would end the trials past it (None: no limit).
+    time_budget_s: float | None = None
 
     def prior_trial_s(self) -> float:
         return self.trial_s + TRIAL_OVERHEAD_S
@@ -55,7 +57,14 @@ class Work:
         """What can make the run take longer than expected, for ``describe``."""
         parts = (["extra rounds"] if self.extra_trials else []) + (
             ["the longest --udp-rate max searches"] if self.search_trials else [])
-        return "with " + " and ".join(parts) if parts else "with extra rounds"
+        why = "with " + " and ".join(parts) if parts else "with extra rounds"
+        if self.extra_trials and self.time_budget_s is not None and self._budget_binds():
+            why += f" (the --time-budget of {self.time_budget_s / 60:g} min stops them)"
+        return why
+
+    def _budget_binds(self) -> bool:
+        expected, most = self._trial_seconds()
+        return self.time_budget_s is not None and expected < self.time_budget_s < most
 
     def after_trials_s(self, per_trial: float) -> float:
         """The claims probes and capture trials, which follow the measured trials. A capture
@@ -64,14 +73,22 @@ class Work:
         return self.probes * PROBE_S + self.capture_trials * (1.0 + overhead)
 
     def seconds(self) -> tuple[float, float]:
-        """(expected, at most) before the run: fixed rounds, then with every extra round."""
+        """(expected, at most) before the run: fixed rounds, then with every extra round, or as
+        many as the time budget lets start."""
+        base = self.stack_boots * STACK_BOOT_S + self.after_trials_s(self.prior_trial_s())
+        expected, most = self._trial_seconds()
+        if self.time_budget_s is not None:
+            most = max(expected, min(most, self.time_budget_s))
+        return base + expected, base + most
+
+    def _trial_seconds(self) -> tuple[float, float]:
+        """(the fixed rounds, with every extra round) in seconds of trials."""
         per_trial = self.prior_trial_s()
-        base = self.stack_boots * STACK_BOOT_S + self.after_trials_s(per_trial)
         plain, plain_extra = self.trials - self.search_trials, self.extra_trials - self.search_extra_trials
         expected = plain * per_trial + self.search_trials * self.search_trial_s(udpmax.EXPECTED_PROBES)
         most = ((plain + plain_extra) * per_trial
                 + (self.search_trials + self.search_extra_trials) * self.search_trial_s(udpmax.MAX_PROBES))
-        return base + expected, base + most
+        return expected, most
 
 
 def probes_for(methods_with_network: int, methods_without_network: int) -> int:

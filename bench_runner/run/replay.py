@@ -17,6 +17,7 @@ from functools import partial
 from dataclasses import dataclass, replace
 
 from .. import defaults
+from ..argtypes import minutes
 from ..errors import UsageError
 from ..analysis.sequential import expectations_of
 from ..analysis.verdicts import PairVerdict, judge_all
@@ -63,9 +64,9 @@ def measured_rounds(document: RunDocument) -> int:
 
 
 def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int = defaults.MAX_ROUNDS,
-           look_step: int = defaults.LOOK_STEP) -> Replay:
+           look_step: int = defaults.LOOK_STEP, time_budget_s: float | None = None) -> Replay:
     """Runs the scheduler over ``full``'s recorded trials, as a run with these options would
-    have asked for them."""
+    have asked for them; the time budget counts the trials' recorded seconds, as a run does."""
     options = dict(full.run.get("options", {}))
     warmup_rounds = int(options.get("warmup_rounds", 0))
     if options.get("quick"):
@@ -78,7 +79,7 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
         raise ReplayError(f"--rounds must be between 1 and --max-rounds ({max_rounds}), not {rounds}")
     if look_step < 1:
         raise ReplayError(f"--look-step must be 1 or more, not {look_step}")
-    options.update(rounds=rounds, max_rounds=max_rounds, look_step=look_step)
+    options.update(rounds=rounds, max_rounds=max_rounds, look_step=look_step, time_budget_s=time_budget_s)
     recorded: dict[tuple[Cell, int], Trial] = {}
     cells: list[CellResult] = []
     for cell in full.cells:
@@ -99,7 +100,7 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
     expectations = expectations_of(full)
     Scheduler(document, execute, partial(add_trial, document)).run(Plan(
         matrix, TrialSettings(1, 0), warmup_rounds, rounds, int(full.run.get("seed", 0)), max_rounds=max_rounds,
-        margin=float(options.get("margin", defaults.MARGIN)), expectations=expectations))
+        margin=float(options.get("margin", defaults.MARGIN)), expectations=expectations, time_budget_s=time_budget_s))
     return Replay(document, sum(len(c.trials) for c in document.cells),
                   sum(t.seconds for c in document.cells for t in c.trials),
                   sum(len(c.trials) for c in full.cells), sum(t.seconds for c in full.cells for t in c.trials))
@@ -145,14 +146,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=defaults.ROUNDS, help="rounds before the first look")
     parser.add_argument("--max-rounds", type=int, default=defaults.MAX_ROUNDS, help="rounds at most per pair")
     parser.add_argument("--look-step", type=int, default=defaults.LOOK_STEP, help="rounds between two looks")
+    parser.add_argument("--time-budget", type=minutes, default=defaults.TIME_BUDGET_MIN, metavar="MIN",
+                        help="minutes of recorded trial time before no more extra rounds start, as a run "
+                             "with --time-budget (default: 0, none)")
     args = parser.parse_args(argv)
     try:
         full = load(args.document)
-        result = replay(full, rounds=args.rounds, max_rounds=args.max_rounds, look_step=args.look_step)
+        result = replay(full, rounds=args.rounds, max_rounds=args.max_rounds, look_step=args.look_step,
+                        time_budget_s=args.time_budget * 60 if args.time_budget else None)
     except UsageError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 2
     print(render(result, compare(result.document, full), args.rounds, args.max_rounds))
+    stop = result.document.run.get("time_budget_stop")
+    if stop:
+        print(f"the time budget ({args.time_budget:g} min) stopped the extra rounds before round {stop['round']}")
     return 0
 
 

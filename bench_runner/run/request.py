@@ -46,6 +46,8 @@ class RunRequest:
     client: TwoComputers | None = None
     #: Two cells within this relative margin of each other need no more rounds (--margin).
     margin: float = defaults.MARGIN
+    #: Seconds the trials may take before no more extra rounds start (--time-budget); None: no limit.
+    time_budget_s: float | None = defaults.TIME_BUDGET_MIN * 60 or None
 
     def workloads(self) -> list[str]:
         """The base workloads asked for, measured or not applicable (not their swept variants)."""
@@ -81,6 +83,8 @@ def from_options(options: dict[str, Any], seed: int | None, facts: dict[str, str
             swept=swept,
             client=client_of(options.get("client_host")),
             margin=float(options.get("margin", defaults.MARGIN)),
+            # A run recorded before the budget existed had none.
+            time_budget_s=None if options.get("time_budget_s") is None else float(options["time_budget_s"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"the results document's run options cannot be resumed ({exc})") from None

@@ -86,6 +86,13 @@ def _yes(value: Any) -> str:
     return "yes" if value else "no"
 
 
+def _budget(value: Any, options: Options, document: "RunDocument") -> list[str]:
+    """--time-budget, where the run had one (a --quick run adds no rounds to stop)."""
+    if options.get("quick") or value is None:
+        return []
+    return ["--time-budget", f"{float(value) / 60:g}"]
+
+
 def _nothing(value: Any, options: Options, document: "RunDocument") -> list[str]:
     return []
 
@@ -214,7 +221,7 @@ def _provider_ids() -> str:
 def declared() -> tuple[RunOption, ...]:
     """Every run option, in the order of ``--help``, the document and the reproduce command.
     A function, not a constant: the help texts name the methods a ``--method-file`` adds."""
-    from ..argtypes import non_negative_int, percentage, positive_int
+    from ..argtypes import minutes, non_negative_int, percentage, positive_int
 
     return (
         RunOption("methods", "methods", lambda r: r.matrix.methods(), _methods, (Flag("--methods", {
@@ -275,6 +282,14 @@ def declared() -> tuple[RunOption, ...]:
                               "while the pair is undecided (neither separated nor within --margin), up to this; "
                               "each look at the data spends only its share of the 5%% error rate"}),)),
         RunOption("look_step", "rounds a pair adds between two looks", lambda r: defaults.LOOK_STEP, _nothing),
+        RunOption("time_budget_s", "seconds the trials may take before extra rounds stop", lambda r: r.time_budget_s,
+                  _budget, (Flag("--time-budget", {
+                      "type": minutes, "default": defaults.TIME_BUDGET_MIN, "metavar": "MIN",
+                      "help": "minutes the trials may take (their own seconds, warm-up included) before no more "
+                              "extra rounds start: a bound on the run's time, paid in pairs left undecided (said "
+                              "so); the fixed rounds always run (default: 0, no limit but --max-rounds; 9 keeps "
+                              "the default run within ten minutes on a 2-core machine)"}),),
+                  show=lambda v: "none" if v is None else f"{v / 60:g} min"),
         RunOption("precision", "target half-width of each interval", lambda r: r.precision,
                   _plain("--precision", _percent), (Flag("--precision", {
                       "type": percentage, "default": defaults.PRECISION * 100, "metavar": "PCT",

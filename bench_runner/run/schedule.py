@@ -38,6 +38,9 @@ class Plan:
     margin: float = defaults.MARGIN
     #: The orderings the run judges: a pair of one is decided only once its verdict is.
     expectations: tuple[str, ...] = ()
+    #: Seconds the trials may take (their recorded seconds, warm-up included) before no more
+    #: extra rounds start; None: no limit but ``max_rounds``.
+    time_budget_s: float | None = None
 
     @property
     def total_trials(self) -> int:
@@ -91,6 +94,35 @@ def round_order(cells: tuple[Cell, ...], round_index: int, seed: int) -> list[Ce
     return order
 
 
+@dataclass(frozen=True)
+class BudgetStop:
+    """Why no more extra rounds started: the trials so far and the next round would take
+    longer than the budget."""
+
+    budget_s: float
+    spent_s: float  # the recorded seconds of every trial so far
+    next_round_s: float  # the next round's trials, each at its cell's mean so far
+
+    def to_json(self) -> dict[str, float]:
+        return {"budget_s": self.budget_s, "spent_s": round(self.spent_s, 1),
+                "next_round_s": round(self.next_round_s, 1)}
+
+
+def over_budget(document: RunDocument, pending: tuple[Cell, ...], budget_s: float | None) -> BudgetStop | None:
+    """A stop when the next round would end past ``budget_s``, counted in the trials' own
+    recorded seconds (so a replay of the run stops where the run did); None to go on."""
+    if budget_s is None:
+        return None
+    seconds = {cell.cell: [t.seconds for t in cell.trials] for cell in document.cells}
+    every = [s for values in seconds.values() for s in values]
+    spent = sum(every)
+    overall = spent / len(every) if every else 0.0
+    upcoming = sum((sum(seconds[c]) / len(seconds[c])) if seconds.get(c) else overall for c in pending)
+    if spent + upcoming <= budget_s:
+        return None
+    return BudgetStop(budget_s, spent, upcoming)
+
+
 #: Runs one trial of a cell: (cell, round, warm-up, settings) -> the trial.
 Execute = Callable[[Cell, int, bool, TrialSettings], Trial]
 #: Keeps a finished trial (in the document, on disk).
@@ -128,6 +160,11 @@ class Scheduler:
             wanted = self.wanted(plan)
             pending = extra_round(plan.matrix.cells, lambda key: key in wanted, self._given_up)
             if not pending:
+                break
+            budget = over_budget(self.document, pending, plan.time_budget_s)
+            if budget is not None:
+                self.document.run["time_budget_stop"] = {**budget.to_json(), "round": round_index - plan.warmup_rounds,
+                                                         "cells_waiting": len(pending)}
                 break
             self._total = self._done + len(pending)
             self._run_round(plan, round_index, pending)

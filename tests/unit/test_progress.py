@@ -3,6 +3,8 @@ with --json; and the runner says what starts before it ends."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import io
 import threading
 from pathlib import Path
@@ -68,6 +70,20 @@ def test_a_run_is_estimated_with_its_extra_rounds_probes_and_captures() -> None:
     assert eta.describe((600.0, 900.0), progress.clock_text) == "about 10m00s, up to 15m00s with extra rounds"
     assert eta.describe((600.0, 600.0), progress.clock_text) == "about 10m00s"
     assert eta.probes_for(3, 2) == 3 * 4 + 2 * 2
+
+
+def test_the_time_budget_bounds_the_worst_case_it_binds() -> None:
+    """Every extra round would take 20 + 10 trials of 4.9 s (147 s); a budget of 2 min stops
+    them at 120 s of trials, a budget above the worst case changes nothing, and the fixed
+    rounds (98 s) always run."""
+    free = eta.Work(trials=20, extra_trials=10, probes=0, capture_trials=0, stack_boots=0, trial_s=4.0)
+    assert free.seconds() == pytest.approx((98.0, 147.0))
+    capped = dataclasses.replace(free, time_budget_s=120.0)
+    assert capped.seconds() == pytest.approx((98.0, 120.0))
+    assert "--time-budget of 2 min stops them" in capped.upper_why()
+    assert dataclasses.replace(free, time_budget_s=600.0).seconds() == pytest.approx((98.0, 147.0))
+    assert "budget" not in dataclasses.replace(free, time_budget_s=600.0).upper_why()
+    assert dataclasses.replace(free, time_budget_s=30.0).seconds() == pytest.approx((98.0, 98.0))
 
 
 def test_not_a_terminal_gets_plain_lines_only() -> None:

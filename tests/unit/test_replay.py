@@ -59,6 +59,18 @@ def test_the_rule_takes_only_the_rounds_it_asks_for_from_the_run(tmp_path: Path)
     assert rows[1].replayed.verdict == rows[1].full.verdict == "holds"
 
 
+def test_a_time_budget_stops_the_replayed_rounds_where_a_run_would(tmp_path: Path) -> None:
+    """The fixed rounds (7 of 4 trials of 2 s: 56 s) always run; a budget of 1 minute lets no
+    extra round of the close pair (4 s) start past 60 s, and says so in the document."""
+    full = _full_run(tmp_path / "run.json")
+    free = replay(full, rounds=6, max_rounds=ROUNDS, look_step=2)
+    assert free.trials > len(TRUTH) * 7 and "time_budget_stop" not in free.document.run
+    capped = replay(full, rounds=6, max_rounds=ROUNDS, look_step=2, time_budget_s=60.0)
+    assert capped.trials == len(TRUTH) * 7 + 2 and capped.seconds == pytest.approx(60.0)
+    assert capped.document.run["time_budget_stop"]["spent_s"] == 60.0
+    assert capped.document.run["options"]["time_budget_s"] == 60.0
+
+
 def test_a_run_with_fewer_rounds_than_the_cap_cannot_be_replayed(tmp_path: Path) -> None:
     full = _full_run(tmp_path / "run.json")
     with pytest.raises(ReplayError, match="recorded 12"):

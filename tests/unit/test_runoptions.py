@@ -24,7 +24,7 @@ EVERY_OPTION = [
     "--warmup-rounds", "2", "--max-rounds", "9", "--precision", "7.5", "--margin", "8", "--mtu", "9000",
     "--pasta", "/opt/pasta", "--expect", "pasta>host", "--tolerance", "15", "--skip-claims",
     "--container-mtu", "1500,65520", "--streams", "1,4", "--udp-rate", "1000,max", "--family", "4,6",
-    "--capture", "pcap",
+    "--capture", "pcap", "--time-budget", "4.5",
     "--seed", "11", "--stack", "passt=custom",
 ]
 
@@ -66,6 +66,23 @@ def test_a_quick_run_reproduces_as_quick_without_its_timing_flags() -> None:
     argv = command(_document_for(request)).argv
     assert "--quick" in argv and "--duration" not in argv and "--rounds" not in argv
     assert runoptions.record(_request(list(argv[1:]))) == runoptions.record(request)
+
+
+def test_a_time_budget_in_minutes_is_kept_in_seconds_and_none_is_the_default() -> None:
+    from bench_runner.run.request import from_options
+
+    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--time-budget", "9"])
+    assert request.time_budget_s == 540.0
+    argv = command(_document_for(request)).argv
+    assert argv[argv.index("--time-budget") + 1] == "9"
+    assert from_options(runoptions.record(request), 1, {}).time_budget_s == 540.0
+    for default in (_request(["--methods", "pasta", "--workloads", "tcp-rr"]),
+                    _request(["--methods", "pasta", "--workloads", "tcp-rr", "--time-budget", "0"])):
+        assert default.time_budget_s is None and "--time-budget" not in command(_document_for(default)).argv
+        older = {k: v for k, v in runoptions.record(default).items() if k != "time_budget_s"}
+        assert from_options(older, 1, {}).time_budget_s is None  # recorded before the budget existed
+    with pytest.raises(SystemExit):
+        _request(["--methods", "pasta", "--time-budget", "-1"])
 
 
 def test_every_recorded_option_has_a_label_and_an_unknown_one_is_shown_by_its_key() -> None:

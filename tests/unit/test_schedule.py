@@ -24,7 +24,8 @@ TRUTH = {"host": 10.0, "pasta": 1.08, "slirp4netns-rootlesskit": 1.0}
 OPTIONS = {"rounds": 6, "max_rounds": 12, "look_step": 2}
 
 
-def _run(tmp_path: Path, seed: int) -> tuple[RunDocument, list[tuple[int, str]]]:
+def _run(tmp_path: Path, seed: int, budget_s: float | None = None,
+         seconds: float = 1.0) -> tuple[RunDocument, list[tuple[int, str]]]:
     built = matrix.build(list(TRUTH), ["tcp-stream"], ["remote"])
     document = RunDocument(run={"options": dict(OPTIONS)}, stack={}, lab={}, provider={"id": "bare"},
                            cells=new_cell_results(built))
@@ -34,13 +35,28 @@ def _run(tmp_path: Path, seed: int) -> tuple[RunDocument, list[tuple[int, str]]]
     def execute(cell, round_index, warmup, settings):  # type: ignore[no-untyped-def]
         ran.append((round_index, cell.method))
         value = TRUTH[cell.method] * math.exp(rng.normal(0.0, 0.10))
-        return Trial(index=len(ran), round=round_index, warmup=warmup, started_at="", seconds=1.0, status="ok",
+        return Trial(index=len(ran), round=round_index, warmup=warmup, started_at="", seconds=seconds, status="ok",
                      samples={"throughput": value})
 
     writer = DocumentWriter(document, tmp_path / "run.json")
     Scheduler(document, execute, writer.keep).run(
-        Plan(built, TrialSettings(1, 0), warmup_rounds=0, rounds=6, seed=seed, max_rounds=12))
+        Plan(built, TrialSettings(1, 0), warmup_rounds=0, rounds=6, seed=seed, max_rounds=12, time_budget_s=budget_s))
     return document, ran
+
+
+def test_the_time_budget_starts_no_round_that_would_end_past_it(tmp_path: Path) -> None:
+    """The same run as below, its trials 2.5 s each: without a budget the close pair takes
+    extra rounds; with 52 s the 6 fixed rounds (45 s) run whole, one extra round of the pair
+    (5 s) fits and the next would not, so the run stops there and says why."""
+    unlimited, ran = _run(tmp_path, seed=4, seconds=2.5)
+    assert max(r for r, _ in ran) == 7 and "time_budget_stop" not in unlimited.run
+    document, ran = _run(tmp_path, seed=4, budget_s=52.0, seconds=2.5)
+    assert sorted({r for r, _ in ran}) == list(range(7))
+    assert [m for r, m in ran if r == 6] and all(m != "host" for r, m in ran if r == 6)
+    stop = document.run["time_budget_stop"]
+    assert stop == {"budget_s": 52.0, "spent_s": 50.0, "next_round_s": 5.0, "round": 7, "cells_waiting": 2}
+    tight, ran = _run(tmp_path, seed=4, budget_s=1.0, seconds=2.5)
+    assert sorted({r for r, _ in ran}) == list(range(6))  # the fixed rounds always run
 
 
 def test_extra_rounds_run_the_undecided_pair_alone_and_keep_it_paired(tmp_path: Path) -> None:

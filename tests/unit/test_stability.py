@@ -51,3 +51,17 @@ def test_failed_trials_are_reported_with_the_first_reason() -> None:
     doc.cells[0].trials[0].error = "pasta exited with 1"
     text = stability.warnings_for(doc)[0].text()
     assert "1 of 6 trials failed" in text and "pasta exited with 1" in text
+
+
+def test_pairs_the_time_budget_left_undecided_say_to_raise_the_budget() -> None:
+    from bench_runner.analysis import tables
+
+    doc = document({("v", "remote", "a"): normal(100, 0.5, 8, 4)})
+    assert tables.budget_line(doc.run) is None
+    doc.run["time_budget_stop"] = {"budget_s": 540.0, "spent_s": 531.2, "next_round_s": 11.4, "round": 12,
+                                   "cells_waiting": 4}
+    (line,) = stability.family_lines(doc, undecided={("v", "remote"): ["a vs b"]})
+    assert line.remedy == stability.BUDGET_REMEDY and "--time-budget" in line.text()
+    assert tables.budget_line(doc.run) == (
+        "time budget: no extra round started after 531 s of trials, as the next (4 trials, about 11 s) would have "
+        "ended past --time-budget 9 min; raise it to decide the pairs left undecided")
