@@ -151,7 +151,7 @@ def pair_states(samples: Mapping[str, Mapping[int, float]], *, margin: float, sh
             rounds, spent, at_look, pair_cap = 0, share, True, cap
             if looks is not None:
                 rounds = looks.rounds_of(left, right)
-                spent, at_look = looks.looks.share(rounds), looks.looks.is_look(rounds)
+                spent, at_look = looks.share(left, right), looks.at_look(left, right)
                 pair_cap = futility_cap(looks.looks, rounds) if futility else None
             ratio = stats.ratio(samples[left], samples[right], share=spent)
             waiting = (left, right) in pending or (right, left) in pending

@@ -38,8 +38,6 @@ import numpy as np
 
 from .. import defaults
 from . import stats
-from typing import Callable
-
 from .looks import FIRST_SHARE, STEP, Looks, PairLooks
 from .sequential import FUTILITY, FamilyState, futility_cap, pair_states
 
@@ -122,11 +120,7 @@ RULES = (OLD, TABLE, NEW)
 
 #: Per table, the share of the 5% a pair's comparison spends: one for the whole table, or
 #: each pair's own (a, b) -> share.
-Shares = list[float | Callable[[str, str], float]]
-
-
-def _spent(share: float | Callable[[str, str], float], a: str, b: str) -> float:
-    return share(a, b) if callable(share) else share
+Shares = list[stats.Share]
 
 
 @dataclass
@@ -214,7 +208,7 @@ def _holm_decided(tables: tuple[Table, ...], samples: list[dict[str, dict[int, f
     """The ordering verdicts of the run, as one Holm family: "better", "worse" or "same" for
     each adjacent pair (the first against the second, by the metric's direction)."""
     pairs = _verdict_pairs(tables)
-    ratios = [stats.ratio(samples[i][a], samples[i][b], share=_spent(shares[i], a, b)) if rule.decided_by_pairs
+    ratios = [stats.ratio(samples[i][a], samples[i][b], share=stats.spent(shares[i], a, b)) if rule.decided_by_pairs
               else _old_pair(samples[i][a], samples[i][b]) for i, a, b in pairs]
     adjusted = stats.holm([r.p_value for r in ratios])
     found = {}
@@ -261,12 +255,12 @@ def simulate(tables: tuple[Table, ...], noise: Noise, rule: Rule, reps: int, see
         for index in range(rule.first):
             run_round(index, set(range(len(tables))))
         if rule.by_pair:
-            _by_pair(tables, samples, rule, margin, cells, machine, rng)
+            states = _by_pair(tables, samples, rule, margin, cells, machine, rng)
             rounds = [max(len(v) for v in samples[i].values()) for i in range(len(tables))]
             shares: Shares = [_pair_looks(looks, samples[i]).share for i in range(len(tables))]
             _score(outcome, tables, samples, shares, rule, margin, true_medians, verdict_pairs)
             outcome.rounds += rounds
-            outcome.decided_tables += sum(_table_decided(tables, samples, shares, rule, margin, looks))
+            outcome.decided_tables += sum(all(p.state in ("separated", "within") for p in table) for table in states)
             outcome.trials += sum(len(v) for table in samples for v in table.values())
             continue
         rounds = [rule.first] * len(tables)
@@ -323,24 +317,20 @@ def _pair_states(tables: tuple[Table, ...], samples: list[dict[str, dict[int, fl
     return found
 
 
-def _table_decided(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], shares: Shares,
-                   rule: Rule, margin: float, looks: Looks) -> list[bool]:
-    return [all(p.state in ("separated", "within") for p in states)
-            for states in _pair_states(tables, samples, shares, rule, margin, looks)]
-
-
 def _by_pair(tables: tuple[Table, ...], samples: list[dict[str, dict[int, float]]], rule: Rule, margin: float,
-             cells: list[tuple[int, str]], machine: "_Machine", rng: np.random.Generator) -> None:
+             cells: list[tuple[int, str]], machine: "_Machine", rng: np.random.Generator) -> list[tuple]:
     """Extra rounds as the run's scheduler adds them: the cells of every undecided pair that
-    has fewer than ``rule.last`` rounds, in one shuffled round, until none is left."""
+    has fewer than ``rule.last`` rounds, in one shuffled round, until none is left. Returns
+    each table's pair states at the end."""
     looks = rule.looks
     index = rule.first
     while True:
         shares: Shares = [_pair_looks(looks, samples[i]).share for i in range(len(tables))]
-        wanted = {(i, cell) for i, states in enumerate(_pair_states(tables, samples, shares, rule, margin, looks))
-                  for p in states if p.state == "undecided" and p.rounds < rule.last for cell in (p.a, p.b)}
+        states = _pair_states(tables, samples, shares, rule, margin, looks)
+        wanted = {(i, cell) for i, table in enumerate(states)
+                  for p in table if p.state == "undecided" and p.rounds < rule.last for cell in (p.a, p.b)}
         if not wanted:
-            return
+            return states
         for k in rng.permutation(len(cells)):
             i, method = cells[k]
             if (i, method) in wanted:
@@ -369,7 +359,7 @@ def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, 
         false_rank = False
         for x, a in enumerate(methods):
             for b in methods[x + 1:]:
-                ratio = (stats.ratio(samples[i][a], samples[i][b], share=_spent(shares[i], a, b)) if rule.decided_by_pairs
+                ratio = (stats.ratio(samples[i][a], samples[i][b], share=stats.spent(shares[i], a, b)) if rule.decided_by_pairs
                          else _old_pair(samples[i][a], samples[i][b]))
                 found = stats.better(ratio, table.higher_is_better)
                 if found != "same" and found != _truth(table, a, b):
@@ -389,7 +379,7 @@ def _score(outcome: Outcome, tables: tuple[Table, ...], samples: list[dict[str, 
                 outcome.median_stated += interval.level
             if method == "host":
                 continue
-            ratio = (stats.ratio(samples[i][method], samples[i]["host"], share=_spent(shares[i], method, "host"))
+            ratio = (stats.ratio(samples[i][method], samples[i]["host"], share=stats.spent(shares[i], method, "host"))
                      if rule.decided_by_pairs
                      else _old_pair(samples[i][method], samples[i]["host"]))
             outcome.ratio_cells += 1

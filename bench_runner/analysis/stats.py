@@ -397,8 +397,17 @@ class Ranked:
     ties_next: bool = False
 
 
+#: The share of the 5% a comparison spends: one for every pair, or each pair's own (a, b) -> share.
+Share = float | Callable[[str, str], float]
+
+
+def spent(share: Share, a: str, b: str) -> float:
+    """What the comparison of a and b spends of ``share``."""
+    return share(a, b) if callable(share) else share
+
+
 def rank(groups: Mapping[str, Samples], *, higher_is_better: bool,
-         share: float | Callable[[str, str], float] = 1.0) -> list[Ranked]:
+         share: Share = 1.0) -> list[Ranked]:
     """Best median first. Every pair is compared (``ratio``, at the nominal level, spending
     ``share`` of it at this look, or ``share(a, b)`` at each pair's own look); a method's rank is the range from 1 + the number of methods
     shown better than it to n - the number shown worse. Ranges are consistent across all
@@ -410,8 +419,7 @@ def rank(groups: Mapping[str, Samples], *, higher_is_better: bool,
     outcome: dict[tuple[str, str], str] = {}
     for i, key in enumerate(order):
         for other in order[i + 1:]:
-            spent = share(key, other) if callable(share) else share
-            decided = better(ratio(groups[key], groups[other], share=spent), higher_is_better)
+            decided = better(ratio(groups[key], groups[other], share=spent(share, key, other)), higher_is_better)
             outcome[(key, other)] = decided
             outcome[(other, key)] = {"better": "worse", "worse": "better"}.get(decided, "same")
     ranges = {}

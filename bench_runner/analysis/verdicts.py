@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import Sequence
 
 from . import stats
 from .ranking import groups
@@ -149,7 +149,7 @@ def _raw_verdicts(document: RunDocument, expectation: str) -> list[OrderingVerdi
 
 
 def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, placement: str, stack: str,
-                 cells: list, share: float | Callable[[str, str], float] = 1.0,
+                 cells: list, share: stats.Share = 1.0,
                  margin: float | None = None) -> list[OrderingVerdict]:  # cells: list[CellResult]
     """The verdict of one workload, placement and stack, if any pair of it was measured;
     ``share(a, b)``: the share of the 5% the pair's own look spends (by cell label)."""
@@ -166,8 +166,8 @@ def _judge_group(expectation: str, methods: tuple[str, ...], workload: str, plac
             pairs.append(PairVerdict(better, worse, None, None, None, "not measured",
                                      f"no samples for {', '.join(missing)}", raw_verdict="not measured"))
             continue
-        spent = share(by_method[better].label, by_method[worse].label) if callable(share) else share
-        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better, share=spent)
+        verdict, ratio = judge(a, b, higher_is_better=first.higher_is_better,
+                               share=stats.spent(share, by_method[better].label, by_method[worse].label))
         why = "" if ratio.nominal else (ratio.why or f"too few rounds ({ratio.n}) for a 95% interval")
         within = margin if margin is not None and ratio.within(margin) else None
         pairs.append(PairVerdict(better, worse, ratio.value, ratio.ci_low, ratio.ci_high, verdict, why,

@@ -150,7 +150,7 @@ def default_output(tag: str) -> Path:
 
 def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     """Everything validated before anything is built or imported heavily."""
-    from ..run.request import RunRequest
+    from ..run.request import RunRequest, budget_seconds
     from ..analysis.verdicts import DOCUMENTED, parse_expectation
     from ..workloads import TrialSettings
 
@@ -183,7 +183,7 @@ def request_from_args(args: argparse.Namespace):  # type: ignore[no-untyped-def]
                                       args.provider, args.mtu, args.pasta, expectations, args.tolerance / 100,
                                       not args.skip_claims, bool(args.quick), facts, named, captures,
                                       swept_values(args), client, args.margin / 100,
-                                      args.time_budget * 60 if args.time_budget else None))
+                                      budget_seconds(args.time_budget)))
 
 
 def trial_settings(duration: int | None, omit: int | None):  # type: ignore[no-untyped-def]

@@ -58,7 +58,7 @@ class Work:
         parts = (["extra rounds"] if self.extra_trials else []) + (
             ["the longest --udp-rate max searches"] if self.search_trials else [])
         why = "with " + " and ".join(parts) if parts else "with extra rounds"
-        if self.extra_trials and self.time_budget_s is not None and self._budget_binds():
+        if self.extra_trials and self._budget_binds():
             why += f" (the --time-budget of {self.time_budget_s / 60:g} min stops them)"
         return why
 

@@ -38,6 +38,8 @@ RTT_ABOVE_US = 500
 RTT_ABOVE_SHARE = 0.05
 #: The check: a handful of round trips at the longest, thousands at no delay.
 CHECK_ROUND_TRIPS = 8
+#: How a trial refused for its path's round trip begins its error.
+MISSED = "the path's round trip was"
 CHECK_MIN_S = 0.2
 CHECK_MAX_S = 1.5
 #: The ceiling: iperf3 from the client host to the server host, and back (-R).
@@ -100,7 +102,7 @@ def open_trial(session: Session, conditions: Conditions, observations: dict[str,
     record["rtt_window_us"] = [round(low, 1), round(high, 1)]
     opened = OpenTrial(conditions, path.read(), time.monotonic(), record)
     if not low <= seen["p50"] <= high:
-        raise MeasurementError(f"the path's round trip was {seen['p50'] / 1000:.3f} ms (p50 of {seen['count']}), "
+        raise MeasurementError(f"{MISSED} {seen['p50'] / 1000:.3f} ms (p50 of {seen['count']}), "
                                f"outside {low / 1000:.3f}-{high / 1000:.3f} ms for {conditions.rtt_us / 1000:g} ms "
                                f"added to its own {base / 1000:.3f} ms")
     return opened

@@ -19,11 +19,14 @@ from dataclasses import dataclass, replace
 from .. import defaults
 from ..argtypes import minutes
 from ..errors import UsageError
+from ..analysis.looks import rounds_of
 from ..analysis.sequential import expectations_of
+from ..analysis.tables import budget_line
 from ..analysis.verdicts import PairVerdict, judge_all
 from ..results.document import CellResult, RunDocument, Trial, load
 from ..workloads import TrialSettings
 from .matrix import Cell, Matrix
+from .request import budget_seconds
 from .schedule import Plan, Scheduler
 from .writer import add_trial
 
@@ -57,7 +60,7 @@ class Compared:
 
 def measured_rounds(document: RunDocument) -> int:
     """The fewest measured rounds any measured cell has recorded (failed trials count)."""
-    counts = [len({t.round for t in c.trials if not t.warmup}) for c in document.cells if c.status == "measured"]
+    counts = [len(rounds_of(c)) for c in document.cells if c.status == "measured"]
     if not counts:
         raise ReplayError("the run has no measured cell")
     return min(counts)
@@ -153,14 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         full = load(args.document)
         result = replay(full, rounds=args.rounds, max_rounds=args.max_rounds, look_step=args.look_step,
-                        time_budget_s=args.time_budget * 60 if args.time_budget else None)
+                        time_budget_s=budget_seconds(args.time_budget))
     except UsageError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 2
     print(render(result, compare(result.document, full), args.rounds, args.max_rounds))
-    stop = result.document.run.get("time_budget_stop")
-    if stop:
-        print(f"the time budget ({args.time_budget:g} min) stopped the extra rounds before round {stop['round']}")
+    stopped = budget_line(result.document.run)
+    if stopped:
+        print(stopped)
     return 0
 
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
     from ..clienthost.two import TwoComputers
 
 
+def budget_seconds(minutes: float) -> float | None:
+    """--time-budget, in minutes, as the request's seconds; 0 is no budget."""
+    return minutes * 60 if minutes else None
+
+
 @dataclass(frozen=True)
 class RunRequest:
     matrix: matrix.Matrix
@@ -47,7 +52,7 @@ class RunRequest:
     #: Two cells within this relative margin of each other need no more rounds (--margin).
     margin: float = defaults.MARGIN
     #: Seconds the trials may take before no more extra rounds start (--time-budget); None: no limit.
-    time_budget_s: float | None = defaults.TIME_BUDGET_MIN * 60 or None
+    time_budget_s: float | None = budget_seconds(defaults.TIME_BUDGET_MIN)
 
     def workloads(self) -> list[str]:
         """The base workloads asked for, measured or not applicable (not their swept variants)."""

@@ -18,6 +18,7 @@ from bench_runner.lab import hosts as lab
 from bench_runner.lab import netem
 from bench_runner.paths import VENV_PYTHON
 from bench_runner.results import document as results
+from bench_runner.run import pathcheck
 from tests.conftest import as_if_from_a_terminal
 from tests.integration.conftest import REPO, cli, leftovers
 from tests.integration.test_sweeps_cli import run
@@ -42,7 +43,7 @@ def _ok_cells(document: results.RunDocument, workload: str) -> dict[str, Any]:
 
 
 #: How a trial fails when the path's own round trip, measured before it, is not what was asked.
-PATH_MISSED = "the path's round trip was"
+PATH_MISSED = pathcheck.MISSED
 
 
 def _only_path_checks_failed(path: Path) -> bool:
