@@ -28,9 +28,9 @@ MAX_ROUNDS = 16
 #: Minutes the trials may take (their recorded seconds, warm-up included) before a run adds no
 #: more extra rounds, where --time-budget is given; by default none (0): only --max-rounds stops
 #: them. A budget bounds the run's worst case, at a cost in decisions: replayed on two 15-round
-#: runs (``run.replay --max-rounds 15 --time-budget 9``), 9 minutes, which would keep the
-#: default run within ten here, decided 7 and 8 of their 12 verdicts where the rule without it
-#: decided 11 and 11 (in 676 and 560 s of trials).
+#: runs (``run.replay --max-rounds 15 --time-budget 9``), 9 minutes, which keeps the default
+#: run within ten here (572 s, measured), decided 7 and 8 of their 12 verdicts where the rule
+#: without it decided 11 and 11 (in 676 and 560 s of trials).
 TIME_BUDGET_MIN = 0
 #: Rounds a pair adds between two of its looks after the first (6, 8, ..., 16): each later
 #: look spends 1/10 of the 5%, where a look every round would leave each 1/20.
