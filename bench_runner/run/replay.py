@@ -17,7 +17,7 @@ from functools import partial
 from dataclasses import dataclass, replace
 
 from .. import defaults
-from ..argtypes import minutes
+from ..argtypes import minutes, non_negative_int
 from ..errors import UsageError
 from ..analysis.looks import rounds_of
 from ..analysis.sequential import expectations_of
@@ -67,11 +67,19 @@ def measured_rounds(document: RunDocument) -> int:
 
 
 def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int = defaults.MAX_ROUNDS,
-           look_step: int = defaults.LOOK_STEP, time_budget_s: float | None = None) -> Replay:
+           look_step: int = defaults.LOOK_STEP, time_budget_s: float | None = None,
+           warmup_rounds: int | None = None) -> Replay:
     """Runs the scheduler over ``full``'s recorded trials, as a run with these options would
-    have asked for them; the time budget counts the trials' recorded seconds, as a run does."""
+    have asked for them; the time budget counts the trials' recorded seconds, as a run does.
+    ``warmup_rounds`` fewer than the run recorded (None: as many) leaves the first of them out,
+    unrun and uncounted, as a run with fewer warm-up rounds would."""
     options = dict(full.run.get("options", {}))
-    warmup_rounds = int(options.get("warmup_rounds", 0))
+    recorded_warmups = int(options.get("warmup_rounds", 0))
+    warmup_rounds = recorded_warmups if warmup_rounds is None else warmup_rounds
+    if not 0 <= warmup_rounds <= recorded_warmups:
+        raise ReplayError(f"--warmup-rounds must be between 0 and the {recorded_warmups} the run recorded, "
+                          f"not {warmup_rounds}")
+    skipped = recorded_warmups - warmup_rounds
     if options.get("quick"):
         raise ReplayError("a --quick run has one look; there is nothing to replay")
     have = measured_rounds(full)
@@ -82,7 +90,8 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
         raise ReplayError(f"--rounds must be between 1 and --max-rounds ({max_rounds}), not {rounds}")
     if look_step < 1:
         raise ReplayError(f"--look-step must be 1 or more, not {look_step}")
-    options.update(rounds=rounds, max_rounds=max_rounds, look_step=look_step, time_budget_s=time_budget_s)
+    options.update(rounds=rounds, max_rounds=max_rounds, look_step=look_step, time_budget_s=time_budget_s,
+                   warmup_rounds=warmup_rounds)
     recorded: dict[tuple[Cell, int], Trial] = {}
     cells: list[CellResult] = []
     for cell in full.cells:
@@ -95,10 +104,10 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
     matrix = Matrix(tuple(c.cell for c in full.cells if c.status == "measured"), ())
 
     def execute(cell: Cell, round_index: int, warmup: bool, settings: TrialSettings) -> Trial:
-        found = recorded.get((cell, round_index))
+        found = recorded.get((cell, round_index + skipped))
         if found is None:
-            raise ReplayError(f"the run has no trial of {cell.label} in round {round_index}")
-        return copy.deepcopy(found)
+            raise ReplayError(f"the run has no trial of {cell.label} in round {round_index + skipped}")
+        return replace(copy.deepcopy(found), round=round_index, warmup=warmup)
 
     expectations = expectations_of(full)
     Scheduler(document, execute, partial(add_trial, document)).run(Plan(
@@ -151,12 +160,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--look-step", type=int, default=defaults.LOOK_STEP, help="rounds between two looks")
     parser.add_argument("--time-budget", type=minutes, default=defaults.TIME_BUDGET_MIN, metavar="MIN",
                         help="minutes of recorded trial time before no more extra rounds start, as a run "
-                             "with --time-budget (default: 0, none)")
+                             "with --time-budget; 0 is none (default: %(default)s, as a run)")
+    parser.add_argument("--warmup-rounds", type=non_negative_int, default=defaults.WARMUP_ROUNDS,
+                        help="warm-up rounds, at most as many as the run recorded: the first of its warm-up "
+                             "trials are left out, unrun and uncounted (default: %(default)s, as a run)")
     args = parser.parse_args(argv)
     try:
         full = load(args.document)
         result = replay(full, rounds=args.rounds, max_rounds=args.max_rounds, look_step=args.look_step,
-                        time_budget_s=budget_seconds(args.time_budget))
+                        time_budget_s=budget_seconds(args.time_budget), warmup_rounds=args.warmup_rounds)
     except UsageError as error:
         print(f"replay: error: {error}", file=sys.stderr)
         return 2

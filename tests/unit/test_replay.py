@@ -71,6 +71,29 @@ def test_a_time_budget_stops_the_replayed_rounds_where_a_run_would(tmp_path: Pat
     assert capped.document.run["options"]["time_budget_s"] == 60.0
 
 
+def test_fewer_warm_up_rounds_leave_the_recorded_warm_ups_out_unrun_and_uncounted(tmp_path: Path) -> None:
+    """As a run without a warm-up round: the same measured rounds, the same verdicts, and the
+    warm-up trials' seconds not spent (so a time budget buys extra rounds with them)."""
+    full = _full_run(tmp_path / "run.json")
+    kept = replay(full, rounds=6, max_rounds=ROUNDS, look_step=2)
+    left = replay(full, rounds=6, max_rounds=ROUNDS, look_step=2, warmup_rounds=0)
+    assert left.document.run["options"]["warmup_rounds"] == 0
+    assert not any(t.warmup for c in left.document.cells for t in c.trials)
+    assert (left.trials, left.seconds) == (kept.trials - len(TRUTH), kept.seconds - 2.0 * len(TRUTH))
+    for short in left.document.cells:
+        recorded = {t.round: t.samples for t in full.cell(short.workload, short.placement, short.method).trials}
+        assert short.trials and all(recorded[t.round + 1] == t.samples for t in short.trials)  # renumbered
+    assert [r.replayed.verdict for r in compare(left.document, full)] == \
+        [r.replayed.verdict for r in compare(kept.document, full)]
+    # A minute: with the warm-up, the fixed rounds (56 s) leave room for one extra round of the
+    # close pair; without it (48 s), for more.
+    extra = [replay(full, rounds=6, max_rounds=ROUNDS, look_step=2, warmup_rounds=w, time_budget_s=60.0).trials
+             - len(TRUTH) * (6 + w) for w in (1, 0)]
+    assert extra[0] == 2 and extra[1] > 2
+    with pytest.raises(ReplayError, match="between 0 and the 1 the run recorded"):
+        replay(full, rounds=6, max_rounds=ROUNDS, warmup_rounds=2)
+
+
 def test_a_run_with_fewer_rounds_than_the_cap_cannot_be_replayed(tmp_path: Path) -> None:
     full = _full_run(tmp_path / "run.json")
     with pytest.raises(ReplayError, match="recorded 12"):
@@ -91,5 +114,7 @@ def test_the_command_prints_both_verdicts_and_fails_cleanly(tmp_path: Path, caps
     assert main([str(path)]) == 2  # the default cap, 16, is more than the run recorded
     err = capsys.readouterr().err
     assert err.startswith("replay: error:") and err.count("\n") == 1
+    assert main([str(path), "--max-rounds", str(ROUNDS), "--warmup-rounds", "2"]) == 2
+    assert "the 1 the run recorded" in capsys.readouterr().err
     assert main([str(tmp_path / "missing.json")]) == 2
     assert "no such results document" in capsys.readouterr().err
