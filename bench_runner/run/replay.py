@@ -71,15 +71,15 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
            warmup_rounds: int | None = None) -> Replay:
     """Runs the scheduler over ``full``'s recorded trials, as a run with these options would
     have asked for them; the time budget counts the trials' recorded seconds, as a run does.
-    ``warmup_rounds`` fewer than the run recorded (None: as many) leaves the first of them out,
-    unrun and uncounted, as a run with fewer warm-up rounds would."""
+    ``warmup_rounds`` fewer than the run recorded (None: as many) takes the first of its warm-up
+    rounds as measured rounds, as a run with fewer warm-up rounds would have measured them:
+    a run's first round is its noisiest (README "Warm-up"), so leaving it out would flatter."""
     options = dict(full.run.get("options", {}))
     recorded_warmups = int(options.get("warmup_rounds", 0))
     warmup_rounds = recorded_warmups if warmup_rounds is None else warmup_rounds
     if not 0 <= warmup_rounds <= recorded_warmups:
         raise ReplayError(f"--warmup-rounds must be between 0 and the {recorded_warmups} the run recorded, "
                           f"not {warmup_rounds}")
-    skipped = recorded_warmups - warmup_rounds
     if options.get("quick"):
         raise ReplayError("a --quick run has one look; there is nothing to replay")
     have = measured_rounds(full)
@@ -104,10 +104,10 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
     matrix = Matrix(tuple(c.cell for c in full.cells if c.status == "measured"), ())
 
     def execute(cell: Cell, round_index: int, warmup: bool, settings: TrialSettings) -> Trial:
-        found = recorded.get((cell, round_index + skipped))
+        found = recorded.get((cell, round_index))
         if found is None:
-            raise ReplayError(f"the run has no trial of {cell.label} in round {round_index + skipped}")
-        return replace(copy.deepcopy(found), round=round_index, warmup=warmup)
+            raise ReplayError(f"the run has no trial of {cell.label} in round {round_index}")
+        return replace(copy.deepcopy(found), warmup=warmup)
 
     expectations = expectations_of(full)
     Scheduler(document, execute, partial(add_trial, document)).run(Plan(
@@ -160,10 +160,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--look-step", type=int, default=defaults.LOOK_STEP, help="rounds between two looks")
     parser.add_argument("--time-budget", type=minutes, default=defaults.TIME_BUDGET_MIN, metavar="MIN",
                         help="minutes of recorded trial time before no more extra rounds start, as a run "
-                             "with --time-budget; 0 is none (default: %(default)s, as a run)")
-    parser.add_argument("--warmup-rounds", type=non_negative_int, default=defaults.WARMUP_ROUNDS,
+                             "with --time-budget (default: 0, none)")
+    parser.add_argument("--warmup-rounds", type=non_negative_int,
                         help="warm-up rounds, at most as many as the run recorded: the first of its warm-up "
-                             "trials are left out, unrun and uncounted (default: %(default)s, as a run)")
+                             "rounds are taken as measured rounds, as a run with fewer would have measured "
+                             "them (default: as many as the run recorded)")
     args = parser.parse_args(argv)
     try:
         full = load(args.document)

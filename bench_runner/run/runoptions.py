@@ -87,10 +87,10 @@ def _yes(value: Any) -> str:
 
 
 def _budget(value: Any, options: Options, document: "RunDocument") -> list[str]:
-    """--time-budget, 0 where the run had none (a --quick run adds no rounds to stop)."""
-    if options.get("quick"):
+    """--time-budget, where the run had one (a --quick run adds no rounds to stop)."""
+    if options.get("quick") or value is None:
         return []
-    return ["--time-budget", "0" if value is None else f"{float(value) / 60:g}"]
+    return ["--time-budget", f"{float(value) / 60:g}"]
 
 
 def _nothing(value: Any, options: Options, document: "RunDocument") -> list[str]:
@@ -274,8 +274,8 @@ def declared() -> tuple[RunOption, ...]:
         RunOption("warmup_rounds", "warm-up rounds (not in the statistics)", lambda r: r.warmup_rounds,
                   _plain("--warmup-rounds"), (Flag("--warmup-rounds", {
                       "type": non_negative_int, "default": defaults.WARMUP_ROUNDS,
-                      "help": "rounds run first and left out of the statistics (default: %(default)s: a cell's "
-                              "first trial measured as its later ones here, README 'Warm-up')"}),)),
+                      "help": "rounds run first and left out of the statistics (default: %(default)s: a run's "
+                              "first round is its noisiest, README 'Warm-up')"}),)),
         RunOption("max_rounds", "rounds at most, while a pair is undecided", lambda r: r.max_rounds,
                   _plain("--max-rounds"), (Flag("--max-rounds", {
                       "type": positive_int, "default": defaults.MAX_ROUNDS,
@@ -288,9 +288,8 @@ def declared() -> tuple[RunOption, ...]:
                       "type": minutes, "default": defaults.TIME_BUDGET_MIN, "metavar": "MIN",
                       "help": "minutes the trials may take (their own seconds, warm-up included) before no more "
                               "extra rounds start: a bound on the run's time, paid in pairs left undecided (said "
-                              "so); the fixed rounds always run; 0 is no limit but --max-rounds (default: "
-                              "%(default)s, which keeps the default run within ten minutes on a 2-core machine; "
-                              "raise it for larger matrices)"}),),
+                              "so); the fixed rounds always run (default: 0, no limit but --max-rounds; 9 keeps "
+                              "the default run within ten minutes on a 2-core machine)"}),),
                   show=lambda v: "none" if v is None else f"{v / 60:g} min"),
         RunOption("precision", "target half-width of each interval", lambda r: r.precision,
                   _plain("--precision", _percent), (Flag("--precision", {

@@ -68,32 +68,29 @@ def test_a_quick_run_reproduces_as_quick_without_its_timing_flags() -> None:
     assert runoptions.record(_request(list(argv[1:]))) == runoptions.record(request)
 
 
-def test_a_time_budget_in_minutes_is_kept_in_seconds_nine_by_default_and_zero_is_none() -> None:
+def test_a_time_budget_in_minutes_is_kept_in_seconds_and_none_is_the_default() -> None:
     from bench_runner.run.request import from_options
 
-    for argv_in, seconds, shown in ((["--time-budget", "7.5"], 450.0, "7.5"), ([], 540.0, "9")):
-        request = _request(["--methods", "pasta", "--workloads", "tcp-rr", *argv_in])
-        assert request.time_budget_s == seconds
-        argv = command(_document_for(request)).argv
-        assert argv[argv.index("--time-budget") + 1] == shown
-        assert from_options(runoptions.record(request), 1, {}).time_budget_s == seconds
-    none = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--time-budget", "0"])
-    assert none.time_budget_s is None
-    argv = command(_document_for(none)).argv
-    assert argv[argv.index("--time-budget") + 1] == "0"  # the run again has none either
-    assert _request(list(argv[1:])).time_budget_s is None
-    older = {k: v for k, v in runoptions.record(none).items() if k != "time_budget_s"}
-    assert from_options(older, 1, {}).time_budget_s is None  # recorded before the budget existed
+    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--time-budget", "9"])
+    assert request.time_budget_s == 540.0
+    argv = command(_document_for(request)).argv
+    assert argv[argv.index("--time-budget") + 1] == "9"
+    assert from_options(runoptions.record(request), 1, {}).time_budget_s == 540.0
+    for default in (_request(["--methods", "pasta", "--workloads", "tcp-rr"]),
+                    _request(["--methods", "pasta", "--workloads", "tcp-rr", "--time-budget", "0"])):
+        assert default.time_budget_s is None and "--time-budget" not in command(_document_for(default)).argv
+        older = {k: v for k, v in runoptions.record(default).items() if k != "time_budget_s"}
+        assert from_options(older, 1, {}).time_budget_s is None  # recorded before the budget existed
     with pytest.raises(SystemExit):
         _request(["--methods", "pasta", "--time-budget", "-1"])
 
 
-def test_no_warm_up_round_by_default_and_a_run_with_one_reproduces_with_it() -> None:
-    assert _request(["--methods", "pasta", "--workloads", "tcp-rr"]).warmup_rounds == 0
-    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--warmup-rounds", "1"])
+def test_one_warm_up_round_by_default_and_a_run_without_reproduces_without() -> None:
+    assert _request(["--methods", "pasta", "--workloads", "tcp-rr"]).warmup_rounds == 1
+    request = _request(["--methods", "pasta", "--workloads", "tcp-rr", "--warmup-rounds", "0"])
     argv = command(_document_for(request)).argv
-    assert argv[argv.index("--warmup-rounds") + 1] == "1"
-    assert _request(list(argv[1:])).warmup_rounds == 1
+    assert argv[argv.index("--warmup-rounds") + 1] == "0"
+    assert _request(list(argv[1:])).warmup_rounds == 0
 
 
 def test_every_recorded_option_has_a_label_and_an_unknown_one_is_shown_by_its_key() -> None:
