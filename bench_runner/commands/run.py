@@ -445,6 +445,7 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
     from .. import verbose
     from ..run.labsession import open_sessions
     from ..run.lifecycle import measuring
+    from ..run.schedule import budget_left
     from ..run.trials import TrialRunner
 
     log = (lambda s: None) if args.format == "json" else (lambda s: print(s, file=sys.stderr, flush=True))
@@ -477,7 +478,8 @@ def measure_and_show(args: argparse.Namespace, request, document, choices, outpu
         current.phase_done("setup")
         with progress.for_run(sys.stderr, quiet=args.format == "json", may_grow=plan.max_rounds > plan.rounds,
                               max_total=work.trials + work.extra_trials,
-                              after_s=work.after_trials_s(work.prior_trial_s())) as shown, \
+                              after_s=work.after_trials_s(work.prior_trial_s()),
+                              budget_left_s=budget_left(plan.time_budget_s, document)) as shown, \
                 verbose.through(shown.note):
             first = current.first
             runner = TrialRunner(document, output, first, targets[first.stack_name][1], shown.finished,

@@ -96,17 +96,21 @@ def probes_for(methods_with_network: int, methods_without_network: int) -> int:
 
 
 def left(done: int, total: int, max_total: int, elapsed_at_done: float, now: float,
-         after_s: float) -> tuple[float, float] | None:
+         after_s: float, budget_left_s: float | None = None) -> tuple[float, float] | None:
     """(expected, at most) seconds left: the mean time per finished trial times the trials
     still to run, less what the trial in progress has taken, plus what follows the trials;
-    at most: as if every extra round the run may add were run. None before a trial finished."""
+    at most: as if every extra round the run may add were run, or as many as start within
+    ``budget_left_s`` (--time-budget, less what earlier sessions of a resumed run spent) from
+    this session's start. None before a trial finished."""
     if done <= 0:
         return None
     per_trial = elapsed_at_done / done
     running_for = min(max(0.0, now - elapsed_at_done), per_trial)
-    expected = max(0.0, (total - done) * per_trial - running_for) + after_s
-    most = max(0.0, (max(max_total, total) - done) * per_trial - running_for) + after_s
-    return expected, most
+    expected_trials = max(0.0, (total - done) * per_trial - running_for)
+    most_trials = max(0.0, (max(max_total, total) - done) * per_trial - running_for)
+    if budget_left_s is not None:
+        most_trials = max(expected_trials, min(most_trials, budget_left_s - now))
+    return expected_trials + after_s, most_trials + after_s
 
 
 def describe(seconds: tuple[float, float], clock, why: str = "with extra rounds") -> str:  # type: ignore[no-untyped-def]

@@ -86,7 +86,7 @@ class Display:
 
     def __init__(self, stream: TextIO, mode: str, *, may_grow: bool = False,
                  clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S,
-                 max_total: int = 0, after_s: float = 0.0) -> None:
+                 max_total: int = 0, after_s: float = 0.0, budget_left_s: float | None = None) -> None:
         if mode not in ("live", "lines", "quiet"):
             raise ValueError(mode)
         self.stream = stream
@@ -96,6 +96,9 @@ class Display:
         #: the trials (claims probes, captures): both in the time left.
         self.max_total = max_total
         self.after_s = after_s
+        #: --time-budget less what a resumed run's earlier sessions spent: no extra round
+        #: starts past it, so the "up to" does not either (None: no budget).
+        self.budget_left_s = budget_left_s
         self.clock = clock
         self.tick_s = tick_s
         self._state = _State()
@@ -123,7 +126,7 @@ class Display:
             if self.mode == "quiet":
                 return
             left = eta.left(progress.done, progress.total, self.max_total, progress.elapsed_s, progress.elapsed_s,
-                            self.after_s)
+                            self.after_s, self.budget_left_s)
             line = trial_line(progress, left, may_grow=self.may_grow)
             if self.mode == "live":
                 self._write(CLEAR_LINE + line + "\n")
@@ -181,7 +184,8 @@ class Display:
         if state.starting is None:
             return
         now = self.clock() - state.started_at
-        left = eta.left(state.done, state.starting.total, self.max_total, state.elapsed_at_done, now, self.after_s)
+        left = eta.left(state.done, state.starting.total, self.max_total, state.elapsed_at_done, now, self.after_s,
+                        self.budget_left_s)
         line = status_line(state.starting, now, left, may_grow=self.may_grow)
         width = self._width()
         if len(line) >= width:  # a wrapped line cannot be redrawn in place
@@ -214,5 +218,7 @@ def choose_mode(stream: TextIO, *, quiet: bool, environ: dict[str, str] | None =
     return "live" if tty and env.get("TERM", "") != "dumb" else "lines"
 
 
-def for_run(stream: TextIO, *, quiet: bool, may_grow: bool, max_total: int = 0, after_s: float = 0.0) -> Display:
-    return Display(stream, choose_mode(stream, quiet=quiet), may_grow=may_grow, max_total=max_total, after_s=after_s)
+def for_run(stream: TextIO, *, quiet: bool, may_grow: bool, max_total: int = 0, after_s: float = 0.0,
+            budget_left_s: float | None = None) -> Display:
+    return Display(stream, choose_mode(stream, quiet=quiet), may_grow=may_grow, max_total=max_total, after_s=after_s,
+                   budget_left_s=budget_left_s)

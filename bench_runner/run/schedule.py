@@ -123,6 +123,14 @@ def over_budget(document: RunDocument, pending: tuple[Cell, ...], budget_s: floa
     return BudgetStop(budget_s, spent, upcoming)
 
 
+def budget_left(budget_s: float | None, document: RunDocument) -> float | None:
+    """What --time-budget leaves for this session's trials, in the trials' recorded seconds:
+    a resumed run's earlier trials have spent some (None: no budget)."""
+    if budget_s is None:
+        return None
+    return budget_s - sum(t.seconds for cell in document.cells for t in cell.trials)
+
+
 #: Runs one trial of a cell: (cell, round, warm-up, settings) -> the trial.
 Execute = Callable[[Cell, int, bool, TrialSettings], Trial]
 #: Keeps a finished trial (in the document, on disk).

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench_runner.run import eta, matrix, progress
+from bench_runner.run import eta, matrix, progress, schedule
 from bench_runner.results.document import RunDocument, Trial
 from bench_runner.run.trials import Plan, Progress, Starting, TrialRunner, new_cell_results
 from bench_runner.workloads import TrialSettings
@@ -84,6 +84,35 @@ def test_the_time_budget_bounds_the_worst_case_it_binds() -> None:
     assert dataclasses.replace(free, time_budget_s=600.0).seconds() == pytest.approx((98.0, 147.0))
     assert "budget" not in dataclasses.replace(free, time_budget_s=600.0).upper_why()
     assert dataclasses.replace(free, time_budget_s=30.0).seconds() == pytest.approx((98.0, 98.0))
+
+
+def _document_with_trial_seconds(seconds: list[float]) -> RunDocument:
+    cells = new_cell_results(matrix.build(["pasta"], ["tcp-stream"], ["remote"]))
+    for i, spent in enumerate(seconds):
+        cells[i % len(cells)].trials.append(dataclasses.replace(_trial(), index=i, seconds=spent))
+    return RunDocument(run={}, stack={}, lab={}, provider={"id": "bare"}, cells=cells)
+
+
+def test_while_the_run_goes_the_time_budget_bounds_the_time_left_too() -> None:
+    """2 of 10 trials done in 20 s, 15 possible with extra rounds: 80 s and 130 s of trials
+    left. A budget with 60 s left (less the 4 s the trial in progress has run) caps the worst
+    case, never below the trials already planned; a resumed run's earlier trials have spent
+    some of it; the trial lines say so."""
+    assert eta.left(2, 10, 15, 20.0, 24.0, 0.0) == pytest.approx((76.0, 126.0))
+    assert eta.left(2, 10, 15, 20.0, 24.0, 0.0, budget_left_s=124.0) == pytest.approx((76.0, 100.0))
+    assert eta.left(2, 10, 15, 20.0, 24.0, 30.0, budget_left_s=50.0) == pytest.approx((106.0, 106.0))
+    assert eta.left(2, 10, 15, 20.0, 24.0, 0.0, budget_left_s=None) == pytest.approx((76.0, 126.0))
+    document = _document_with_trial_seconds([30.0, 12.5])
+    assert schedule.budget_left(None, document) is None
+    assert schedule.budget_left(120.0, document) == pytest.approx(77.5)
+    lines = []
+    for budget in (None, 60.0):
+        stream = io.StringIO()
+        with progress.for_run(stream, quiet=False, may_grow=True, max_total=15, budget_left_s=budget) as display:
+            display.finished(Progress(2, 10, CELL, _trial(), 20.0))
+        lines.append(stream.getvalue())
+    assert "[2/10+ 20s, ~1m20s left, up to 2m10s]" in lines[0]
+    assert "[2/10+ 20s, ~1m20s left]" in lines[1]  # the budget leaves no room for extra rounds
 
 
 def test_not_a_terminal_gets_plain_lines_only() -> None:
