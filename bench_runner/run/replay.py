@@ -27,7 +27,7 @@ from ..results.document import CellResult, RunDocument, Trial, load
 from ..workloads import TrialSettings
 from .matrix import Cell, Matrix
 from .request import budget_seconds
-from .schedule import Plan, Scheduler
+from .schedule import Plan, Scheduler, recorded_seconds
 from .writer import add_trial
 
 
@@ -114,8 +114,7 @@ def replay(full: RunDocument, *, rounds: int = defaults.ROUNDS, max_rounds: int 
         matrix, TrialSettings(1, 0), warmup_rounds, rounds, int(full.run.get("seed", 0)), max_rounds=max_rounds,
         margin=float(options.get("margin", defaults.MARGIN)), expectations=expectations, time_budget_s=time_budget_s))
     return Replay(document, sum(len(c.trials) for c in document.cells),
-                  sum(t.seconds for c in document.cells for t in c.trials),
-                  sum(len(c.trials) for c in full.cells), sum(t.seconds for c in full.cells for t in c.trials))
+                  recorded_seconds(document), sum(len(c.trials) for c in full.cells), recorded_seconds(full))
 
 
 def compare(replayed: RunDocument, full: RunDocument) -> list[Compared]:

@@ -108,6 +108,12 @@ class BudgetStop:
                 "next_round_s": round(self.next_round_s, 1)}
 
 
+def recorded_seconds(document: RunDocument) -> float:
+    """The seconds every trial of the run took, as recorded (warm-up and failed ones too): what
+    --time-budget counts, so a replay spends as the run did."""
+    return sum(t.seconds for cell in document.cells for t in cell.trials)
+
+
 def over_budget(document: RunDocument, pending: tuple[Cell, ...], budget_s: float | None) -> BudgetStop | None:
     """A stop when the next round would end past ``budget_s``, counted in the trials' own
     recorded seconds (so a replay of the run stops where the run did); None to go on."""
@@ -115,7 +121,7 @@ def over_budget(document: RunDocument, pending: tuple[Cell, ...], budget_s: floa
         return None
     seconds = {cell.cell: [t.seconds for t in cell.trials] for cell in document.cells}
     every = [s for values in seconds.values() for s in values]
-    spent = sum(every)
+    spent = recorded_seconds(document)
     overall = spent / len(every) if every else 0.0
     upcoming = sum((sum(seconds[c]) / len(seconds[c])) if seconds.get(c) else overall for c in pending)
     if spent + upcoming <= budget_s:
@@ -128,7 +134,7 @@ def budget_left(budget_s: float | None, document: RunDocument) -> float | None:
     a resumed run's earlier trials have spent some (None: no budget)."""
     if budget_s is None:
         return None
-    return budget_s - sum(t.seconds for cell in document.cells for t in cell.trials)
+    return budget_s - recorded_seconds(document)
 
 
 #: Runs one trial of a cell: (cell, round, warm-up, settings) -> the trial.
